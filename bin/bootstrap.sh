@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# First step of `npm run demo` and `npm test`: installs the npm packages when they are
+# missing or older than package-lock.json, so both work from a fresh clone. Debian
+# packages, FerretDB and the services themselves are `junction stack up`'s job.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null || ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  echo "bootstrap: Node.js 20 or newer is required" >&2
+  exit 1
+fi
+
+stamp=node_modules/.junction-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  echo "bootstrap: installing npm packages (npm ci)…" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi

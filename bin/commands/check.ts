@@ -1,0 +1,44 @@
+/**
+ * `junction check [--config FILE] [--json]`: validates the config and every mapping it
+ * references, printing every error as `file:line:col path: message [CODE]`. Exit 2 on errors
+ * (1 stays for crashes), so scripts can tell a bad config from a broken tool.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { PROJECT_ROOT } from '../../config/env.js';
+import { isConfigErrors, loadConfig } from '../../config/load.js';
+
+/** Exit code of a config that does not validate. */
+export const EXIT_INVALID_CONFIG = 2;
+
+/** The default config file: the project's own. */
+export const DEFAULT_CONFIG = path.join(PROJECT_ROOT, 'config', 'junction.yaml');
+
+/** Adds `junction check` to the CLI. */
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('validate config/junction.yaml and every mapping it references')
+    .option('-c, --config <file>', 'config file, relative to the current folder (default: the project\'s config/junction.yaml)')
+    .option('--json', 'print the errors as a JSON array')
+    .action(async (opts: { config?: string; json?: boolean }) => {
+      try {
+        const config = await loadConfig(opts.config ? path.resolve(opts.config) : DEFAULT_CONFIG);
+        if (opts.json) {
+          console.log('[]');
+          return;
+        }
+        const sources = Object.keys(config.sources).length;
+        console.log(`ok: ${sources} sources, ${config.mappings.length} mappings, ${config.schedules.length} schedules`);
+      } catch (err) {
+        if (!isConfigErrors(err)) throw err;
+        if (opts.json) {
+          const list = err.errors.map((e) => ({ code: e.code, message: e.message, ...e.where }));
+          console.log(JSON.stringify(list, null, 2));
+        } else {
+          for (const e of err.errors) console.error(e.format());
+        }
+        process.exitCode = EXIT_INVALID_CONFIG;
+      }
+    });
+}

@@ -1,0 +1,50 @@
+/**
+ * Redaction of secrets in text (error messages, log lines, UI strings). The loader registers
+ * each resolved config's secret values here; the logger and the UI ask with `redact(text, config)`
+ * or take the list from `redactionList(config)`.
+ */
+/** What every redacted secret is replaced with. */
+export const REDACTED = '***';
+
+/**
+ * Environment variables whose names look secret: their values are redacted wherever they
+ * were interpolated, even into fields the schema does not mark.
+ */
+export const SECRET_ENV_NAME = /PASS(WORD|WD)?|SECRET|TOKEN|KEY|CREDENTIAL|AUTH/i;
+
+/**
+ * Values shorter than this are not redacted by value: replacing `1` or `on` everywhere would
+ * mangle line numbers and words while protecting nothing. URL passwords are always redacted.
+ */
+const MIN_SECRET_LENGTH = 4;
+
+const bySource = new WeakMap<object, readonly string[]>();
+
+/** Remembers the secret values of a resolved config (called by the loader). */
+export function registerSecrets(config: object, secrets: Iterable<string>): void {
+  bySource.set(config, normalise(secrets));
+}
+
+/** The secret values of a resolved config, longest first (what a log redactor needs). */
+export function redactionList(config: object): readonly string[] {
+  return bySource.get(config) ?? [];
+}
+
+function normalise(secrets: Iterable<string>): string[] {
+  const unique = new Set([...secrets].filter((s) => s.length >= MIN_SECRET_LENGTH));
+  // Longest first, so a secret containing another is replaced whole.
+  return [...unique].sort((a, b) => b.length - a.length || a.localeCompare(b));
+}
+
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi;
+
+/**
+ * Replaces secrets in `text` with `***`. `secrets` is a resolved config (its registered
+ * secrets) or a list of values. Passwords inside URLs are always replaced.
+ */
+export function redact(text: string, secrets: readonly string[] | object = []): string {
+  const list = Array.isArray(secrets) ? normalise(secrets as readonly string[]) : redactionList(secrets);
+  let out = text;
+  for (const value of list) out = out.split(value).join(REDACTED);
+  return out.replace(URL_USERINFO, `$1:${REDACTED}@`);
+}

@@ -1,0 +1,86 @@
+/**
+ * Reads one YAML file for validation: parse with positions, report syntax errors and
+ * duplicate keys, interpolate `${VAR}` in scalars, and produce the plain data.
+ */
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { JunctionError, type ErrorWhere } from './errors.js';
+import { interpolateDocument, type Env } from './interpolate.js';
+import { formatPath, keyAtOffset, type DocPath } from './positions.js';
+import type { IssueSource } from './issues.js';
+
+/** A parsed YAML file: `source` is set when its data can be validated. */
+export interface YamlFile {
+  errors: JunctionError[];
+  source?: IssueSource;
+  /** Env variables whose values were interpolated. */
+  used: { name: string; value: string }[];
+}
+
+/**
+ * Reads `abs`, printed as `file` in errors. When the file is missing the error points at
+ * `referencedFrom` (the entry that names it) when given.
+ */
+export async function readYamlFile(
+  abs: string,
+  file: string,
+  env: Env,
+  referencedFrom?: ErrorWhere,
+): Promise<YamlFile> {
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+    const where = referencedFrom ?? { file };
+    return { errors: [new JunctionError('CFG_FILE_NOT_FOUND', `${file} ${reason}`, { cause, where })], used: [] };
+  }
+  const lineCounter = new LineCounter();
+  // prettyErrors off: messages stay one line (the excerpt it adds could show a secret).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const errors = doc.errors.map((err) => {
+    const { line, col } = lineCounter.linePos(err.pos[0]);
+    if (err.code !== 'DUPLICATE_KEY') {
+      return new JunctionError('CFG_YAML_SYNTAX', err.message, { cause: err, where: { file, line, col } });
+    }
+    const dup = keyAtOffset(doc, err.pos[0]);
+    const message = `duplicate key ${JSON.stringify(dup?.key ?? '')}: names must be unique`;
+    return new JunctionError('CFG_DUPLICATE_NAME', message, { cause: err, where: { file, line, col, path: dup ? formatPath(dup.path) : undefined } });
+  });
+  // Duplicate keys leave a usable document, so its other errors are still worth reporting.
+  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) return { errors, used: [] };
+
+  const { problems, used } = interpolateDocument(doc, env);
+  const ignore: DocPath[] = [];
+  for (const problem of problems) {
+    const { line, col } = lineCounter.linePos(problem.offset);
+    const where = { file, line, col, path: formatPath(problem.path) };
+    ignore.push(problem.path);
+    errors.push(
+      problem.kind === 'missing'
+        ? new JunctionError(
+            'CFG_ENV_MISSING',
+            `environment variable ${problem.name} is not set (write \${${problem.name}:-default} to give a default)`,
+            { where },
+          )
+        : new JunctionError('CFG_INVALID_VALUE', `malformed reference ${problem.name}: expected \${NAME}, \${NAME:-default} or \${NAME:+word}`, { where }),
+    );
+  }
+  const data = toData(doc, file, errors);
+  if (data === failed) return { errors, used };
+  return { errors, used, source: { file, doc, lineCounter, data, ignore } };
+}
+
+const failed = Symbol('failed');
+
+function toData(doc: Document, file: string, errors: JunctionError[]): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    // Alias bombs and unresolvable anchors surface here rather than in doc.errors.
+    errors.push(
+      new JunctionError('CFG_YAML_SYNTAX', (cause as Error).message, { cause, where: { file, line: 1, col: 1 } }),
+    );
+    return failed;
+  }
+}

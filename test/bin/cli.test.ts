@@ -1,0 +1,38 @@
+/** Every `junction` command and subcommand answers `--help` (commander), via the real entry. */
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+/** Command names listed under "Commands:" in a commander help text. */
+function subcommands(help: string): string[] {
+  const section = help.split(/^Commands:$/m)[1] ?? '';
+  return section
+    .split('\n')
+    .map((l) => /^ {2}([a-z][a-z-]*)/.exec(l)?.[1])
+    .filter((n): n is string => Boolean(n) && n !== 'help');
+}
+
+describe('junction CLI', () => {
+  it('answers --help on every command, recursively', async () => {
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    const names = subcommands(top.stdout);
+    for (const expected of ['check', 'demo', 'migrate', 'schema', 'stack']) expect(names).toContain(expected);
+    const queue = names.map((n) => [n]);
+    let visited = 0;
+    while (queue.length) {
+      const path = queue.shift()!;
+      const res = await runCli([...path, '--help']);
+      expect(res.code, `${path.join(' ')} --help`).toBe(0);
+      expect(res.stdout).toContain(`Usage: junction ${path.join(' ')}`);
+      visited += 1;
+      for (const sub of subcommands(res.stdout)) queue.push([...path, sub]);
+    }
+    expect(visited).toBeGreaterThanOrEqual(8);
+  });
+
+  it('an unknown command is an error with a hint, not a silent success', async () => {
+    const res = await runCli(['frobnicate']);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+});

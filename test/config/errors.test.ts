@@ -1,0 +1,23 @@
+/** The README's error table lists exactly the codes of config/errors.ts (and nothing stale). */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../config/env.js';
+import { ERROR_CODES, JunctionError } from '../../config/errors.js';
+
+describe('error catalogue', () => {
+  it('matches the README table', () => {
+    const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const documented = [...readme.matchAll(/^\| `([A-Z]+_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
+    expect([...documented].sort()).toEqual(Object.keys(ERROR_CODES).sort());
+  });
+
+  it('codes are prefixed by their area', () => {
+    for (const code of Object.keys(ERROR_CODES)) expect(code).toMatch(/^(CFG|MAP|CONN|SYNC|GW|STACK|MIG|DEMO|JOB|ID)_[A-Z0-9_]+$/);
+  });
+
+  it('formats file:line:col path, message and code', () => {
+    const err = new JunctionError('CFG_UNKNOWN_KEY', 'unknown key "x"', { where: { file: 'config/junction.yaml', line: 3, col: 5, path: 'sources.a' } });
+    expect(err.format()).toBe('config/junction.yaml:3:5 sources.a: unknown key "x" [CFG_UNKNOWN_KEY]');
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * `junction stack` against the real services: idempotent `up`, `status` health, a taken
+ * port refused clearly, and `down` stopping only what its own `up` started.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../../../demo/stack/processes.js';
+import { runCli } from '../../helpers/cli.js';
+
+interface Row {
+  name: string;
+  state: string;
+  pid?: number;
+  latencyMs?: number;
+  url: string;
+}
+
+function parseRows(stdout: string): Row[] {
+  return JSON.parse(stdout) as Row[];
+}
+
+/** A free loopback port, found by binding port 0. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const scratch: string[] = [];
+afterAll(() => {
+  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDataDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-stack-test-'));
+  scratch.push(dir);
+  return dir;
+}
+
+describe('junction stack (real services)', () => {
+  it('up twice is idempotent: the second run starts nothing and keeps the same pids', async () => {
+    const first = await runCli(['stack', 'up', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await runCli(['stack', 'up', '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/started \(pid/);
+    const a = parseRows(first.stdout);
+    const b = parseRows(second.stdout);
+    expect(b.map((r) => [r.name, r.pid])).toEqual(a.map((r) => [r.name, r.pid]));
+    expect(b.map((r) => r.name)).toEqual(['postgres', 'redis', 'clickhouse', 'mongo', 'orders_soap', 'tickets_php']);
+  });
+
+  it('status lists every service with its URL, pid and health', async () => {
+    const res = await runCli(['stack', 'status', '--json']);
+    expect(res.code, res.stdout).toBe(0);
+    for (const row of parseRows(res.stdout)) {
+      expect(['running', 'external']).toContain(row.state);
+      expect(row.latencyMs).toBeGreaterThanOrEqual(0);
+      expect(row.url).toMatch(/^[a-z]+:\/\//);
+      if (row.state === 'running') expect(row.pid).toBeGreaterThan(1);
+    }
+    const table = await runCli(['stack', 'status']);
+    expect(table.stdout).toMatch(/^SERVICE\s+STATE\s+PID\s+HEALTH\s+URL/);
+  });
+
+  it('a port taken by another process is a clear STACK_PORT_TAKEN error naming port and service, not a hang', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as net.AddressInfo).port;
+    try {
+      const started = Date.now();
+      const res = await runCli(['stack', 'up', '--only', 'redis'], { JUNCTION_DATA_DIR: tempDataDir(), JUNCTION_REDIS_PORT: String(port) }, 30_000);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toContain('[STACK_PORT_TAKEN]');
+      expect(res.stderr).toContain(`port ${port}`);
+      expect(res.stderr).toContain('redis');
+      expect(res.stderr).toContain('JUNCTION_REDIS_PORT');
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      squatter.close();
+    }
+  });
+
+  it('down stops only what its own up started, and an external URL is never started', async () => {
+    const dataDir = tempDataDir();
+    const port = await freePort();
+    const env = { JUNCTION_DATA_DIR: dataDir, JUNCTION_REDIS_PORT: String(port) };
+    const up = await runCli(['stack', 'up', '--only', 'redis', '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    const [row] = parseRows(up.stdout);
+    expect(row!.state).toBe('running');
+    const pid = row!.pid!;
+    expect(fs.readFileSync(path.join(dataDir, 'run', 'redis.pid'), 'utf8').trim()).toBe(String(pid));
+    // The redis.conf written for it keeps the queue-safe settings.
+    const conf = fs.readFileSync(path.join(dataDir, 'redis', 'redis.conf'), 'utf8');
+    expect(conf).toMatch(/appendfsync everysec/);
+    expect(conf).toMatch(/maxmemory-policy noeviction/);
+
+    const down = await runCli(['stack', 'down', '--only', 'redis'], env);
+    expect(down.code, down.stderr).toBe(0);
+    // Killed (a zombie awaiting its reaper counts as gone).
+    expect(isAlive(pid)).toBe(false);
+    // The main stack's redis (another data folder) is untouched.
+    const main = parseRows((await runCli(['stack', 'status', '--json'])).stdout);
+    expect(main.find((r) => r.name === 'redis')!.state).toMatch(/running|external/);
+
+    // With JUNCTION_REDIS_URL set to the main stack's server, nothing is started here.
+    const mainRedis = main.find((r) => r.name === 'redis')!.url;
+    const ext = await runCli(['stack', 'up', '--only', 'redis', '--json'], { ...env, JUNCTION_REDIS_URL: mainRedis });
+    expect(ext.code, ext.stderr).toBe(0);
+    expect(parseRows(ext.stdout)[0]!.state).toBe('external');
+    expect(fs.existsSync(path.join(dataDir, 'run', 'redis.pid'))).toBe(false);
+  });
+});
