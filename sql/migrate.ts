@@ -157,7 +157,7 @@ export async function migrateClickhouse(
         try {
           await client.command({ query: stmt.text });
         } catch (err) {
-          throw new JunctionError('MIG_FAILED', (err as Error).message.split('\n')[0]!, { cause: err, where: { file: m.file, line: stmt.line, col: 1 } });
+          throw new JunctionError('MIG_FAILED', clickhouseMessage(err), { cause: err, where: { file: m.file, line: stmt.line, col: 1 } });
         }
       }
       await client.insert({
@@ -172,4 +172,13 @@ export async function migrateClickhouse(
   } finally {
     await client.close();
   }
+}
+
+/** ClickHouse's error text without its C++ wrapping and its long list of expected tokens. */
+function clickhouseMessage(err: unknown): string {
+  return (err as Error).message
+    .split('\n')[0]!
+    .replace(/e\.displayText\(\) = DB::Exception: /, '')
+    .replace(/, e\.what\(\) = .*$/, '')
+    .replace(/(Expected one of: .{0,80}).*$/, '$1…');
 }
