@@ -9,6 +9,8 @@ import { registerCheck } from './commands/check.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
+import { registerRead } from './commands/read.js';
+import { registerDiscover } from './commands/discover.js';
 
 const program = new Command('junction')
   .description('Integration hub for customer service: legacy connectors, unified customer view, analytics and chat.')
@@ -20,6 +22,8 @@ registerCheck(program);
 registerMigrate(program);
 registerDemo(program);
 registerSchema(program);
+registerRead(program);
+registerDiscover(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -26,6 +26,25 @@ export const ERROR_CODES = {
   // migrations
   MIG_FAILED: 'a migration statement failed; nothing after it ran',
   MIG_CHECKSUM: 'an applied migration file was changed after it ran',
+  // connectors (reading sources and live lookups)
+  CONN_UNREACHABLE: 'the source does not answer (connection refused, reset, DNS); retryable',
+  CONN_TIMEOUT: 'the source did not answer within the timeout; retryable',
+  CONN_AUTH_FAILED: 'the source refused the credentials or the signature; not retryable',
+  CONN_PERMISSION: 'the credentials work but may not read this table, collection or operation',
+  CONN_RATE_LIMITED: 'the source asked to slow down (HTTP 429 or its own code); retried after a back-off',
+  CONN_HTTP_ERROR: 'an HTTP error status or an HTML error page instead of data',
+  CONN_API_ERROR: 'the response envelope carries an error code (e.g. HTTP 200 with code != 0)',
+  CONN_BAD_RESPONSE: 'a response that cannot be parsed: truncated JSON, malformed XML, missing record path',
+  CONN_CHARSET: 'a response that is not valid text in the declared charset',
+  CONN_XML_REFUSED: 'an XML response with a DTD or entity declarations (XXE, entity expansion) was refused',
+  CONN_SOAP_FAULT: 'the SOAP service answered with a fault (faultcode and faultstring kept)',
+  CONN_QUERY_FAILED: 'the database rejected the query (SQLSTATE or ORA- code kept)',
+  CONN_UNSAFE_PARAM: 'a lookup parameter that is not a plain scalar (operator object, SQL fragment in an identifier)',
+  CONN_UNKNOWN_STREAM: 'a stream that the source does not declare',
+  CONN_UNKNOWN_LOOKUP: 'a lookup that the source does not declare, or a missing parameter',
+  CONN_SOURCE_DISABLED: 'the source is disabled in config (e.g. ORACLE_URL is not set)',
+  CONN_ABORTED: 'reading was cancelled',
+  CONN_CURSOR: 'a checkpoint or cursor value that does not fit the stream (wrong type, unparsable time)',
   // the demo estate
   DEMO_SEED_FAILED: 'the demo seed generator could not write a source',
 } as const;
@@ -48,6 +67,8 @@ export interface JunctionErrorOptions {
   where?: ErrorWhere;
   /** Extra fields kept from the origin (ORA- code, SOAP fault, pg SQLSTATE…). */
   details?: Record<string, unknown>;
+  /** Whether trying again later can succeed (network, timeouts, rate limits). @defaultValue false */
+  retryable?: boolean;
 }
 
 /** An error with a stable code from {@link ERROR_CODES} and where it came from. */
@@ -55,6 +76,7 @@ export class JunctionError extends Error {
   readonly code: ErrorCode;
   readonly where: ErrorWhere | undefined;
   readonly details: Record<string, unknown> | undefined;
+  readonly retryable: boolean;
 
   constructor(code: ErrorCode, message: string, options: JunctionErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -62,6 +84,7 @@ export class JunctionError extends Error {
     this.code = code;
     this.where = options.where;
     this.details = options.details;
+    this.retryable = options.retryable ?? false;
   }
 
   /** `file:line:col path: message [CODE]`, the form every CLI prints. */

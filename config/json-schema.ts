@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { PROJECT_ROOT } from './env.js';
 import { mappingSchema } from './mapping-schema.js';
 import { configSchema } from './schema.js';
+import { renderConnectorReference } from '../connectors/reference.js';
 
 export interface GeneratedSchema {
   /** Absolute path of the committed file. */
@@ -32,11 +33,15 @@ function render(schema: z.ZodType): string {
   return `${JSON.stringify(sortKeys(json), null, 2)}\n`;
 }
 
-/** The schema files, with their content generated from the current zod schemas. */
+/**
+ * The generated files, with their content from the current zod schemas: the two JSON
+ * Schemas and the connector reference (connectors/README.md).
+ */
 export function generateSchemas(root: string = PROJECT_ROOT): GeneratedSchema[] {
   return [
     { file: path.join(root, 'config', 'junction.schema.json'), text: render(configSchema) },
     { file: path.join(root, 'config', 'mapping.schema.json'), text: render(mappingSchema) },
+    { file: path.join(root, 'connectors', 'README.md'), text: renderConnectorReference() },
   ];
 }
 

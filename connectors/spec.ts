@@ -4,6 +4,17 @@
  * for the generated connector reference).
  */
 import type * as z from 'zod';
+import type { Logger } from '../config/log.js';
+import type { Connector } from './types.js';
+
+/** What a connector factory receives besides its own config. */
+export interface ConnectorContext {
+  /** Child logger for this source (secrets already masked). */
+  log: Logger;
+}
+
+/** Builds a connector for one source. Opening connections may be lazy (first use). */
+export type ConnectorFactory<C extends z.ZodType> = (source: string, config: z.output<C>, ctx: ConnectorContext) => Connector;
 
 export interface ConnectorSpec<K extends string = string, C extends z.ZodType = z.ZodType> {
   /** The `type:` value that selects this kind in `sources.<name>`. */
@@ -14,4 +25,9 @@ export interface ConnectorSpec<K extends string = string, C extends z.ZodType = 
   readonly config: C;
   /** Example source configs (input form, as written in YAML). */
   readonly examples: readonly unknown[];
+  /**
+   * The factory. Optional only while a kind is being built; `createConnector` reports a kind
+   * without one as not implemented.
+   */
+  readonly create?: ConnectorFactory<C>;
 }

@@ -17,6 +17,10 @@ export type SourceRecord = { [field: string]: JsonValue };
  */
 export interface Checkpoint {
   cursor: string | number | null;
+  /**
+   * `null` means "from this cursor value, inclusive" (every key): what `junction read --since`
+   * passes. A non-null key resumes strictly after `(cursor, key)`.
+   */
   key: string | number | null;
 }
 

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createClient } from '@clickhouse/client';
 import pg from 'pg';
+import type { StackSettings } from '../config/env.js';
+import { PROJECT_ROOT } from '../config/env.js';
 import { JunctionError } from '../config/errors.js';
 
 export type Engine = 'postgres' | 'clickhouse';
@@ -181,4 +183,13 @@ function clickhouseMessage(err: unknown): string {
     .replace(/e\.displayText\(\) = DB::Exception: /, '')
     .replace(/, e\.what\(\) = .*$/, '')
     .replace(/(Expected one of: .{0,80}).*$/, '$1…');
+}
+
+/** Runs both engines' committed migrations against the hub's servers. */
+export async function migrateAll(settings: StackSettings, log: (line: string) => void = () => undefined): Promise<MigrationResult[]> {
+  const sqlDir = path.join(PROJECT_ROOT, 'sql');
+  return [
+    await migratePostgres(settings.services.postgres.url, path.join(sqlDir, 'postgres'), log),
+    await migrateClickhouse(settings.services.clickhouse.url, settings.clickhouseDatabase, path.join(sqlDir, 'clickhouse'), log),
+  ];
 }

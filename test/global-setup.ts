@@ -3,7 +3,7 @@
  * applies pending migrations, which every integration test relies on. Idempotent.
  */
 import { stackSettings } from '../config/env.js';
-import { migrateAll } from '../bin/commands/migrate.js';
+import { migrateAll } from '../sql/migrate.js';
 
 export default async function setup(): Promise<void> {
   // `npm run test:unit` runs without services.

@@ -1,15 +1,19 @@
 /**
- * `junction check [--config FILE] [--json]`: validates the config and every mapping it
- * references, printing every error as `file:line:col path: message [CODE]`. Exit 2 on errors
- * (1 stays for crashes), so scripts can tell a bad config from a broken tool.
+ * `junction check [--config FILE] [--json] [--no-connect]`: validates the config and every
+ * mapping it references, printing every error as `file:line:col path: message [CODE]`, then
+ * checks every enabled source's connectivity. Exit 2 on config errors, 3 when a source
+ * fails its check (1 stays for crashes), so scripts can tell them apart.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { PROJECT_ROOT } from '../../config/env.js';
 import { isConfigErrors, loadConfig } from '../../config/load.js';
+import { checkSources, formatSourceChecks } from '../check-sources.js';
 
 /** Exit code of a config that does not validate. */
 export const EXIT_INVALID_CONFIG = 2;
+/** Exit code when the config is valid but a source fails its connectivity check. */
+export const EXIT_SOURCE_FAILED = 3;
 
 /** The default config file: the project's own. */
 export const DEFAULT_CONFIG = path.join(PROJECT_ROOT, 'config', 'junction.yaml');
@@ -20,16 +24,20 @@ export function registerCheck(program: Command): void {
     .command('check')
     .description('validate config/junction.yaml and every mapping it references')
     .option('-c, --config <file>', 'config file, relative to the current folder (default: the project\'s config/junction.yaml)')
-    .option('--json', 'print the errors as a JSON array')
-    .action(async (opts: { config?: string; json?: boolean }) => {
+    .option('--json', 'print the errors as a JSON array (and the source checks as {errors, sources})')
+    .option('--no-connect', 'validate files only; do not contact the sources')
+    .action(async (opts: { config?: string; json?: boolean; connect: boolean }) => {
       try {
         const config = await loadConfig(opts.config ? path.resolve(opts.config) : DEFAULT_CONFIG);
+        const rows = opts.connect ? await checkSources(config) : [];
+        if (rows.some((r) => r.status === 'failed')) process.exitCode = EXIT_SOURCE_FAILED;
         if (opts.json) {
-          console.log('[]');
+          console.log(opts.connect ? JSON.stringify({ errors: [], sources: rows }, null, 2) : '[]');
           return;
         }
         const sources = Object.keys(config.sources).length;
         console.log(`ok: ${sources} sources, ${config.mappings.length} mappings, ${config.schedules.length} schedules`);
+        if (rows.length) console.log(`\n${formatSourceChecks(rows)}`);
       } catch (err) {
         if (!isConfigErrors(err)) throw err;
         if (opts.json) {

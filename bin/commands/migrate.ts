@@ -1,19 +1,7 @@
 /** `junction migrate`: apply pending PostgreSQL and ClickHouse migrations. */
-import path from 'node:path';
 import type { Command } from 'commander';
-import { PROJECT_ROOT, stackSettings } from '../../config/env.js';
-import type { StackSettings } from '../../config/env.js';
-import type { MigrationResult } from '../../sql/migrate.js';
-import { migrateClickhouse, migratePostgres } from '../../sql/migrate.js';
-
-/** Runs both engines' migrations against the hub's servers (shared by `demo` and tests). */
-export async function migrateAll(settings: StackSettings, log: (line: string) => void = () => undefined): Promise<MigrationResult[]> {
-  const sqlDir = path.join(PROJECT_ROOT, 'sql');
-  return [
-    await migratePostgres(settings.services.postgres.url, path.join(sqlDir, 'postgres'), log),
-    await migrateClickhouse(settings.services.clickhouse.url, settings.clickhouseDatabase, path.join(sqlDir, 'clickhouse'), log),
-  ];
-}
+import { stackSettings } from '../../config/env.js';
+import { migrateAll } from '../../sql/migrate.js';
 
 export function registerMigrate(program: Command): void {
   program

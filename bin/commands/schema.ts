@@ -14,8 +14,8 @@ const rel = (file: string) => path.relative(process.cwd(), file) || file;
 export function registerSchema(program: Command): void {
   program
     .command('schema')
-    .description('generate the JSON Schemas of config/junction.yaml and mapping files (for editors)')
-    .option('--write', 'write config/junction.schema.json and config/mapping.schema.json')
+    .description('generate the JSON Schemas of config/junction.yaml and mapping files (for editors) and the connector reference')
+    .option('--write', 'write config/junction.schema.json, config/mapping.schema.json and connectors/README.md')
     .option('--check', 'exit 1 when the committed schema files are stale (for CI)')
     .action(async (opts: { write?: boolean; check?: boolean }) => {
       const schemas = generateSchemas();

@@ -1,0 +1,58 @@
+/**
+ * `junction demo …`: the sample legacy estate of a fictional retailer (see demo/README.md).
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { seedEstate } from '../../demo/seed/seed-estate.js';
+import { DEFAULT_SCALE } from '../../demo/seed/generate.js';
+import { describeDemo, runDemo } from '../../demo/run.js';
+import { stackSettings } from '../../config/env.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError('expected a positive integer');
+  }
+  return n;
+}
+
+/** Adds the `demo` command group (and its `seed` subcommand) to the CLI. */
+export function registerDemo(program: Command): Command {
+  const demo = program
+    .command('demo')
+    .description('bring up the demo: the stack, migrations and the seeded legacy estate; print what runs where')
+    .option('--reseed', 'refill the estate even when it is already seeded')
+    .option('--scale <people>', 'people behind the estate when seeding', positiveInt, DEFAULT_SCALE)
+    .action(async (opts: { reseed?: boolean; scale: number }) => {
+      const settings = stackSettings();
+      const summary = await runDemo({ settings, reseed: opts.reseed, scale: opts.scale, log: (line) => console.error(`demo: ${line}`) });
+      console.log(`\n${describeDemo(summary, settings)}`);
+    });
+
+  demo
+    .command('seed')
+    .description('generate the estate (deterministic) and load every source; writes the ground truth')
+    .option('--scale <people>', 'number of people behind the estate', positiveInt, 2000)
+    .option('--seed <seed>', 'PRNG seed: the same seed and scale give the same data', 'junction')
+    .option('--out <dir>', 'folder for ground_truth.csv and crm_oracle_seed.sql (default: <dataDir>/estate)')
+    .action(async (opts: { scale: number; seed: string; out?: string }) => {
+      // Progress only where someone watches; piped output stays the summary alone.
+      const tty = process.stderr.isTTY;
+      const summary = await seedEstate({
+        scale: opts.scale,
+        seed: opts.seed,
+        outDir: opts.out,
+        onProgress: tty
+          ? (done, total) => process.stderr.write(`\rseeding… ${done}/${total} people`)
+          : undefined,
+      });
+      if (tty) process.stderr.write('\n');
+      console.log(`seeded ${summary.scale} people (seed ${JSON.stringify(summary.seed)}) in ${(summary.durationMs / 1000).toFixed(1)} s`);
+      const width = Math.max(...Object.keys(summary.counts).map((k) => k.length));
+      for (const [stream, n] of Object.entries(summary.counts)) console.log(`  ${stream.padEnd(width)}  ${n}`);
+      console.log(`ground truth: ${summary.groundTruthPath} (${summary.groundTruthRows} rows)`);
+      console.log(`ground truth sha256: ${summary.groundTruthSha256}`);
+      console.log(`oracle seed:  ${summary.oracleSeedPath} (not loaded: no Oracle server runs here)`);
+    });
+
+  return demo;
+}

@@ -1,0 +1,65 @@
+/**
+ * Conversion of driver values to the plain JSON every connector emits: dates as ISO-8601
+ * with offset, big or exact numbers as strings, binary as base64, ObjectId as hex.
+ */
+import type { JsonValue, SourceRecord } from './types.js';
+
+/** ISO-8601 in UTC with an explicit offset (`2026-01-01T08:00:00.000Z`). */
+export function isoDate(date: Date): string | null {
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+interface BsonLike {
+  _bsontype?: string;
+  toHexString?: () => string;
+  toString: () => string;
+}
+
+/** One value to JSON. Unknown objects keep their own `toJSON`, else their fields. */
+export function toJsonValue(value: unknown, depth = 0): JsonValue {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      // Outside the safe range a JS number is already inexact; NaN/Infinity are not JSON.
+      if (!Number.isFinite(value)) return null;
+      return Number.isSafeInteger(value) || !Number.isInteger(value) ? value : String(value);
+    case 'bigint':
+      return value.toString();
+    case 'object':
+      break;
+    default:
+      return String(value);
+  }
+  if (depth > 32) return null;
+  if (value instanceof Date) return isoDate(value);
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  const bson = value as BsonLike;
+  switch (bson._bsontype) {
+    case 'ObjectId':
+    case 'ObjectID':
+      return bson.toHexString!();
+    case 'Decimal128':
+    case 'Long':
+      return bson.toString();
+    case 'Binary':
+      return Buffer.from((value as { buffer: Uint8Array }).buffer).toString('base64');
+    case 'Timestamp':
+      return bson.toString();
+    default:
+      break;
+  }
+  if (Array.isArray(value)) return value.map((v) => toJsonValue(v, depth + 1));
+  const out: { [key: string]: JsonValue } = {};
+  for (const [k, v] of Object.entries(value)) out[k] = toJsonValue(v, depth + 1);
+  return out;
+}
+
+/** A driver row to a {@link SourceRecord}. */
+export function toRecord(row: Record<string, unknown>): SourceRecord {
+  const out: SourceRecord = {};
+  for (const [k, v] of Object.entries(row)) out[k] = toJsonValue(v);
+  return out;
+}
