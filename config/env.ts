@@ -123,3 +123,24 @@ export function withDatabase(pgUrl: string, database: string): string {
   url.pathname = `/${database}`;
   return url.toString();
 }
+
+/**
+ * The variables `config/junction.yaml` reads for the demo sources, pointing at this stack's
+ * estate (so moved ports or external servers need no config edit).
+ */
+export function estateEnv(settings: StackSettings): Record<string, string> {
+  const s = settings.services;
+  return {
+    ORDERS_WSDL_URL: s.orders_soap.url,
+    TICKETS_URL: s.tickets_php.url.replace(/\/$/, ''),
+    TICKETS_APPKEY: settings.ticketsAppKey,
+    TICKETS_SECRET: settings.ticketsSecret,
+    SHOP_PG_URL: withDatabase(s.postgres.url, settings.estateDatabase),
+    APP_MONGO_URL: s.mongo.url,
+  };
+}
+
+/** The environment `${VAR}` interpolation sees: the stack's estate defaults, overridden by the real environment. */
+export function configEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...estateEnv(stackSettings(env)), ...env };
+}

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type * as z from 'zod';
+import { configEnv } from './env.js';
 import { JunctionError } from './errors.js';
 import type { Env } from './interpolate.js';
 import { issueMessages, issuesToErrors, type IssueSource } from './issues.js';
@@ -128,7 +129,7 @@ function mappingRefs(cfg: IssueSource, dir: string, errors: JunctionError[]): Ma
  * @throws {@link ConfigErrors} with every problem found, messages redacted.
  */
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<ResolvedConfig> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? configEnv();
   const relativeTo = options.relativeTo ?? process.cwd();
   const abs = path.resolve(relativeTo, file);
   const dir = path.dirname(abs);

@@ -18,7 +18,9 @@ describe('JSON Schema', () => {
   it('detects a stale or missing file', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'junction-schema-'));
     mkdirSync(path.join(root, 'config'));
-    expect(await staleSchemas(root)).toHaveLength(2);
+    mkdirSync(path.join(root, 'connectors'));
+    // Both JSON Schemas and the connector reference.
+    expect(await staleSchemas(root)).toHaveLength(3);
     for (const s of generateSchemas(root)) writeFileSync(s.file, s.text);
     expect(await staleSchemas(root)).toEqual([]);
     const [first] = generateSchemas(root);
