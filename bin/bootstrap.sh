@@ -12,7 +12,10 @@ fi
 
 stamp=node_modules/.junction-installed
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
-  echo "bootstrap: installing npm packages (npm ci)…" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "bootstrap: installing npm packages…" >&2
+  # `npm install`, not `npm ci`: npm 11 writes lock files without the other platforms'
+  # optional packages (msgpackr-extract-darwin-*) and then `npm ci` calls them out of sync.
+  # With the lock file present, `npm install` still installs the locked versions.
+  npm install --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
