@@ -3,7 +3,6 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { seedEstate } from '../../demo/seed/seed-estate.js';
-import { DEFAULT_SCALE } from '../../demo/seed/generate.js';
 import { describeDemo, runDemo } from '../../demo/run.js';
 import { stackSettings } from '../../config/env.js';
 
@@ -20,11 +19,11 @@ export function registerDemo(program: Command): Command {
   const demo = program
     .command('demo')
     .description('bring up the demo: the stack, migrations and the seeded legacy estate; print what runs where')
-    .option('--reseed', 'refill the estate even when it is already seeded')
-    .option('--scale <people>', 'people behind the estate when seeding', positiveInt, DEFAULT_SCALE)
-    .action(async (opts: { reseed?: boolean; scale: number }) => {
+    // No --scale here: commander would take it from `demo seed --scale N` as well.
+    .option('--reseed', 'refill the estate (default scale) even when it is already seeded')
+    .action(async (opts: { reseed?: boolean }) => {
       const settings = stackSettings();
-      const summary = await runDemo({ settings, reseed: opts.reseed, scale: opts.scale, log: (line) => console.error(`demo: ${line}`) });
+      const summary = await runDemo({ settings, reseed: opts.reseed, log: (line) => console.error(`demo: ${line}`) });
       console.log(`\n${describeDemo(summary, settings)}`);
     });
 
