@@ -80,28 +80,39 @@ export function ownedPid(pidFile: string, binary: string): number | undefined {
   return pid;
 }
 
-/** Sends `signal`, waits up to `timeoutMs` for the exit, then SIGKILLs the process group. */
-export async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<'stopped' | 'killed'> {
+/**
+ * Sends `signal` (to the whole process group when `group`: PHP's server forks workers that
+ * outlive a signalled parent), waits up to `timeoutMs` for the exit, then SIGKILLs the group.
+ */
+export async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs: number, group = false): Promise<'stopped' | 'killed'> {
   try {
-    process.kill(pid, signal);
+    process.kill(group ? -pid : pid, signal);
   } catch {
     return 'stopped';
   }
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return 'stopped';
+    if (!isAlive(pid)) {
+      if (group) killGroup(pid);
+      return 'stopped';
+    }
     await sleep(100);
   }
+  killGroup(pid);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  return 'killed';
+}
+
+function killGroup(pid: number): void {
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    // no such group left
   }
-  return 'killed';
 }
 
 /** The last `lines` lines of a log file, for error messages. */

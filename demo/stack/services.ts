@@ -36,6 +36,8 @@ export interface ServiceDef {
   afterReady?: (ctx: StackContext, endpoint: ServiceEndpoint) => Promise<void>;
   /** PostgreSQL shuts down fast on SIGINT; the others on SIGTERM. */
   stopSignal?: NodeJS.Signals;
+  /** Signal the whole process group (PHP's built-in server forks workers). */
+  stopGroup?: boolean;
 }
 
 const PG_SUPERUSER = 'junction';
@@ -222,6 +224,7 @@ function phpApp(name: 'orders_soap' | 'tickets_php', folder: string, probePath: 
     name,
     packages: ['php-cli', 'php-soap', 'php-pgsql', 'php-mbstring'],
     binary: () => 'php',
+    stopGroup: true,
     prepare() {
       if (!fs.existsSync(path.join(root, 'router.php'))) throw new Error(`${name}: ${path.join(root, 'router.php')} is missing`);
     },

@@ -178,7 +178,7 @@ export async function stackDown(options: StackOptions): Promise<ServiceStatus[]>
     const pidPath = pidFile(settings, def.name);
     const pid = ownedPid(pidPath, binaryOrName(def, ctx));
     if (pid !== undefined) {
-      const how = await stopPid(pid, def.stopSignal ?? 'SIGTERM', 30_000);
+      const how = await stopPid(pid, def.stopSignal ?? 'SIGTERM', 30_000, def.stopGroup);
       ctx.log(`${def.name}: ${how} (pid ${pid})`);
     }
     fs.rmSync(pidPath, { force: true });

@@ -116,4 +116,26 @@ describe('junction stack (real services)', () => {
     expect(parseRows(ext.stdout)[0]!.state).toBe('external');
     expect(fs.existsSync(path.join(dataDir, 'run', 'redis.pid'))).toBe(false);
   });
+
+  it('down stops PHP with all its forked workers (the whole process group)', async () => {
+    const dataDir = tempDataDir();
+    const port = await freePort();
+    const main = parseRows((await runCli(['stack', 'status', '--json'])).stdout);
+    const env = { JUNCTION_DATA_DIR: dataDir, JUNCTION_TICKETS_PORT: String(port), JUNCTION_PG_URL: main.find((r) => r.name === 'postgres')!.url };
+    const up = await runCli(['stack', 'up', '--only', 'tickets_php', '--json'], env);
+    expect(up.code, up.stderr).toBe(0);
+    const listening = () =>
+      fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`127.0.0.1:${port}`) && isAlive(Number(p));
+        } catch {
+          return false;
+        }
+      });
+    // The master and PHP_CLI_SERVER_WORKERS workers.
+    expect(listening().length).toBeGreaterThan(1);
+    const down = await runCli(['stack', 'down', '--only', 'tickets_php'], env);
+    expect(down.code, down.stderr).toBe(0);
+    expect(listening()).toEqual([]);
+  });
 });
