@@ -11,6 +11,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
 import { registerRead } from './commands/read.js';
 import { registerDiscover } from './commands/discover.js';
+import { registerBench } from './commands/bench.js';
 
 const program = new Command('junction')
   .description('Integration hub for customer service: legacy connectors, unified customer view, analytics and chat.')
@@ -24,6 +25,7 @@ registerDemo(program);
 registerSchema(program);
 registerRead(program);
 registerDiscover(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -33,8 +33,8 @@ export interface DemoSummary {
  * tests reseed it at other scales) and the ground truth exists. Generating the counts without
  * writing takes well under a second at the default scale.
  */
-async function alreadySeeded(settings: StackSettings, groundTruth: string, scale: number): Promise<boolean> {
-  if (!fs.existsSync(groundTruth)) return false;
+export async function estateIsSeeded(settings: StackSettings, scale: number, groundTruth?: string): Promise<boolean> {
+  if (groundTruth !== undefined && !fs.existsSync(groundTruth)) return false;
   const expected = digestEstate({ scale }).counts;
   const client = new pg.Client({ connectionString: withDatabase(settings.services.postgres.url, settings.estateDatabase) });
   await client.connect();
@@ -61,7 +61,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const groundTruth = path.join(settings.dataDir, 'estate', 'ground_truth.csv');
   let seeded: DemoSummary['seeded'] = 'already';
   const scale = options.scale ?? DEFAULT_SCALE;
-  if (options.reseed || !(await alreadySeeded(settings, groundTruth, scale))) {
+  if (options.reseed || !(await estateIsSeeded(settings, scale, groundTruth))) {
     log('seeding the demo estate…');
     const summary = await seedEstate({ scale, settings });
     log(`seeded ${summary.scale} people: ${Object.entries(summary.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);

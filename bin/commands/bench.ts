@@ -1,0 +1,46 @@
+/**
+ * `junction bench <name>` (`npm run bench -- <name>`): benchmarks that run the peer they are
+ * compared with in the same invocation and print the ratio. With `--json`, the last line of
+ * output is one JSON object with the figures and ratios.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { stackSettings } from '../../config/env.js';
+import { loadCliConfig } from '../sources.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/** Human lines on stderr when --json, so stdout's last line stays the JSON object. */
+function logger(json: boolean | undefined): (line: string) => void {
+  return (line) => (json ? console.error(line) : console.log(line));
+}
+
+export function registerBench(program: Command): void {
+  const bench = program.command('bench').description('benchmarks, each against its peer in the same run (see README: Benchmarks)');
+
+  bench
+    .command('read')
+    .description('records/s of a full read per connector kind vs the bare driver (pg, mongodb) on the large estate')
+    .option('--scale <people>', 'estate scale (seeded once if different)', positiveInt, 200_000)
+    .option('--batch-size <n>', 'records per batch for both contenders', positiveInt, 1000)
+    .option('--rounds <n>', 'runs per contender; the best is kept', positiveInt, 3)
+    .option('--http-limit <n>', 'records to read from the legacy SOAP/REST servers', positiveInt, 20_000)
+    .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
+    .option('--json', 'end with one JSON line of figures and ratios')
+    .action(async (opts: { scale: number; batchSize: number; rounds: number; httpLimit: number; config?: string; json?: boolean }) => {
+      const log = logger(opts.json);
+      // Loaded on use: benchmarks pull in every driver, which other commands need not pay for.
+      const { benchRead } = await import('../../test/bench/read.js');
+      const config = await loadCliConfig(opts.config);
+      const figures = await benchRead({ settings: stackSettings(), config, scale: opts.scale, batchSize: opts.batchSize, rounds: opts.rounds, httpLimit: opts.httpLimit, log });
+      for (const f of figures) {
+        const peer = f.bareRecordsPerSec ? `; bare driver ${f.bareRecordsPerSec.toLocaleString('en')} rec/s; ratio ${f.ratio}` : '';
+        log(`${f.kind.padEnd(8)} ${f.stream.padEnd(20)} ${f.records.toLocaleString('en')} records, ${f.recordsPerSec.toLocaleString('en')} rec/s${peer}`);
+      }
+      if (opts.json) console.log(JSON.stringify({ bench: 'read', scale: opts.scale, batchSize: opts.batchSize, figures }));
+    });
+}
