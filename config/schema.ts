@@ -5,7 +5,8 @@
  */
 import * as z from 'zod';
 import { connectorSpecs } from '../connectors/index.js';
-import { cronSchema, flagSchema, nameSchema, portSchema, regexSchema, timeZoneSchema } from './formats.js';
+import { TARGETS } from '../pipelines/model.js';
+import { cronSchema, flagSchema, nameSchema, portSchema, regexSchema, timeZoneSchema, withCode } from './formats.js';
 
 /** The tuple of the specs' config schemas (a homomorphic mapped type keeps it a tuple). */
 type ConfigsOf<T extends readonly unknown[]> = { -readonly [K in keyof T]: T[K] extends { config: infer C } ? C : never };
@@ -45,6 +46,33 @@ const identityKindSchema = z.strictObject({
     .describe('a value shared by more customers than this stops linking'),
 });
 
+const survivorshipRuleSchema = z
+  .enum(['source_priority', 'most_recent', 'first_non_null'])
+  .describe('source_priority: first listed source with a value; most_recent: latest updated_at; first_non_null: earliest record with a value');
+
+const survivorshipFieldSchema = z.strictObject({
+  rule: survivorshipRuleSchema,
+  sources: z.array(nameSchema('source name')).min(1).optional().describe('source_priority order, best first'),
+});
+
+/** How the golden record picks each field among a customer's source records. */
+const survivorshipSchema = z
+  .strictObject({
+    default: survivorshipRuleSchema.default('most_recent'),
+    sources: z.array(nameSchema('source name')).min(1).optional().describe('source_priority order for fields that list none'),
+    fields: z.record(nameSchema('field name'), survivorshipFieldSchema).default({}).describe('per golden field or attribute'),
+  })
+  .superRefine((s, ctx) => {
+    if (s.default === 'source_priority' && !s.sources) {
+      ctx.addIssue({ code: 'custom', path: ['default'], message: 'source_priority needs a sources: list', ...withCode('CFG_MISSING_KEY') });
+    }
+    for (const [field, f] of Object.entries(s.fields)) {
+      if (f.rule === 'source_priority' && !f.sources && !s.sources) {
+        ctx.addIssue({ code: 'custom', path: ['fields', field, 'rule'], message: 'source_priority needs a sources: list', ...withCode('CFG_MISSING_KEY') });
+      }
+    }
+  });
+
 const identitySchema = z.strictObject({
   default_region: z
     .string()
@@ -52,6 +80,13 @@ const identitySchema = z.strictObject({
     .default('CN')
     .describe('region for phone numbers written without a country code'),
   kinds: z.record(nameSchema('identity kind'), identityKindSchema).default({}),
+  survivorship: survivorshipSchema.prefault({}),
+});
+
+/** A custom customer attribute: typed, stored in unified.customer_attribute. */
+const attributeSchema = z.strictObject({
+  type: z.enum(['string', 'integer', 'decimal', 'boolean', 'datetime', 'date', 'json']),
+  description: z.string().optional(),
 });
 
 const routingRuleSchema = z.strictObject({
@@ -72,6 +107,34 @@ const gatewaySchema = z.strictObject({
   routing: z.array(routingRuleSchema).default([]),
 });
 
+/** Attributes must not shadow model fields; survivorship names golden fields, attributes and declared sources. */
+function checkGoldenNames(
+  cfg: { sources: Record<string, unknown>; attributes: Record<string, unknown>; identity: { survivorship: z.output<typeof survivorshipSchema> } },
+  ctx: z.RefinementCtx,
+): void {
+  const model = TARGETS.customer.fields;
+  for (const name of Object.keys(cfg.attributes)) {
+    if (Object.hasOwn(model, name)) {
+      ctx.addIssue({ code: 'custom', path: ['attributes', name], message: `attribute ${name} is already a customer field of the model`, ...withCode('CFG_DUPLICATE_NAME') });
+    }
+  }
+  const { survivorship } = cfg.identity;
+  const base = ['identity', 'survivorship'];
+  const checkSources = (list: string[] | undefined, path: (string | number)[]) =>
+    list?.forEach((source, i) => {
+      if (!Object.hasOwn(cfg.sources, source)) {
+        ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown source ${JSON.stringify(source)}`, ...withCode('CFG_UNKNOWN_REF') });
+      }
+    });
+  checkSources(survivorship.sources, [...base, 'sources']);
+  for (const [field, rule] of Object.entries(survivorship.fields)) {
+    if (!Object.hasOwn(model, field) && !Object.hasOwn(cfg.attributes, field)) {
+      ctx.addIssue({ code: 'custom', path: [...base, 'fields', field], message: `${field} is neither a customer field nor a declared attribute`, ...withCode('CFG_UNKNOWN_REF') });
+    }
+    checkSources(rule.sources, [...base, 'fields', field, 'sources']);
+  }
+}
+
 /** The whole `junction.yaml` document. */
 export const configSchema = z
   .strictObject({
@@ -83,8 +146,13 @@ export const configSchema = z
       .describe('mapping files, relative to this file'),
     schedules: z.array(scheduleSchema).default([]),
     identity: identitySchema.prefault({}),
+    attributes: z
+      .record(nameSchema('attribute name'), attributeSchema)
+      .default({})
+      .describe('custom customer attributes, written by customer mappings like fields'),
     gateway: gatewaySchema.prefault({}),
   })
+  .superRefine(checkGoldenNames)
   .meta({ title: 'Junction configuration', description: 'config/junction.yaml, version 1' });
 
 /** The validated document with defaults applied (before mappings are loaded). */
@@ -93,3 +161,5 @@ export type SourceConfig = z.output<typeof sourceSchema>;
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
 export type IdentityConfig = z.output<typeof identitySchema>;
 export type GatewayConfig = z.output<typeof gatewaySchema>;
+export type SurvivorshipConfig = z.output<typeof survivorshipSchema>;
+export type AttributeConfig = z.output<typeof attributeSchema>;

@@ -1,5 +1,13 @@
-/** MongoDB collections (the demo runs FerretDB), read after a (cursor, _id) checkpoint. */
+/**
+ * MongoDB collections (the demo runs FerretDB), read after a (cursor, _id) checkpoint.
+ *
+ * Checkpoints are JSON, so on resume their values go back to BSON by one rule: the key is an
+ * ObjectId when the key field is `_id` and the value is 24 hex digits; the cursor is a Date
+ * when it is an ISO-8601 date-time with an offset (how dates leave the connector). A cursor
+ * field should therefore hold BSON dates or numbers, not ISO-looking strings.
+ */
 import * as z from 'zod';
+import { withCode } from '../config/formats.js';
 import type { ConnectorSpec } from './spec.js';
 import {
   connectionUrl,
@@ -9,10 +17,30 @@ import {
   requireWhenEnabled,
   sourceBase,
   streamBase,
+  timeoutMs,
 } from './fields.js';
+import { MongoConnector } from './mongo/connector.js';
+import { placeholderParams } from './mongo/lookup-filter.js';
+import { FORBIDDEN_OPERATORS, findForbiddenOperator } from './mongo/query.js';
 
 const collection = () => z.string().min(1);
-const filter = () => z.record(z.string(), z.unknown()).default({}).describe('a MongoDB query document');
+/** A query document; operators that run server-side code are refused at load. */
+const filter = () =>
+  z
+    .record(z.string(), z.unknown())
+    .superRefine((doc, ctx) => {
+      const found = findForbiddenOperator(doc);
+      if (found) {
+        ctx.addIssue({
+          code: 'custom',
+          path: found.path.split('.'),
+          message: `${found.operator} is not allowed in a filter (${FORBIDDEN_OPERATORS.join(', ')} run code on the server)`,
+          ...withCode('CFG_INVALID_VALUE'),
+        });
+      }
+    })
+    .default({})
+    .describe('a MongoDB query document');
 const projection = () =>
   z.record(z.string(), z.union([z.literal(0), z.literal(1), z.boolean()], { error: 'expected 0, 1, true or false' }));
 
@@ -22,14 +50,28 @@ const stream = z.strictObject({
   filter: filter(),
   projection: projection().optional(),
   batch_size: pageSize(1000),
+  timeout_ms: timeoutMs(60_000).describe('deadline of one batch query (maxTimeMS and a client-side timer)'),
 });
 
-const lookup = z.strictObject({
-  ...lookupBase(),
-  collection: collection(),
-  filter: filter().describe('a query document; string values may use {{params.NAME}}'),
-  projection: projection().optional(),
-});
+const lookup = z
+  .strictObject({
+    ...lookupBase(),
+    collection: collection(),
+    filter: filter().describe('a query document; string values may use {{params.NAME}}'),
+    projection: projection().optional(),
+  })
+  .superRefine((value, ctx) => {
+    for (const name of placeholderParams(value.filter)) {
+      if (!value.params.includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['filter'],
+          message: `{{params.${name}}} is not declared in params`,
+          ...withCode('CFG_INVALID_VALUE'),
+        });
+      }
+    }
+  });
 
 const config = z
   .strictObject({
@@ -51,6 +93,16 @@ export const spec = {
       type: 'mongo',
       url: 'mongodb://127.0.0.1:17017/app',
       streams: { users: { collection: 'users', cursor: ['updatedAt', '_id'], key: '_id' } },
+      lookups: {
+        users_by_phone: {
+          collection: 'users',
+          params: ['phone'],
+          filter: { phone: '{{params.phone}}' },
+          projection: { openid: 1, nickname: 1, phone: 1 },
+          timeout_ms: 500,
+        },
+      },
     },
   ],
+  create: (source, cfg, ctx) => new MongoConnector(source, cfg, ctx.log),
 } as const satisfies ConnectorSpec<'mongo', typeof config>;

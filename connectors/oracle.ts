@@ -1,8 +1,18 @@
 /** Oracle tables or queries (oracledb Thin mode), read by the shared SQL reader. */
+import type { Connection, OracleDb, Pool } from 'oracledb';
 import * as z from 'zod';
+import { JunctionError } from '../config/errors.js';
+import { timeZoneSchema } from '../config/formats.js';
+import type { Logger } from '../config/log.js';
 import { secret } from '../config/secret.js';
-import type { ConnectorSpec } from './spec.js';
+import type { ConnectorFactory, ConnectorSpec } from './spec.js';
 import { connectionUrl, namedRecord, requireWhenEnabled, sourceBase, sqlLookup, sqlStream } from './fields.js';
+import { toRecord } from './json.js';
+import { createSqlConnector } from './sql/connector.js';
+import { oracle11gDialect, oracle12cDialect } from './sql/dialects.js';
+import type { SqlDriver, SqlResult, StatementOptions } from './sql/driver.js';
+import { oracleError, oracleErrorClass } from './sql/oracle-errors.js';
+import { oracleBindValue, oracleColumn, oracleFetchTypeHandler } from './sql/oracle-types.js';
 
 const config = z
   .strictObject({
@@ -14,10 +24,174 @@ const config = z
     // 11g has no OFFSET/FETCH, so the reader pages with ROWNUM there.
     dialect: z.enum(['12c', '11g']).default('12c'),
     max_connections: z.number().int().min(1).max(64).default(4),
+    timezone: timeZoneSchema()
+      .default('UTC')
+      .describe('zone of the wall-clock values in DATE and TIMESTAMP columns; they are emitted with its offset'),
     streams: namedRecord('stream', sqlStream()),
     lookups: namedRecord('lookup', sqlLookup()).default({}),
   })
   .superRefine(requireWhenEnabled(['url']));
+
+/** Seconds to establish a connection before CONN_TIMEOUT. */
+const CONNECT_TIMEOUT_S = 10;
+
+/** Thin-mode connection parameters. */
+export interface OracleConnectParams {
+  user: string;
+  password: string;
+  /** Easy Connect: `host:port/service[?params]`. */
+  connectString: string;
+}
+
+/**
+ * `oracle://user:password@host:port/service[?ezconnect_params]` to oracledb's parameters;
+ * `user` / `password` given separately win over the URL's.
+ * @throws CFG_INVALID_VALUE for an unusable URL (the URL itself is not echoed: it may hold a password)
+ */
+export function oracleConnectParams(url: string, user?: string, password?: string, source?: string): OracleConnectParams {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (err) {
+    throw new JunctionError('CFG_INVALID_VALUE', 'the oracle url is not a URL (oracle://user:password@host:1521/service)', { cause: err, where: { source } });
+  }
+  const service = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (u.protocol !== 'oracle:' || !u.hostname || !service) {
+    throw new JunctionError('CFG_INVALID_VALUE', 'the oracle url needs a host and a service: oracle://user:password@host:1521/service', { where: { source } });
+  }
+  const login = user || decodeURIComponent(u.username);
+  if (!login) throw new JunctionError('CFG_MISSING_KEY', 'no Oracle user: put it in the url or set user', { where: { source } });
+  return {
+    user: login,
+    password: password ?? decodeURIComponent(u.password),
+    connectString: `${u.hostname}:${u.port || '1521'}/${service}${u.search}`,
+  };
+}
+
+/** What the Oracle driver needs from a source's config. */
+export interface OracleDriverOptions {
+  source: string;
+  connect: OracleConnectParams;
+  maxConnections: number;
+  /** Zone of DATE and TIMESTAMP values. */
+  timezone: string;
+  log: Logger;
+}
+
+/**
+ * The Oracle {@link SqlDriver}. `oracledb` is imported on first use (Thin mode: no Instant
+ * Client, and `initOracleClient` is never called), so configs that merely declare an Oracle
+ * source, and `junction check`, never load it.
+ */
+export function createOracleDriver(options: OracleDriverOptions): SqlDriver {
+  const { source, timezone } = options;
+  let loaded: Promise<{ oracledb: OracleDb; pool: Pool }> | undefined;
+  // Set once the module is loaded; bindValue() is only asked after a describe() that loads it.
+  let tokens: OracleDb | undefined;
+
+  const load = () => {
+    loaded ??= (async () => {
+      const oracledb = (await import('oracledb')).default;
+      tokens = oracledb;
+      const pool = await oracledb.createPool({
+        ...options.connect,
+        poolMin: 0,
+        poolMax: options.maxConnections,
+        poolIncrement: 1,
+        poolTimeout: 60,
+        queueTimeout: 60_000,
+        connectTimeout: CONNECT_TIMEOUT_S,
+      });
+      return { oracledb, pool };
+    })();
+    loaded.catch(() => (loaded = undefined));
+    return loaded;
+  };
+
+  async function readOnly(statement: { sql: string; binds: unknown[] | Record<string, unknown> }, opts: StatementOptions): Promise<SqlResult> {
+    const { signal } = opts;
+    let conn: Connection;
+    let oracledb: OracleDb;
+    try {
+      const { pool, oracledb: od } = await load();
+      oracledb = od;
+      conn = await pool.getConnection();
+    } catch (err) {
+      throw oracleError(err, source);
+    }
+    let cancelled = false;
+    const onAbort = () => {
+      cancelled = true;
+      conn.break().catch(() => undefined);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let failure: unknown;
+    try {
+      if (signal?.aborted) throw signal.reason;
+      conn.callTimeout = Math.max(1, Math.trunc(opts.timeoutMs));
+      await conn.execute('SET TRANSACTION READ ONLY');
+      const size = Math.min(Math.max(opts.expectedRows ?? 100, 1), 10_000);
+      const res = await conn.execute(statement.sql, statement.binds, {
+        outFormat: oracledb.OUT_FORMAT_OBJECT,
+        fetchTypeHandler: oracleFetchTypeHandler(oracledb, timezone),
+        fetchArraySize: size,
+        prefetchRows: size + 1,
+      });
+      return { rows: (res.rows ?? []).map(toRecord), columns: (res.metaData ?? []).map(oracleColumn) };
+    } catch (err) {
+      failure = err;
+      throw oracleError(err, source, cancelled || signal?.aborted === true);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await release(conn, failure, cancelled);
+    }
+  }
+
+  /** Ends the read-only transaction; a broken, timed-out or cancelled session is dropped. */
+  async function release(conn: Connection, failure: unknown, cancelled: boolean): Promise<void> {
+    const lost = failure !== undefined && ['CONN_UNREACHABLE', 'CONN_TIMEOUT'].includes(oracleErrorClass(failure).code);
+    const suspect = cancelled || lost;
+    try {
+      if (!suspect) {
+        conn.callTimeout = 0;
+        await conn.rollback();
+      }
+      await conn.close({ drop: suspect });
+    } catch (err) {
+      options.log.warn({ err: oracleError(err, source) }, 'could not release an Oracle connection');
+    }
+  }
+
+  return {
+    query: readOnly,
+    describe: async (statement, opts) => (await readOnly(statement, opts)).columns,
+    bindValue: (value, column) => {
+      if (!tokens) throw new JunctionError('CONN_CURSOR', `${source}: column types are not known yet`);
+      return oracleBindValue(value, column, timezone, tokens);
+    },
+    async close() {
+      const current = loaded;
+      loaded = undefined;
+      if (current) await (await current.catch(() => undefined))?.pool.close(0);
+    },
+  };
+}
+
+const create: ConnectorFactory<typeof config> = (source, cfg, ctx) =>
+  createSqlConnector({
+    source,
+    type: 'oracle',
+    dialect: cfg.dialect === '11g' ? oracle11gDialect : oracle12cDialect,
+    driver: createOracleDriver({
+      source,
+      connect: oracleConnectParams(cfg.url, cfg.user, cfg.password, source),
+      maxConnections: cfg.max_connections,
+      timezone: cfg.timezone,
+      log: ctx.log,
+    }),
+    config: cfg,
+    log: ctx.log,
+  });
 
 export const spec = {
   type: 'oracle',
@@ -31,4 +205,5 @@ export const spec = {
       streams: { customers: { table: 'CRM.CUSTOMERS', cursor: ['UPDATED_AT', 'CRM_ID'], key: 'CRM_ID' } },
     },
   ],
+  create,
 } as const satisfies ConnectorSpec<'oracle', typeof config>;

@@ -1,8 +1,18 @@
 /** PostgreSQL tables or queries, read by the shared SQL reader with a compound cursor. */
+import pg from 'pg';
 import * as z from 'zod';
+import { timeZoneSchema } from '../config/formats.js';
+import type { Logger } from '../config/log.js';
 import { secret } from '../config/secret.js';
-import type { ConnectorSpec } from './spec.js';
+import type { ConnectorFactory, ConnectorSpec } from './spec.js';
 import { connectionUrl, namedRecord, requireWhenEnabled, sourceBase, sqlLookup, sqlStream } from './fields.js';
+import { toJsonValue } from './json.js';
+import type { SourceRecord } from './types.js';
+import { createSqlConnector } from './sql/connector.js';
+import { postgresDialect } from './sql/dialects.js';
+import type { ColumnInfo, SqlDriver, StatementOptions } from './sql/driver.js';
+import { pgError, pgErrorClass } from './sql/pg-errors.js';
+import { pgFieldType, pgTypeName, pgTypesConfig } from './sql/pg-types.js';
 
 const config = z
   .strictObject({
@@ -11,10 +21,182 @@ const config = z
     url: connectionUrl(['postgres', 'postgresql']),
     password: secret(z.string()).optional().describe('when the password is not in the URL'),
     max_connections: z.number().int().min(1).max(64).default(4),
+    timezone: timeZoneSchema()
+      .default('UTC')
+      .describe('zone of the wall-clock values in `timestamp without time zone` columns; they are emitted with its offset'),
     streams: namedRecord('stream', sqlStream()),
     lookups: namedRecord('lookup', sqlLookup()).default({}),
   })
   .superRefine(requireWhenEnabled(['url']));
+
+/** Waiting for a pooled connection (or a new one) longer than this is CONN_TIMEOUT. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** What the PostgreSQL driver needs from a source's config. */
+export interface PgDriverOptions {
+  source: string;
+  url: string;
+  password?: string | undefined;
+  /** Pool size. @defaultValue 4 */
+  maxConnections?: number;
+  /** Zone of `timestamp without time zone` values. @defaultValue 'UTC' */
+  timezone?: string;
+  log: Logger;
+}
+
+/**
+ * The PostgreSQL {@link SqlDriver}: a `pg` Pool with this source's type parsers, every
+ * statement in its own `READ ONLY` transaction with `SET LOCAL statement_timeout`.
+ * The pool is created on first use, so building a connector opens nothing.
+ */
+export function createPgDriver(options: PgDriverOptions): SqlDriver {
+  const { source, log } = options;
+  const clientConfig: pg.ClientConfig = {
+    connectionString: options.url,
+    ...(options.password ? { password: options.password } : {}),
+    types: pgTypesConfig(options.timezone ?? 'UTC'),
+    // Lets a DBA see who runs the query, and a test find this source's backend.
+    application_name: `junction:${source}`.slice(0, 63),
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  };
+  let pool: pg.Pool | undefined;
+  const getPool = (): pg.Pool => {
+    if (!pool) {
+      pool = new pg.Pool({ ...clientConfig, max: options.maxConnections ?? 4, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
+      // An idle client whose server went away: the pool drops it; without a listener the
+      // error would crash the process.
+      pool.on('error', (err) => log.warn({ err: pgError(err, source) }, 'idle PostgreSQL connection lost'));
+    }
+    return pool;
+  };
+
+  /** Cancels the statement running on backend `pid`, from a separate connection. */
+  const cancelBackend = async (pid: number | null): Promise<void> => {
+    if (pid === null) return;
+    const client = new pg.Client(clientConfig);
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch (err) {
+      log.warn({ err: pgError(err, source) }, 'could not cancel a PostgreSQL statement');
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+
+  async function readOnly<T>(opts: StatementOptions, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const timeoutMs = Math.max(1, Math.trunc(opts.timeoutMs));
+    const { signal } = opts;
+    let client: pg.PoolClient;
+    try {
+      client = await getPool().connect();
+    } catch (err) {
+      throw pgError(err, source);
+    }
+    let cancelled = false;
+    const onAbort = () => {
+      cancelled = true;
+      void cancelBackend((client as unknown as { processID: number | null }).processID);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let failure: unknown;
+    // A checked-out client whose connection drops emits 'error' besides failing its query;
+    // the query's rejection is what we report, and an unheard 'error' would crash the process.
+    const onClientError = (err: Error) => (failure ??= err);
+    client.on('error', onClientError);
+    try {
+      if (signal?.aborted) throw signal.reason;
+      // One round trip. TimeZone UTC makes timestamptz text and offset-less inputs
+      // (`--since 2026-01-01`) independent of the server's and role's settings.
+      await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}; SET LOCAL TimeZone = 'UTC'`);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      failure = err;
+      throw pgError(err, source, cancelled || signal?.aborted === true);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await release(client, failure, cancelled);
+      client.off('error', onClientError);
+    }
+  }
+
+  /** Back to the pool after a rollback, unless the connection itself is suspect. */
+  async function release(client: pg.PoolClient, failure: unknown, cancelled: boolean): Promise<void> {
+    if (failure === undefined) return client.release();
+    const sqlstate = (failure as { code?: unknown } | null)?.code;
+    const healthy = !cancelled && typeof sqlstate === 'string' && /^[0-9A-Z]{5}$/.test(sqlstate) && pgErrorClass(failure).code !== 'CONN_UNREACHABLE';
+    if (healthy) {
+      try {
+        await client.query('ROLLBACK');
+        return client.release();
+      } catch {
+        // fall through: drop it
+      }
+    }
+    client.release(true);
+  }
+
+  /**
+   * The type parsers already produced JSON for most columns, so a row is converted in place,
+   * touching only the values that are not JSON yet (bytea buffers, NaN, nested values):
+   * no second object per row on a path that runs for every record read.
+   */
+  const jsonRow = (row: Record<string, unknown>): SourceRecord => {
+    for (const key in row) {
+      const v = row[key];
+      if ((typeof v === 'object' && v !== null) || (typeof v === 'number' && !Number.isFinite(v))) row[key] = toJsonValue(v);
+    }
+    return row as SourceRecord;
+  };
+
+  const columnsOf = (fields: pg.FieldDef[]): ColumnInfo[] =>
+    fields.map((f) => ({ name: f.name, type: pgFieldType(f.dataTypeID), nullable: true, dbType: pgTypeName(f.dataTypeID) }));
+
+  return {
+    query: (statement, opts) =>
+      readOnly(opts, async (client) => {
+        const res = await client.query({ text: statement.sql, values: statement.binds as unknown[] });
+        return { rows: res.rows.map(jsonRow), columns: columnsOf(res.fields) };
+      }),
+
+    describe: (statement, opts) =>
+      readOnly(opts, async (client) => {
+        const res = await client.query({ text: statement.sql, values: statement.binds as unknown[] });
+        const columns = columnsOf(res.fields);
+        const tables = [...new Set(res.fields.filter((f) => f.tableID).map((f) => String(f.tableID)))];
+        if (tables.length === 0) return columns;
+        // Nullability is not in the row description; the catalog has it for table columns.
+        const notNull = await client.query<{ rel: string; num: number }>(
+          'SELECT attrelid::text AS rel, attnum::int AS num FROM pg_attribute WHERE attrelid = ANY($1::oid[]) AND attnotnull',
+          [tables],
+        );
+        const required = new Set(notNull.rows.map((r) => `${r.rel}:${r.num}`));
+        return columns.map((c, i) => {
+          const f = res.fields[i]!;
+          return { ...c, nullable: !required.has(`${f.tableID}:${f.columnID}`) };
+        });
+      }),
+
+    async close() {
+      const p = pool;
+      pool = undefined;
+      await p?.end();
+    },
+  };
+}
+
+const create: ConnectorFactory<typeof config> = (source, cfg, ctx) =>
+  createSqlConnector({
+    source,
+    type: 'postgres',
+    dialect: postgresDialect,
+    driver: createPgDriver({ source, url: cfg.url, password: cfg.password, maxConnections: cfg.max_connections, timezone: cfg.timezone, log: ctx.log }),
+    config: cfg,
+    log: ctx.log,
+  });
 
 export const spec = {
   type: 'postgres',
@@ -27,4 +209,5 @@ export const spec = {
       streams: { accounts: { table: 'shop.accounts', cursor: ['updated_at', 'id'], key: 'id' } },
     },
   ],
+  create,
 } as const satisfies ConnectorSpec<'postgres', typeof config>;

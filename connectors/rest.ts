@@ -1,10 +1,23 @@
 /**
  * HTTP/JSON APIs, including legacy PHP ones: signed query strings, a `{code, msg, data}`
- * envelope, GBK bodies, page-number paging, rate limits.
+ * envelope, GBK bodies, page-number paging, rate limits. The spec is here; the pieces live
+ * in `rest/`: signature (auth), decode (charset, HTML pages, JSON), envelope, limiter (rate
+ * and concurrency), http (requests and retries), paging (the tie- and drift-safe read),
+ * lookup (templates), discover (field types).
  */
 import * as z from 'zod';
+import { JunctionError, isJunctionError } from '../config/errors.js';
+import { timeZoneSchema } from '../config/formats.js';
+import type { Logger } from '../config/log.js';
 import { secret } from '../config/secret.js';
 import type { ConnectorSpec } from './spec.js';
+import type { Batch, CheckResult, Checkpoint, Connector, LookupOptions, LookupResult, ReadOptions, StreamInfo } from './types.js';
+import { inferFields } from './rest/discover.js';
+import { NotFound, lookupResultAt, recordsAt } from './rest/envelope.js';
+import { RestClient } from './rest/http.js';
+import { RequestGate } from './rest/limiter.js';
+import { lookupRequest } from './rest/lookup.js';
+import { firstPageRequest, readStream, streamFields } from './rest/paging.js';
 import {
   connectionUrl,
   credentials,
@@ -40,7 +53,10 @@ const envelope = z.strictObject({
   success: scalar().default(0).describe('value of `code` that means success'),
   msg: fieldPath().default('msg'),
   list: fieldPath().describe('where the records are, e.g. data.list'),
-  total: fieldPath().optional(),
+  total: fieldPath().optional().describe('count of records the query matched; lets paging detect pages the API clamped'),
+  auth_codes: z.array(scalar()).default([]).describe('codes meaning bad credentials or signature (CONN_AUTH_FAILED, not retried)'),
+  rate_limit_codes: z.array(scalar()).default([]).describe('codes meaning "slow down" (CONN_RATE_LIMITED, retried)'),
+  not_found_codes: z.array(scalar()).default([]).describe('codes a lookup answers with null'),
 });
 
 const page = z.discriminatedUnion('style', [
@@ -64,7 +80,27 @@ const page = z.discriminatedUnion('style', [
     size_param: z.string().default('limit'),
     next: fieldPath().describe('response field holding the next cursor'),
   }),
+  z.strictObject({
+    style: z.literal('next_link'),
+    size: pageSize(),
+    size_param: z.string().default('limit'),
+    next: fieldPath().optional().describe('response field holding the next page URL; without it, the Link header (rel="next")'),
+  }),
 ]);
+
+/** How the source writes cursor values: used to order them and to format `cursor_param`. */
+const cursorFormat = z.strictObject({
+  format: z.string().min(1).describe('luxon tokens (yyyy-MM-dd HH:mm:ss), or iso, unix (seconds), unix_ms'),
+  timezone: timeZoneSchema().default('UTC').describe('zone of values written without an offset'),
+});
+
+const retry = z
+  .strictObject({
+    retries: z.number().int().min(0).max(10).default(4),
+    min_delay_ms: z.number().int().min(0).max(60_000).default(500),
+    max_delay_ms: z.number().int().min(0).max(600_000).default(30_000).describe('also the longest Retry-After honoured'),
+  })
+  .default({ retries: 4, min_delay_ms: 500, max_delay_ms: 30_000 });
 
 const path = () => z.string().regex(/^\//, { error: 'expected a path starting with /' });
 const query = () => z.record(z.string(), scalar()).default({});
@@ -74,11 +110,13 @@ const stream = z.strictObject({
   path: path(),
   method: z.enum(['GET', 'POST']).default('GET'),
   query: query(),
-  cursor_param: z.string().optional().describe('query parameter that carries the cursor value'),
+  cursor_param: z.string().optional().describe('query parameter filtering cursor >= value (inclusive); enables incremental reads'),
+  cursor_format: cursorFormat.optional().describe('how the source writes cursor values: orders them and formats cursor_param'),
   page: page.optional(),
   record_path: fieldPath().optional().describe('overrides envelope.list'),
 });
 
+/** Path and query values are templates: `{{params.NAME}}` is replaced by the URL-encoded parameter. */
 const lookup = z.strictObject({ ...lookupBase(), path: path(), query: query(), record_path: fieldPath().optional() });
 
 const config = z
@@ -92,11 +130,13 @@ const config = z
     headers: z.record(z.string(), z.string()).default({}).describe('extra request headers (not secret)'),
     auth: auth.optional(),
     envelope: envelope.optional(),
-    timeout_ms: timeoutMs(30_000),
+    timeout_ms: timeoutMs(30_000).describe('per request attempt'),
+    retry,
     rate_limit: z
-      .strictObject({ per_second: z.number().positive(), burst: z.number().int().positive().optional() })
-      .optional(),
-    concurrency: z.number().int().min(1).max(32).default(1),
+      .strictObject({ per_second: z.number().positive(), burst: z.number().int().positive().optional().describe('default: ceil(per_second)') })
+      .optional()
+      .describe('token bucket over every request of the source, lookups included'),
+    concurrency: z.number().int().min(1).max(32).default(1).describe('requests in flight at once'),
     streams: namedRecord('stream', stream),
     lookups: namedRecord('lookup', lookup).default({}),
   })
@@ -111,18 +151,154 @@ export const spec = {
       type: 'rest',
       base_url: 'http://127.0.0.1:18082',
       encoding: 'gbk',
-      auth: { type: 'signature', appkey: 'demo-app', secret: 'demo-secret' },
-      envelope: { code: 'code', success: 0, msg: 'msg', list: 'data.list', total: 'data.total' },
+      auth: { type: 'signature', appkey: 'demo-app', secret: 'demo-secret', timestamp_param: 'ts' },
+      envelope: { code: 'code', success: 0, msg: 'msg', list: 'data.list', total: 'data.total', auth_codes: [1001, 1002], not_found_codes: [1004] },
+      rate_limit: { per_second: 20, burst: 10 },
       streams: {
         tickets: {
           path: '/api.php',
           query: { m: 'ticket', a: 'list' },
           cursor: 'updated_at',
           cursor_param: 'updated_since',
+          cursor_format: { format: 'yyyy-MM-dd HH:mm:ss', timezone: 'Asia/Shanghai' },
           key: 'id',
-          page: { style: 'page_number', size: 200 },
+          page: { style: 'page_number', size: 200, size_param: 'size' },
+        },
+      },
+      lookups: {
+        ticket: { path: '/api.php', query: { m: 'ticket', a: 'get', id: '{{params.id}}' }, params: ['id'], record_path: 'data', timeout_ms: 800 },
+      },
+    },
+    {
+      type: 'rest',
+      base_url: 'https://api.example.com/v2',
+      auth: { type: 'bearer', token: '${EXAMPLE_TOKEN}' },
+      concurrency: 4,
+      streams: {
+        contacts: {
+          path: '/contacts',
+          cursor: 'updatedAt',
+          cursor_param: 'updated_after',
+          cursor_format: { format: 'iso' },
+          key: 'id',
+          page: { style: 'next_link', size: 100, next: 'links.next' },
+          record_path: 'items',
         },
       },
     },
   ],
+  create: (source, cfg, ctx) => new RestConnector(source, cfg, ctx.log),
 } as const satisfies ConnectorSpec<'rest', typeof config>;
+
+type RestConfig = z.output<typeof config>;
+
+/** Records per probe page for discover (enough to see optional fields, small for the source). */
+const SAMPLE_SIZE = 50;
+
+/** A rest source: every request goes through one client, so one rate limit and one cap. */
+class RestConnector implements Connector {
+  readonly type = 'rest';
+  private readonly client: RestClient;
+  /** Aborted by close(): in-flight reads and lookups end with CONN_ABORTED. */
+  private readonly closing = new AbortController();
+
+  constructor(
+    readonly source: string,
+    private readonly cfg: RestConfig,
+    private readonly log: Logger,
+  ) {
+    const gate = new RequestGate({ concurrency: cfg.concurrency, perSecond: cfg.rate_limit?.per_second, burst: cfg.rate_limit?.burst });
+    this.client = new RestClient({
+      source,
+      baseUrl: cfg.base_url,
+      encoding: cfg.encoding,
+      headers: cfg.headers,
+      auth: cfg.auth,
+      envelope: cfg.envelope,
+      timeoutMs: cfg.timeout_ms,
+      retry: cfg.retry,
+      gate,
+      log,
+    });
+  }
+
+  private signal(own?: AbortSignal): AbortSignal {
+    return own ? AbortSignal.any([own, this.closing.signal]) : this.closing.signal;
+  }
+
+  private stream(name: string) {
+    const stream = Object.hasOwn(this.cfg.streams, name) ? this.cfg.streams[name] : undefined;
+    if (!stream) {
+      throw new JunctionError('CONN_UNKNOWN_STREAM', `source ${this.source} has no stream ${name}; declared: ${Object.keys(this.cfg.streams).join(', ')}`, {
+        where: { source: this.source },
+      });
+    }
+    return stream;
+  }
+
+  /** The first page of `name` with `size` records, without retries. */
+  private async sample(name: string, size: number) {
+    const stream = this.stream(name);
+    const res = await this.client.request(firstPageRequest(stream, size), { retries: 0, signal: this.closing.signal });
+    return recordsAt(res.body, stream.record_path ?? this.cfg.envelope?.list, { source: this.source, path: stream.path });
+  }
+
+  async check(): Promise<CheckResult> {
+    const started = performance.now();
+    const names = Object.keys(this.cfg.streams);
+    try {
+      for (const name of names) await this.sample(name, 1);
+      const latencyMs = Math.round(performance.now() - started);
+      const detail = names.length === 0 ? 'no streams declared; nothing probed' : `signed request answered for ${names.join(', ')}`;
+      return { ok: true, latencyMs, detail };
+    } catch (err) {
+      const latencyMs = Math.round(performance.now() - started);
+      const e = isJunctionError(err) ? err : new JunctionError('CONN_BAD_RESPONSE', String(err), { cause: err });
+      return { ok: false, latencyMs, detail: e.message, code: e.code };
+    }
+  }
+
+  async discover(): Promise<StreamInfo[]> {
+    const out: StreamInfo[] = [];
+    for (const [name, stream] of Object.entries(this.cfg.streams)) {
+      const records = await this.sample(name, Math.min(stream.page?.size ?? SAMPLE_SIZE, SAMPLE_SIZE));
+      const f = streamFields(stream);
+      out.push({ name, key: f.key, cursor: f.cursor === undefined ? undefined : [f.cursor, f.key], fields: inferFields(records, stream.cursor_format) });
+    }
+    return out;
+  }
+
+  async *read(name: string, checkpoint: Checkpoint | null, options: ReadOptions = {}): AsyncGenerator<Batch> {
+    const stream = this.stream(name);
+    yield* readStream(
+      { source: this.source, name, stream, client: this.client, listPath: this.cfg.envelope?.list, totalPath: this.cfg.envelope?.total, log: this.log },
+      checkpoint,
+      { ...options, signal: this.signal(options.signal) },
+    );
+  }
+
+  async lookup(name: string, params: Record<string, unknown>, options: LookupOptions = {}): Promise<LookupResult> {
+    const lookup = Object.hasOwn(this.cfg.lookups, name) ? this.cfg.lookups[name] : undefined;
+    if (!lookup) {
+      throw new JunctionError('CONN_UNKNOWN_LOOKUP', `source ${this.source} has no lookup ${name}; declared: ${Object.keys(this.cfg.lookups).join(', ') || 'none'}`, {
+        where: { source: this.source },
+      });
+    }
+    const req = lookupRequest(this.source, name, lookup, params);
+    // One deadline for the whole lookup, queueing behind the source's gate included: the
+    // agent panel waits for this, not for an attempt. No retries: a stale panel beats a slow one.
+    const deadline = AbortSignal.timeout(options.timeoutMs ?? lookup.timeout_ms);
+    const signal = AbortSignal.any([deadline, this.signal(options.signal)]);
+    try {
+      const res = await this.client.request({ path: req.path, query: req.query }, { signal, retries: 0 });
+      return lookupResultAt(res.body, lookup.record_path ?? this.cfg.envelope?.list, { source: this.source, path: lookup.path });
+    } catch (err) {
+      if (err instanceof NotFound) return null;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort(new DOMException(`source ${this.source} closed`, 'AbortError'));
+  }
+}

@@ -3,7 +3,11 @@
  * operation page by page; lookups call a single-record operation live for the agent panel.
  */
 import * as z from 'zod';
+import { withCode } from '../config/formats.js';
 import type { ConnectorSpec } from './spec.js';
+import { SoapConnector } from './soap/connector.js';
+import { unknownPlaceholders, type TemplateScope } from './soap/templates.js';
+import { DEFAULT_MAX_XML_BYTES } from './soap/xml-guard.js';
 import {
   connectionUrl,
   credentials,
@@ -22,9 +26,32 @@ const operation = () => z.string().regex(/^[A-Za-z_][\w]*$/, { error: 'expected 
 
 /**
  * Operation arguments. String values are templates: `{{cursor}}`, `{{page.token}}`,
- * `{{page.size}}` (streams) and `{{params.NAME}}` (lookups) are filled per call.
+ * `{{page.size}}`, `{{window.since}}`, `{{window.until}}` (streams) and `{{params.NAME}}`
+ * (lookups) are filled per call. A value that is exactly one placeholder keeps the value's
+ * type and is omitted when the value is absent (no page token on the first page).
  */
-const args = () => z.record(z.string(), scalar()).default({});
+const args = () =>
+  z
+    .record(z.string(), scalar())
+    .default({})
+    .describe('operation arguments; string values may use {{cursor}}, {{page.token}}, {{page.size}}, {{window.since}}, {{window.until}}, {{params.NAME}}');
+
+/** A refinement naming placeholders the stream or lookup cannot fill (typos, undeclared params). */
+function knownPlaceholders(scope: TemplateScope) {
+  return (value: { args: Record<string, unknown>; params?: string[] }, ctx: z.core.$RefinementCtx<{ args: Record<string, unknown> }>) => {
+    for (const name of unknownPlaceholders(value.args, scope, value.params)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['args'],
+        message:
+          scope === 'stream'
+            ? `unknown placeholder {{${name}}}: streams have cursor, page.token, page.size, window.since, window.until`
+            : `unknown placeholder {{${name}}}: lookups have params.NAME for each name in params`,
+        ...withCode('CFG_INVALID_VALUE'),
+      });
+    }
+  };
+}
 
 const auth = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('basic'), ...credentials() }),
@@ -45,29 +72,45 @@ const page = z.union(
   { error: 'expected { token, size } or { window }' },
 );
 
-const stream = z.strictObject({
-  ...streamBase(),
-  operation: operation(),
-  args: args(),
-  page: page.optional(),
-  record_path: fieldPath().describe('where the records are in the response, e.g. orders.order'),
-});
+const stream = z
+  .strictObject({
+    ...streamBase(),
+    operation: operation(),
+    args: args(),
+    page: page.optional(),
+    record_path: fieldPath().describe('where the records are in the response, e.g. orders.order'),
+    start: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('{{cursor}} of a first read, before any checkpoint (default 1970-01-01T00:00:00Z)'),
+  })
+  .superRefine(knownPlaceholders('stream'));
 
-const lookup = z.strictObject({
-  ...lookupBase(),
-  operation: operation(),
-  args: args(),
-  record_path: fieldPath().optional(),
-});
+const lookup = z
+  .strictObject({
+    ...lookupBase(),
+    operation: operation(),
+    args: args().describe('operation arguments; default: each declared param under its own name'),
+    record_path: fieldPath().optional(),
+  })
+  .superRefine(knownPlaceholders('lookup'));
 
 const config = z
   .strictObject({
     type: z.literal('soap'),
     ...sourceBase(),
-    wsdl: connectionUrl(['http', 'https'], 'URL of the WSDL'),
+    wsdl: connectionUrl(['http', 'https', 'file'], 'URL of the WSDL: http(s)://… or file:///absolute/path.wsdl'),
     endpoint: connectionUrl(['http', 'https'], 'overrides the service address in the WSDL').optional(),
     auth: auth.optional(),
     timeout_ms: timeoutMs(30_000),
+    max_response_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .default(DEFAULT_MAX_XML_BYTES)
+      .describe('cap on one response or WSDL document; larger ones fail with CONN_BAD_RESPONSE'),
     streams: namedRecord('stream', stream),
     lookups: namedRecord('lookup', lookup).default({}),
   })
@@ -93,5 +136,22 @@ export const spec = {
       },
       lookups: { order_status: { operation: 'getOrderStatus', params: ['orderNo'], timeout_ms: 800 } },
     },
+    {
+      type: 'soap',
+      wsdl: 'file:///etc/junction/crm-contacts.wsdl',
+      auth: { type: 'wsse', username: 'hub', password: 'change-me', password_type: 'digest' },
+      streams: {
+        contacts: {
+          operation: 'listContactsModified',
+          args: { from: '{{window.since}}', to: '{{window.until}}' },
+          cursor: ['modifiedAt', 'contactId'],
+          key: 'contactId',
+          page: { window: '1d' },
+          record_path: 'contacts.contact',
+          start: '2024-01-01T00:00:00Z',
+        },
+      },
+    },
   ],
+  create: (source, cfg, ctx) => new SoapConnector(source, cfg, ctx.log),
 } as const satisfies ConnectorSpec<'soap', typeof config>;

@@ -1,0 +1,65 @@
+/**
+ * Live lookups: a declared path and query whose values are templates with
+ * `{{params.NAME}}`, filled with the caller's parameters. Only plain scalars are accepted
+ * (an object or array could smuggle operators or extra parameters), and substituted values
+ * are URL-encoded (path segments here, query values by the client).
+ */
+import { JunctionError } from '../../config/errors.js';
+
+/** `lookups.<name>` of a rest source (resolved config). */
+export interface RestLookup {
+  path: string;
+  query: Readonly<Record<string, string | number | boolean>>;
+  params: readonly string[];
+  timeout_ms: number;
+  record_path?: string | undefined;
+}
+
+const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
+
+type Scalar = string | number | boolean;
+
+/** Checks the caller's parameters: every declared one present, each a finite scalar. */
+export function checkParams(source: string, name: string, lookup: RestLookup, params: Record<string, unknown>): Record<string, Scalar> {
+  const out: Record<string, Scalar> = {};
+  for (const p of lookup.params) {
+    const v = Object.hasOwn(params, p) ? params[p] : undefined;
+    if (v === undefined || v === null) {
+      throw new JunctionError('CONN_UNKNOWN_LOOKUP', `lookup ${name} needs parameter ${p}`, { where: { source } });
+    }
+    const ok = typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+    if (!ok) {
+      throw new JunctionError('CONN_UNSAFE_PARAM', `lookup ${name}: parameter ${p} must be a string, number or boolean, got ${Array.isArray(v) ? 'an array' : typeof v}`, {
+        where: { source },
+      });
+    }
+    out[p] = v;
+  }
+  return out;
+}
+
+/** Fills `{{params.NAME}}` in `template`; `encode` is applied to each substituted value. */
+export function fill(template: string, params: Readonly<Record<string, Scalar>>, encode: (s: string) => string, where: { source: string; name: string }): string {
+  return template.replace(PLACEHOLDER, (_m, expr: string) => {
+    const m = /^params\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expr);
+    const value = m ? params[m[1]!] : undefined;
+    if (value === undefined) {
+      throw new JunctionError('CONN_UNKNOWN_LOOKUP', `lookup ${where.name}: placeholder {{${expr}}} is not one of its params`, { where: { source: where.source } });
+    }
+    return encode(String(value));
+  });
+}
+
+/** The lookup's request: path with encoded segments, query values filled (the client encodes them). */
+export function lookupRequest(
+  source: string,
+  name: string,
+  lookup: RestLookup,
+  params: Record<string, unknown>,
+): { path: string; query: Record<string, string> } {
+  const values = checkParams(source, name, lookup, params);
+  const where = { source, name };
+  const path = fill(lookup.path, values, encodeURIComponent, where);
+  const query = Object.fromEntries(Object.entries(lookup.query).map(([k, v]) => [k, fill(String(v), values, (s) => s, where)]));
+  return { path, query };
+}

@@ -1,0 +1,244 @@
+/**
+ * The SOAP connector: one `soap` client per source, created on first use from the WSDL and
+ * reused; every call has a deadline and goes through the guarded HTTP client.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import pRetry from 'p-retry';
+import soap from 'soap';
+import { JunctionError } from '../../config/errors.js';
+import type { Logger } from '../../config/log.js';
+import type { Batch, Checkpoint, CheckResult, Connector, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
+import { classifySoapError, type AbortReason } from './errors.js';
+import { guardedHttp } from './http.js';
+import { recordsAt, resultRecord, XSD_DESERIALIZERS } from './records.js';
+import { cursorFields, readSoapStream, type SoapStreamOptions } from './reader.js';
+import { renderArgs, type ArgValue } from './templates.js';
+import { describedAt, describedFields, operations } from './wsdl-fields.js';
+import { guardXml } from './xml-guard.js';
+
+export interface SoapLookupOptions {
+  operation: string;
+  args: Record<string, ArgValue>;
+  params: string[];
+  timeout_ms: number;
+  record_path?: string | undefined;
+}
+
+export type SoapAuth =
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'wsse'; username: string; password: string; password_type: 'text' | 'digest' };
+
+/** A SOAP source as the connector needs it (its resolved config). */
+export interface SoapConnectorOptions {
+  /** `http(s)://…?wsdl` or `file:///…/service.wsdl`. */
+  wsdl: string;
+  /** Overrides the WSDL's service address. */
+  endpoint?: string | undefined;
+  auth?: SoapAuth | undefined;
+  /** Deadline of one call (WSDL fetch, page). Lookups have their own. */
+  timeout_ms: number;
+  /** Cap on one response or WSDL document. @defaultValue 16 MiB */
+  max_response_bytes: number;
+  streams: Record<string, SoapStreamOptions>;
+  lookups: Record<string, SoapLookupOptions>;
+}
+
+/** Retries of one page call on a retryable failure; lookups are not retried (agent waiting). */
+const PAGE_RETRIES = 2;
+const ENVELOPE = /<([\w.-]+:)?Envelope[\s>]/;
+
+type AsyncMethod = (args: unknown, options: unknown) => Promise<[unknown, unknown]>;
+
+export class SoapConnector implements Connector {
+  readonly type = 'soap';
+  private client: Promise<soap.Client> | undefined;
+  private readonly httpAgent = new http.Agent({ keepAlive: true });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true });
+
+  constructor(
+    readonly source: string,
+    private readonly options: SoapConnectorOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Fetches and parses the WSDL (guarded), applies auth. */
+  private async createClient(): Promise<soap.Client> {
+    const { wsdl, auth, timeout_ms: timeout, max_response_bytes: maxBytes } = this.options;
+    const request = guardedHttp({ source: this.source, maxBytes, httpAgent: this.httpAgent, httpsAgent: this.httpsAgent });
+    let location = wsdl;
+    if (wsdl.startsWith('file:')) {
+      location = fileURLToPath(wsdl);
+      // The `soap` package reads files itself, past the HTTP guard: check the bytes first.
+      guardXml(await readFile(location), maxBytes, { source: this.source, what: 'WSDL' });
+    }
+    const basic = auth?.type === 'basic' ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : undefined;
+    const client = await soap.createClientAsync(
+      location,
+      {
+        request: request as never,
+        customDeserializer: XSD_DESERIALIZERS,
+        // The package's cache is global and keyed by URL only; a connector keeps its own client.
+        disableCache: true,
+        wsdl_options: { timeout },
+        ...(basic ? { wsdl_headers: basic } : {}),
+      },
+      this.options.endpoint,
+    );
+    if (auth?.type === 'basic') client.setSecurity(new soap.BasicAuthSecurity(auth.username, auth.password));
+    if (auth?.type === 'wsse') {
+      client.setSecurity(
+        new soap.WSSecurity(auth.username, auth.password, { passwordType: auth.password_type === 'digest' ? 'PasswordDigest' : 'PasswordText' }),
+      );
+    }
+    return client;
+  }
+
+  /** The shared client; a failed creation is forgotten so the next call tries again. */
+  private getClient(): Promise<soap.Client> {
+    if (!this.client) {
+      const created = this.createClient();
+      this.client = created;
+      created.catch(() => {
+        if (this.client === created) this.client = undefined;
+      });
+    }
+    return this.client;
+  }
+
+  /** One operation call with a deadline; errors classified. */
+  private async call(operation: string, args: Record<string, ArgValue>, timeoutMs: number, caller: AbortSignal | undefined): Promise<unknown> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = caller ? AbortSignal.any([caller, deadline]) : deadline;
+    const what = `${this.source} ${operation}`;
+    try {
+      const client = await untilAborted(this.getClient(), signal);
+      const method = (client as unknown as Record<string, AsyncMethod | undefined>)[`${operation}Async`];
+      if (typeof method !== 'function') {
+        throw new JunctionError('CONN_BAD_RESPONSE', `the WSDL of ${this.source} has no operation ${operation}`, {
+          where: { source: this.source },
+          details: { operation },
+        });
+      }
+      const [result, raw] = await method.call(client, args, { timeout: timeoutMs, signal });
+      // An HTTP 200 page that happens to parse as XML is not an answer.
+      if (typeof raw === 'string' && !ENVELOPE.test(raw)) {
+        throw new JunctionError('CONN_BAD_RESPONSE', `${what}: the response is not a SOAP envelope`, { where: { source: this.source } });
+      }
+      return result;
+    } catch (err) {
+      const reason: AbortReason | undefined = caller?.aborted ? 'aborted' : deadline.aborted ? 'timeout' : undefined;
+      throw classifySoapError(err, what, { source: this.source }, reason);
+    }
+  }
+
+  async check(): Promise<CheckResult> {
+    const started = performance.now();
+    const latencyMs = () => Math.round(performance.now() - started);
+    const deadline = AbortSignal.timeout(this.options.timeout_ms);
+    try {
+      // Always a fresh fetch: a check is about the service now, not a cached WSDL.
+      const client = await untilAborted(this.createClient(), deadline);
+      this.client = Promise.resolve(client);
+      const ops = operations(client.describe());
+      const wanted = [...Object.values(this.options.streams), ...Object.values(this.options.lookups)].map((s) => s.operation);
+      const missing = [...new Set(wanted)].filter((op) => !ops.has(op));
+      if (missing.length > 0) {
+        return { ok: false, latencyMs: latencyMs(), detail: `WSDL lacks operation(s) ${missing.join(', ')}`, code: 'CONN_BAD_RESPONSE' };
+      }
+      return { ok: true, latencyMs: latencyMs(), detail: `WSDL read; ${ops.size} operation(s), ${new Set(wanted).size} used` };
+    } catch (err) {
+      const e = classifySoapError(err, `${this.source} WSDL`, { source: this.source }, deadline.aborted ? 'timeout' : undefined);
+      return { ok: false, latencyMs: latencyMs(), detail: e.message, code: e.code };
+    }
+  }
+
+  async discover(): Promise<StreamInfo[]> {
+    const deadline = AbortSignal.timeout(this.options.timeout_ms);
+    const client = await untilAborted(this.getClient(), deadline).catch((err: unknown) => {
+      throw classifySoapError(err, `${this.source} WSDL`, { source: this.source }, deadline.aborted ? 'timeout' : undefined);
+    });
+    const ops = operations(client.describe());
+    return Object.entries(this.options.streams).map(([name, stream]) => {
+      const fields = cursorFields(stream);
+      const node = describedAt(ops.get(stream.operation)?.output, stream.record_path);
+      const required = [fields.key, ...(fields.cursor ? [fields.cursor] : [])];
+      return {
+        name,
+        key: fields.key,
+        cursor: fields.cursor === undefined ? undefined : [fields.cursor, fields.key],
+        fields: describedFields(node, required),
+      };
+    });
+  }
+
+  read(stream: string, checkpoint: Checkpoint | null, options: ReadOptions = {}): AsyncIterable<Batch> {
+    const def = this.options.streams[stream];
+    if (!def) throw new JunctionError('CONN_UNKNOWN_STREAM', `source ${this.source} has no stream ${stream}`, { where: { source: this.source } });
+    const page = def.page && 'size' in def.page ? def.page.size : 100;
+    const signal = options.signal;
+    const callPage = (args: Record<string, ArgValue>) =>
+      pRetry(() => this.call(def.operation, args, this.options.timeout_ms, signal), {
+        retries: PAGE_RETRIES,
+        minTimeout: 250,
+        factor: 2,
+        signal,
+        shouldRetry: ({ error }) => error instanceof JunctionError && error.retryable && !signal?.aborted,
+        onFailedAttempt: ({ error, retriesLeft }) => {
+          if (retriesLeft > 0 && error instanceof JunctionError && error.retryable) {
+            this.log.warn({ stream, code: error.code, retriesLeft }, 'SOAP page call failed; retrying');
+          }
+        },
+      }).catch((err: unknown) => {
+        if (signal?.aborted) throw new JunctionError('CONN_ABORTED', 'reading was cancelled', { cause: err, where: { source: this.source } });
+        throw err;
+      });
+    // A preview (`--limit 5`) need not ask the service for a full page.
+    const batchSize = Math.min(options.batchSize ?? page, options.limit ?? Infinity);
+    return readSoapStream(def, checkpoint, { batchSize, limit: options.limit, signal, source: this.source }, callPage);
+  }
+
+  async lookup(name: string, params: Record<string, unknown>, options: LookupOptions = {}): Promise<LookupResult> {
+    const def = this.options.lookups[name];
+    if (!def) throw new JunctionError('CONN_UNKNOWN_LOOKUP', `source ${this.source} has no lookup ${name}`, { where: { source: this.source } });
+    for (const param of def.params) {
+      if (params[param] === undefined) {
+        throw new JunctionError('CONN_UNKNOWN_LOOKUP', `lookup ${name} needs parameter ${param}`, { where: { source: this.source }, details: { param } });
+      }
+    }
+    // Without declared args, the declared params are the operation's arguments.
+    const template = Object.keys(def.args).length > 0 ? def.args : Object.fromEntries(def.params.map((p) => [p, `{{params.${p}}}`]));
+    const args = renderArgs(template, { params });
+    const result = await this.call(def.operation, args, options.timeoutMs ?? def.timeout_ms, options.signal);
+    if (def.record_path === undefined) return resultRecord(result);
+    const records = recordsAt(result, def.record_path, `${def.operation} response`);
+    return records.length === 0 ? null : records.length === 1 ? records[0]! : records;
+  }
+
+  async close(): Promise<void> {
+    this.client = undefined;
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+/** `promise`, or a rejection as soon as `signal` fires (the promise itself runs on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,183 @@
+/**
+ * Paging of a SOAP stream, independent of HTTP: given a function that calls the stream's
+ * operation with rendered arguments, yields batches after a checkpoint.
+ *
+ * Resuming: the service is asked for records with cursor >= the checkpoint's cursor (the
+ * `since` semantics of legacy list operations, e.g. the demo's listOrdersUpdatedSince) and
+ * the reader drops every record whose `(cursor, key)` is <= the checkpoint, comparing
+ * times as instants. So records sharing the checkpoint's cursor value are neither lost nor
+ * repeated, provided the service orders by `(cursor, key)` and sends the cursor at the
+ * precision it orders by.
+ *
+ * - `page: { token, size }`: one call per page, passing the previous page's token back,
+ *   until the token is empty. Each page is one batch.
+ * - `page: { window }`: one call per time window `[since, since + window)` up to the time
+ *   the read started; a window's records are sorted by `(cursor, key)` and anything at or
+ *   before the last record handed out is dropped, so inclusive window ends do no harm.
+ * - no `page`: a single call.
+ */
+import { JunctionError } from '../../config/errors.js';
+import type { Batch, Checkpoint, SourceRecord } from '../types.js';
+import { compareCursorKey, formatInstant, parseInstant, type CursorKey } from './cursor-order.js';
+import { recordsAt, valueAt } from './records.js';
+import { renderArgs, type ArgValue, type TemplateValues } from './templates.js';
+
+/** A stream as the reader needs it (the config's stream entry). */
+export interface SoapStreamOptions {
+  operation: string;
+  args: Record<string, ArgValue>;
+  /** `updatedAt`, or `[updatedAt, orderNo]`. */
+  cursor?: string | [string, string] | undefined;
+  key: string;
+  page?: { token: string; size: number } | { window: string } | undefined;
+  record_path: string;
+  /** Cursor value of a first read (no checkpoint). @defaultValue 1970-01-01T00:00:00Z */
+  start?: string | undefined;
+}
+
+export interface StreamReadOptions {
+  batchSize: number;
+  limit?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Where errors point. */
+  source: string;
+  /** The end of the last window. @defaultValue Date.now() when the read starts */
+  now?: number;
+}
+
+/** Calls the stream's operation once. */
+export type OperationCall = (args: Record<string, ArgValue>) => Promise<unknown>;
+
+export const DEFAULT_START = '1970-01-01T00:00:00Z';
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `6h` → milliseconds. */
+export function windowMs(window: string): number {
+  const m = /^(\d+)([smhd])$/.exec(window);
+  const ms = m ? Number(m[1]) * UNIT_MS[m[2]!]! : NaN;
+  if (!(ms > 0)) throw new JunctionError('CONN_CURSOR', `invalid window ${JSON.stringify(window)}: expected a duration such as 6h`);
+  return ms;
+}
+
+/** The `(cursor, key)` field names of a stream; no cursor field means full reads only. */
+export function cursorFields(stream: Pick<SoapStreamOptions, 'cursor' | 'key'>): { cursor: string | undefined; key: string } {
+  if (Array.isArray(stream.cursor)) return { cursor: stream.cursor[0], key: stream.cursor[1] };
+  return { cursor: stream.cursor, key: stream.key };
+}
+
+function aborted(signal: AbortSignal | undefined, source: string): void {
+  if (signal?.aborted) throw new JunctionError('CONN_ABORTED', 'reading was cancelled', { where: { source } });
+}
+
+/** Batches of a stream after `checkpoint`. */
+export async function* readSoapStream(
+  stream: SoapStreamOptions,
+  checkpoint: Checkpoint | null,
+  options: StreamReadOptions,
+  call: OperationCall,
+): AsyncGenerator<Batch> {
+  const fields = cursorFields(stream);
+  if (checkpoint && fields.cursor === undefined) {
+    throw new JunctionError('CONN_CURSOR', 'this stream has no cursor: it can only be read in full', { where: { source: options.source } });
+  }
+  const position = (record: SourceRecord): CursorKey => ({
+    cursor: fields.cursor === undefined ? null : record[fields.cursor],
+    key: record[fields.key],
+  });
+  const checkpointOf = (record: SourceRecord): Checkpoint | null => {
+    if (fields.cursor === undefined) return null;
+    const cursor = record[fields.cursor];
+    const key = record[fields.key];
+    if (!isScalar(cursor) || key === undefined || key === null || !isScalar(key)) {
+      throw new JunctionError('CONN_CURSOR', `a record lacks a scalar ${fields.cursor} or ${fields.key}: cannot checkpoint after it`, {
+        where: { source: options.source, key: isScalar(key) ? String(key) : undefined },
+      });
+    }
+    return { cursor, key };
+  };
+
+  let last: CursorKey | null = checkpoint ? { cursor: checkpoint.cursor, key: checkpoint.key } : null;
+  let left = options.limit ?? Infinity;
+  const what = `${stream.operation} response`;
+
+  for await (const page of pages(stream, checkpoint, options, call)) {
+    const records = recordsAt(page.result, stream.record_path, what);
+    if (page.kind === 'window') records.sort((a, b) => compareCursorKey(position(a), position(b)));
+    // Token and single pages arrive in service order, all after the start but for the records
+    // that share the checkpoint's cursor: `last` stays the checkpoint for them.
+    const fresh = last && fields.cursor !== undefined ? records.filter((r) => compareCursorKey(position(r), last!) > 0) : records;
+    for (let i = 0; i < fresh.length && left > 0; i += options.batchSize) {
+      const batch = fresh.slice(i, i + Math.min(options.batchSize, left));
+      left -= batch.length;
+      const tail = batch[batch.length - 1]!;
+      if (page.kind === 'window') last = position(tail);
+      yield { records: batch, checkpoint: checkpointOf(tail) };
+    }
+    if (left <= 0) return;
+  }
+}
+
+function isScalar(value: unknown): value is string | number {
+  return typeof value === 'string' || typeof value === 'number';
+}
+
+interface Page {
+  kind: 'token' | 'window' | 'single';
+  result: unknown;
+}
+
+async function* pages(stream: SoapStreamOptions, checkpoint: Checkpoint | null, options: StreamReadOptions, call: OperationCall): AsyncGenerator<Page> {
+  const start = checkpoint?.cursor ?? stream.start ?? DEFAULT_START;
+  const page = stream.page;
+  if (page && 'window' in page) {
+    yield* windows(stream, start, windowMs(page.window), options, call);
+    return;
+  }
+  const size = page ? options.batchSize : undefined;
+  if (!page) {
+    aborted(options.signal, options.source);
+    yield { kind: 'single', result: await call(renderArgs(stream.args, { cursor: start, page: { size } })) };
+    return;
+  }
+  let token: string | undefined;
+  const seen = new Set<string>();
+  for (;;) {
+    aborted(options.signal, options.source);
+    const values: TemplateValues = { cursor: start, page: { token: token ?? null, size } };
+    const result = await call(renderArgs(stream.args, values));
+    yield { kind: 'token', result };
+    const next = valueAt(result, page.token);
+    if (next === undefined || next === null || next === '') return;
+    token = typeof next === 'string' ? next : String(next);
+    if (seen.has(token)) {
+      throw new JunctionError('CONN_BAD_RESPONSE', `${stream.operation} returned the same page token twice: paging would not end`, {
+        where: { source: options.source },
+      });
+    }
+    seen.add(token);
+  }
+}
+
+async function* windows(stream: SoapStreamOptions, start: string | number, width: number, options: StreamReadOptions, call: OperationCall): AsyncGenerator<Page> {
+  const startText = String(start);
+  const instant = parseInstant(startText);
+  if (!instant) {
+    throw new JunctionError('CONN_CURSOR', `cursor ${JSON.stringify(startText)} is not an ISO-8601 time: windows need one`, {
+      where: { source: options.source },
+    });
+  }
+  const end = options.now ?? Date.now();
+  let since = instant[0];
+  let sinceText = startText;
+  while (since < end) {
+    aborted(options.signal, options.source);
+    const until = Math.min(since + width, end);
+    const untilText = formatInstant(until);
+    const values: TemplateValues = { cursor: sinceText, window: { since: sinceText, until: untilText }, page: {} };
+    const result = await call(renderArgs(stream.args, values));
+    yield { kind: 'window', result };
+    since = until;
+    sinceText = untilText;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * From a parsed SOAP result to records: the record path, value conversion to plain JSON and
+ * the `soap` package's deserializers for XSD types.
+ */
+import { JunctionError } from '../../config/errors.js';
+import { toJsonValue } from '../json.js';
+import type { JsonValue, SourceRecord } from '../types.js';
+
+const asText = (text: string) => text;
+
+/** Integers beyond 2^53 would lose digits as JS numbers: they stay strings, like `json.ts` does. */
+function bigInteger(text: string): number | string {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : text.trim();
+}
+
+/**
+ * `customDeserializer` for the `soap` client, keyed by XSD type name. Times stay exactly as
+ * the service sent them (ISO-8601 with its offset) instead of becoming `Date`s that drop
+ * the offset and anything below a millisecond; `xsd:decimal` stays a string because it is
+ * exact (money); long integers stay numbers only while they are exact.
+ */
+export const XSD_DESERIALIZERS: Record<string, (text: string) => unknown> = {
+  dateTime: asText,
+  date: asText,
+  time: asText,
+  decimal: asText,
+  long: bigInteger,
+  integer: bigInteger,
+  unsignedLong: bigInteger,
+  nonNegativeInteger: bigInteger,
+  positiveInteger: bigInteger,
+  negativeInteger: bigInteger,
+  nonPositiveInteger: bigInteger,
+};
+
+/** The value at a dotted path (`orders.order`), or undefined when a step is missing. */
+export function valueAt(root: unknown, path: string): unknown {
+  let node = root;
+  for (const step of path.split('.')) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[step];
+  }
+  return node;
+}
+
+/**
+ * The records at `path`. XML has no arrays: a list of one element may be parsed as a lone
+ * object, and an empty list as null or nothing, so all three are normalised here.
+ */
+export function recordsAt(result: unknown, path: string, what: string): SourceRecord[] {
+  const value = valueAt(result, path);
+  if (value === undefined || value === null || value === '') return [];
+  const items = Array.isArray(value) ? value : [value];
+  return items.map((item, i) => {
+    const json = toJsonValue(item);
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+      throw new JunctionError('CONN_BAD_RESPONSE', `${what}: item ${i} at ${path} is not a record`, {
+        details: { recordPath: path, item: i },
+      });
+    }
+    return json as SourceRecord;
+  });
+}
+
+/** A whole result as a record (lookups without a record path). */
+export function resultRecord(result: unknown): SourceRecord | null {
+  const json: JsonValue = toJsonValue(result);
+  if (json === null) return null;
+  return typeof json === 'object' && !Array.isArray(json) ? json : { value: json };
+}

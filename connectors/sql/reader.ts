@@ -1,0 +1,154 @@
+/**
+ * Keyset pagination on the compound cursor `(cursor, key)`: each page is "the next n rows
+ * ordered by (cursor, key) strictly after the last one handed out", so rows sharing one
+ * cursor value across a page boundary are neither lost nor read twice, and no OFFSET ever
+ * rescans what was read. Each batch carries the checkpoint of its last row; a failure
+ * yields nothing more, so the consumer keeps the checkpoint of the last complete batch.
+ */
+import pRetry from 'p-retry';
+import { isJunctionError, JunctionError } from '../../config/errors.js';
+import type { Logger } from '../../config/log.js';
+import type { Batch, Checkpoint, ReadOptions, SourceRecord } from '../types.js';
+import type { SqlDialect } from './dialects.js';
+import type { ColumnInfo, SqlDriver, SqlResult } from './driver.js';
+import { pageQuery, type PageStart, type SqlStatement } from './query-builder.js';
+import type { StreamPlan } from './stream-plan.js';
+
+/**
+ * Retries of one page after a transient failure (connection lost, deadlock) before the
+ * error reaches the consumer. Reads are idempotent, so a retry is safe. Statement timeouts
+ * are not retried here: the same statement would likely time out again, and the sync job
+ * retries from its checkpoint with a longer back-off.
+ */
+const PAGE_RETRIES = 2;
+
+/** What the reader needs from its connector. */
+export interface ReaderContext {
+  source: string;
+  dialect: SqlDialect;
+  driver: SqlDriver;
+  log: Logger;
+  /** The stream's columns (cached by the connector); only asked when the driver has `bindValue`. */
+  columns(plan: StreamPlan): Promise<ColumnInfo[]>;
+}
+
+/** CONN_ABORTED, keeping the signal's reason as the cause. */
+export function abortError(source: string, cause?: unknown): JunctionError {
+  return new JunctionError('CONN_ABORTED', `reading ${source} was cancelled`, { cause, where: { source } });
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined, source: string): void {
+  if (signal?.aborted) throw abortError(source, signal.reason);
+}
+
+function cursorError(source: string, message: string, details?: Record<string, unknown>): JunctionError {
+  return new JunctionError('CONN_CURSOR', message, { where: { source }, details });
+}
+
+function isScalar(value: unknown): value is string | number {
+  return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/** The checkpoint after `record`: its cursor and tie-breaking key, both non-null scalars. */
+export function checkpointOf(plan: StreamPlan, record: SourceRecord, source: string): Checkpoint {
+  const key = record[plan.tiebreak];
+  const cursor = plan.cursor === undefined ? null : record[plan.cursor];
+  if (plan.cursor !== undefined && !isScalar(cursor)) {
+    // NULL sorts after every value and never satisfies `>`: such rows cannot be paged by this
+    // cursor. Say so instead of silently skipping them.
+    throw cursorError(
+      source,
+      `stream ${plan.name}: cursor column ${plan.cursor} is ${cursor === null || cursor === undefined ? 'NULL or missing' : 'not a scalar'} in a row (key ${JSON.stringify(key)}); use a NOT NULL cursor, e.g. COALESCE(...) in a query stream`,
+      { stream: plan.name, column: plan.cursor },
+    );
+  }
+  if (!isScalar(key)) {
+    throw cursorError(source, `stream ${plan.name}: key column ${plan.tiebreak} is NULL, missing or not a scalar in a row`, {
+      stream: plan.name,
+      column: plan.tiebreak,
+    });
+  }
+  return { cursor: cursor as string | number | null, key };
+}
+
+/** The page start for `checkpoint`, or null for "from the beginning". */
+async function pageStart(ctx: ReaderContext, plan: StreamPlan, checkpoint: Checkpoint | null): Promise<PageStart | null> {
+  if (!checkpoint || (checkpoint.cursor === null && checkpoint.key === null)) return null;
+  const { cursor, key } = checkpoint;
+  if ((cursor !== null && !isScalar(cursor)) || (key !== null && !isScalar(key))) {
+    throw cursorError(ctx.source, `stream ${plan.name}: checkpoint values must be strings or numbers`, { checkpoint });
+  }
+  if (plan.cursor === undefined && cursor !== null) {
+    throw cursorError(ctx.source, `stream ${plan.name} has no cursor, but the checkpoint has one`, { checkpoint });
+  }
+  if (plan.cursor !== undefined && cursor === null) {
+    throw cursorError(ctx.source, `stream ${plan.name}: the checkpoint has a key but no ${plan.cursor} value`, { checkpoint });
+  }
+  const bindValue = ctx.driver.bindValue?.bind(ctx.driver);
+  if (!bindValue) return { cursor, key };
+  const columns = await ctx.columns(plan);
+  const bound = (value: string | number | null, name: string | undefined) => {
+    if (value === null || name === undefined) return value;
+    const column = columns.find((c) => c.name === name);
+    if (!column) throw cursorError(ctx.source, `stream ${plan.name} has no column ${name} (columns: ${columns.map((c) => c.name).join(', ')})`);
+    return bindValue(value, column);
+  };
+  return { cursor: bound(cursor, plan.cursor), key: bound(key, plan.tiebreak) };
+}
+
+/** One page, retried after transient failures; an abort always surfaces as CONN_ABORTED. */
+async function runPage(ctx: ReaderContext, plan: StreamPlan, statement: SqlStatement, size: number, signal: AbortSignal | undefined): Promise<SqlResult> {
+  try {
+    return await pRetry(() => ctx.driver.query(statement, { timeoutMs: plan.timeoutMs, signal, expectedRows: size }), {
+      retries: PAGE_RETRIES,
+      minTimeout: 200,
+      factor: 2,
+      signal,
+      shouldRetry: ({ error, retriesLeft }) => {
+        const retry = isJunctionError(error) && error.retryable && error.code !== 'CONN_TIMEOUT' && !signal?.aborted;
+        if (retry) ctx.log.warn({ stream: plan.name, code: (error as JunctionError).code, retriesLeft }, 'page query failed; retrying');
+        return retry;
+      },
+    });
+  } catch (err) {
+    if (signal?.aborted && !(isJunctionError(err) && err.code === 'CONN_ABORTED')) throw abortError(ctx.source, err);
+    throw err;
+  }
+}
+
+const sameCheckpoint = (a: Checkpoint | null, b: Checkpoint) => a !== null && a.cursor === b.cursor && a.key === b.key;
+
+/**
+ * Batches of `plan` after `checkpoint`. A checkpoint `{ cursor: X, key: null }` starts at
+ * cursor value X inclusive; `{ cursor: null, key: null }` or null starts at the beginning.
+ */
+export async function* readStream(ctx: ReaderContext, plan: StreamPlan, checkpoint: Checkpoint | null, options: ReadOptions = {}): AsyncGenerator<Batch> {
+  const { signal } = options;
+  const batchSize = options.batchSize ?? plan.batchSize;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new JunctionError('CFG_INVALID_VALUE', `read option batchSize must be a positive integer, got ${batchSize}`, { where: { source: ctx.source } });
+  }
+  let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+  let last = checkpoint;
+  throwIfAborted(signal, ctx.source);
+  let start = await pageStart(ctx, plan, checkpoint);
+  while (remaining > 0) {
+    throwIfAborted(signal, ctx.source);
+    const size = Math.min(batchSize, remaining);
+    const { rows } = await runPage(ctx, plan, pageQuery(ctx.dialect, plan, start, size), size, signal);
+    if (rows.length === 0) return;
+    const next = checkpointOf(plan, rows[rows.length - 1]!, ctx.source);
+    if (sameCheckpoint(last, next)) {
+      // The checkpoint did not advance: the database compares the cursor at a finer
+      // precision than the driver returns it. Stop rather than loop on one page forever.
+      throw cursorError(ctx.source, `stream ${plan.name}: the checkpoint did not advance past ${JSON.stringify(next)}; the cursor's precision exceeds what the driver returns`, {
+        checkpoint: next,
+      });
+    }
+    last = next;
+    remaining -= rows.length;
+    yield { records: rows, checkpoint: next };
+    if (rows.length < size) return;
+    start = await pageStart(ctx, plan, next);
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The mongo connector against the stack's FerretDB (MongoDB wire protocol, SQLite backend).
+ * Expectations come from the database itself through the bare `mongodb` driver; scratch
+ * collections are named `conn_test_mongo_*` and dropped afterwards.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, type Collection, type Document } from 'mongodb';
+import { stackSettings } from '../../config/env.js';
+import { JunctionError } from '../../config/errors.js';
+import { silentLogger } from '../../config/log.js';
+import { createConnector } from '../../connectors/index.js';
+import { toRecord } from '../../connectors/json.js';
+import { spec } from '../../connectors/mongo.js';
+import type { Batch, Checkpoint, Connector, ReadOptions, SourceRecord } from '../../connectors/types.js';
+import { seedFixture } from '../demo/estate-fixture.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+const settings = stackSettings();
+const mongoUrl = settings.services.mongo.url;
+const SCRATCH = { inc: 'conn_test_mongo_inc', ties: 'conn_test_mongo_ties', bson: 'conn_test_mongo_bson' } as const;
+
+let mongo: MongoClient;
+let users: Collection;
+const opened: Connector[] = [];
+const proxies: TcpProxy[] = [];
+
+/** A connector over the stack's FerretDB (or `url`), built from YAML-shaped config through the registry. */
+function connector(extra: Record<string, unknown> = {}, url = mongoUrl): Connector {
+  const config = spec.config.parse({
+    type: 'mongo',
+    url,
+    streams: {
+      users: { collection: 'users', cursor: ['updatedAt', '_id'], key: '_id' },
+      inc: { collection: SCRATCH.inc, cursor: ['updatedAt', '_id'], key: '_id' },
+      ties: { collection: SCRATCH.ties, cursor: ['updatedAt', '_id'], key: '_id', batch_size: 64 },
+      bson: { collection: SCRATCH.bson, cursor: ['updatedAt', '_id'], key: '_id' },
+      with_phone: { collection: 'users', filter: { phone: { $exists: true } }, projection: { phone: 1 }, cursor: ['updatedAt', '_id'], key: '_id' },
+    },
+    lookups: {
+      users_by_phone: { collection: 'users', params: ['phone'], filter: { phone: '{{params.phone}}' }, projection: { phone: 1, openid: 1 }, timeout_ms: 2000 },
+    },
+    ...extra,
+  });
+  const conn = createConnector('app_mongo_test', config, { log: silentLogger });
+  opened.push(conn);
+  return conn;
+}
+
+async function readAll(conn: Connector, stream: string, checkpoint: Checkpoint | null = null, options: ReadOptions = {}): Promise<Batch[]> {
+  const batches: Batch[] = [];
+  for await (const batch of conn.read(stream, checkpoint, options)) batches.push(batch);
+  return batches;
+}
+
+const records = (batches: Batch[]): SourceRecord[] => batches.flatMap((b) => b.records);
+const lastCheckpoint = (batches: Batch[]): Checkpoint | null => batches.at(-1)?.checkpoint ?? null;
+
+async function errorOf(promise: Promise<unknown>): Promise<JunctionError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(JunctionError);
+  return err as JunctionError;
+}
+
+/**
+ * The JSON a user document should become, written out independently of json.ts: ObjectId
+ * as hex, dates as ISO-8601 UTC, strings as they are.
+ */
+function expectedUser(doc: Document): SourceRecord {
+  const out: SourceRecord = {};
+  for (const [k, v] of Object.entries(doc)) {
+    out[k] = v instanceof ObjectId ? v.toHexString() : v instanceof Date ? v.toISOString() : (v as string);
+  }
+  return out;
+}
+
+function contentHash(rows: SourceRecord[]): string {
+  const sorted = [...rows].sort((a, b) => String(a._id).localeCompare(String(b._id)));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+}
+
+beforeAll(async () => {
+  mongo = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 10_000 });
+  await mongo.connect();
+  users = mongo.db().collection('users');
+  // Only when the estate is not there: reseeding is idempotent but other suites share it.
+  if ((await users.countDocuments()) === 0) await (await seedFixture()).db.end();
+  for (const name of Object.values(SCRATCH)) await mongo.db().dropCollection(name).catch(() => undefined);
+});
+
+afterAll(async () => {
+  for (const conn of opened) await conn.close().catch(() => undefined);
+  for (const proxy of proxies) await proxy.destroy();
+  for (const name of Object.values(SCRATCH)) await mongo?.db().dropCollection(name).catch(() => undefined);
+  await mongo?.close();
+});
+
+describe('mongo connector: reading', () => {
+  it('reads the seeded app.users exactly: count, content hash and (updatedAt, _id) order match a direct find', async () => {
+    const direct = await users.find({}).sort({ updatedAt: 1, _id: 1 }).toArray();
+    expect(direct.length).toBeGreaterThan(50);
+    const batches = await readAll(connector(), 'users', null, { batchSize: 50 });
+    const got = records(batches);
+    const expected = direct.map(expectedUser);
+    expect(got).toHaveLength(expected.length);
+    expect(contentHash(got)).toBe(contentHash(expected));
+    expect(got.map((r) => r._id)).toEqual(expected.map((r) => r._id));
+    expect(batches.map((b) => b.records.length).slice(0, -1).every((n) => n === 50)).toBe(true);
+    const last = direct.at(-1)!;
+    expect(lastCheckpoint(batches)).toEqual({ cursor: (last.updatedAt as Date).toISOString(), key: last._id.toHexString() });
+  });
+
+  it('applies the configured filter and projection (cursor and key kept for the checkpoint)', async () => {
+    const direct = await users.find({ phone: { $exists: true } }).sort({ updatedAt: 1, _id: 1 }).toArray();
+    const got = records(await readAll(connector(), 'with_phone'));
+    expect(got.map((r) => r._id)).toEqual(direct.map((d) => d._id.toHexString()));
+    expect(new Set(got.flatMap((r) => Object.keys(r)))).toEqual(new Set(['_id', 'phone', 'updatedAt']));
+  });
+
+  it('reads after a checkpoint exactly the documents updated or inserted since', async () => {
+    const inc = mongo.db().collection(SCRATCH.inc);
+    const base = Date.parse('2030-01-01T00:00:00Z');
+    const docs = Array.from({ length: 20 }, (_, i) => ({ _id: new ObjectId(), n: i, updatedAt: new Date(base + i * 1000) }));
+    await inc.insertMany(docs);
+    const conn = connector();
+    const first = await readAll(conn, 'inc', null, { batchSize: 7 });
+    expect(records(first).map((r) => r.n)).toEqual(docs.map((d) => d.n));
+    const checkpoint = lastCheckpoint(first)!;
+    expect(checkpoint).toEqual({ cursor: new Date(base + 19_000).toISOString(), key: docs[19]!._id.toHexString() });
+
+    await inc.updateOne({ _id: docs[3]!._id }, { $set: { updatedAt: new Date(base + 100_000), note: 'updated' } });
+    await inc.updateOne({ _id: docs[11]!._id }, { $set: { updatedAt: new Date(base + 101_000), note: 'updated' } });
+    // Same updatedAt as the checkpoint, later _id: strictly after it, so it must come.
+    const tie = { _id: new ObjectId(), n: 20, updatedAt: new Date(base + 19_000) };
+    const fresh = { _id: new ObjectId(), n: 21, updatedAt: new Date(base + 102_000) };
+    await inc.insertMany([tie, fresh]);
+
+    const next = records(await readAll(conn, 'inc', checkpoint, { batchSize: 7 }));
+    expect(next.map((r) => r.n)).toEqual([20, 3, 11, 21]);
+    expect(next.filter((r) => r.note === 'updated')).toHaveLength(2);
+    // And nothing after the new checkpoint.
+    expect(records(await readAll(conn, 'inc', { cursor: new Date(base + 102_000).toISOString(), key: fresh._id.toHexString() }))).toEqual([]);
+  });
+
+  it('cursor ties: 1,000 documents sharing one updatedAt, batch size 64, nothing lost or repeated, also when resumed mid-tie', async () => {
+    const ties = mongo.db().collection(SCRATCH.ties);
+    const at = new Date('2031-05-05T05:05:05.005Z');
+    const docs = Array.from({ length: 1000 }, (_, i) => ({ _id: new ObjectId(), i, updatedAt: at }));
+    await ties.insertMany(docs, { ordered: false });
+    const conn = connector();
+    const batches = await readAll(conn, 'ties');
+    expect(batches.map((b) => b.records.length)).toEqual([...Array(15).fill(64), 40]);
+    const ids = records(batches).map((r) => r._id as string);
+    expect(new Set(ids).size).toBe(1000);
+    expect([...ids].sort()).toEqual(docs.map((d) => d._id.toHexString()).sort());
+    expect(batches.every((b) => b.checkpoint?.cursor === at.toISOString())).toBe(true);
+
+    const resumeFrom = batches[4]!.checkpoint;
+    const rest = records(await readAll(conn, 'ties', resumeFrom));
+    expect(rest.map((r) => r._id)).toEqual(ids.slice(5 * 64));
+  });
+
+  it('converts BSON types to plain JSON: ObjectId, Date, Long, Binary, Int32, Double, nested documents and arrays', async () => {
+    const bson = mongo.db().collection(SCRATCH.bson);
+    const id = new ObjectId('65a1b2c3d4e5f60718293a4b');
+    const ref = new ObjectId('0123456789abcdef01234567');
+    await bson.insertOne({
+      _id: id,
+      updatedAt: new Date('2030-02-03T04:05:06.789Z'),
+      big: Long.fromString('9007199254740993'),
+      small: Long.fromNumber(42),
+      int: new Int32(7),
+      dbl: new Double(1.5),
+      bin: new Binary(Buffer.from('héllo\u0000')),
+      text: '微信用户 🌸',
+      flag: true,
+      nothing: null,
+      nested: { refs: [ref, { at: new Date('2001-01-01T00:00:00Z') }], deep: { n: 1 } },
+    });
+    const [record] = records(await readAll(connector(), 'bson'));
+    expect(record).toEqual({
+      _id: '65a1b2c3d4e5f60718293a4b',
+      updatedAt: '2030-02-03T04:05:06.789Z',
+      big: '9007199254740993',
+      small: 42,
+      int: 7,
+      dbl: 1.5,
+      bin: Buffer.from('héllo\u0000').toString('base64'),
+      text: '微信用户 🌸',
+      flag: true,
+      nothing: null,
+      nested: { refs: ['0123456789abcdef01234567', { at: '2001-01-01T00:00:00.000Z' }], deep: { n: 1 } },
+    });
+    // Plain JSON: survives a JSON round trip unchanged.
+    expect(JSON.parse(JSON.stringify(record))).toEqual(record);
+  });
+
+  it('Decimal128 (FerretDB v1 cannot store it, so not read live): the conversion the reader applies gives its exact string', () => {
+    expect(toRecord({ price: Decimal128.fromString('12345678901234567890.123456789') })).toEqual({ price: '12345678901234567890.123456789' });
+  });
+
+  it('discover() infers the users fields from a sample', async () => {
+    const [users, ...rest] = await connector().discover();
+    expect(rest.map((s) => s.name)).toContain('ties');
+    expect(users!.name).toBe('users');
+    expect(users!.cursor).toEqual(['updatedAt', '_id']);
+    const fields = Object.fromEntries(users!.fields.map((f) => [f.name, f]));
+    expect(fields._id).toEqual({ name: '_id', type: 'string', nullable: false });
+    expect(fields.updatedAt).toEqual({ name: 'updatedAt', type: 'datetime', nullable: false });
+    expect(fields.openid?.type).toBe('string');
+  });
+
+  it('check() pings and reads every stream collection; an unreachable server is reported, not thrown', async () => {
+    const ok = await connector().check();
+    expect(ok).toMatchObject({ ok: true });
+    const closed = await startTcpProxy('127.0.0.1', 9);
+    await closed.destroy();
+    const down = await connector({}, `mongodb://127.0.0.1:${closed.port}/app?directConnection=true&serverSelectionTimeoutMS=500`).check();
+    expect(down).toMatchObject({ ok: false, code: 'CONN_UNREACHABLE' });
+  });
+
+  it('stops with CONN_ABORTED when the signal fires between batches', async () => {
+    const controller = new AbortController();
+    const seen: Batch[] = [];
+    const err = await errorOf(
+      (async () => {
+        for await (const batch of connector().read('users', null, { batchSize: 10, signal: controller.signal })) {
+          seen.push(batch);
+          controller.abort();
+        }
+      })(),
+    );
+    expect(err.code).toBe('CONN_ABORTED');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('FerretDB going away mid-read (proxy cut after the first batch): retryable CONN_UNREACHABLE, only the first checkpoint seen', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', new URL(mongoUrl).port ? Number(new URL(mongoUrl).port) : 27017);
+    proxies.push(proxy);
+    const conn = connector({}, `mongodb://127.0.0.1:${proxy.port}/app?directConnection=true&serverSelectionTimeoutMS=1500`);
+    const checkpoints: (Checkpoint | null)[] = [];
+    const err = await errorOf(
+      (async () => {
+        for await (const batch of conn.read('users', null, { batchSize: 16 })) {
+          checkpoints.push(batch.checkpoint);
+          if (checkpoints.length === 1) await proxy.destroy();
+        }
+      })(),
+    );
+    expect(err.code).toBe('CONN_UNREACHABLE');
+    expect(err.retryable).toBe(true);
+    const firstSixteen = await users.find({}).sort({ updatedAt: 1, _id: 1 }).limit(16).toArray();
+    const last = firstSixteen.at(-1)!;
+    expect(checkpoints).toEqual([{ cursor: (last.updatedAt as Date).toISOString(), key: last._id.toHexString() }]);
+  });
+});
+
+describe('mongo connector: lookups and filters', () => {
+  it('looks up the users with a phone, substituting the parameter at the object level', async () => {
+    const sample = await users.findOne({ phone: { $exists: true } });
+    const phone = sample!.phone as string;
+    const expected = await users.find({ phone }).toArray();
+    const found = await connector().lookup('users_by_phone', { phone });
+    expect(Array.isArray(found)).toBe(true);
+    const rows = found as SourceRecord[];
+    expect(rows.map((r) => r._id).sort()).toEqual(expected.map((d) => d._id.toHexString()).sort());
+    expect(rows.every((r) => r.phone === phone && Object.keys(r).sort().join() === '_id,openid,phone')).toBe(true);
+    // A phone that nobody has: an empty answer, not an error.
+    expect(await connector().lookup('users_by_phone', { phone: '+00 no such phone' })).toEqual([]);
+  });
+
+  it.each([
+    ['an operator object', { $ne: null }],
+    ['a $gt operator object', { $gt: '' }],
+    ['an array', ['13800138000']],
+    ['a string starting with $', '$where'],
+    ['a field-path string', '$phone'],
+    ['a nested object', { phone: { $regex: '.*' } }],
+  ])('refuses %s as a lookup parameter with CONN_UNSAFE_PARAM', async (_name, value) => {
+    const err = await errorOf(connector().lookup('users_by_phone', { phone: value }));
+    expect(err.code).toBe('CONN_UNSAFE_PARAM');
+    expect(err.details).toMatchObject({ param: 'phone' });
+  });
+
+  it('refuses a missing parameter and an undeclared lookup with CONN_UNKNOWN_LOOKUP', async () => {
+    expect((await errorOf(connector().lookup('users_by_phone', {}))).code).toBe('CONN_UNKNOWN_LOOKUP');
+    expect((await errorOf(connector().lookup('nope', { phone: '1' }))).code).toBe('CONN_UNKNOWN_LOOKUP');
+  });
+
+  it('refuses $where, $function and $expr in configured filters, at any depth', () => {
+    for (const filter of [{ $where: 'sleep(1000)' }, { $and: [{ a: 1 }, { $expr: { $gt: ['$a', 1] } }] }, { a: { $elemMatch: { $function: {} } } }]) {
+      const parsed = spec.config.safeParse({ type: 'mongo', url: mongoUrl, streams: { s: { collection: 'users', key: '_id', filter } } });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]?.message).toMatch(/is not allowed in a filter/);
+      // A config that skipped validation is refused by the factory as well.
+      const raw = { type: 'mongo', url: mongoUrl, enabled: true, streams: { s: { collection: 'users', key: '_id', filter, batch_size: 10, timeout_ms: 1000 } }, lookups: {} };
+      expect(() => spec.create('x', raw as never, { log: silentLogger })).toThrow(/is not allowed in a filter/);
+    }
+  });
+
+  it('refuses a filter placeholder whose parameter is not declared', () => {
+    const parsed = spec.config.safeParse({
+      type: 'mongo',
+      url: mongoUrl,
+      streams: {},
+      lookups: { l: { collection: 'users', params: ['phone'], filter: { email: '{{params.email}}' } } },
+    });
+    expect(parsed.error?.issues[0]?.message).toBe('{{params.email}} is not declared in params');
+  });
+
+  it('times out a lookup against a slow server with CONN_TIMEOUT (client-side timer)', async () => {
+    const port = Number(new URL(mongoUrl).port || 27017);
+    const slow = await startTcpProxy('127.0.0.1', port, { delayMs: 3000 });
+    proxies.push(slow);
+    const conn = connector({}, `mongodb://127.0.0.1:${slow.port}/app?directConnection=true`);
+    const err = await errorOf(conn.lookup('users_by_phone', { phone: '13800138000' }, { timeoutMs: 300 }));
+    expect(err.code).toBe('CONN_TIMEOUT');
+    expect(err.retryable).toBe(true);
+  });
+});

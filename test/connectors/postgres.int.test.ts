@@ -1,0 +1,417 @@
+/**
+ * The postgres connector against the stack's real PostgreSQL: the demo config's `shop_pg`
+ * source on the seeded estate (shop.accounts, shop.addresses), and scratch tables in schema
+ * conn_test_pg for everything that writes.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, stackSettings, withDatabase } from '../../config/env.js';
+import { loadConfig } from '../../config/load.js';
+import { silentLogger } from '../../config/log.js';
+import { createConnector } from '../../connectors/index.js';
+import { spec as postgresSpec } from '../../connectors/postgres.js';
+import type { Batch, Checkpoint, Connector, SourceRecord } from '../../connectors/types.js';
+import { seedEstate } from '../../demo/seed/seed-estate.js';
+import { FIXTURE } from '../demo/estate-fixture.js';
+import { BASE, load, yaml } from '../config/yaml-fixtures.js';
+
+const S = 'conn_test_pg';
+const ctx = { log: silentLogger };
+let db: pg.Client;
+let estateUrl: string;
+const open: Connector[] = [];
+
+/** A postgres source on the estate database with the given streams and lookups (defaults applied). */
+function source(name: string, raw: Record<string, unknown>, url = estateUrl): Connector {
+  const config = postgresSpec.config.parse({ type: 'postgres', url, ...raw });
+  const c = createConnector(name, config, ctx);
+  open.push(c);
+  return c;
+}
+
+async function collect(iterable: AsyncIterable<Batch>): Promise<{ records: SourceRecord[]; batches: Batch[] }> {
+  const batches: Batch[] = [];
+  for await (const b of iterable) batches.push(b);
+  return { records: batches.flatMap((b) => b.records), batches };
+}
+
+const sha256 = (lines: string[]) => createHash('sha256').update(lines.join('\n')).digest('hex');
+
+/** The same rows straight from pg (its default parsers), converted independently of the connector. */
+async function directRows(sql: string): Promise<Record<string, unknown>[]> {
+  const { rows } = await db.query(sql);
+  return rows.map((r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v])));
+}
+
+/** A TCP proxy to PostgreSQL that a test can pull the plug on. */
+async function tcpProxy(target: URL): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
+
+beforeAll(async () => {
+  const settings = stackSettings();
+  estateUrl = withDatabase(settings.services.postgres.url, settings.estateDatabase);
+  db = new pg.Client({ connectionString: estateUrl });
+  await db.connect();
+  // Expected counts and hashes come from the database itself, so whichever seed is loaded
+  // will do; seed the shared fixture only when the estate is not there yet (reseeding would
+  // pull the tables from under other suites reading them).
+  const { rows } = await db.query("SELECT to_regclass('shop.accounts') IS NOT NULL AND to_regclass('shop.addresses') IS NOT NULL AS seeded");
+  if (!rows[0].seeded) await seedEstate({ ...FIXTURE, settings, outDir: await mkdtemp(path.join(os.tmpdir(), 'junction-estate-')) });
+  await db.query(`DROP SCHEMA IF EXISTS ${S} CASCADE; CREATE SCHEMA ${S}`);
+  await db.query(`CREATE TABLE ${S}.items (id bigint PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL)`);
+  await db.query(`INSERT INTO ${S}.items SELECT g, 'item ' || g, '2026-01-01T00:00:00Z'::timestamptz + (g || ' seconds')::interval FROM generate_series(1, 300) g`);
+  await db.query(`CREATE TABLE ${S}.ties (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL)`);
+  await db.query(`INSERT INTO ${S}.ties SELECT g, '2026-02-01T00:00:00Z' FROM generate_series(1, 1000) g`);
+  await db.query(`CREATE SEQUENCE ${S}.seq`);
+});
+
+afterAll(async () => {
+  await Promise.all(open.map((c) => c.close()));
+  await db?.query(`DROP SCHEMA IF EXISTS ${S} CASCADE`);
+  await db?.end();
+});
+
+describe('shop_pg from config/junction.yaml (seeded estate)', () => {
+  let shop: Connector;
+  beforeAll(async () => {
+    const config = await loadConfig(path.join(PROJECT_ROOT, 'config/junction.yaml'), { env: { ...process.env, SHOP_PG_URL: estateUrl } });
+    shop = createConnector('shop_pg', config.sources.shop_pg!, ctx);
+    open.push(shop);
+  });
+
+  it.each([
+    ['accounts', 'shop.accounts'],
+    ['addresses', 'shop.addresses'],
+  ])('a full read of %s returns exactly the rows of %s (count and content hash)', async (stream, table) => {
+    const { records, batches } = await collect(shop.read(stream, null, { batchSize: 17 }));
+    const expected = await directRows(`SELECT * FROM ${table} ORDER BY updated_at, id`);
+    expect(expected.length).toBeGreaterThan(17);
+    expect(batches).toHaveLength(Math.ceil(expected.length / 17));
+    expect(records).toHaveLength(expected.length);
+    expect(sha256(records.map((r) => JSON.stringify(r)))).toBe(sha256(expected.map((r) => JSON.stringify(r))));
+    expect(batches.at(-1)!.checkpoint).toEqual({ cursor: records.at(-1)!.updated_at, key: records.at(-1)!.id });
+  });
+
+  it('checks connectivity and SELECT on both streams', async () => {
+    const result = await shop.check();
+    expect(result).toMatchObject({ ok: true });
+    expect(result.detail).toContain('accounts, addresses');
+  });
+
+  it('discovers the streams with typed fields and nullability from the catalog', async () => {
+    const streams = await shop.discover();
+    const accounts = streams.find((s) => s.name === 'accounts')!;
+    expect(accounts).toMatchObject({ key: 'id', cursor: ['updated_at', 'id'] });
+    expect(accounts.fields).toEqual([
+      { name: 'id', type: 'integer', nullable: false },
+      { name: 'email', type: 'string', nullable: true },
+      { name: 'phone', type: 'string', nullable: true },
+      { name: 'full_name', type: 'string', nullable: true },
+      { name: 'crm_id', type: 'string', nullable: true },
+      { name: 'created_at', type: 'datetime', nullable: false },
+      { name: 'updated_at', type: 'datetime', nullable: false },
+    ]);
+  });
+});
+
+describe('incremental reads (scratch table)', () => {
+  it('after updates and inserts, a read from the last checkpoint returns exactly the changed rows', async () => {
+    const c = source('conn_test_pg_inc', { streams: { items: { table: `${S}.items`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 64 } } });
+    const first = await collect(c.read('items', null));
+    expect(first.records).toHaveLength(300);
+    const checkpoint = first.batches.at(-1)!.checkpoint;
+    expect(await collect(c.read('items', checkpoint))).toEqual({ records: [], batches: [] });
+
+    await db.query(`UPDATE ${S}.items SET name = name || ' (changed)', updated_at = '2026-06-01T00:00:00.000123Z' WHERE id IN (7, 150, 3)`);
+    await db.query(`UPDATE ${S}.items SET name = 'late', updated_at = '2026-06-02T00:00:00Z' WHERE id = 299`);
+    await db.query(`INSERT INTO ${S}.items VALUES (301, 'new 1', '2026-06-01T00:00:00.000123Z'), (302, 'new 2', '2026-05-01T00:00:00Z')`);
+
+    const next = await collect(c.read('items', checkpoint));
+    expect(next.records).toEqual([
+      { id: '302', name: 'new 2', updated_at: '2026-05-01T00:00:00.000Z' },
+      { id: '3', name: 'item 3 (changed)', updated_at: '2026-06-01T00:00:00.000123Z' },
+      { id: '7', name: 'item 7 (changed)', updated_at: '2026-06-01T00:00:00.000123Z' },
+      { id: '150', name: 'item 150 (changed)', updated_at: '2026-06-01T00:00:00.000123Z' },
+      { id: '301', name: 'new 1', updated_at: '2026-06-01T00:00:00.000123Z' },
+      { id: '299', name: 'late', updated_at: '2026-06-02T00:00:00.000Z' },
+    ]);
+    expect(next.batches.at(-1)!.checkpoint).toEqual({ cursor: '2026-06-02T00:00:00.000Z', key: '299' });
+    expect((await collect(c.read('items', next.batches.at(-1)!.checkpoint))).records).toEqual([]);
+  });
+
+  it('1,000 rows with the same updated_at in batches of 64: nothing lost, nothing repeated', async () => {
+    const c = source('conn_test_pg_ties', { streams: { ties: { table: `${S}.ties`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 64 } } });
+    const { records, batches } = await collect(c.read('ties', null));
+    expect(batches).toHaveLength(16);
+    expect(records.map((r) => r.id)).toEqual(Array.from({ length: 1000 }, (_, i) => String(i + 1)));
+    expect(new Set(records.map((r) => r.updated_at))).toEqual(new Set(['2026-02-01T00:00:00.000Z']));
+  });
+});
+
+describe('type conversion', () => {
+  beforeAll(async () => {
+    await db.query(`CREATE TABLE ${S}.types (
+      id int PRIMARY KEY, amount numeric(30,10), big bigint, small int, ratio float8, at_tz timestamptz, at_local timestamp,
+      day date, doc jsonb, raw bytea, flag boolean, amounts numeric[], stamps timestamptz[], note text)`);
+    await db.query(`INSERT INTO ${S}.types VALUES
+      (1, 12345678901234567890.0123456789, 9007199254740993, 42, 0.5, '2026-01-01 08:00:00.123456+08', '2026-01-01 08:00:00',
+       '2026-01-31', '{"a": [1, "x", null], "b": {"c": true}}', '\\x00ff10', true, '{1.10, 99999999999999999999.5}',
+       '{"2026-01-01 00:00:00+00", "2026-01-01 00:00:00.5+00"}', 'caf\u00e9 \u5ba2\u6237'),
+      (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
+  });
+
+  it('emits numeric and bigint as exact strings, times as ISO with offset, jsonb as objects, bytea as base64, nulls as null', async () => {
+    const c = source('conn_test_pg_types', { timezone: 'Asia/Shanghai', streams: { types: { table: `${S}.types`, key: 'id' } } });
+    const { records } = await collect(c.read('types', null));
+    expect(records).toEqual([
+      {
+        id: 1,
+        amount: '12345678901234567890.0123456789',
+        big: '9007199254740993',
+        small: 42,
+        ratio: 0.5,
+        at_tz: '2026-01-01T00:00:00.123456Z',
+        at_local: '2026-01-01T08:00:00.000+08:00',
+        day: '2026-01-31',
+        doc: { a: [1, 'x', null], b: { c: true } },
+        raw: 'AP8Q',
+        flag: true,
+        amounts: ['1.10', '99999999999999999999.5'],
+        stamps: ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.500Z'],
+        note: 'café 客户',
+      },
+      Object.fromEntries(['id', 'amount', 'big', 'small', 'ratio', 'at_tz', 'at_local', 'day', 'doc', 'raw', 'flag', 'amounts', 'stamps', 'note'].map((k) => [k, k === 'id' ? 2 : null])),
+    ]);
+    // the parsers belong to this source's pool: pg's global defaults are untouched
+    const { rows } = await db.query(`SELECT big, at_tz FROM ${S}.types WHERE id = 1`);
+    expect(rows[0].at_tz).toBeInstanceOf(Date);
+  });
+
+  it('treats timestamp without time zone as UTC unless a timezone is configured', async () => {
+    const c = source('conn_test_pg_utc', { streams: { types: { table: `${S}.types`, key: 'id' } } });
+    const { records } = await collect(c.read('types', null, { limit: 1 }));
+    expect(records[0]!.at_local).toBe('2026-01-01T08:00:00.000Z');
+  });
+
+  it('pages exactly on cursors that differ below the millisecond, and on a wall-clock cursor in a non-UTC zone', async () => {
+    await db.query(`CREATE TABLE ${S}.micro (id int PRIMARY KEY, at timestamptz NOT NULL, local_at timestamp NOT NULL)`);
+    // 30 rows inside one millisecond (3 per microsecond value), ids descending against time
+    await db.query(`INSERT INTO ${S}.micro SELECT 100 - g, '2026-01-01 00:00:00.123400+00'::timestamptz + (g / 3) * interval '1 microsecond',
+                    '2026-03-29 01:30:00'::timestamp + (g / 3) * interval '1 microsecond' FROM generate_series(0, 29) g`);
+    const expected = (await db.query(`SELECT id FROM ${S}.micro ORDER BY at, id`)).rows.map((r) => r.id);
+    for (const [cursor, timezone] of [
+      ['at', 'UTC'],
+      ['local_at', 'Europe/Berlin'],
+    ] as const) {
+      const c = source(`conn_test_pg_micro_${cursor}`, { timezone, streams: { micro: { table: `${S}.micro`, cursor: [cursor, 'id'], key: 'id', batch_size: 4 } } });
+      const { records, batches } = await collect(c.read('micro', null));
+      expect(records.map((r) => r.id)).toEqual(expected);
+      expect(batches).toHaveLength(8);
+    }
+  });
+});
+
+describe('failures', () => {
+  it('the source going down mid-read: a classified error, and the consumer holds the checkpoint of the last complete batch', async () => {
+    const proxy = await tcpProxy(new URL(estateUrl));
+    const viaProxy = new URL(estateUrl);
+    viaProxy.port = String(proxy.port);
+    const c = source('conn_test_pg_down', { streams: { items: { table: `${S}.items`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 50 } } }, viaProxy.toString());
+    const seen: SourceRecord[] = [];
+    let checkpoint: Checkpoint | null = null;
+    let failure: unknown;
+    try {
+      for await (const batch of c.read('items', null)) {
+        seen.push(...batch.records);
+        checkpoint = batch.checkpoint;
+        if (seen.length === 50) await proxy.close();
+      }
+    } catch (err) {
+      failure = err;
+    }
+    expect(failure).toMatchObject({ code: 'CONN_UNREACHABLE', retryable: true, where: { source: 'conn_test_pg_down' } });
+    expect(seen).toHaveLength(50);
+    expect(checkpoint).toEqual({ cursor: seen[49]!.updated_at, key: seen[49]!.id });
+    // resuming from it through a working connection loses nothing and repeats nothing
+    const direct = source('conn_test_pg_resume', { streams: { items: { table: `${S}.items`, cursor: ['updated_at', 'id'], key: 'id' } } });
+    const rest = await collect(direct.read('items', checkpoint));
+    const all = await collect(direct.read('items', null));
+    expect([...seen, ...rest.records]).toEqual(all.records);
+  });
+
+  it('a backend terminated between batches (pg_terminate_backend): the page is retried on a new connection', async () => {
+    const c = source('conn_test_pg_kill', { streams: { items: { table: `${S}.items`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 40 } } });
+    const ids: unknown[] = [];
+    let terminated = 0;
+    for await (const batch of c.read('items', null)) {
+      ids.push(...batch.records.map((r) => r.id));
+      if (ids.length === 40) {
+        const { rows } = await db.query("SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = 'junction:conn_test_pg_kill'");
+        terminated = rows[0].n;
+      }
+    }
+    expect(terminated).toBe(1);
+    const expected = (await db.query(`SELECT id FROM ${S}.items ORDER BY updated_at, id`)).rows.map((r) => r.id);
+    expect(ids).toEqual(expected);
+  });
+
+  it('a statement over the stream timeout is CONN_TIMEOUT (not retried)', async () => {
+    const c = source('conn_test_pg_slow', {
+      streams: { slow: { query: `SELECT i.* FROM ${S}.items i CROSS JOIN pg_sleep(5)`, cursor: ['updated_at', 'id'], key: 'id', statement_timeout_ms: 100 } },
+    });
+    await expect(collect(c.read('slow', null))).rejects.toMatchObject({ code: 'CONN_TIMEOUT', retryable: true, details: { sqlstate: '57014' } });
+  });
+
+  it('reads in a READ ONLY transaction: a query that writes is refused', async () => {
+    const c = source('conn_test_pg_ro', { streams: { items: { table: `${S}.items`, key: 'id' } }, lookups: { bump: { query: `SELECT nextval('${S}.seq') AS n` } } });
+    await expect(c.lookup('bump', {})).rejects.toMatchObject({ code: 'CONN_QUERY_FAILED', retryable: false, details: { sqlstate: '25006' } });
+    expect((await db.query(`SELECT last_value, is_called FROM ${S}.seq`)).rows[0]).toEqual({ last_value: '1', is_called: false });
+  });
+
+  it('a login that may not read the table: check() reports it (CONN_PERMISSION) without throwing', async () => {
+    await db.query(`DROP ROLE IF EXISTS conn_test_pg_login; CREATE ROLE conn_test_pg_login LOGIN PASSWORD 'right-one'`);
+    const u = new URL(estateUrl);
+    u.username = 'conn_test_pg_login';
+    u.password = 'wrong-one';
+    const c = source('conn_test_pg_auth', { streams: { items: { table: `${S}.items`, key: 'id' } } }, u.toString());
+    try {
+      const result = await c.check();
+      expect(result.ok).toBe(false);
+      // The stack trusts loopback logins, so the wrong password connects and SELECT is what
+      // fails; a server that checks passwords refuses the login itself.
+      expect(['CONN_PERMISSION', 'CONN_AUTH_FAILED']).toContain(result.code);
+      expect(result.detail).toMatch(/permission denied|password authentication failed/);
+      expect(result.detail).not.toContain('wrong-one');
+    } finally {
+      await c.close();
+      await db.query('DROP ROLE IF EXISTS conn_test_pg_login');
+    }
+  });
+});
+
+describe('lookups', () => {
+  const lookups = {
+    account_by_email: { query: 'SELECT id, email, full_name FROM shop.accounts WHERE email = :email ORDER BY id', params: ['email'] },
+    slow: { query: 'SELECT pg_sleep(:seconds) AS slept', params: ['seconds'], timeout_ms: 100 },
+  };
+  const shop = () => source('conn_test_pg_lookup', { streams: { accounts: { table: 'shop.accounts', key: 'id' } }, lookups });
+
+  it('returns the row of a declared lookup', async () => {
+    const { rows } = await db.query("SELECT email FROM shop.accounts WHERE email IS NOT NULL GROUP BY email HAVING count(*) = 1 ORDER BY email LIMIT 1");
+    const email = rows[0].email as string;
+    const expected = (await db.query('SELECT id, email, full_name FROM shop.accounts WHERE email = $1', [email])).rows[0];
+    expect(await shop().lookup('account_by_email', { email })).toEqual(expected);
+  });
+
+  it('times out as CONN_TIMEOUT', async () => {
+    await expect(shop().lookup('slow', { seconds: 5 })).rejects.toMatchObject({ code: 'CONN_TIMEOUT', retryable: true, details: { sqlstate: '57014' } });
+  });
+
+  it('binds SQL fragments in parameters harmlessly', async () => {
+    const c = shop();
+    expect(await c.lookup('account_by_email', { email: "' OR 1=1 --" })).toBeNull();
+    expect(await c.lookup('account_by_email', { email: "x' OR '1'='1" })).toBeNull();
+    expect(Number((await db.query('SELECT count(*) FROM shop.accounts')).rows[0].count)).toBeGreaterThan(0);
+  });
+
+  it('refuses object and array parameters, a missing parameter and an unknown lookup', async () => {
+    const c = shop();
+    await expect(c.lookup('account_by_email', { email: { $ne: null } })).rejects.toMatchObject({ code: 'CONN_UNSAFE_PARAM' });
+    await expect(c.lookup('account_by_email', { email: ['a', 'b'] })).rejects.toMatchObject({ code: 'CONN_UNSAFE_PARAM' });
+    await expect(c.lookup('account_by_email', {})).rejects.toMatchObject({ code: 'CONN_UNKNOWN_LOOKUP' });
+    await expect(c.lookup('nope', {})).rejects.toMatchObject({ code: 'CONN_UNKNOWN_LOOKUP' });
+  });
+});
+
+describe('identifier validation', () => {
+  it('refuses `shop.accounts; DROP TABLE x` in config, at its line', async () => {
+    const { codes, errors } = await load({
+      'junction.yaml': `${BASE}${yaml(`
+        bad:
+          type: postgres
+          url: postgres://127.0.0.1/db
+          streams:
+            accounts: { table: "shop.accounts; DROP TABLE x", key: id }
+      `).replace(/^/gm, '  ')}`,
+    });
+    expect(codes.some((c) => c.endsWith('CFG_INVALID_VALUE'))).toBe(true);
+    expect(errors.join('\n')).toContain('sources.bad.streams.accounts.table');
+  });
+
+  it('refuses it in the factory too, and unsafe cursor and key columns', () => {
+    const valid = postgresSpec.config.parse({ type: 'postgres', url: estateUrl, streams: { a: { table: 'shop.accounts', key: 'id' } } });
+    const withStream = (s: Record<string, unknown>) => ({ ...valid, streams: { a: { ...valid.streams.a!, ...s } } });
+    for (const bad of [{ table: 'shop.accounts; DROP TABLE x' }, { cursor: 'updated_at"; --' }, { key: 'id) OR (1=1' }, { cursor: ['updated_at', 'id desc'] }]) {
+      expect(() => createConnector('bad', withStream(bad), ctx)).toThrow(expect.objectContaining({ code: 'CFG_INVALID_VALUE' }));
+    }
+    const undeclaredParam: typeof valid = { ...valid, lookups: { l: { query: 'SELECT :x', params: [], timeout_ms: 100 } } };
+    expect(() => createConnector('bad', undeclaredParam, ctx)).toThrow(
+      expect.objectContaining({ code: 'CFG_INVALID_VALUE' }),
+    );
+  });
+});
+
+describe('cancellation', () => {
+  it('an AbortSignal between batches ends the read with CONN_ABORTED', async () => {
+    const c = source('conn_test_pg_abort', { streams: { items: { table: `${S}.items`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 10 } } });
+    const controller = new AbortController();
+    let batches = 0;
+    const reading = (async () => {
+      for await (const _ of c.read('items', null, { signal: controller.signal })) {
+        batches += 1;
+        if (batches === 2) controller.abort();
+      }
+    })();
+    await expect(reading).rejects.toMatchObject({ code: 'CONN_ABORTED' });
+    expect(batches).toBe(2);
+  });
+
+  it('an AbortSignal cancels the running statement on the server', async () => {
+    const c = source('conn_test_pg_cancel', {
+      streams: { slow: { query: `SELECT i.* FROM ${S}.items i CROSS JOIN pg_sleep(30)`, cursor: ['updated_at', 'id'], key: 'id' } },
+    });
+    const controller = new AbortController();
+    const reading = collect(c.read('slow', null, { signal: controller.signal }));
+    // abort once the statement is running on the server
+    const active = "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'junction:conn_test_pg_cancel' AND query LIKE '%pg_sleep%' AND state = 'active'";
+    while ((await db.query(active)).rows[0].n === 0) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await expect(reading).rejects.toMatchObject({ code: 'CONN_ABORTED' });
+    // The server may take a moment to update pg_stat_activity; uncancelled, the statement
+    // would stay active for 30 s, well past this wait.
+    let stillActive = 1;
+    for (let i = 0; i < 100 && stillActive > 0; i++) {
+      stillActive = (await db.query(active)).rows[0].n;
+      if (stillActive > 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(stillActive).toBe(0);
+  });
+});
