@@ -18,6 +18,22 @@ export const ERROR_CODES = {
   CFG_UNKNOWN_REF: 'a reference to a source, stream, mapping or schedule that is not declared',
   CFG_VERSION: 'a missing or unsupported `version:`',
   CFG_SCHEMA_STALE: 'config/junction.schema.json does not match the zod schema',
+  // mappings: checked at load (positioned in the mapping file) and per record while mapping
+  MAP_UNKNOWN_FIELD: 'a mapped field that the target entity does not have (pipelines/model.ts)',
+  MAP_TYPE_MISMATCH: "a helper or value that does not fit the target field's type (normalize: phone on a datetime, parse: datetime on a decimal, a default of the wrong type)",
+  MAP_BAD_ENUM: "an enum map output or default outside the target field's allowed values",
+  MAP_UNKNOWN_SOURCE: 'a mapping whose source or stream is not declared in the config',
+  MAP_UNKNOWN_IDENTITY: 'an identity kind that config identity.kinds does not declare',
+  MAP_EXPR_SYNTAX: 'a JSONata expression (or from: path) that does not parse; the position is inside the expression',
+  MAP_MISSING_TIMEZONE: 'a datetime format without a zone token and no timezone: for its values',
+  MAP_EVAL_FAILED: 'an expression threw while mapping a record (the record fails, the batch goes on)',
+  MAP_BAD_VALUE: "a record's value that the field's helpers cannot convert (unparsable datetime, bad number, unmapped enum value)",
+  MAP_MISSING_KEY: "a record whose key expression gives no value",
+  // identity resolution and the unified view
+  ID_INVALID_VALUE: 'a mapped value that does not fit its unified column (type, enum, field unknown to the model); the record fails, the batch goes on',
+  ID_NOT_FOUND: 'no customer matches the id, email, phone or source record given',
+  ID_UNMERGE_REFUSED: "an unmerge of a record that is not the customer's, or of its only record",
+  ID_TRUTH_INVALID: 'a ground-truth CSV for customers evaluate without the columns source,stream,source_key,person_id',
   // the local stack
   STACK_PORT_TAKEN: 'a port the stack needs is already used by another process',
   STACK_MISSING_BINARY: 'a program the stack needs is not installed',

@@ -102,6 +102,8 @@ export interface IssueSource {
   data: unknown;
   /** Paths already reported (an unset env var): issues at or under them are noise. */
   ignore?: readonly DocPath[];
+  /** The file's text, to point inside a scalar (a JSONata syntax error in a mapping). */
+  text?: string;
 }
 
 /** A positioned error in `src`. */

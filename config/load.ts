@@ -13,6 +13,7 @@ import { mappingSchema, type MappingConfig } from './mapping-schema.js';
 import { positionAt } from './positions.js';
 import { redact, registerSecrets, SECRET_ENV_NAME } from './redact.js';
 import { checkMapping, checkSchedules } from './references.js';
+import { checkMappingSource, type MappingSourceInfo } from '../pipelines/map/validate.js';
 import { configSchema, type ConfigDocument } from './schema.js';
 import { collectSecrets } from './secret.js';
 import { readYamlFile, type YamlFile } from './yaml-file.js';
@@ -33,6 +34,8 @@ export interface LoadedMapping {
   /** The entry as written in `mappings:` (relative to the config's folder). */
   ref: string;
   mapping: MappingConfig;
+  /** Where its parts are defined (lineage) and its version label (pipelines/map/validate.ts). */
+  info: MappingSourceInfo;
 }
 
 /** The validated config: the document with defaults, plus where it came from and its mappings. */
@@ -162,7 +165,9 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
       if (!yaml.source) continue;
       const mapping = validate(mappingSchema, yaml.source, errors);
       errors.push(...checkMapping(cfg.data, yaml.source));
-      if (mapping) mappings.push({ file: ref.abs, ref: ref.ref, mapping });
+      const checked = checkMappingSource(cfg.data, yaml.source);
+      errors.push(...checked.errors);
+      if (mapping) mappings.push({ file: ref.abs, ref: ref.ref, mapping, info: checked.info });
     }
   }
   envSecrets(files).forEach((s) => secrets.add(s));

@@ -66,14 +66,14 @@ export function checkMapping(config: unknown, mapping: IssueSource): JunctionErr
   if (!m) return out;
   if (typeof m.source === 'string' && typeof m.stream === 'string') {
     const found = findStream(config, m.source, m.stream);
-    if ('error' in found) out.push(errorAt(mapping, 'CFG_UNKNOWN_REF', found.message, [found.error]));
+    if ('error' in found) out.push(errorAt(mapping, 'MAP_UNKNOWN_SOURCE', found.message, [found.error]));
   }
   const kinds = rec(rec(rec(config)?.identity)?.kinds) ?? {};
   list(m.identity).forEach((raw, i) => {
     const kind = rec(raw)?.kind;
     if (typeof kind === 'string' && !Object.hasOwn(kinds, kind)) {
       out.push(
-        errorAt(mapping, 'CFG_UNKNOWN_REF', `identity kind ${JSON.stringify(kind)} is not declared in identity.kinds${known(Object.keys(kinds))}`, ['identity', i, 'kind']),
+        errorAt(mapping, 'MAP_UNKNOWN_IDENTITY', `identity kind ${JSON.stringify(kind)} is not declared in identity.kinds${known(Object.keys(kinds))}`, ['identity', i, 'kind']),
       );
     }
   });

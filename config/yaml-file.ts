@@ -68,7 +68,7 @@ export async function readYamlFile(
   }
   const data = toData(doc, file, errors);
   if (data === failed) return { errors, used };
-  return { errors, used, source: { file, doc, lineCounter, data, ignore } };
+  return { errors, used, source: { file, doc, lineCounter, data, ignore, text } };
 }
 
 const failed = Symbol('failed');

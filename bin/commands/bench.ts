@@ -43,4 +43,17 @@ export function registerBench(program: Command): void {
       }
       if (opts.json) console.log(JSON.stringify({ bench: 'read', scale: opts.scale, batchSize: opts.batchSize, figures }));
     });
+
+  bench
+    .command('map')
+    .description('records/s of the map stage on the demo mappings: plain paths compiled to direct access vs every expression through JSONata')
+    .option('--records <n>', 'records per variant', positiveInt, 50_000)
+    .option('--json', 'end with one JSON line of figures and the ratio')
+    .action(async (opts: { records: number; json?: boolean }) => {
+      const log = logger(opts.json);
+      const { benchMap } = await import('../../pipelines/map/bench.js');
+      const r = await benchMap({ records: opts.records });
+      log(`map: ${r.records.toLocaleString('en')} records; fast path ${Math.round(r.fastPath.recordsPerSecond).toLocaleString('en')} rec/s; JSONata only ${Math.round(r.jsonata.recordsPerSecond).toLocaleString('en')} rec/s; ratio ${r.speedup.toFixed(2)}; failures ${r.failures}`);
+      if (opts.json) console.log(JSON.stringify({ bench: 'map', ...r }));
+    });
 }

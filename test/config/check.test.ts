@@ -12,7 +12,7 @@ describe('junction check', () => {
   it('exits 0 on the demo config (files only)', async () => {
     const result = await runCli(['check', '--no-connect'], cleanEnv);
     expect(result.stderr).toBe('');
-    expect(result.stdout.trim()).toBe('ok: 5 sources, 5 mappings, 2 schedules');
+    expect(result.stdout.trim()).toBe('ok: 5 sources, 6 mappings, 2 schedules');
     expect(result.code).toBe(0);
   });
 

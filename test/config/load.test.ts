@@ -130,12 +130,12 @@ const cases: Case[] = [
   {
     name: 'mapping with an unknown source',
     files: { 'junction.yaml': `${BASE}mappings: [m.yaml]\n`, 'm.yaml': MAPPING.replace('source: shop', 'source: crm') },
-    expected: ['m.yaml:2:9 CFG_UNKNOWN_REF'],
+    expected: ['m.yaml:2:9 MAP_UNKNOWN_SOURCE'],
   },
   {
     name: 'mapping with an unknown stream',
     files: { 'junction.yaml': `${BASE}mappings: [m.yaml]\n`, 'm.yaml': MAPPING.replace('stream: accounts', 'stream: orders') },
-    expected: ['m.yaml:3:9 CFG_UNKNOWN_REF'],
+    expected: ['m.yaml:3:9 MAP_UNKNOWN_SOURCE'],
   },
   {
     name: 'mapping with an undeclared identity kind',
@@ -143,7 +143,7 @@ const cases: Case[] = [
       'junction.yaml': `${BASE}mappings: [m.yaml]\n`,
       'm.yaml': `${MAPPING}identity:\n  - { kind: email, value: email }\n`,
     },
-    expected: ['m.yaml:9:13 CFG_UNKNOWN_REF'],
+    expected: ['m.yaml:9:13 MAP_UNKNOWN_IDENTITY'],
   },
   {
     name: 'mapping file with an unknown key',

@@ -1,0 +1,113 @@
+/**
+ * `junction mapping preview FILE [--limit N] [--json]`: a mapping run on live samples read
+ * through the source's connector, showing per record the source record, the mapped row,
+ * the identity keys and any error. Nothing is written anywhere.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { JunctionError } from '../../config/errors.js';
+import { isConfigErrors, type ResolvedConfig } from '../../config/load.js';
+import type { SourceRecord } from '../../connectors/types.js';
+import { compileMapping } from '../../pipelines/map/compile.js';
+import { mapRecord, type MapOutcome } from '../../pipelines/map/map-batch.js';
+import { loadCliConfig, openSource } from '../sources.js';
+import { EXIT_INVALID_CONFIG } from './check.js';
+
+interface PreviewOptions {
+  config?: string;
+  limit: number;
+  json?: boolean;
+}
+
+/** One previewed record, as `--json` prints it. */
+export interface PreviewRow {
+  sourceKey: string | null;
+  source: SourceRecord;
+  mapped: Record<string, unknown> | null;
+  identities: { kind: string; value: string }[];
+  error: { code: string; message: string } | null;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function findMapping(config: ResolvedConfig, file: string) {
+  const abs = path.resolve(file);
+  const found = config.mappings.find((m) => m.file === abs);
+  if (!found) {
+    const listed = config.mappings.map((m) => path.relative(process.cwd(), m.file)).join(', ') || 'none';
+    throw new JunctionError('CFG_UNKNOWN_REF', `${file} is not listed under mappings: in ${path.relative(process.cwd(), config.file)} (listed: ${listed})`);
+  }
+  return found;
+}
+
+function row(raw: SourceRecord, outcome: MapOutcome): PreviewRow {
+  if (outcome.ok) {
+    const { sourceKey, fields, identities } = outcome.record;
+    return { sourceKey, source: raw, mapped: fields, identities, error: null };
+  }
+  const { sourceKey, code, message } = outcome.failure;
+  return { sourceKey, source: raw, mapped: null, identities: [], error: { code, message } };
+}
+
+const indent = (text: string) => text.replace(/^/gm, '    ');
+
+function printRows(rows: PreviewRow[]): void {
+  rows.forEach((r, i) => {
+    console.log(`\n#${i + 1} key=${r.sourceKey ?? '(none)'}${r.error ? '  FAILED' : ''}`);
+    console.log(`  source:\n${indent(JSON.stringify(r.source, null, 2))}`);
+    if (r.mapped) console.log(`  mapped:\n${indent(JSON.stringify(r.mapped, null, 2))}`);
+    if (!r.error) console.log(`  identity: ${r.identities.map((k) => `${k.kind}=${k.value}`).join('  ') || '(none)'}`);
+    if (r.error) console.log(`  error: ${r.error.message} [${r.error.code}]`);
+  });
+  const failed = rows.filter((r) => r.error).length;
+  console.log(`\n${rows.length} record(s): ${rows.length - failed} mapped, ${failed} failed`);
+}
+
+/** Adds `junction mapping …` to the CLI. */
+export function registerMapping(program: Command): void {
+  const mapping = program.command('mapping').description('work with mapping files (mappings/*.yaml)');
+  mapping
+    .command('preview')
+    .argument('<file>', 'a mapping file listed in the config, e.g. mappings/shop_pg.accounts.yaml')
+    .description('map live sample records through the source connector and show the results (writes nothing)')
+    .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
+    .option('-n, --limit <n>', 'records to read', positiveInt, 5)
+    .option('--json', 'print one JSON array: per record {sourceKey, source, mapped, identities, error}')
+    .action(async (file: string, opts: PreviewOptions) => {
+      let config: ResolvedConfig;
+      try {
+        config = await loadCliConfig(opts.config);
+      } catch (err) {
+        if (!isConfigErrors(err)) throw err;
+        for (const e of err.errors) console.error(e.format());
+        process.exitCode = EXIT_INVALID_CONFIG;
+        return;
+      }
+      const loaded = findMapping(config, file);
+      const compiled = compileMapping(loaded, config);
+      const connector = openSource(config, compiled.source);
+      const records: SourceRecord[] = [];
+      try {
+        const batches = connector.read(compiled.stream, null, { limit: opts.limit, batchSize: Math.min(opts.limit, 500) });
+        for await (const batch of batches) {
+          records.push(...batch.records.slice(0, opts.limit - records.length));
+          if (records.length >= opts.limit) break;
+        }
+      } finally {
+        await connector.close();
+      }
+      const rows: PreviewRow[] = [];
+      for (const raw of records) rows.push(row(raw, await mapRecord(compiled, raw)));
+      if (opts.json) {
+        console.log(JSON.stringify(rows, null, 2));
+        return;
+      }
+      console.log(`${compiled.source}.${compiled.stream} → ${compiled.target}  (${compiled.version})`);
+      printRows(rows);
+    });
+}

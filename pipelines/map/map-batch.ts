@@ -1,0 +1,152 @@
+/**
+ * The map stage: source records in, mapped records and per-record failures out. Pure (no
+ * I/O); a record that cannot be mapped becomes a RecordFailure and the batch goes on.
+ *
+ * JSONata evaluates asynchronously, but a record whose expressions are all plain paths
+ * (the common case) is mapped synchronously: no promise is created for it at all.
+ */
+import { isJunctionError, type ErrorCode } from '../../config/errors.js';
+import type { SourceRecord } from '../../connectors/types.js';
+import type { IdentityKey, MappedRecord, MapResult, RecordFailure } from '../types.js';
+import { sha256Json } from './canonical-json.js';
+import type { CompiledMapping } from './compile.js';
+import { NEEDS_JSONATA, type Expr } from './expression.js';
+
+/** One record's outcome, in input order (what `junction mapping preview` shows). */
+export type MapOutcome = { ok: true; record: MappedRecord } | { ok: false; failure: RecordFailure };
+
+interface Slot {
+  /** How errors name it: `key`, `fields.status`, `identity[1] (phone)`. */
+  label: string;
+  expr: Expr | undefined;
+}
+
+/** Slot order: the key, then fields, then identity keys. Built once per compiled mapping. */
+const slotCache = new WeakMap<CompiledMapping, Slot[]>();
+
+function slotsOf(m: CompiledMapping): Slot[] {
+  let slots = slotCache.get(m);
+  if (!slots) {
+    slots = [
+      { label: 'key', expr: m.key },
+      ...m.fields.map((f) => ({ label: `fields.${f.name}`, expr: f.expr })),
+      ...m.identities.map((id, i) => ({ label: `identity[${i}] (${id.kind})`, expr: id.expr })),
+    ];
+    slotCache.set(m, slots);
+  }
+  return slots;
+}
+
+function keyText(value: unknown): string | null {
+  if (typeof value === 'string') return value.trim() === '' ? null : value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return null;
+}
+
+function failure(m: CompiledMapping, raw: SourceRecord, sourceKey: string | null, code: ErrorCode, message: string): MapOutcome {
+  return {
+    ok: false,
+    failure: { source: m.source, stream: m.stream, sourceKey, stage: 'map', code, message, raw, mappingVersion: m.version },
+  };
+}
+
+const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Builds the mapped record from the slots' values (everything after evaluation is synchronous). */
+function finish(m: CompiledMapping, raw: SourceRecord, values: unknown[]): MapOutcome {
+  const sourceKey = keyText(values[0]);
+  if (sourceKey === null) {
+    return failure(m, raw, null, 'MAP_MISSING_KEY', `${m.file} key: ${m.key.text} gives ${JSON.stringify(values[0]) ?? 'nothing'}, not a key`);
+  }
+  const fields: MappedRecord['fields'] = {};
+  let code: ErrorCode | undefined;
+  const problems: string[] = [];
+  for (let i = 0; i < m.fields.length; i++) {
+    const field = m.fields[i]!;
+    try {
+      fields[field.name] = field.convert(values[i + 1]);
+    } catch (err) {
+      code ??= isJunctionError(err) ? err.code : 'MAP_EVAL_FAILED';
+      problems.push(`${m.file}:${m.origins[field.name]?.line ?? 0} fields.${field.name}: ${describe(err)}`);
+    }
+  }
+  if (code) return failure(m, raw, sourceKey, code, problems.join('; '));
+
+  const identities: IdentityKey[] = [];
+  const offset = 1 + m.fields.length;
+  for (let i = 0; i < m.identities.length; i++) {
+    const id = m.identities[i]!;
+    const value = values[offset + i];
+    for (const item of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      const normal = id.normalize(item);
+      if (normal === null || id.blocked.has(normal)) continue;
+      if (identities.some((k) => k.kind === id.kind && k.value === normal)) continue;
+      identities.push({ kind: id.kind, value: normal });
+    }
+  }
+  return {
+    ok: true,
+    record: {
+      source: m.source,
+      stream: m.stream,
+      target: m.target,
+      sourceKey,
+      fields,
+      identities,
+      payloadHash: sha256Json(raw),
+      raw,
+      origins: m.origins,
+      mappingVersion: m.version,
+    },
+  };
+}
+
+async function evaluateRest(m: CompiledMapping, raw: SourceRecord, values: unknown[], pending: number[]): Promise<MapOutcome> {
+  const slots = slotsOf(m);
+  for (const i of pending) {
+    const slot = slots[i]!;
+    try {
+      values[i] = await slot.expr!.evaluate(raw);
+    } catch (err) {
+      const sourceKey = i === 0 ? null : keyText(values[0]);
+      return failure(m, raw, sourceKey, 'MAP_EVAL_FAILED', `${m.file} ${slot.label}: ${slot.expr!.text}: ${describe(err)}`);
+    }
+  }
+  return finish(m, raw, values);
+}
+
+/**
+ * Maps one record: synchronously when every expression it needs is a direct read, else a
+ * promise (JSONata).
+ */
+export function mapRecord(m: CompiledMapping, raw: SourceRecord): MapOutcome | Promise<MapOutcome> {
+  const slots = slotsOf(m);
+  const values = new Array<unknown>(slots.length);
+  let pending: number[] | undefined;
+  for (let i = 0; i < slots.length; i++) {
+    const expr = slots[i]!.expr;
+    if (!expr) continue;
+    const value = expr.get ? expr.get(raw) : NEEDS_JSONATA;
+    if (value === NEEDS_JSONATA) (pending ??= []).push(i);
+    else values[i] = value;
+  }
+  return pending ? evaluateRest(m, raw, values, pending) : finish(m, raw, values);
+}
+
+/**
+ * The map stage over one batch of `source`.`stream` records.
+ * @throws Error when the mapping is for another stream (a wiring bug, not a data problem)
+ */
+export async function mapBatch(compiled: CompiledMapping, source: string, stream: string, records: readonly SourceRecord[]): Promise<MapResult> {
+  if (compiled.source !== source || compiled.stream !== stream) {
+    throw new Error(`mapping ${compiled.file} maps ${compiled.source}.${compiled.stream}, not ${source}.${stream}`);
+  }
+  const result: MapResult = { records: [], failures: [] };
+  for (const raw of records) {
+    let outcome = mapRecord(compiled, raw);
+    if (outcome instanceof Promise) outcome = await outcome;
+    if (outcome.ok) result.records.push(outcome.record);
+    else result.failures.push(outcome.failure);
+  }
+  return result;
+}

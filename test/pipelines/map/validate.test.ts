@@ -1,0 +1,166 @@
+/**
+ * Load-time validation of mapping files: each case is a whole mapping (inline YAML) and the
+ * exact `file:line:col CODE` of every error `loadConfig` reports for it, all at once.
+ */
+import { describe, expect, it } from 'vitest';
+import { mappingErrors, yaml } from './fixture.js';
+
+/** Points just past the end of the line (an expression that ends too early). */
+const END = Symbol('end of line');
+
+/** `m.yaml:line:col CODE` where the `nth` `token` starts on `line` (1-based) of `text`. */
+function at(text: string, line: number, token: string | typeof END, code: string, nth = 1): string {
+  const content = text.split('\n')[line - 1] ?? '';
+  if (token === END) return `m.yaml:${line}:${content.length + 1} ${code}`;
+  let col = -1;
+  for (let i = 0; i < nth; i++) col = content.indexOf(token, col + 1);
+  if (col === -1) throw new Error(`${JSON.stringify(token)} not on line ${line}: ${content}`);
+  return `m.yaml:${line}:${col + 1} ${code}`;
+}
+
+const HEAD = (target: string) => `version: 1\nsource: shop\nstream: accounts\ntarget: ${target}\nkey: id\n`;
+
+interface Case {
+  name: string;
+  mapping: string;
+  /** Expected errors, built with {@link at} against `mapping`. */
+  expected: (m: string) => string[];
+}
+
+const cases: Case[] = [
+  {
+    name: 'a field the target does not have',
+    mapping: `${HEAD('order')}fields:\n  order_no: id\n  crm_id: customerNo\n`,
+    expected: (m) => [at(m, 8, 'crm_id', 'MAP_UNKNOWN_FIELD')],
+  },
+  {
+    name: 'normalize: phone on a datetime field',
+    mapping: `${HEAD('customer')}fields:\n  updated_at: { from: v, normalize: phone }\n`,
+    expected: (m) => [at(m, 7, 'phone', 'MAP_TYPE_MISMATCH')],
+  },
+  {
+    name: 'parse: datetime on a decimal field',
+    mapping: `${HEAD('order')}fields:\n  total_amount: { from: v, parse: datetime }\n`,
+    expected: (m) => [at(m, 7, 'datetime', 'MAP_TYPE_MISMATCH')],
+  },
+  {
+    name: 'format and timezone on a string field',
+    mapping: `${HEAD('customer')}fields:\n  name: { from: v, format: yyyy, timezone: UTC }\n`,
+    expected: (m) => [at(m, 7, 'yyyy', 'MAP_TYPE_MISMATCH'), at(m, 7, 'UTC', 'MAP_TYPE_MISMATCH')],
+  },
+  {
+    name: 'a default of the wrong type',
+    mapping: `${HEAD('order')}fields:\n  total_amount: { from: v, parse: number, default: lots }\n`,
+    expected: (m) => [at(m, 7, 'lots', 'MAP_TYPE_MISMATCH')],
+  },
+  {
+    name: 'enum map outputs and a default outside the allowed values',
+    mapping: yaml(`
+      ${HEAD('ticket').replaceAll('\n', '\n      ')}fields:
+        status:
+          from: v
+          map:
+            "0": open
+            "1": in_progress
+            "3": closed
+        priority: { from: p, map: { "1": low }, default: highest }
+    `),
+    expected: (m) => [at(m, 11, 'in_progress', 'MAP_BAD_ENUM'), at(m, 13, 'highest', 'MAP_BAD_ENUM')],
+  },
+  {
+    name: 'a datetime format without zone and no timezone',
+    mapping: `${HEAD('ticket')}fields:\n  created_at: { from: c, format: "yyyy-MM-dd HH:mm:ss" }\n`,
+    expected: (m) => [at(m, 7, '"yyyy', 'MAP_MISSING_TIMEZONE')],
+  },
+  {
+    name: 'an unknown source and an unknown stream',
+    mapping: `version: 1\nsource: crm\nstream: accounts\ntarget: customer\nkey: id\nfields:\n  name: n\n`,
+    expected: (m) => [at(m, 2, 'crm', 'MAP_UNKNOWN_SOURCE')],
+  },
+  {
+    name: 'an unknown stream',
+    mapping: `version: 1\nsource: shop\nstream: orders\ntarget: customer\nkey: id\nfields:\n  name: n\n`,
+    expected: (m) => [at(m, 3, 'orders', 'MAP_UNKNOWN_SOURCE')],
+  },
+  {
+    name: 'an identity kind that is not declared',
+    mapping: `${HEAD('customer')}identity:\n  - { kind: email, value: email }\n  - { kind: unionid, value: u }\nfields:\n  name: n\n`,
+    expected: (m) => [at(m, 8, 'unionid', 'MAP_UNKNOWN_IDENTITY')],
+  },
+  {
+    name: 'JSONata syntax errors point inside the expression (plain, quoted, block, key, identity)',
+    mapping: [
+      'version: 1',
+      'source: shop',
+      'stream: accounts',
+      'target: order',
+      'key: $string(id',
+      'identity:',
+      '  - { kind: phone, value: "$trim(phone) &" }',
+      'fields:',
+      '  order_no: a ++ b',
+      "  status: '$lowercase(s'",
+      '  lines: |',
+      '    [lines.line.{',
+      "      'sku': sku,",
+      "      'qty': qty qty",
+      '    }]',
+      '  currency: { from: "a b" }',
+      '',
+    ].join('\n'),
+    expected: (m) => [
+      at(m, 5, END, 'MAP_EXPR_SYNTAX'),
+      // just past the expression's end: on its closing quote
+      at(m, 7, '"', 'MAP_EXPR_SYNTAX', 2),
+      at(m, 9, '+', 'MAP_EXPR_SYNTAX', 2),
+      at(m, 10, "'", 'MAP_EXPR_SYNTAX', 2),
+      at(m, 14, 'qty', 'MAP_EXPR_SYNTAX', 3),
+      at(m, 16, 'a b', 'MAP_EXPR_SYNTAX'),
+    ],
+  },
+  {
+    name: 'every error of a file at once, with the schema errors',
+    mapping: `${HEAD('order')}fields:\n  order_no: { from: id, colour: red }\n  crm_id: c\n  status: { from: s, map: { X: shipped_twice } }\n  total_amount: "1 +"\n`,
+    expected: (m) => [
+      at(m, 7, 'colour', 'CFG_UNKNOWN_KEY'),
+      at(m, 8, 'crm_id', 'MAP_UNKNOWN_FIELD'),
+      at(m, 9, 'shipped_twice', 'MAP_BAD_ENUM'),
+      at(m, 10, '"', 'MAP_EXPR_SYNTAX', 2),
+    ],
+  },
+  {
+    name: 'a valid mapping using every helper loads',
+    mapping: yaml(`
+      ${HEAD('order').replaceAll('\n', '\n      ')}identity:
+        - { kind: crm_id, value: customerNo }
+        - { kind: phone, value: "[contactPhone, altPhone]" }
+      fields:
+        order_no: { from: orderNo, trim: true }
+        status: { from: status, map: { PAID: paid, SHIPPED: shipped }, default: pending }
+        total_amount: { from: total, parse: number, default: "0.00" }
+        currency: { default: CNY }
+        contact_phone: { from: contactPhone, default: null }
+        lines: "[lines.line.{'sku': sku}]"
+        ordered_at: { from: created, parse: datetime, format: "yyyy-MM-dd HH:mm:ss", timezone: Asia/Shanghai }
+        updated_at: { from: updated, format: x }
+    `),
+    expected: () => [],
+  },
+];
+
+describe('mapping validation at load', () => {
+  it.each(cases)('$name', async ({ mapping, expected }) => {
+    expect(await mappingErrors(mapping)).toEqual(expected(mapping));
+  });
+
+  it('explains the problem in the message', async () => {
+    const { load } = await import('../../config/yaml-fixtures.js');
+    const { CONFIG } = await import('./fixture.js');
+    const result = await load({ 'junction.yaml': CONFIG, 'm.yaml': `${HEAD('order')}fields:\n  total_amount: { from: v, parse: datetime }\n  note: x\n  status: "$x("\n` });
+    expect(result.errors).toEqual([
+      'm.yaml:7:35 fields.total_amount.parse: parse: datetime does not fit: total_amount is of type decimal (it feeds datetime or date) [MAP_TYPE_MISMATCH]',
+      expect.stringMatching(/^m\.yaml:8:3 fields\.note: order has no field "note" \(fields: order_no, status, .*\) \[MAP_UNKNOWN_FIELD\]$/),
+      'm.yaml:9:15 fields.status: Expected ")" before end of expression (JSONata S0203) [MAP_EXPR_SYNTAX]',
+    ]);
+  });
+});
