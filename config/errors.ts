@@ -61,6 +61,9 @@ export const ERROR_CODES = {
   CONN_SOURCE_DISABLED: 'the source is disabled in config (e.g. ORACLE_URL is not set)',
   CONN_ABORTED: 'reading was cancelled',
   CONN_CURSOR: 'a checkpoint or cursor value that does not fit the stream (wrong type, unparsable time)',
+  // sync pipelines
+  SYNC_NO_MAPPING: 'no mapping file in the config reads this source stream',
+  SYNC_BATCH_FAILED: 'a batch could not be committed; its checkpoint was not advanced, so a re-run re-reads it',
   // the demo estate
   DEMO_SEED_FAILED: 'the demo seed generator could not write a source',
 } as const;
