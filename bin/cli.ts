@@ -11,7 +11,10 @@ import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
 import { registerRead } from './commands/read.js';
 import { registerDiscover } from './commands/discover.js';
+import { registerMapping } from './commands/mapping.js';
 import { registerBench } from './commands/bench.js';
+import { registerSync } from './commands/sync.js';
+import { registerCustomers } from './commands/customers.js';
 
 const program = new Command('junction')
   .description('Integration hub for customer service: legacy connectors, unified customer view, analytics and chat.')
@@ -25,7 +28,10 @@ registerDemo(program);
 registerSchema(program);
 registerRead(program);
 registerDiscover(program);
+registerMapping(program);
 registerBench(program);
+registerSync(program);
+registerCustomers(program);
 
 try {
   await program.parseAsync(process.argv);

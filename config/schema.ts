@@ -44,6 +44,11 @@ const identityKindSchema = z.strictObject({
     .positive()
     .optional()
     .describe('a value shared by more customers than this stops linking'),
+  cardinality_by: z
+    .array(nameSchema('identity kind'))
+    .min(1)
+    .optional()
+    .describe('kinds whose ids tell the holders of a capped value apart (default: every kind without a cap; the largest count)'),
 });
 
 const survivorshipRuleSchema = z
@@ -107,9 +112,17 @@ const gatewaySchema = z.strictObject({
   routing: z.array(routingRuleSchema).default([]),
 });
 
-/** Attributes must not shadow model fields; survivorship names golden fields, attributes and declared sources. */
+/**
+ * Cross-references the schema cannot express: attributes must not shadow model fields;
+ * survivorship names golden fields, attributes and declared sources; `cardinality_by` names
+ * declared kinds without a cap.
+ */
 function checkGoldenNames(
-  cfg: { sources: Record<string, unknown>; attributes: Record<string, unknown>; identity: { survivorship: z.output<typeof survivorshipSchema> } },
+  cfg: {
+    sources: Record<string, unknown>;
+    attributes: Record<string, unknown>;
+    identity: { kinds: Record<string, z.output<typeof identityKindSchema>>; survivorship: z.output<typeof survivorshipSchema> };
+  },
   ctx: z.RefinementCtx,
 ): void {
   const model = TARGETS.customer.fields;
@@ -117,6 +130,15 @@ function checkGoldenNames(
     if (Object.hasOwn(model, name)) {
       ctx.addIssue({ code: 'custom', path: ['attributes', name], message: `attribute ${name} is already a customer field of the model`, ...withCode('CFG_DUPLICATE_NAME') });
     }
+  }
+  for (const [kind, rule] of Object.entries(cfg.identity.kinds)) {
+    rule.cardinality_by?.forEach((by, i) => {
+      const other = cfg.identity.kinds[by];
+      if (!other || other.cardinality_cap !== undefined) {
+        const message = other ? `${by} has a cardinality_cap itself: holders are told apart by kinds without one` : `identity kind ${JSON.stringify(by)} is not declared`;
+        ctx.addIssue({ code: 'custom', path: ['identity', 'kinds', kind, 'cardinality_by', i], message, ...withCode('CFG_UNKNOWN_REF') });
+      }
+    });
   }
   const { survivorship } = cfg.identity;
   const base = ['identity', 'survivorship'];

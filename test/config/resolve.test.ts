@@ -134,7 +134,8 @@ describe('resolved config', () => {
     });
     expect(config?.schedules[0]).toMatchObject({ mode: 'incremental', timezone: 'UTC', enabled: true });
     expect(config?.mappings).toEqual([]);
-    expect(config?.identity).toEqual({ default_region: 'CN', kinds: {} });
+    expect(config?.identity).toEqual({ default_region: 'CN', kinds: {}, survivorship: { default: 'most_recent', fields: {} } });
+    expect(config?.attributes).toEqual({});
     expect(config?.gateway).toEqual({ port: 18080, allowed_origins: [], default_team: 'support', routing: [] });
   });
 
@@ -171,7 +172,7 @@ describe('committed YAML', () => {
     expect(Object.keys(config.sources)).toEqual(['orders_soap', 'tickets_php', 'shop_pg', 'app_mongo', 'crm_oracle']);
     expect(config.sources.crm_oracle?.enabled).toBe(false);
     expect(config.schedules.map((s) => s.sync)).toEqual(['tickets_php.tickets', 'orders_soap.orders']);
-    expect(config.identity.kinds.phone).toMatchObject({ cardinality_cap: 5, blocked: ['13800000000'] });
+    expect(config.identity.kinds.phone).toMatchObject({ cardinality_cap: 1, cardinality_by: ['email', 'crm_id'], blocked: ['13800000000'] });
     expect(config.identity.kinds.email?.blocked).toEqual(['test@test.com']);
   });
 

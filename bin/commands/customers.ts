@@ -1,0 +1,172 @@
+/**
+ * `junction customers show | explain | unmerge | evaluate`: look into the unified view,
+ * understand why records are one customer, undo a wrong merge, and score the view against
+ * a ground truth.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import pg from 'pg';
+import { stackSettings } from '../../config/env.js';
+import type { ResolvedConfig } from '../../config/load.js';
+import { resolveRules, type ResolveRules } from '../../pipelines/resolve/rules.js';
+import { evaluate, readTruth, type Evaluation } from '../../pipelines/unified/evaluate.js';
+import { explainCustomer, type Explanation } from '../../pipelines/unified/explain.js';
+import { findCustomers } from '../../pipelines/unified/find.js';
+import { showCustomer, type CustomerView } from '../../pipelines/unified/show.js';
+import { unmerge } from '../../pipelines/unified/unmerge.js';
+import { loadCliConfig } from '../sources.js';
+
+interface Common {
+  config?: string;
+  json?: boolean;
+}
+
+async function withDb<T>(fn: (db: pg.Client) => Promise<T>): Promise<T> {
+  const db = new pg.Client({ connectionString: stackSettings().services.postgres.url });
+  await db.connect();
+  try {
+    return await fn(db);
+  } finally {
+    await db.end();
+  }
+}
+
+async function rulesFrom(file: string | undefined): Promise<{ config: ResolvedConfig; rules: ResolveRules }> {
+  const config = await loadCliConfig(file);
+  return { config, rules: resolveRules(config) };
+}
+
+function customerId(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a customer id');
+  return Number(value);
+}
+
+const step = (s: { key: string }) => s.key.replace(':', ' ');
+
+function printView(v: CustomerView): void {
+  console.log(`customer ${v.id}${v.absorbed.length ? ` (absorbed ${v.absorbed.join(', ')})` : ''}`);
+  const width = Math.max(...Object.keys(v.fields).map((f) => f.length), ...v.attributes.map((a) => a.name.length));
+  const line = (name: string, value: unknown, lineage: unknown) => {
+    const l = lineage as { source: string; stream: string; source_key: string; mapping: string | null; synced_at: string; rule: string } | undefined;
+    const from = l ? `  ← ${l.source}/${l.stream}/${l.source_key}${l.mapping ? ` ${l.mapping}` : ''}, synced ${l.synced_at} (${l.rule})` : '';
+    console.log(`  ${name.padEnd(width)}  ${value === null ? '—' : typeof value === 'string' ? value : JSON.stringify(value)}${from}`);
+  };
+  for (const [f, value] of Object.entries(v.fields)) line(f, value, v.lineage[f]);
+  for (const a of v.attributes) line(a.name, a.value, a.lineage);
+  console.log('identities');
+  for (const i of v.identities) console.log(`  ${i.kind.padEnd(14)} ${i.value.padEnd(32)} ${i.state}`);
+  console.log(`source records (${v.records.length})`);
+  for (const r of v.records) console.log(`  ${`${r.source}/${r.stream}/${r.sourceKey}`.padEnd(40)} ${r.target.padEnd(12)} synced ${r.syncedAt}${r.pinned ? '  pinned' : ''}`);
+  printHistory(v.history);
+}
+
+function printHistory(history: CustomerView['history']): void {
+  if (history.length === 0) return;
+  console.log('history');
+  for (const h of history) {
+    const e = h.evidence as { records: string[]; path: { from: string; to: string; key: string }[]; capped?: string[]; requested?: string };
+    const how =
+      h.action === 'merge'
+        ? `customer ${h.absorbedId} merged into ${h.customerId}: ${e.path.map((s) => `${s.from} —${step(s)}— ${s.to}`).join(', ') || e.records.join(', ')}`
+        : h.action === 'split'
+          ? `${e.records.join(', ')} split from ${h.absorbedId} into ${h.customerId}${e.capped?.length ? ` (over the cap: ${e.capped.join(', ')})` : ''}`
+          : `unmerge of ${e.requested ?? '?'} from ${h.absorbedId}: ${e.records.join(', ')} → customer ${h.customerId} (pinned)`;
+    console.log(`  ${h.at}  ${how}`);
+  }
+}
+
+function printExplanation(x: Explanation): void {
+  const count = x.chain.length + x.unexplained.length;
+  console.log(`customer ${x.id}: ${count} record${count === 1 ? '' : 's'}; each joined through a key it shares with the one after "from"`);
+  const width = Math.max(...x.chain.map((c) => c.record.length));
+  for (const c of x.chain) console.log(`  ${c.record.padEnd(width)}${c.via ? `  ← ${step(c.via).padEnd(36)} from ${c.via.from}` : ''}`);
+  for (const u of x.unexplained) console.log(`  ${u.record.padEnd(width)}  ← ${u.pinned ? 'pinned here by an unmerge' : 'no shared key under the current rules'}`);
+  if (x.shared.length) console.log('shared identities');
+  for (const s of x.shared) console.log(`  ${s.key.replace(':', ' ').padEnd(40)} ${s.state.padEnd(7)} ${s.records.join(', ')}`);
+  printHistory(x.history);
+}
+
+function printEvaluation(e: Evaluation, file: string): void {
+  const f = (x: number) => x.toFixed(5);
+  console.log(`scored ${e.records} source records found both in the unified view and in ${file}`);
+  console.log(`  (${e.onlyInView} only in the view and ${e.onlyInTruth} only in the truth file are left out)`);
+  console.log(`  ${e.customers} customers, ${e.persons} persons`);
+  console.log(`pairs of records: ${e.pairs.predicted} in one customer (predicted), ${e.pairs.true} of one person (true), ${e.pairs.correct} both (correct)`);
+  console.log(`precision = correct / predicted = ${f(e.precision)}`);
+  console.log(`recall    = correct / true      = ${f(e.recall)}`);
+  console.log('pairs are counted per cluster as n·(n−1)/2, never listed one by one');
+}
+
+export function registerCustomers(program: Command): void {
+  const customers = program.command('customers').description('the unified customer view: show, explain, unmerge, evaluate');
+
+  customers
+    .command('show')
+    .argument('<query>', 'a customer id, an email, a phone (any format) or source/stream/key')
+    .description('golden record with the lineage of each field, identities, source records and merge history')
+    .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
+    .option('--json', 'print JSON')
+    .action(async (query: string, opts: Common) => {
+      const { config } = await rulesFrom(opts.config);
+      const views = await withDb(async (db) => {
+        const ids = await findCustomers(db, query, config.identity.default_region);
+        return Promise.all(ids.map((id) => showCustomer(db, id)));
+      });
+      if (opts.json) return console.log(JSON.stringify(views.length === 1 ? views[0] : views, null, 2));
+      if (views.length > 1) console.log(`${views.length} customers hold ${query}\n`);
+      views.forEach((v, i) => {
+        if (i > 0) console.log('');
+        printView(v);
+      });
+    });
+
+  customers
+    .command('explain')
+    .argument('<id>', 'customer id', customerId)
+    .description('why these records are one customer: the chain of shared keys, and the merge history')
+    .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
+    .option('--json', 'print JSON')
+    .action(async (id: number, opts: Common) => {
+      const { rules } = await rulesFrom(opts.config);
+      const x = await withDb(async (db) => explainCustomer(db, (await findCustomers(db, String(id)))[0]!, rules));
+      if (opts.json) console.log(JSON.stringify(x, null, 2));
+      else printExplanation(x);
+    });
+
+  customers
+    .command('unmerge')
+    .argument('<id>', 'customer id', customerId)
+    .requiredOption('--source-record <source/stream/key>', 'the record to take out of the customer')
+    .description('move a record (and what only it links) to a new customer, pinned so that syncs do not merge it back')
+    .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
+    .option('--json', 'print JSON')
+    .action(async (id: number, opts: Common & { sourceRecord: string }) => {
+      const { rules } = await rulesFrom(opts.config);
+      const result = await withDb(async (db) => {
+        await db.query('BEGIN');
+        try {
+          const r = await unmerge(db, id, opts.sourceRecord, rules);
+          await db.query('COMMIT');
+          return r;
+        } catch (err) {
+          await db.query('ROLLBACK');
+          throw err;
+        }
+      });
+      if (opts.json) return console.log(JSON.stringify(result));
+      console.log(`moved ${result.moved.join(', ')} from customer ${result.from} to new customer ${result.to}; both sides are pinned`);
+    });
+
+  customers
+    .command('evaluate')
+    .requiredOption('--truth <file>', 'ground truth CSV: source,stream,source_key,person_id (demo: .junction/estate/ground_truth.csv)')
+    .description('pairwise precision and recall of the unified view against a ground truth')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { truth: string; json?: boolean }) => {
+      const truth = readTruth(path.resolve(opts.truth));
+      const e = await withDb((db) => evaluate(db, truth));
+      if (opts.json) console.log(JSON.stringify(e));
+      else printEvaluation(e, opts.truth);
+    });
+}

@@ -1,0 +1,40 @@
+/**
+ * The entry point a sync calls for each batch, inside the transaction that also commits
+ * the batch's checkpoint: check values, resolve identities, load. A crash anywhere rolls
+ * all of it back; re-running the batch is harmless (unchanged records are skipped).
+ */
+import type pg from 'pg';
+import { resolve, type ResolveOptions } from '../resolve/resolve.js';
+import type { ResolveRules } from '../resolve/rules.js';
+import type { MappedRecord, RecordFailure } from '../types.js';
+import { load } from './load.js';
+import { checkValues } from './values.js';
+
+export interface BatchResult {
+  /** Customers created for records whose keys reached none. */
+  customersCreated: number;
+  /** Existing customers absorbed into another by this batch. */
+  merged: number;
+  /** Records inserted or updated. */
+  loaded: number;
+  /** Records skipped because their payload hash had not changed. */
+  unchanged: number;
+  /** Records that could not be loaded (they belong in the dead letters); the rest went on. */
+  failures: RecordFailure[];
+}
+
+export type ApplyOptions = ResolveOptions;
+
+/** Resolves and loads `records` in `tx` (the caller begins and commits it). */
+export async function applyBatch(tx: pg.ClientBase, records: readonly MappedRecord[], rules: ResolveRules, options: ApplyOptions = {}): Promise<BatchResult> {
+  const { ok, failures } = checkValues(records, rules);
+  const resolution = await resolve(ok, tx, rules, options);
+  const { loaded } = await load(resolution, tx, rules);
+  return {
+    customersCreated: resolution.newCustomers.length,
+    merged: resolution.absorbed.length,
+    loaded,
+    unchanged: resolution.unchanged,
+    failures,
+  };
+}

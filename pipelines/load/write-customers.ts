@@ -1,0 +1,157 @@
+/**
+ * Writes what resolution decided about customers: new customers and golden records (rows
+ * whose values did not change are left alone), merges (`merged_into`), identity rows,
+ * capped values, the merge log and custom attributes. One statement per kind of write.
+ */
+import type pg from 'pg';
+import type { JsonValue } from '../../connectors/types.js';
+import { TARGETS } from '../model.js';
+import { decodeKey } from '../resolve/keys.js';
+import type { IdentityRow } from '../resolve/region.js';
+import type { AnchorInfo, CustomerChange } from '../resolve/plan.js';
+import type { ResolveRules } from '../resolve/rules.js';
+import { columnList } from '../unified/columns.js';
+import { copyToStage, copyUpsert, copyValue } from './copy.js';
+import type { Golden } from './golden.js';
+
+type Db = pg.ClientBase;
+const FIELDS = Object.keys(TARGETS.customer.fields);
+const STAGE = 'junction_stage_customer';
+const IDENTITY_COLUMNS = ['kind', 'value', 'customer_id', 'state'];
+const JSON_FIELDS = new Set(FIELDS.filter((f) => (TARGETS.customer.fields as Record<string, { type: string }>)[f]?.type === 'json'));
+
+/**
+ * Inserts the new customers and updates the golden record of existing ones that changed,
+ * and stores changed named-anchor counts (`anchors`, which lets resolution stand a customer
+ * in as one node).
+ */
+export async function writeGolden(db: Db, goldens: ReadonlyMap<number, Golden>, newIds: ReadonlySet<number>, anchors: ReadonlyMap<number, AnchorInfo>): Promise<void> {
+  const fresh: Record<string, unknown>[] = [];
+  const existing: Record<string, unknown>[] = [];
+  for (const [id, g] of goldens) (newIds.has(id) ? fresh : existing).push({ id, ...g.values, lineage: g.lineage, anchor: anchors.get(id) ?? null });
+  const columns = ['id', ...FIELDS, 'lineage', 'anchors', 'anchor_kinds'];
+  const rows = (list: Record<string, unknown>[]) =>
+    list.map((c) => {
+      const a = c.anchor as AnchorInfo | null;
+      return [
+        String(c.id), ...FIELDS.map((f) => copyValue(c[f] as JsonValue, JSON_FIELDS.has(f))), JSON.stringify(c.lineage),
+        a ? String(a.anchors) : null, a ? a.kinds : null,
+      ];
+    });
+  await copyUpsert(db, { table: 'unified.customer', stage: STAGE, columns, rows: rows(fresh.map((c) => ({ ...c, anchor: c.anchor ?? { anchors: 0, kinds: [] } }))) });
+  if (existing.length > 0) {
+    // Only rows whose values differ are rewritten (idempotent loads write nothing).
+    const cols = [...FIELDS, 'lineage'];
+    const set = `${columnList(cols, 's.')}, coalesce(s.anchors, c.anchors), coalesce(s.anchor_kinds, c.anchor_kinds)`;
+    await copyToStage(db, STAGE, 'unified.customer', columns, rows(existing));
+    await db.query(
+      `UPDATE unified.customer c SET (${columnList(cols)}, anchors, anchor_kinds, hub_updated_at) = (${set}, now())
+         FROM ${STAGE} s
+        WHERE c.id = s.id AND (${columnList(cols, 'c.')}, c.anchors, c.anchor_kinds) IS DISTINCT FROM (${set})`,
+    );
+    await db.query(`TRUNCATE ${STAGE}`);
+  }
+  const counts = [...anchors].filter(([id]) => !goldens.has(id));
+  if (counts.length > 0) {
+    await db.query(
+      `UPDATE unified.customer c SET anchors = a.n, anchor_kinds = ARRAY(SELECT jsonb_array_elements_text(a.kinds))
+         FROM jsonb_to_recordset($1::jsonb) AS a(id bigint, n int, kinds jsonb)
+        WHERE c.id = a.id AND (c.anchors, c.anchor_kinds) IS DISTINCT FROM (a.n, ARRAY(SELECT jsonb_array_elements_text(a.kinds)))`,
+      [JSON.stringify(counts.map(([id, a]) => ({ id, n: a.anchors, kinds: a.kinds })))],
+    );
+  }
+}
+
+/** Marks absorbed customers, and re-points customers merged into them earlier (one hop to the survivor). */
+export async function writeAbsorbed(db: Db, absorbed: readonly { id: number; into: number }[]): Promise<void> {
+  if (absorbed.length === 0) return;
+  const params = [absorbed.map((a) => a.id), absorbed.map((a) => a.into)];
+  // Customers absorbed earlier by the ones absorbed now follow them (an index on merged_into finds them).
+  await db.query(
+    `UPDATE unified.customer c SET merged_into = m.survivor, hub_updated_at = now()
+       FROM (SELECT id, survivor FROM unnest($1::bigint[], $2::bigint[]) AS a(id, survivor)
+             UNION ALL
+             SELECT older.id, a.survivor FROM unnest($1::bigint[], $2::bigint[]) AS a(id, survivor)
+               JOIN unified.customer older ON older.merged_into = a.id) m
+      WHERE c.id = m.id`,
+    params,
+  );
+}
+
+/** Applies the identity diff: deletes first, so a value moving between customers never holds two `link` rows. */
+export async function writeIdentities(db: Db, deletes: readonly IdentityRow[], upserts: readonly IdentityRow[]): Promise<void> {
+  const rows = (list: readonly IdentityRow[]) =>
+    list.map((r) => {
+      const at = r.key.indexOf(':');
+      return [r.key.slice(0, at), r.key.slice(at + 1), String(r.customerId), r.state];
+    });
+  if (deletes.length > 0) {
+    await copyToStage(db, 'junction_stage_identity', 'unified.customer_identity', IDENTITY_COLUMNS, rows(deletes));
+    await db.query(
+      `DELETE FROM unified.customer_identity ci USING junction_stage_identity d
+        WHERE ci.kind = d.kind AND ci.value = d.value AND ci.customer_id = d.customer_id`,
+    );
+    await db.query('TRUNCATE junction_stage_identity');
+  }
+  if (upserts.length > 0) {
+    await copyToStage(db, 'junction_stage_identity', 'unified.customer_identity', IDENTITY_COLUMNS, rows(upserts));
+    await db.query(
+      `INSERT INTO unified.customer_identity (kind, value, customer_id, state) SELECT kind, value, customer_id, state FROM junction_stage_identity
+       ON CONFLICT (kind, value, customer_id) DO UPDATE SET state = excluded.state WHERE customer_identity.state <> excluded.state`,
+    );
+    await db.query('TRUNCATE junction_stage_identity');
+  }
+}
+
+export async function writeCapped(db: Db, capped: readonly { key: string; holders: number; cap: number }[]): Promise<void> {
+  if (capped.length === 0) return;
+  const keys = capped.map((c) => decodeKey(c.key));
+  await db.query(
+    `INSERT INTO unified.identity_capped (kind, value, holders, cap)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[]) ON CONFLICT (kind, value) DO NOTHING`,
+    [keys.map((k) => k.kind), keys.map((k) => k.value), capped.map((c) => c.holders), capped.map((c) => c.cap)],
+  );
+}
+
+export async function writeMergeLog(db: Db, changes: readonly CustomerChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  await db.query(
+    `INSERT INTO unified.merge_log (action, customer_id, absorbed_id, evidence)
+     SELECT action, customer_id, absorbed_id, evidence
+       FROM jsonb_to_recordset($1::jsonb) AS x(action text, customer_id bigint, absorbed_id bigint, evidence jsonb)`,
+    [JSON.stringify(changes.map((c) => ({ action: c.action, customer_id: c.customerId, absorbed_id: c.absorbedId, evidence: c.evidence })))],
+  );
+}
+
+/**
+ * Custom attributes of the recomputed customers: upserts the chosen values, deletes those
+ * no record carries any more (and those of absorbed customers).
+ */
+export async function writeAttributes(db: Db, goldens: ReadonlyMap<number, Golden>, absorbed: readonly number[], rules: ResolveRules): Promise<void> {
+  if (rules.attributes.size === 0) return;
+  const rows: Record<string, JsonValue>[] = [];
+  for (const [id, g] of goldens) {
+    for (const [name, { value, lineage }] of g.attributes) {
+      const type = rules.attributes.get(name)!;
+      rows.push({ customer_id: id, name, type, [`value_${type}`]: value, lineage: { ...lineage } });
+    }
+  }
+  const touched = [...goldens.keys(), ...absorbed];
+  await db.query(
+    `DELETE FROM unified.customer_attribute a
+      WHERE a.customer_id = ANY($1::bigint[])
+        AND NOT EXISTS (SELECT 1 FROM jsonb_to_recordset($2::jsonb) AS k(customer_id bigint, name text)
+                         WHERE k.customer_id = a.customer_id AND k.name = a.name)`,
+    [touched, JSON.stringify(rows)],
+  );
+  if (rows.length === 0) return;
+  const values = ['value_string', 'value_integer', 'value_decimal', 'value_boolean', 'value_datetime', 'value_date', 'value_json'];
+  const cols = ['type', ...values, 'lineage'];
+  await db.query(
+    `INSERT INTO unified.customer_attribute (customer_id, name, ${cols.join(', ')})
+     SELECT customer_id, name, ${cols.join(', ')} FROM jsonb_populate_recordset(null::unified.customer_attribute, $1::jsonb)
+     ON CONFLICT (customer_id, name) DO UPDATE SET (${cols.join(', ')}, updated_at) = (${cols.map((c) => `excluded.${c}`).join(', ')}, now())
+      WHERE (${cols.map((c) => `customer_attribute.${c}`).join(', ')}) IS DISTINCT FROM (${cols.map((c) => `excluded.${c}`).join(', ')})`,
+    [JSON.stringify(rows)],
+  );
+}

@@ -1,0 +1,54 @@
+/**
+ * Identity keys as resolution handles them: one string `kind:value` (kind names are
+ * `[a-z][a-z0-9_]*`, so the first `:` separates them), filtered by the rules, and the
+ * advisory-lock stripe each key and record falls into.
+ */
+import type { IdentityKey } from '../types.js';
+import type { ResolveRules } from './rules.js';
+
+/** `kind:value`. */
+export function encodeKey(kind: string, value: string): string {
+  return `${kind}:${value}`;
+}
+
+export function decodeKey(key: string): IdentityKey {
+  const at = key.indexOf(':');
+  return { kind: key.slice(0, at), value: key.slice(at + 1) };
+}
+
+/**
+ * The keys of a record that take part in resolution, sorted and without repeats: declared
+ * kinds only, no empty or blocked values (the map stage drops blocked values already; this
+ * is the last line, cheap, and keeps hand-built records honest).
+ */
+export function linkableKeys(identities: readonly IdentityKey[], rules: ResolveRules): string[] {
+  const out: string[] = [];
+  for (const { kind, value } of identities) {
+    const rule = rules.kinds.get(kind);
+    if (!rule || typeof value !== 'string') continue;
+    const v = value.trim();
+    if (v === '' || rule.blocked.has(v)) continue;
+    const key = encodeKey(kind, v);
+    if (!out.includes(key)) out.push(key); // a handful per record: cheaper than a Set
+  }
+  return out.length > 1 ? out.sort() : out;
+}
+
+/**
+ * The lock stripe of a string (32-bit FNV-1a, modulo the stripe count). Only needs to
+ * spread keys evenly and be the same in every worker; a crypto hash would cost more than
+ * the rest of the key handling.
+ */
+export function lockStripe(text: string, stripes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % stripes;
+}
+
+/** `source/stream/key`: how records are named in evidence, errors and the CLI. */
+export function recordRef(r: { source: string; stream: string; sourceKey: string }): string {
+  return `${r.source}/${r.stream}/${r.sourceKey}`;
+}

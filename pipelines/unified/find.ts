@@ -1,0 +1,51 @@
+/**
+ * Finds customers from what an agent or engineer has at hand: a customer id (absorbed ids
+ * lead to their survivor), an email, a phone (in any format: normalized as mappings do), or
+ * a source record `source/stream/key`.
+ */
+import type pg from 'pg';
+import { JunctionError } from '../../config/errors.js';
+import { isPhoneRegion, normalizeEmail, normalizePhone } from '../normalize.js';
+
+/** Follows `merged_into` to the surviving customer. */
+export async function survivorOf(db: pg.ClientBase | pg.Pool, id: number): Promise<number | null> {
+  const { rows } = await db.query<{ id: string; merged_into: string | null }>(
+    `WITH RECURSIVE chain(id, merged_into, depth) AS (
+       SELECT id, merged_into, 0 FROM unified.customer WHERE id = $1
+       UNION ALL
+       SELECT c.id, c.merged_into, chain.depth + 1 FROM unified.customer c JOIN chain ON c.id = chain.merged_into WHERE chain.depth < 100)
+     SELECT id, merged_into FROM chain WHERE merged_into IS NULL`,
+    [id],
+  );
+  return rows[0] ? Number(rows[0].id) : null;
+}
+
+/** The customers `query` names, sorted; throws ID_NOT_FOUND when none. */
+export async function findCustomers(db: pg.ClientBase | pg.Pool, query: string, region = 'CN'): Promise<number[]> {
+  const q = query.trim();
+  let ids: number[] = [];
+  if (/^\d+$/.test(q)) {
+    const id = await survivorOf(db, Number(q));
+    ids = id === null ? [] : [id];
+  } else if (/^[a-z][a-z0-9_]*\/[a-z][a-z0-9_]*\/.+$/.test(q)) {
+    const [source, stream, ...key] = q.split('/');
+    const { rows } = await db.query<{ customer_id: string }>(
+      'SELECT customer_id FROM unified.source_record WHERE source = $1 AND stream = $2 AND source_key = $3',
+      [source, stream, key.join('/')],
+    );
+    ids = rows.map((r) => Number(r.customer_id));
+  } else {
+    const email = q.includes('@') ? normalizeEmail(q) : null;
+    const phone = !email && isPhoneRegion(region) ? normalizePhone(q, region) : null;
+    const [kind, value] = email ? ['email', email] : phone ? ['phone', phone] : [null, null];
+    if (kind) {
+      const { rows } = await db.query<{ customer_id: string }>(
+        'SELECT DISTINCT customer_id FROM unified.customer_identity WHERE kind = $1 AND value = $2 ORDER BY customer_id',
+        [kind, value],
+      );
+      ids = rows.map((r) => Number(r.customer_id));
+    }
+  }
+  if (ids.length === 0) throw new JunctionError('ID_NOT_FOUND', `no customer matches ${JSON.stringify(query)} (an id, an email, a phone or source/stream/key)`);
+  return [...new Set(ids)].sort((a, b) => a - b);
+}

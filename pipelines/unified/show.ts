@@ -1,0 +1,78 @@
+/**
+ * Everything the unified view holds about one customer: the golden record with the lineage
+ * of each field, identities, source records, and the merges that shaped it.
+ */
+import type pg from 'pg';
+import { JunctionError } from '../../config/errors.js';
+import type { JsonValue } from '../../connectors/types.js';
+import { TARGETS } from '../model.js';
+
+export interface CustomerView {
+  id: number;
+  /** Golden values by field (model fields, then custom attributes). */
+  fields: Record<string, JsonValue>;
+  lineage: Record<string, JsonValue>;
+  attributes: { name: string; type: string; value: JsonValue; lineage: JsonValue }[];
+  identities: { kind: string; value: string; state: string }[];
+  records: { source: string; stream: string; sourceKey: string; target: string; syncedAt: string; pinned: boolean; keys: string[] }[];
+  /** merge_log entries naming this customer, oldest first. */
+  history: { at: string; action: string; customerId: number; absorbedId: number; evidence: JsonValue }[];
+  /** Customers merged into this one. */
+  absorbed: number[];
+}
+
+type Db = pg.ClientBase | pg.Pool;
+
+export async function showCustomer(db: Db, id: number): Promise<CustomerView> {
+  const fields = Object.keys(TARGETS.customer.fields);
+  const c = await db.query<Record<string, JsonValue>>(
+    `SELECT id, ${fields.map((f) => (['datetime', 'date'].includes(TARGETS.customer.fields[f]!.type) ? `to_json("${f}") #>> '{}' AS "${f}"` : `"${f}"`)).join(', ')},
+            lineage, merged_into FROM unified.customer WHERE id = $1`,
+    [id],
+  );
+  const row = c.rows[0];
+  if (!row) throw new JunctionError('ID_NOT_FOUND', `no customer ${id}`);
+  if (row.merged_into !== null) throw new JunctionError('ID_NOT_FOUND', `customer ${id} was merged into ${String(row.merged_into)}`);
+  const [attrs, ids, recs, log, absorbed] = await Promise.all([
+    db.query(
+      `SELECT name, type, to_jsonb(coalesce(value_string, value_integer::text, value_decimal::text, value_boolean::text,
+              value_datetime::text, value_date::text, value_json::text)) AS value, lineage
+         FROM unified.customer_attribute WHERE customer_id = $1 ORDER BY name`,
+      [id],
+    ),
+    // The customer's identities are its records' keys; their rows (by primary key) give the state.
+    db.query(
+      `SELECT k.kind, k.value, ci.state
+         FROM (SELECT DISTINCT split_part(key, ':', 1) AS kind, substr(key, strpos(key, ':') + 1) AS value
+                 FROM unified.source_record sr, unnest(sr.identity_keys) AS key WHERE sr.customer_id = $1) k
+         JOIN unified.customer_identity ci ON ci.kind = k.kind AND ci.value = k.value AND ci.customer_id = $1
+        ORDER BY k.kind, k.value`,
+      [id],
+    ),
+    db.query(
+      `SELECT source, stream, source_key, target, synced_at, pinned, identity_keys FROM unified.source_record
+        WHERE customer_id = $1 ORDER BY source, stream, source_key`,
+      [id],
+    ),
+    db.query('SELECT at, action, customer_id, absorbed_id, evidence FROM unified.merge_log WHERE customer_id = $1 OR absorbed_id = $1 ORDER BY id', [id]),
+    db.query<{ id: string }>('SELECT id FROM unified.customer WHERE merged_into = $1 ORDER BY id', [id]),
+  ]);
+  return {
+    id,
+    fields: Object.fromEntries(fields.map((f) => [f, row[f] ?? null])),
+    lineage: row.lineage as Record<string, JsonValue>,
+    attributes: attrs.rows,
+    identities: ids.rows,
+    records: recs.rows.map((r) => ({
+      source: r.source,
+      stream: r.stream,
+      sourceKey: r.source_key,
+      target: r.target,
+      syncedAt: (r.synced_at as Date).toISOString(),
+      pinned: r.pinned,
+      keys: r.identity_keys,
+    })),
+    history: log.rows.map((r) => ({ at: (r.at as Date).toISOString(), action: r.action, customerId: Number(r.customer_id), absorbedId: Number(r.absorbed_id), evidence: r.evidence })),
+    absorbed: absorbed.rows.map((r) => Number(r.id)),
+  };
+}

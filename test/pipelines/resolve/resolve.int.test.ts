@@ -1,0 +1,169 @@
+/**
+ * Identity resolution against a real PostgreSQL (scratch database): which records become
+ * one customer, with keys normalized as the map stage does (pipelines/normalize.ts).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { applyBatch } from '../../../pipelines/load/apply-batch.js';
+import { normalizeEmail, normalizePhone } from '../../../pipelines/normalize.js';
+import { customerOf, inTx, mapped, partitionOf, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
+
+let db: ScratchDb;
+const rules = testRules({ phoneCap: 2 });
+const email = (e: string) => normalizeEmail(e)!;
+const phone = (p: string) => normalizePhone(p, 'CN')!;
+
+beforeAll(async () => {
+  db = await scratchDatabase('resolve');
+});
+afterAll(async () => {
+  await db?.close();
+});
+beforeEach(async () => {
+  await db.reset();
+});
+
+const apply = (records: Parameters<typeof applyBatch>[1], r = rules) => inTx(db.pool, (tx) => applyBatch(tx, records, r));
+
+describe('linking keys', () => {
+  it.each([
+    ['emails differing in case and spaces', [' Ann.Lee@Example.COM', 'ann.lee@example.com', 'ANN.LEE@EXAMPLE.COM  '], 'email', email],
+    ['three phone formats', ['138 0013 8000', '+86-138-0013-8000', '0086 13800138000'], 'phone', phone],
+  ])('%s link into one customer', async (_name, raw, kind, normalize) => {
+    const records = raw.map((v, i) => mapped(`shop_pg/accounts/${i + 1}`, { keys: [[kind, normalize(v)]] }));
+    expect(new Set(records.map((r) => r.identities[0]!.value)).size).toBe(1);
+    const result = await apply(records);
+    expect(result).toMatchObject({ customersCreated: 1, merged: 0, loaded: 3, unchanged: 0, failures: [] });
+    expect(await partitionOf(db.pool)).toEqual([['shop_pg/accounts/1', 'shop_pg/accounts/2', 'shop_pg/accounts/3']]);
+  });
+
+  it('never links placeholder values (blocked), whatever the batch', async () => {
+    const result = await apply([
+      mapped('shop_pg/accounts/1', { keys: [['email', 'test@test.com'], ['phone', phone('13800000000')], ['shop_account', '1']] }),
+      mapped('shop_pg/accounts/2', { keys: [['email', 'test@test.com'], ['phone', phone('13800000000')], ['shop_account', '2']] }),
+    ]);
+    expect(result.customersCreated).toBe(2);
+    await apply([mapped('app_mongo/users/u3', { keys: [['email', 'test@test.com']] })]);
+    expect(await partitionOf(db.pool)).toEqual([['app_mongo/users/u3'], ['shop_pg/accounts/1'], ['shop_pg/accounts/2']]);
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM unified.customer_identity WHERE kind IN ('email', 'phone')`);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('ignores kinds the rules do not declare', async () => {
+    await apply([
+      mapped('a/s/1', { keys: [['loyalty_card', 'X1']] }),
+      mapped('a/s/2', { keys: [['loyalty_card', 'X1']] }),
+    ]);
+    expect(await partitionOf(db.pool)).toEqual([['a/s/1'], ['a/s/2']]);
+  });
+});
+
+describe('cardinality cap (phone, cap 2: at most two named holders link)', () => {
+  const family = phone('139 1111 2222');
+  const member = (i: number) => mapped(`shop_pg/accounts/${i}`, { keys: [['email', `member${i}@family.cn`], ['phone', family]] });
+
+  it('a family phone under the cap links', async () => {
+    await apply([member(1), member(2)]);
+    expect(await partitionOf(db.pool)).toEqual([['shop_pg/accounts/1', 'shop_pg/accounts/2']]);
+  });
+
+  it('a family phone over the cap links nobody, and is listed as capped', async () => {
+    await apply([member(1), member(2), member(3)]);
+    expect(await partitionOf(db.pool)).toEqual([['shop_pg/accounts/1'], ['shop_pg/accounts/2'], ['shop_pg/accounts/3']]);
+    const capped = await db.pool.query('SELECT kind, value, holders, cap FROM unified.identity_capped');
+    expect(capped.rows).toEqual([{ kind: 'phone', value: family, holders: 3, cap: 2 }]);
+    const states = await db.pool.query(`SELECT DISTINCT state FROM unified.customer_identity WHERE kind = 'phone'`);
+    expect(states.rows).toEqual([{ state: 'capped' }]);
+  });
+
+  it('crossing the cap in a later batch splits the customer the phone had linked', async () => {
+    await apply([member(1), member(2)]);
+    const before = await customerOf(db.pool, 'shop_pg/accounts/1');
+    await apply([member(3)]);
+    expect(await partitionOf(db.pool)).toEqual([['shop_pg/accounts/1'], ['shop_pg/accounts/2'], ['shop_pg/accounts/3']]);
+    expect(await customerOf(db.pool, 'shop_pg/accounts/1')).toBe(before);
+    const log = await db.pool.query(`SELECT action, absorbed_id, evidence FROM unified.merge_log`);
+    expect(log.rows).toEqual([{ action: 'split', absorbed_id: String(before), evidence: { records: ['shop_pg/accounts/2'], path: [], capped: [`phone:${family}`] } }]);
+  });
+
+  it.each([
+    ['one person whose app account and CRM record share it is one holder', 1, false, 1],
+    ['a second person (own email) sharing it makes two holders', 1, true, 3],
+    ['two holders stay under a cap of 2', 2, true, 1],
+  ])('counting holders: %s', async (_what, cap, withSister, customers) => {
+    const records = [
+      mapped('crm_oracle/customers/C1', { target: 'crm_profile', keys: [['crm_id', 'C1'], ['email', 'me@x.cn'], ['phone', family]] }),
+      mapped('app_mongo/users/u1', { keys: [['app_user', 'u1'], ['phone', family]] }),
+      ...(withSister ? [mapped('shop_pg/accounts/9', { keys: [['shop_account', '9'], ['email', 'sister@x.cn'], ['phone', family]] })] : []),
+    ];
+    await apply(records, testRules({ phoneCap: cap }));
+    expect(await partitionOf(db.pool)).toHaveLength(customers);
+  });
+
+  it('with cardinality_by: [email], two CRM ids without email (entered twice) count as one holder', async () => {
+    const byEmail = testRules({ phoneCap: 1 });
+    const rules1 = { ...byEmail, kinds: new Map([...byEmail.kinds].map(([k, r]) => [k, k === 'phone' ? { ...r, countBy: ['email'] } : r])) };
+    const twice = [1, 2].map((i) => mapped(`crm_oracle/customers/C${i}`, { target: 'crm_profile', keys: [['crm_id', `C${i}`], ['phone', family]] }));
+    await apply(twice, rules1);
+    expect(await partitionOf(db.pool)).toHaveLength(1);
+    await apply(twice, testRules({ phoneCap: 1 })); // unchanged: nothing re-resolved
+    await db.reset();
+    await apply(twice, testRules({ phoneCap: 1 }));
+    expect(await partitionOf(db.pool)).toHaveLength(2); // counted by every kind: two crm ids, two holders
+  });
+
+  it('records known only by the phone (orders) are not counted as holders', async () => {
+    const orders = [1, 2, 3, 4].map((i) => mapped(`orders_soap/orders/O${i}`, { target: 'order', keys: [['phone', family]] }));
+    await apply([member(1), ...orders]);
+    expect(await partitionOf(db.pool)).toHaveLength(1);
+  });
+});
+
+describe('merging', () => {
+  const A = mapped('crm_oracle/customers/C1', { target: 'crm_profile', keys: [['crm_id', 'C1'], ['email', 'a@x.cn']] });
+  const B = mapped('shop_pg/accounts/7', { keys: [['email', 'a@x.cn'], ['phone', '+8613911112222']] });
+  const C = mapped('app_mongo/users/u9', { keys: [['phone', '+8613911112222']] });
+
+  it('a chain A–B–C in one batch is one customer, created once, nothing merged', async () => {
+    expect(await apply([A, B, C])).toMatchObject({ customersCreated: 1, merged: 0 });
+    expect(await partitionOf(db.pool)).toHaveLength(1);
+    expect((await db.pool.query('SELECT * FROM unified.merge_log')).rows).toEqual([]);
+  });
+
+  it('a chain A–B–C across batches merges A and C through B, with the chain of keys as evidence', async () => {
+    await apply([A]);
+    await apply([C]);
+    const [a, c] = [await customerOf(db.pool, A.source + '/customers/C1'), await customerOf(db.pool, 'app_mongo/users/u9')];
+    expect(await apply([B])).toMatchObject({ customersCreated: 0, merged: 1 });
+    expect(await partitionOf(db.pool)).toHaveLength(1);
+    expect(await customerOf(db.pool, 'shop_pg/accounts/7')).toBe(Math.min(a, c));
+    const log = await db.pool.query('SELECT action, customer_id, absorbed_id, evidence FROM unified.merge_log');
+    expect(log.rows).toEqual([
+      {
+        action: 'merge',
+        customer_id: String(a),
+        absorbed_id: String(c),
+        evidence: {
+          records: ['app_mongo/users/u9'],
+          path: [
+            { from: 'app_mongo/users/u9', to: 'shop_pg/accounts/7', key: 'phone:+8613911112222' },
+            { from: 'shop_pg/accounts/7', to: 'crm_oracle/customers/C1', key: 'email:a@x.cn' },
+          ],
+        },
+      },
+    ]);
+    const absorbed = await db.pool.query('SELECT merged_into FROM unified.customer WHERE id = $1', [c]);
+    expect(absorbed.rows[0].merged_into).toBe(String(a));
+    const identities = await db.pool.query('SELECT DISTINCT customer_id FROM unified.customer_identity');
+    expect(identities.rows).toEqual([{ customer_id: String(a) }]);
+  });
+
+  it('orders and tickets follow their customer through a merge', async () => {
+    await apply([A, mapped('orders_soap/orders/O1', { target: 'order', fields: { order_no: 'O1' }, keys: [['crm_id', 'C1']] })]);
+    await apply([C, mapped('tickets_php/tickets/9', { target: 'ticket', fields: { ticket_no: '9' }, keys: [['phone', '+8613911112222']] })]);
+    await apply([B]);
+    const { rows } = await db.pool.query(`SELECT (SELECT array_agg(DISTINCT customer_id) FROM unified."order") AS o,
+      (SELECT array_agg(DISTINCT customer_id) FROM unified.ticket) AS t, (SELECT array_agg(DISTINCT customer_id) FROM unified.crm_profile) AS p`);
+    expect(rows[0].o).toEqual(rows[0].t);
+    expect(rows[0].o).toEqual(rows[0].p);
+  });
+});

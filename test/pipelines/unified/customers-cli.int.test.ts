@@ -1,0 +1,150 @@
+/**
+ * `junction customers show | explain | unmerge | evaluate`, run as a user would, against a
+ * scratch database (JUNCTION_PG_URL) and a small inline config.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyBatch } from '../../../pipelines/load/apply-batch.js';
+import { runCli } from '../../helpers/cli.js';
+import { customerOf, inTx, mapped, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
+
+let db: ScratchDb;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+const rules = testRules({ phoneCap: 2 });
+
+const CONFIG = `
+version: 1
+sources: {}
+identity:
+  default_region: CN
+  kinds:
+    crm_id: { priority: 100 }
+    shop_account: { priority: 90 }
+    email: { priority: 50, normalize: email, blocked: [test@test.com] }
+    phone: { priority: 40, normalize: phone, blocked: ["13800000000"], cardinality_cap: 2 }
+`;
+
+const A = mapped('crm_oracle/customers/C1', { target: 'crm_profile', fields: { name: '张伟', crm_id: 'C1' }, keys: [['crm_id', 'C1'], ['email', 'zw@x.cn']], lines: { name: 14 } });
+const B = mapped('shop_pg/accounts/7', { fields: { city: '杭州' }, keys: [['email', 'zw@x.cn'], ['phone', '+8613911112222']] });
+const C = mapped('app_mongo/users/u9', { fields: { nickname: 'wei' }, keys: [['phone', '+8613911112222']] });
+let survivor = 0;
+let absorbed = 0;
+
+beforeAll(async () => {
+  db = await scratchDatabase('customers_cli');
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-customers-'));
+  fs.writeFileSync(path.join(dir, 'junction.yaml'), CONFIG);
+  env = { JUNCTION_PG_URL: db.url };
+  await inTx(db.pool, (tx) => applyBatch(tx, [A], rules));
+  await inTx(db.pool, (tx) => applyBatch(tx, [C], rules));
+  absorbed = await customerOf(db.pool, 'app_mongo/users/u9');
+  await inTx(db.pool, (tx) => applyBatch(tx, [B], rules));
+  survivor = await customerOf(db.pool, 'app_mongo/users/u9');
+});
+afterAll(async () => {
+  fs.rmSync(dir, { recursive: true, force: true });
+  await db?.close();
+});
+
+const cli = (...args: string[]) => runCli(['customers', ...args, ...(args[0] === 'evaluate' ? [] : ['-c', path.join(dir, 'junction.yaml')])], env);
+
+describe('junction customers show', () => {
+  it.each([
+    ['an email in another case', ' ZW@X.CN '],
+    ['a phone in another format', '139-1111-2222'],
+    ['the id of the absorbed customer', 'ABSORBED'],
+    ['a source record', 'shop_pg/accounts/7'],
+  ])('finds the customer by %s and prints lineage, identities and records', async (_what, query) => {
+    const r = await cli('show', query === 'ABSORBED' ? String(absorbed) : query);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`customer ${survivor} (absorbed ${absorbed})`);
+    expect(r.stdout).toMatch(/name\s+张伟 {2}← crm_oracle\/customers\/C1 mappings\/crm_oracle\.customers\.yaml:14, synced .* \(most_recent\)/);
+    expect(r.stdout).toMatch(/phone\s+\+8613911112222\s+link/);
+    expect(r.stdout).toContain('app_mongo/users/u9');
+    expect(r.stdout).toContain(`customer ${absorbed} merged into ${survivor}: app_mongo/users/u9 —phone +8613911112222— shop_pg/accounts/7`);
+  });
+
+  it('prints JSON and reports an unknown customer with ID_NOT_FOUND', async () => {
+    const r = await cli('show', 'zw@x.cn', '--json');
+    expect(JSON.parse(r.stdout)).toMatchObject({ id: survivor, fields: { name: '张伟', city: '杭州', nickname: 'wei' }, lineage: { city: { source: 'shop_pg' } } });
+    const missing = await cli('show', 'nobody@x.cn');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('[ID_NOT_FOUND]');
+  });
+});
+
+describe('junction customers explain', () => {
+  it('shows the chain of keys that joins the records', async () => {
+    const r = await cli('explain', String(survivor));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/crm_oracle\/customers\/C1\s+← email zw@x\.cn\s+from shop_pg\/accounts\/7/);
+    expect(r.stdout).toMatch(/shop_pg\/accounts\/7\s+← phone \+8613911112222\s+from app_mongo\/users\/u9/);
+    const json = JSON.parse((await cli('explain', String(survivor), '--json')).stdout);
+    expect(json.shared).toEqual([
+      { key: 'email:zw@x.cn', state: 'link', records: ['crm_oracle/customers/C1', 'shop_pg/accounts/7'] },
+      { key: 'phone:+8613911112222', state: 'link', records: ['app_mongo/users/u9', 'shop_pg/accounts/7'] },
+    ]);
+  });
+});
+
+describe('junction customers unmerge', () => {
+  it('moves the record to a new pinned customer', async () => {
+    await inTx(db.pool, (tx) =>
+      applyBatch(tx, [
+        mapped('crm_oracle/customers/C5', { target: 'crm_profile', keys: [['crm_id', 'C5'], ['email', 'x@x.cn']] }),
+        mapped('shop_pg/accounts/55', { keys: [['shop_account', '55'], ['email', 'x@x.cn']] }),
+      ], rules),
+    );
+    const id = await customerOf(db.pool, 'shop_pg/accounts/55');
+    const r = await cli('unmerge', String(id), '--source-record', 'shop_pg/accounts/55', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ from: id, moved: ['shop_pg/accounts/55'] });
+    const shown = await cli('show', 'shop_pg/accounts/55');
+    expect(shown.stdout).toContain(`customer ${result.to}`);
+    expect(shown.stdout).toMatch(/shop_pg\/accounts\/55\s+customer\s+synced \S+ {2}pinned/);
+    const refused = await cli('unmerge', String(id), '--source-record', 'shop_pg/accounts/55');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('[ID_UNMERGE_REFUSED]');
+  });
+});
+
+describe('junction customers evaluate', () => {
+  it('gives the exact pairwise precision and recall on a hand-made truth', async () => {
+    // View: {a1, a2} (one email), {a3}, {t1, t2, t3} (one email); other tests' records are not in the truth.
+    await inTx(db.pool, (tx) =>
+      applyBatch(tx, [
+        mapped('eval/s/a1', { keys: [['email', 'a@e.cn']] }),
+        mapped('eval/s/a2', { keys: [['email', 'a@e.cn']] }),
+        mapped('eval/s/a3', { keys: [['email', 'a3@e.cn']] }),
+        ...['t1', 't2', 't3'].map((k) => mapped(`eval/s/${k}`, { keys: [['email', 't@e.cn']] })),
+      ], rules),
+    );
+    // Truth: a1, a2, a3 are one person (a3 missed); t1 and t2 one person, t3 another (over-merged); O9 is not in the view.
+    const truth = path.join(dir, 'truth.csv');
+    fs.writeFileSync(truth, 'source,stream,source_key,person_id\neval,s,a1,p1\neval,s,a2,p1\neval,s,a3,p1\neval,s,t1,p2\neval,s,t2,p2\neval,s,t3,p3\neval,s,O9,p4\n');
+    // predicted pairs: C(2,2) + C(1,2) + C(3,2) = 1 + 0 + 3 = 4; true pairs: C(3,2) + C(2,2) = 3 + 1 = 4;
+    // correct: {a1, a2} and {t1, t2} = 2. precision = 2/4, recall = 2/4.
+    const r = await cli('evaluate', '--truth', truth, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      records: 6, onlyInTruth: 1, customers: 3, persons: 3,
+      pairs: { correct: 2, predicted: 4, true: 4 }, precision: 0.5, recall: 0.5,
+    });
+    const text = await cli('evaluate', '--truth', truth);
+    expect(text.stdout).toContain('precision = correct / predicted = 0.50000');
+    expect(text.stdout).toContain('recall    = correct / true      = 0.50000');
+    expect(text.stdout).toContain('1 only in the truth file are left out');
+  });
+
+  it('refuses a file without the ground-truth header (ID_TRUTH_INVALID)', async () => {
+    const bad = path.join(dir, 'bad.csv');
+    fs.writeFileSync(bad, 'a,b\n1,2\n');
+    const r = await cli('evaluate', '--truth', bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('[ID_TRUTH_INVALID]');
+  });
+});
