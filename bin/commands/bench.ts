@@ -56,4 +56,18 @@ export function registerBench(program: Command): void {
       log(`map: ${r.records.toLocaleString('en')} records; fast path ${Math.round(r.fastPath.recordsPerSecond).toLocaleString('en')} rec/s; JSONata only ${Math.round(r.jsonata.recordsPerSecond).toLocaleString('en')} rec/s; ratio ${r.speedup.toFixed(2)}; failures ${r.failures}`);
       if (opts.json) console.log(JSON.stringify({ bench: 'map', ...r }));
     });
+
+  bench
+    .command('resolve')
+    .description('records/s of resolve + load into the unified view vs a raw COPY + one INSERT … ON CONFLICT merge of the same rows')
+    .option('--scale <records>', 'mapped records to load', positiveInt, 200_000)
+    .option('--batch-size <n>', 'records per batch transaction', positiveInt, 5000)
+    .option('--json', 'end with one JSON line of figures and the ratio')
+    .action(async (opts: { scale: number; batchSize: number; json?: boolean }) => {
+      const log = logger(opts.json);
+      const { benchResolve } = await import('../../test/bench/resolve.js');
+      const f = await benchResolve({ scale: opts.scale, batchSize: opts.batchSize, settings: stackSettings(), log });
+      log(`resolve: ${f.records.toLocaleString('en')} records in ${f.seconds.toFixed(1)} s = ${f.recordsPerSec.toLocaleString('en')} rec/s; raw COPY + merge ${f.raw.recordsPerSec.toLocaleString('en')} rec/s; ratio ${f.ratio}; precision ${f.quality.precision.toFixed(4)} recall ${f.quality.recall.toFixed(4)}`);
+      if (opts.json) console.log(JSON.stringify(f));
+    });
 }
