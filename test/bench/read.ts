@@ -5,7 +5,6 @@
  * bottleneck); they report their rate alone.
  */
 import { MongoClient } from 'mongodb';
-import type { Document } from 'mongodb';
 import pg from 'pg';
 import type { StackSettings } from '../../config/env.js';
 import type { ResolvedConfig } from '../../config/load.js';
@@ -72,21 +71,20 @@ async function barePg(url: string, batchSize: number): Promise<{ records: number
   return { records, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * The bare driver's read of the same stream: one find sorted on (updatedAt, _id) with the
+ * same batch size — what the connector does (a new keyset query per batch makes FerretDB
+ * re-sort the collection every time).
+ */
 async function bareMongo(url: string, batchSize: number): Promise<{ records: number; seconds: number }> {
   const client = new MongoClient(url);
   await client.connect();
   const users = client.db().collection('users');
   const started = performance.now();
   let records = 0;
-  let last: Document | undefined;
   try {
-    for (;;) {
-      const filter = last ? { $or: [{ updatedAt: { $gt: last.updatedAt } }, { updatedAt: last.updatedAt, _id: { $gt: last._id } }] } : {};
-      const docs = await users.find(filter).sort({ updatedAt: 1, _id: 1 }).limit(batchSize).toArray();
-      records += docs.length;
-      if (docs.length < batchSize) break;
-      last = docs[docs.length - 1];
-    }
+    const cursor = users.find({}).sort({ updatedAt: 1, _id: 1 }).batchSize(batchSize);
+    for await (const doc of cursor) if (doc) records += 1;
   } finally {
     await client.close();
   }
