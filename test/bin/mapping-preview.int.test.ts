@@ -50,7 +50,7 @@ describe('junction mapping preview (live shop_pg)', () => {
     const first = await db.query('SELECT id::text AS id FROM shop.accounts ORDER BY updated_at, id LIMIT 3');
     expect(rows.map((r) => r.sourceKey)).toEqual(first.rows.map((r: { id: string }) => r.id));
 
-    const config = await loadConfig(path.join(PROJECT_ROOT, 'config', 'junction.yaml'), { env: {}, relativeTo: PROJECT_ROOT });
+    const config = await loadConfig(path.join(PROJECT_ROOT, 'config', 'junction.yaml'), { relativeTo: PROJECT_ROOT });
     const compiled = compileMapping(config.mappings.find((m) => m.mapping.source === 'shop_pg' && m.mapping.stream === 'accounts')!, config);
     for (const row of rows) {
       expect(row.source.id).toBe(row.sourceKey);

@@ -19,7 +19,7 @@ const generated = estateRecords(FIXTURE);
 
 beforeAll(async () => {
   estate = await seedFixture();
-  config = await loadConfig(path.join(PROJECT_ROOT, 'config', 'junction.yaml'), { env: {} });
+  config = await loadConfig(path.join(PROJECT_ROOT, 'config', 'junction.yaml'));
 });
 
 afterAll(async () => {
