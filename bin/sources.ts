@@ -9,7 +9,10 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../config/log.js';
 import { createConnector } from '../connectors/index.js';
 import type { Connector } from '../connectors/types.js';
-import { DEFAULT_CONFIG } from './commands/check.js';
+import { PROJECT_ROOT } from '../config/env.js';
+
+/** The default config file: the project's own. */
+export const DEFAULT_CONFIG = path.join(PROJECT_ROOT, 'config', 'junction.yaml');
 
 /** The config at `file` (default: the project's), relative to the current folder. */
 export function loadCliConfig(file: string | undefined): Promise<ResolvedConfig> {

@@ -4,19 +4,16 @@
  * checks every enabled source's connectivity. Exit 2 on config errors, 3 when a source
  * fails its check (1 stays for crashes), so scripts can tell them apart.
  */
-import path from 'node:path';
 import type { Command } from 'commander';
-import { PROJECT_ROOT } from '../../config/env.js';
-import { isConfigErrors, loadConfig } from '../../config/load.js';
+import { isConfigErrors } from '../../config/load.js';
 import { checkSources, formatSourceChecks } from '../check-sources.js';
+import { loadCliConfig } from '../sources.js';
 
 /** Exit code of a config that does not validate. */
 export const EXIT_INVALID_CONFIG = 2;
 /** Exit code when the config is valid but a source fails its connectivity check. */
 export const EXIT_SOURCE_FAILED = 3;
 
-/** The default config file: the project's own. */
-export const DEFAULT_CONFIG = path.join(PROJECT_ROOT, 'config', 'junction.yaml');
 
 /** Adds `junction check` to the CLI. */
 export function registerCheck(program: Command): void {
@@ -28,7 +25,7 @@ export function registerCheck(program: Command): void {
     .option('--no-connect', 'validate files only; do not contact the sources')
     .action(async (opts: { config?: string; json?: boolean; connect: boolean }) => {
       try {
-        const config = await loadConfig(opts.config ? path.resolve(opts.config) : DEFAULT_CONFIG);
+        const config = await loadCliConfig(opts.config);
         const rows = opts.connect ? await checkSources(config) : [];
         if (rows.some((r) => r.status === 'failed')) process.exitCode = EXIT_SOURCE_FAILED;
         if (opts.json) {
