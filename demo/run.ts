@@ -97,6 +97,8 @@ export function describeDemo(summary: DemoSummary, settings: StackSettings): str
     '  npx junction check                      # config, mappings and every source',
     '  npx junction read tickets_php.tickets -n 3',
     '  npx junction discover shop_pg',
+    '  npx junction sync shop_pg.accounts       # into the unified view (each stream in turn)',
+    `  npx junction customers evaluate --truth ${summary.groundTruth}`,
     '  npx junction stack status               # npx junction stack down to stop',
   ].join('\n');
 }
