@@ -159,6 +159,21 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
       changed.push(c);
     }
   });
+  // A customer that lost records is changed too, even when what it kept is not: the keys of
+  // the records that left must leave its identity rows, or they would hold `link` twice.
+  const clusterOfId = new Map<number, number>();
+  p.clusters.forEach((_, c) => clusterOfId.set(ids[c]!, c));
+  const changedSet = new Set(changed);
+  p.clusters.forEach((refs, c) => {
+    for (const ref of refs) {
+      const was = current.get(ref);
+      if (was === undefined || was === ids[c]) continue;
+      const lost = clusterOfId.get(was);
+      if (lost === undefined || changedSet.has(lost) || p.clusters[lost]!.some((r) => r.startsWith('~'))) continue;
+      changedSet.add(lost);
+      changed.push(lost);
+    }
+  });
   const changedIds = new Set(changed.map((c) => ids[c]!));
   const finalIds = new Set(ids);
   const diff = diffIdentities(
