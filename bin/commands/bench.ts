@@ -4,15 +4,9 @@
  * output is one JSON object with the figures and ratios.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { stackSettings } from '../../config/env.js';
 import { loadCliConfig } from '../sources.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInt } from '../options.js';
 
 /** Human lines on stderr when --json, so stdout's last line stays the JSON object. */
 function logger(json: boolean | undefined): (line: string) => void {

@@ -1,18 +1,11 @@
 /**
  * `junction demo …`: the sample legacy estate of a fictional retailer (see demo/README.md).
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { seedEstate } from '../../demo/seed/seed-estate.js';
 import { describeDemo, runDemo } from '../../demo/run.js';
 import { stackSettings } from '../../config/env.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidArgumentError('expected a positive integer');
-  }
-  return n;
-}
+import { positiveInt } from '../options.js';
 
 /** Adds the `demo` command group (and its `seed` subcommand) to the CLI. */
 export function registerDemo(program: Command): Command {

@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { JunctionError } from '../../config/errors.js';
 import { isConfigErrors, type ResolvedConfig } from '../../config/load.js';
 import type { SourceRecord } from '../../connectors/types.js';
@@ -13,6 +12,7 @@ import { compileMapping } from '../../pipelines/map/compile.js';
 import { mapRecord, type MapOutcome } from '../../pipelines/map/map-batch.js';
 import { loadCliConfig, openSource } from '../sources.js';
 import { EXIT_INVALID_CONFIG } from './check.js';
+import { positiveInt } from '../options.js';
 
 interface PreviewOptions {
   config?: string;
@@ -27,12 +27,6 @@ export interface PreviewRow {
   mapped: Record<string, unknown> | null;
   identities: { kind: string; value: string }[];
   error: { code: string; message: string } | null;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }
 
 function findMapping(config: ResolvedConfig, file: string) {

@@ -3,9 +3,9 @@
  * read through the connector exactly as a sync would see them, nothing written.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import type { Checkpoint, SourceRecord } from '../../connectors/types.js';
 import { loadCliConfig, openSource, parseStreamRef } from '../sources.js';
+import { positiveInt } from '../options.js';
 
 interface ReadOptions {
   config?: string;
@@ -14,12 +14,6 @@ interface ReadOptions {
   after?: string;
   batchSize?: number;
   json?: boolean;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }
 
 /** `--since X` reads from cursor X inclusive; `--after '{"cursor":…,"key":…}'` resumes a checkpoint. */

@@ -4,7 +4,6 @@
  * the pipelines), with live progress on a terminal and a summary at the end.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
@@ -12,6 +11,7 @@ import { createLogger } from '../../config/log.js';
 import type { SyncProgress } from '../../pipelines/sync-inline.js';
 import { syncInline } from '../../pipelines/sync-inline.js';
 import { loadCliConfig, parseStreamRef } from '../sources.js';
+import { positiveInt } from '../options.js';
 
 interface SyncCliOptions {
   full?: boolean;
@@ -19,12 +19,6 @@ interface SyncCliOptions {
   batchSize: number;
   config?: string;
   json?: boolean;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }
 
 export function registerSync(program: Command): void {

@@ -12,6 +12,7 @@ import { classifyMongoError } from './errors.js';
 import { inferFields } from './infer-fields.js';
 import { renderFilter, safeParam } from './lookup-filter.js';
 import { effectiveProjection, findForbiddenOperator, keysetFilter, keysetSort, type CursorSpec } from './query.js';
+import { untilAborted } from '../abort.js';
 
 type Projection = Record<string, 0 | 1 | boolean>;
 
@@ -296,22 +297,4 @@ export class MongoConnector implements Connector {
     this.client = undefined;
     if (client) await (await client.catch(() => undefined))?.close();
   }
-}
-
-/** `promise`, or a rejection as soon as `signal` fires (the promise itself runs on). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -18,6 +18,7 @@ import { cursorFields, readSoapStream, type SoapStreamOptions } from './reader.j
 import { renderArgs, type ArgValue } from './templates.js';
 import { describedAt, describedFields, operations } from './wsdl-fields.js';
 import { guardXml } from './xml-guard.js';
+import { untilAborted } from '../abort.js';
 
 export interface SoapLookupOptions {
   operation: string;
@@ -222,23 +223,4 @@ export class SoapConnector implements Connector {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
-}
-
-/** `promise`, or a rejection as soon as `signal` fires (the promise itself runs on). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }
