@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { connectorSpecs } from '../connectors/index.js';
 import { TARGETS } from '../pipelines/model.js';
+import { secret } from './secret.js';
 import { cronSchema, flagSchema, nameSchema, portSchema, regexSchema, timeZoneSchema, withCode } from './formats.js';
 
 /** The tuple of the specs' config schemas (a homomorphic mapped type keeps it a tuple). */
@@ -112,6 +113,34 @@ const gatewaySchema = z.strictObject({
   routing: z.array(routingRuleSchema).default([]),
 });
 
+/** Limits that hold for one source across every worker process (kept in Redis). */
+const sourceLimitsSchema = z.strictObject({
+  max_jobs: z.number().int().min(1).max(64).default(2).describe("sync jobs of this source running at once, across all workers (one per stream at most)"),
+});
+
+/** How sync jobs run on the BullMQ workers. */
+const pipelinesSchema = z.strictObject({
+  batch_size: z.number().int().min(1).max(50_000).default(1000).describe('records per batch (one transaction, one checkpoint)'),
+  worker_concurrency: z.number().int().min(1).max(64).default(4).describe('sync jobs one worker process runs at once'),
+  attempts: z.number().int().min(1).max(100).default(5).describe('tries of a job failing with a transient error before it fails'),
+  backoff_ms: z.number().int().min(10).default(2000).describe('first retry delay; doubles each attempt'),
+  circuit: z
+    .strictObject({
+      failures: z.number().int().min(1).default(3).describe('consecutive failed jobs of a source that open its circuit'),
+      open_ms: z.number().int().min(100).default(30_000).describe('how long an open circuit waits before a probe job may run'),
+    })
+    .prefault({}),
+  sources: z.record(nameSchema('source name'), sourceLimitsSchema).default({}).describe('per-source limits; sources not listed get the defaults'),
+});
+
+/** The ops REST API, queue board, /metrics, /healthz and /readyz (served by the scheduler role). */
+const opsSchema = z.strictObject({
+  port: portSchema().default(18090),
+  admin_token: secret(z.string().min(16, { error: 'the admin token must be at least 16 characters' }))
+    .optional()
+    .describe('bearer token for /api/ops and /ops/queues; without one those answer 503'),
+});
+
 /**
  * Cross-references the schema cannot express: attributes must not shadow model fields;
  * survivorship names golden fields, attributes and declared sources; `cardinality_by` names
@@ -122,6 +151,7 @@ function checkGoldenNames(
     sources: Record<string, unknown>;
     attributes: Record<string, unknown>;
     identity: { kinds: Record<string, z.output<typeof identityKindSchema>>; survivorship: z.output<typeof survivorshipSchema> };
+    pipelines: { sources: Record<string, unknown> };
   },
   ctx: z.RefinementCtx,
 ): void {
@@ -149,6 +179,11 @@ function checkGoldenNames(
       }
     });
   checkSources(survivorship.sources, [...base, 'sources']);
+  for (const source of Object.keys(cfg.pipelines.sources)) {
+    if (!Object.hasOwn(cfg.sources, source)) {
+      ctx.addIssue({ code: 'custom', path: ['pipelines', 'sources', source], message: `unknown source ${JSON.stringify(source)}`, ...withCode('CFG_UNKNOWN_REF') });
+    }
+  }
   for (const [field, rule] of Object.entries(survivorship.fields)) {
     if (!Object.hasOwn(model, field) && !Object.hasOwn(cfg.attributes, field)) {
       ctx.addIssue({ code: 'custom', path: [...base, 'fields', field], message: `${field} is neither a customer field nor a declared attribute`, ...withCode('CFG_UNKNOWN_REF') });
@@ -173,6 +208,8 @@ export const configSchema = z
       .default({})
       .describe('custom customer attributes, written by customer mappings like fields'),
     gateway: gatewaySchema.prefault({}),
+    pipelines: pipelinesSchema.prefault({}),
+    ops: opsSchema.prefault({}),
   })
   .superRefine(checkGoldenNames)
   .meta({ title: 'Junction configuration', description: 'config/junction.yaml, version 1' });
@@ -183,5 +220,7 @@ export type SourceConfig = z.output<typeof sourceSchema>;
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
 export type IdentityConfig = z.output<typeof identitySchema>;
 export type GatewayConfig = z.output<typeof gatewaySchema>;
+export type PipelinesConfig = z.output<typeof pipelinesSchema>;
+export type OpsConfig = z.output<typeof opsSchema>;
 export type SurvivorshipConfig = z.output<typeof survivorshipSchema>;
 export type AttributeConfig = z.output<typeof attributeSchema>;

@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { resolve, type ResolveOptions } from '../resolve/resolve.js';
+import type { MovedRecord, ResolvedRecord, Resolution } from '../resolve/plan.js';
 import type { ResolveRules } from '../resolve/rules.js';
 import type { MappedRecord, RecordFailure } from '../types.js';
 import { load } from './load.js';
@@ -21,6 +22,17 @@ export interface BatchResult {
   unchanged: number;
   /** Records that could not be loaded (they belong in the dead letters); the rest went on. */
   failures: RecordFailure[];
+  /** The records written (inserted or updated), each with the customer it now belongs to. */
+  written: ResolvedRecord[];
+  /** Records of other batches whose customer changed (a merge or split moved them). */
+  moved: MovedRecord[];
+  /** Customers absorbed by a merge, and the customer each went into. */
+  absorbed: { id: number; into: number }[];
+  /**
+   * Every customer whose golden record, identities or records this batch changed, absorbed
+   * ones included (sorted): what `customer.updated` events and the ClickHouse dimension send.
+   */
+  customerIds: number[];
 }
 
 export type ApplyOptions = ResolveOptions;
@@ -36,5 +48,21 @@ export async function applyBatch(tx: pg.ClientBase, records: readonly MappedReco
     loaded,
     unchanged: resolution.unchanged,
     failures,
+    written: resolution.write,
+    moved: resolution.moved,
+    absorbed: resolution.absorbed,
+    customerIds: touchedCustomers(resolution),
   };
+}
+
+function touchedCustomers(r: Resolution): number[] {
+  const ids = new Set<number>(r.newCustomers);
+  for (const w of r.write) ids.add(w.customerId);
+  for (const m of r.moved) ids.add(m.customerId);
+  for (const d of r.dirty) ids.add(d.id);
+  for (const a of r.absorbed) {
+    ids.add(a.id);
+    ids.add(a.into);
+  }
+  return [...ids].sort((a, b) => a - b);
 }
