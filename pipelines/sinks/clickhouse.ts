@@ -1,25 +1,276 @@
 /**
- * CONTRACT STUB (being implemented): the ClickHouse feed of a batch. Rows are built inside
- * the batch's PostgreSQL transaction (they need the resolved customers) and inserted before
- * it commits: a crash after the insert re-sends the batch, which the ReplacingMergeTree
- * versions and the analyst views make harmless.
+ * The ClickHouse feed of a batch (tables in sql/clickhouse/002_analytics.sql). Rows are built
+ * inside the batch's PostgreSQL transaction, after resolve and load, and inserted before it
+ * commits: a crash after the insert re-sends the batch, which the ReplacingMergeTree
+ * versions and the `*_current` views make harmless.
+ *
+ * Versions are microseconds of the PostgreSQL server's clock read when the rows are built.
+ * The batch holds its locks by then (customer rows, the records it wrote or moved), so a
+ * later batch that changes the same order, ticket or customer reads its rows after this one
+ * committed, with a larger version: the latest state wins whichever worker sends it, and a
+ * re-sent batch (same data, later clock) is harmless. One clock for every worker, too.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
+import { JunctionError } from '../../config/errors.js';
+import { clickhouseErrorCode, isRetryableClickhouseError } from './clickhouse-client.js';
 import type { BatchResult } from '../load/apply-batch.js';
+import type { TargetName } from '../model.js';
 
-/** The rows of one batch, per ClickHouse table. */
+/** The rows of one batch, per ClickHouse table (tables without rows are left out). */
 export type ClickhouseRows = Record<string, Record<string, unknown>[]>;
 
-/** Builds the batch's rows (orders, lines, tickets, customer dimension) from what it wrote. */
-export async function clickhouseRowsForBatch(tx: pg.ClientBase, result: BatchResult): Promise<ClickhouseRows> {
-  void tx;
-  void result;
-  return {};
+type Row = Record<string, unknown>;
+
+// Whole seconds, floored: ClickHouse DateTime has no fraction, and rounding up could cross a month.
+const epoch = (col: string) => `floor(extract(epoch FROM ${col}))::int8 AS ${col.replace(/^\w+\./, '')}`;
+
+const ORDER_COLUMNS = [
+  'o.source', 'o.stream', 'o.source_key', 'o.customer_id', `coalesce(o.order_no, '') AS order_no`, `coalesce(o.status, '') AS status`,
+  'o.total_amount::text AS total_amount', `coalesce(o.currency, '') AS currency`, `coalesce(o.contact_phone, '') AS contact_phone`, 'o.lines',
+  epoch('o.ordered_at'), epoch('o.updated_at'), epoch('o.synced_at'),
+].join(', ');
+
+const TICKET_COLUMNS = [
+  't.source', 't.stream', 't.source_key', 't.customer_id', `coalesce(t.ticket_no, '') AS ticket_no`, `coalesce(t.subject, '') AS subject`,
+  `coalesce(t.status, '') AS status`, `coalesce(t.priority, '') AS priority`,
+  epoch('t.created_at'), epoch('t.updated_at'), epoch('t.first_response_at'), epoch('t.resolved_at'), epoch('t.synced_at'),
+].join(', ');
+
+/** Orders or tickets: the batch's written and moved records, and every record of a merge's survivor (its absorbed customers' records are now its own). */
+function entitySql(table: string, alias: string, columns: string): string {
+  return `SELECT ${columns} FROM ${table} ${alias}
+            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(source, stream, source_key)
+              ON ${alias}.source = k.source AND ${alias}.stream = k.stream AND ${alias}.source_key = k.source_key
+          UNION ALL
+          SELECT ${columns} FROM ${table} ${alias} WHERE ${alias}.customer_id = ANY($4::bigint[])`;
 }
 
-/** Inserts rows table by table, one batched insert each. */
+// The identity keys are the ones the customer's records carry (capped values included: they
+// are still that customer's phone, they just link nothing).
+const CUSTOMER_SQL = `
+  WITH recs AS (
+    SELECT customer_id, count(*)::int AS record_count, array_agg(DISTINCT source ORDER BY source) AS sources
+      FROM unified.source_record WHERE customer_id = ANY($1::bigint[]) GROUP BY customer_id
+  ), keys AS (
+    SELECT sr.customer_id, array_agg(DISTINCT k ORDER BY k) AS keys
+      FROM unified.source_record sr CROSS JOIN LATERAL unnest(sr.identity_keys) AS k
+     WHERE sr.customer_id = ANY($1::bigint[]) GROUP BY sr.customer_id
+  )
+  SELECT c.id, coalesce(c.name, '') AS name, coalesce(c.email, '') AS email, coalesce(c.phone, '') AS phone,
+         coalesce(c.gender, '') AS gender, to_char(c.birthday, 'YYYY-MM-DD') AS birthday, coalesce(c.province, '') AS province,
+         coalesce(c.city, '') AS city, coalesce(c.vip_level, '') AS vip_level, coalesce(c.account_manager, '') AS account_manager,
+         ${epoch('c.created_at')}, ${epoch('c.updated_at')}, c.merged_into,
+         coalesce(recs.record_count, 0) AS record_count, coalesce(recs.sources, '{}') AS sources, coalesce(keys.keys, '{}') AS keys
+    FROM unified.customer c
+    LEFT JOIN recs ON recs.customer_id = c.id
+    LEFT JOIN keys ON keys.customer_id = c.id
+   WHERE c.id = ANY($1::bigint[])`;
+
+/** Seconds since the epoch as PostgreSQL gave them (int8 arrives as text), or null. */
+function seconds(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
+}
+
+/**
+ * A decimal rounded half away from zero to cents, as a JSON number: ClickHouse 18.16 refuses
+ * a Decimal(18, 2) value with more digits ("Decimal value is too small") and a quoted one.
+ * Rounded on the text so 1.005 gives 1.01, not the 1.00 a float would.
+ */
+export function cents(v: unknown): number | null {
+  if (v === null || v === undefined || v === '') return null;
+  const text = String(v).trim();
+  const m = /^([-+]?)(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!m || (m[2] === '' && !m[3])) {
+    const n = Number(text);
+    return Number.isFinite(n) ? Math.round(n * 100) / 100 : null;
+  }
+  const frac = (m[3] ?? '').padEnd(3, '0');
+  let c = BigInt(m[2] || '0') * 100n + BigInt(frac.slice(0, 2));
+  if (frac[2]! >= '5') c += 1n;
+  const n = Number(c) / 100;
+  return m[1] === '-' && n !== 0 ? -n : n;
+}
+
+function keysOf(result: BatchResult, target: TargetName): RecordKeys {
+  const out: RecordKeys = { source: [], stream: [], key: [] };
+  const add = (source: string, stream: string, key: string) => {
+    out.source.push(source);
+    out.stream.push(stream);
+    out.key.push(key);
+  };
+  for (const w of result.written) if (w.record.target === target) add(w.record.source, w.record.stream, w.record.sourceKey);
+  for (const m of result.moved) if (m.target === target) add(m.source, m.stream, m.sourceKey);
+  return out;
+}
+
+/** Rows of a `source, stream, source_key` table, each once (a record can be both written and a survivor's). */
+async function entityRows(tx: pg.ClientBase, table: string, alias: string, columns: string, keys: RecordKeys, survivors: number[]): Promise<Row[]> {
+  if (keys.key.length === 0 && survivors.length === 0) return [];
+  const { rows } = await tx.query<Row>(entitySql(table, alias, columns), [keys.source, keys.stream, keys.key, survivors]);
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const id = `${String(r.source)}\u0000${String(r.stream)}\u0000${String(r.source_key)}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+interface OrderLine {
+  sku?: unknown;
+  name?: unknown;
+  qty?: unknown;
+  unit_price?: unknown;
+}
+
+function orderRow(r: Row, version: number): Row {
+  const lines: OrderLine[] = Array.isArray(r.lines) ? (r.lines as OrderLine[]).filter((l) => l !== null && typeof l === 'object') : [];
+  const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  return {
+    source: r.source,
+    stream: r.stream,
+    source_key: r.source_key,
+    customer_id: Number(r.customer_id),
+    order_no: r.order_no,
+    status: r.status,
+    total_amount: cents(r.total_amount),
+    currency: r.currency,
+    contact_phone: r.contact_phone,
+    ordered_at: seconds(r.ordered_at),
+    updated_at: seconds(r.updated_at),
+    line_sku: lines.map((l) => text(l.sku)),
+    line_name: lines.map((l) => text(l.name)),
+    line_qty: lines.map((l) => Math.trunc(Number(l.qty)) || 0),
+    line_unit_price: lines.map((l) => cents(l.unit_price) ?? 0),
+    synced_at: seconds(r.synced_at),
+    deleted: 0,
+    version,
+  };
+}
+
+function ticketRow(r: Row, version: number): Row {
+  return {
+    source: r.source,
+    stream: r.stream,
+    source_key: r.source_key,
+    customer_id: Number(r.customer_id),
+    ticket_no: r.ticket_no,
+    subject: r.subject,
+    status: r.status,
+    priority: r.priority,
+    created_at: seconds(r.created_at),
+    updated_at: seconds(r.updated_at),
+    first_response_at: seconds(r.first_response_at),
+    resolved_at: seconds(r.resolved_at),
+    synced_at: seconds(r.synced_at),
+    deleted: 0,
+    version,
+  };
+}
+
+function customerRow(r: Row, version: number): Row {
+  const keys = r.keys as string[];
+  const split = keys.map((k) => [k.slice(0, k.indexOf(':')), k.slice(k.indexOf(':') + 1)] as const);
+  return {
+    customer_id: Number(r.id),
+    name: r.name,
+    email: r.email,
+    phone: r.phone,
+    gender: r.gender,
+    birthday: r.birthday,
+    province: r.province,
+    city: r.city,
+    vip_level: r.vip_level,
+    account_manager: r.account_manager,
+    created_at: seconds(r.created_at),
+    updated_at: seconds(r.updated_at),
+    identity_kinds: split.map(([kind]) => kind),
+    identity_values: split.map(([, value]) => value),
+    sources: r.sources,
+    record_count: r.record_count,
+    merged_into: r.merged_into === null ? 0 : Number(r.merged_into),
+    // An absorbed customer's tombstone: customers_current leaves it out.
+    deleted: r.merged_into === null ? 0 : 1,
+    version,
+  };
+}
+
+/** Records of one table named by their keys, as parallel arrays (what `unnest` takes). */
+export interface RecordKeys {
+  source: string[];
+  stream: string[];
+  key: string[];
+}
+
+/** What to send: records by key, every record of some customers, customer dimension rows. */
+export interface RowSelection {
+  orders: RecordKeys;
+  tickets: RecordKeys;
+  /** Customers whose every order and ticket is sent (a merge's survivors). */
+  ownersOf: number[];
+  customerIds: number[];
+}
+
+/** Microseconds of the PostgreSQL server's clock: the version of rows built now. */
+export async function pgClockVersion(tx: pg.ClientBase): Promise<number> {
+  const { rows } = await tx.query<{ v: string }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS v`);
+  return Number(rows[0]!.v);
+}
+
+/**
+ * The ClickHouse rows of `selection` as `tx` sees them, all with one version read from the
+ * PostgreSQL clock now: the caller must already hold the locks that order it after any
+ * concurrent writer of the same rows. One query per table.
+ */
+export async function buildRows(tx: pg.ClientBase, selection: RowSelection): Promise<ClickhouseRows> {
+  const { orders: orderKeys, tickets: ticketKeys, ownersOf, customerIds } = selection;
+  if (orderKeys.key.length === 0 && ticketKeys.key.length === 0 && ownersOf.length === 0 && customerIds.length === 0) return {};
+  const version = await pgClockVersion(tx);
+  const out: ClickhouseRows = {};
+  const orders = await entityRows(tx, 'unified."order"', 'o', ORDER_COLUMNS, orderKeys, ownersOf);
+  if (orders.length > 0) out.orders = orders.map((r) => orderRow(r, version));
+  const tickets = await entityRows(tx, 'unified.ticket', 't', TICKET_COLUMNS, ticketKeys, ownersOf);
+  if (tickets.length > 0) out.tickets = tickets.map((r) => ticketRow(r, version));
+  if (customerIds.length > 0) {
+    const { rows } = await tx.query<Row>(CUSTOMER_SQL, [customerIds]);
+    if (rows.length > 0) out.customers = rows.map((r) => customerRow(r, version));
+  }
+  return out;
+}
+
+/**
+ * Builds the batch's rows from what it wrote, in `tx` (after `applyBatch`, before COMMIT):
+ * its orders and tickets, those it moved to another customer, every order and ticket of a
+ * merge's survivor, and the customer dimension row (or tombstone) of every customer it
+ * touched. One query per table.
+ */
+export async function clickhouseRowsForBatch(tx: pg.ClientBase, result: BatchResult): Promise<ClickhouseRows> {
+  return buildRows(tx, {
+    orders: keysOf(result, 'order'),
+    tickets: keysOf(result, 'ticket'),
+    ownersOf: [...new Set(result.absorbed.map((a) => a.into))],
+    customerIds: result.customerIds,
+  });
+}
+
+/**
+ * Inserts rows table by table, one batched JSONEachRow insert each. A failure is
+ * `SYNC_CLICKHOUSE_FAILED` naming the table, retryable when ClickHouse was unreachable or
+ * overloaded, not when it refused the rows (a missing table or column: run `junction migrate`).
+ */
 export async function insertClickhouseRows(client: ClickHouseClient, rows: ClickhouseRows): Promise<void> {
-  void client;
-  void rows;
+  for (const [table, values] of Object.entries(rows)) {
+    if (values.length === 0) continue;
+    try {
+      await client.insert({ table, values, format: 'JSONEachRow' });
+    } catch (err) {
+      const code = clickhouseErrorCode(err);
+      throw new JunctionError('SYNC_CLICKHOUSE_FAILED', `inserting ${values.length} rows into ClickHouse table ${table} failed: ${(err as Error).message.split('\n')[0]}`, {
+        cause: err,
+        details: { table, ...(code === undefined ? {} : { clickhouseCode: code }) },
+        retryable: isRetryableClickhouseError(err),
+      });
+    }
+  }
 }

@@ -1,16 +1,22 @@
 /**
- * CONTRACT STUB (being implemented): sync runs as analysts see them (ClickHouse `sync_runs`).
- * A run is re-sent as it progresses; the table's version keeps the latest state.
+ * Sync runs as analysts see them (ClickHouse `sync_runs`, sql/clickhouse/001_sync_runs.sql;
+ * `sync_runs_current` shows each run once). A run is re-sent as it progresses; its version
+ * grows with every send from this process, so the latest state wins.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { JunctionError } from '../../config/errors.js';
+import { clickhouseErrorCode, isRetryableClickhouseError } from './clickhouse-client.js';
 
+/** One run's current state, as `hub.sync_run` holds it. */
 export interface SyncRunRow {
   runId: number;
   source: string;
   stream: string;
   mode: string;
+  /** `running`, `succeeded`, `failed`, `cancelled`, `skipped`. */
   status: string;
   startedAt: Date;
+  /** Null while it runs (sent as the zero DateTime). */
   finishedAt: Date | null;
   recordsRead: number;
   recordsWritten: number;
@@ -18,8 +24,50 @@ export interface SyncRunRow {
   errorCode: string | null;
 }
 
-/** Sends the run's current state (one row; cheap enough per batch or at the end). */
+let lastVersion = 0;
+
+/**
+ * Microseconds of this process's clock, strictly increasing: two sends within one
+ * millisecond still order. A run is sent by the one worker that runs it, so one clock suffices.
+ */
+function nextVersion(): number {
+  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
+  return lastVersion;
+}
+
+const seconds = (d: Date | null) => (d === null ? 0 : Math.floor(d.getTime() / 1000));
+
+/** The ClickHouse row of a run state (exported for tests and bulk back-fills). */
+export function syncRunValues(row: SyncRunRow, version: number = nextVersion()): Record<string, unknown> {
+  return {
+    run_id: row.runId,
+    source: row.source,
+    stream: row.stream,
+    mode: row.mode,
+    status: row.status,
+    started_at: seconds(row.startedAt),
+    finished_at: seconds(row.finishedAt),
+    records_read: row.recordsRead,
+    records_written: row.recordsWritten,
+    records_failed: row.recordsFailed,
+    error_code: row.errorCode ?? '',
+    version,
+  };
+}
+
+/**
+ * Sends the run's current state (one row; cheap enough per batch or at the end). A failure
+ * is `SYNC_CLICKHOUSE_FAILED`; callers that report runs on the side may log it and go on.
+ */
 export async function insertSyncRunRow(client: ClickHouseClient, row: SyncRunRow): Promise<void> {
-  void client;
-  void row;
+  try {
+    await client.insert({ table: 'sync_runs', values: [syncRunValues(row)], format: 'JSONEachRow' });
+  } catch (err) {
+    throw new JunctionError('SYNC_CLICKHOUSE_FAILED', `sending run ${row.runId} of ${row.source}.${row.stream} to ClickHouse sync_runs failed: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+      where: { source: row.source },
+      details: { table: 'sync_runs', clickhouseCode: clickhouseErrorCode(err) },
+      retryable: isRetryableClickhouseError(err),
+    });
+  }
 }

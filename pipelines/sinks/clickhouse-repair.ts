@@ -1,0 +1,178 @@
+/**
+ * Puts right what ClickHouse holds but the unified view does not. A batch sends its rows
+ * before COMMIT, so when its transaction rolls back (a worker killed mid-batch, a failed
+ * commit) ClickHouse keeps them: the re-run of the batch re-sends its records with a later
+ * version, but not everything: a customer created by the rolled-back attempt got an id the
+ * re-run does not reuse (a "ghost" in `customers_current`), and a merge the re-run no longer
+ * makes left records pointing at the wrong customer. Changes made outside the sync
+ * (`junction customers unmerge`) are caught the same way.
+ *
+ * Only rows whose latest version is older than every open PostgreSQL transaction are
+ * checked (versions and transaction starts come from the same PostgreSQL clock), so the
+ * transaction that wrote them has ended: when it committed, PostgreSQL agrees; when it
+ * rolled back, the rows are compared with what PostgreSQL holds and re-sent, or tombstoned
+ * when PostgreSQL has no such record or customer. Re-sending takes the same locks as a
+ * batch (the records' advisory stripes, then customer and record rows), so a batch running
+ * meanwhile writes its rows with a later version and wins.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type pg from 'pg';
+import { recordRef } from '../resolve/keys.js';
+import { lockStripes } from '../resolve/region.js';
+import { buildRows, insertClickhouseRows, pgClockVersion, type ClickhouseRows, type RecordKeys } from './clickhouse.js';
+
+/** Options of {@link repairClickhouse}. */
+export interface RepairOptions {
+  /**
+   * Check only rows whose latest version (PostgreSQL clock, microseconds) is at least this,
+   * e.g. the start of the oldest run that did not finish. @defaultValue 0 (every row)
+   */
+  since?: number;
+  /** The resolver's advisory-lock stripe count (`rules.lockStripes`). @defaultValue 256 */
+  lockStripes?: number;
+}
+
+export interface RepairCounts {
+  customers: number;
+  orders: number;
+  tickets: number;
+}
+
+/** What a repair found and did. */
+export interface RepairSummary {
+  /** Rows old enough to check (their writers have finished). */
+  checked: RepairCounts;
+  /** Rows sent again with PostgreSQL's current state. */
+  resent: RepairCounts;
+  /** Rows hidden from the views: PostgreSQL has no such customer or record. */
+  tombstoned: RepairCounts;
+  /** The version below which rows were checked. */
+  horizon: number;
+}
+
+type Entity = 'orders' | 'tickets';
+const PG_TABLE: Record<Entity, string> = { orders: 'unified."order"', tickets: 'unified.ticket' };
+
+// Open transactions of this database, this one excepted; xact_start is visible for the
+// sessions of the hub's own role, which are the only writers of the unified view.
+const HORIZON_SQL = `
+  SELECT (extract(epoch FROM coalesce(min(xact_start), clock_timestamp())) * 1000000)::int8 AS h
+    FROM pg_stat_activity
+   WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()`;
+
+interface ChEntity {
+  source: string;
+  stream: string;
+  source_key: string;
+  customer_id: string;
+  deleted: number;
+}
+
+function emptyKeys(): RecordKeys {
+  return { source: [], stream: [], key: [] };
+}
+
+/** Checks the rows written before every open transaction began, and re-sends or tombstones those PostgreSQL disagrees with. */
+export async function repairClickhouse(pool: pg.Pool, client: ClickHouseClient, options: RepairOptions = {}): Promise<RepairSummary> {
+  const since = options.since ?? 0;
+  if (!Number.isSafeInteger(since) || since < 0) throw new RangeError(`since must be a non-negative integer (microseconds), got ${since}`);
+  const horizon = Number((await pool.query<{ h: string }>(HORIZON_SQL)).rows[0]!.h);
+  // 18.16 has no query parameters; both bounds are integers checked above.
+  const window = `HAVING max(version) >= ${since} AND max(version) < ${horizon}`;
+  const read = async <T>(query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<T>();
+
+  const chCustomers = await read<{ id: string; deleted: number }>(
+    `SELECT toString(customer_id) AS id, argMax(deleted, version) AS deleted FROM customers GROUP BY customer_id ${window}`,
+  );
+  const { rows: suspectCustomers } = await pool.query<{ id: string }>(
+    `SELECT x.id::text AS id FROM unnest($1::bigint[], $2::int[]) AS x(id, deleted)
+       LEFT JOIN unified.customer c ON c.id = x.id
+      WHERE (x.deleted = 0) <> (c.id IS NOT NULL AND c.merged_into IS NULL)`,
+    [chCustomers.map((c) => c.id), chCustomers.map((c) => c.deleted)],
+  );
+
+  const checked: RepairCounts = { customers: chCustomers.length, orders: 0, tickets: 0 };
+  const suspects: Record<Entity, RecordKeys> = { orders: emptyKeys(), tickets: emptyKeys() };
+  for (const entity of ['orders', 'tickets'] as const) {
+    const rows = await read<ChEntity>(
+      `SELECT source, stream, source_key, toString(argMax(customer_id, version)) AS customer_id, argMax(deleted, version) AS deleted
+         FROM ${entity} GROUP BY source, stream, source_key ${window}`,
+    );
+    checked[entity] = rows.length;
+    const { rows: bad } = await pool.query<{ source: string; stream: string; source_key: string }>(
+      `SELECT k.source, k.stream, k.source_key
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::int[]) AS k(source, stream, source_key, customer_id, deleted)
+         LEFT JOIN ${PG_TABLE[entity]} e ON e.source = k.source AND e.stream = k.stream AND e.source_key = k.source_key
+        WHERE (k.deleted = 0) <> (e.source IS NOT NULL) OR (k.deleted = 0 AND e.customer_id <> k.customer_id)`,
+      [rows.map((r) => r.source), rows.map((r) => r.stream), rows.map((r) => r.source_key), rows.map((r) => r.customer_id), rows.map((r) => r.deleted)],
+    );
+    for (const b of bad) {
+      suspects[entity].source.push(b.source);
+      suspects[entity].stream.push(b.stream);
+      suspects[entity].key.push(b.source_key);
+    }
+  }
+
+  const none: RepairCounts = { customers: 0, orders: 0, tickets: 0 };
+  if (suspectCustomers.length === 0 && suspects.orders.key.length === 0 && suspects.tickets.key.length === 0) {
+    return { checked, resent: none, tombstoned: { ...none }, horizon };
+  }
+  const customerIds = suspectCustomers.map((c) => Number(c.id)).sort((a, b) => a - b);
+  return resend(pool, client, customerIds, suspects, options.lockStripes ?? 256, checked, horizon);
+}
+
+/** Re-sends the suspects' current state under the batch locks; tombstones those PostgreSQL does not have. */
+async function resend(
+  pool: pg.Pool,
+  client: ClickHouseClient,
+  customerIds: number[],
+  suspects: Record<Entity, RecordKeys>,
+  stripes: number,
+  checked: RepairCounts,
+  horizon: number,
+): Promise<RepairSummary> {
+  const tx = await pool.connect();
+  try {
+    await tx.query('BEGIN');
+    // The resolver's lock order: record stripes, then customers by id, then record rows.
+    const refs = (['orders', 'tickets'] as const).flatMap((e) => suspects[e].key.map((key, i) => recordRef({ source: suspects[e].source[i]!, stream: suspects[e].stream[i]!, sourceKey: key })));
+    await lockStripes(tx, refs, stripes);
+    await tx.query('SELECT 1 FROM unified.customer WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE', [customerIds]);
+    for (const entity of ['orders', 'tickets'] as const) {
+      const k = suspects[entity];
+      if (k.key.length === 0) continue;
+      await tx.query(
+        `SELECT 1 FROM ${PG_TABLE[entity]} e JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(source, stream, source_key)
+            ON e.source = k.source AND e.stream = k.stream AND e.source_key = k.source_key FOR SHARE OF e`,
+        [k.source, k.stream, k.key],
+      );
+    }
+    const rows: ClickhouseRows = await buildRows(tx, { orders: suspects.orders, tickets: suspects.tickets, ownersOf: [], customerIds });
+    const version = await pgClockVersion(tx);
+    const resent: RepairCounts = { customers: rows.customers?.length ?? 0, orders: rows.orders?.length ?? 0, tickets: rows.tickets?.length ?? 0 };
+    const tombstoned: RepairCounts = { customers: 0, orders: 0, tickets: 0 };
+
+    // Absent from PostgreSQL (under the locks, so no batch is adding them now): hide them.
+    const sentCustomers = new Set((rows.customers ?? []).map((r) => r.customer_id));
+    const deadCustomers = customerIds.filter((id) => !sentCustomers.has(id)).map((id) => ({ customer_id: id, deleted: 1, version }));
+    if (deadCustomers.length > 0) rows.customers = [...(rows.customers ?? []), ...deadCustomers];
+    tombstoned.customers = deadCustomers.length;
+    for (const entity of ['orders', 'tickets'] as const) {
+      const sent = new Set((rows[entity] ?? []).map((r) => `${String(r.source)}\u0000${String(r.stream)}\u0000${String(r.source_key)}`));
+      const k = suspects[entity];
+      const dead = k.key
+        .map((key, i) => ({ source: k.source[i]!, stream: k.stream[i]!, source_key: key, deleted: 1, version }))
+        .filter((r) => !sent.has(`${r.source}\u0000${r.stream}\u0000${r.source_key}`));
+      if (dead.length > 0) rows[entity] = [...(rows[entity] ?? []), ...dead];
+      tombstoned[entity] = dead.length;
+    }
+    await insertClickhouseRows(client, rows);
+    await tx.query('COMMIT');
+    return { checked, resent, tombstoned, horizon };
+  } catch (err) {
+    await tx.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    tx.release();
+  }
+}

@@ -1,0 +1,15 @@
+-- Sync freshness per stream: when each stream last finished a successful sync, how many
+-- seconds ago that was, and how its latest run went. A stream that never succeeded shows
+-- NULL times. Runs are counted once each (sync_runs_current).
+SELECT
+  source,
+  stream,
+  nullIf(maxIf(finished_at, status = 'succeeded'), toDateTime(0))  AS last_success_at,
+  toInt64(now()) - toInt64(last_success_at)                        AS age_seconds,
+  argMax(status, run_id)                                           AS last_status,
+  argMax(error_code, run_id)                                       AS last_error_code,
+  count()                                                          AS runs,
+  countIf(status = 'failed')                                       AS failed_runs
+FROM sync_runs_current
+GROUP BY source, stream
+ORDER BY source, stream;

@@ -1,0 +1,104 @@
+/**
+ * repairClickhouse against the real server: what rolled-back batches left in ClickHouse (a
+ * ghost customer, a merge that did not happen, an order that was never committed) is put
+ * right, rows of a transaction still open are left alone, and a second repair finds nothing.
+ */
+import type pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { applyBatch } from '../../../pipelines/load/apply-batch.js';
+import { repairClickhouse } from '../../../pipelines/sinks/clickhouse-repair.js';
+import { clickhouseRowsForBatch, insertClickhouseRows } from '../../../pipelines/sinks/clickhouse.js';
+import type { MappedRecord } from '../../../pipelines/types.js';
+import { applyAndSend, scratchClickhouse, type ScratchClickhouse } from '../../helpers/clickhouse.js';
+import { customerOf, mapped, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
+
+const rules = testRules();
+let db: ScratchDb;
+let ch: ScratchClickhouse;
+
+const account = (id: string, email: string) => mapped(`shop_pg/accounts/${id}`, { fields: { name: `n${id}` }, keys: [['shop_account', id], ['email', email]] });
+const order = (key: string, phone: string) =>
+  mapped(`orders_soap/orders/${key}`, { target: 'order', fields: { order_no: key, status: 'paid', total_amount: '5', ordered_at: '2025-05-01T00:00:00.000Z' }, keys: [['phone', phone]] });
+
+/** Applies and sends a batch, then leaves its transaction open for `then`, which ends it. */
+async function sendUncommitted(records: MappedRecord[], then: (tx: pg.PoolClient) => Promise<void> = (tx) => tx.query('ROLLBACK').then(() => undefined)): Promise<void> {
+  const tx = await db.pool.connect();
+  try {
+    await tx.query('BEGIN');
+    await insertClickhouseRows(ch.client, await clickhouseRowsForBatch(tx, await applyBatch(tx, records, rules)));
+    await then(tx);
+  } finally {
+    tx.release();
+  }
+}
+
+/** The views against PostgreSQL: live customers, and each order and ticket under its customer. */
+async function expectViewsMatch(): Promise<void> {
+  const pgCustomers = (await db.pool.query(`SELECT id::text FROM unified.customer WHERE merged_into IS NULL ORDER BY id`)).rows.map((r) => r.id);
+  const chCustomers = (await ch.rows<{ id: string }>(`SELECT toString(customer_id) AS id FROM customers_current ORDER BY customer_id`)).map((r) => r.id);
+  expect(chCustomers).toEqual(pgCustomers);
+  for (const [view, table] of [['orders_current', 'unified."order"'], ['tickets_current', 'unified.ticket']]) {
+    const want = (await db.pool.query(`SELECT source_key, customer_id::text FROM ${table} ORDER BY source_key`)).rows;
+    expect(await ch.rows(`SELECT source_key, toString(customer_id) AS customer_id FROM ${view} ORDER BY source_key`), view).toEqual(want);
+  }
+}
+
+beforeAll(async () => {
+  db = await scratchDatabase('ch_repair');
+  ch = await scratchClickhouse('ch_repair');
+}, 60_000);
+
+afterAll(async () => {
+  await ch?.close();
+  await db?.close();
+});
+
+beforeEach(async () => {
+  await db.reset();
+  for (const table of ['orders', 'tickets', 'customers']) await ch.client.command({ query: `TRUNCATE TABLE ${table}` });
+});
+
+describe('repairClickhouse', () => {
+  it('tombstones the customer a rolled-back attempt created, and the order no attempt committed', async () => {
+    const batch = [account('1', 'a@example.com'), order('O1', '+8613900000011')];
+    await sendUncommitted(batch);
+    await applyAndSend(db.pool, ch.client, batch, rules);
+    // An order sent by a batch that rolled back and never came again.
+    await sendUncommitted([order('GHOST', '+8613900000012')]);
+    const ghosts = Number((await ch.rows<{ n: string }>(`SELECT count() AS n FROM customers_current`))[0]!.n);
+    expect(ghosts).toBe(5); // two ghosts of the first attempt, two live, one of the ghost order
+    const summary = await repairClickhouse(db.pool, ch.client);
+    expect(summary.tombstoned).toEqual({ customers: 3, orders: 1, tickets: 0 });
+    expect(summary.resent).toEqual({ customers: 0, orders: 0, tickets: 0 });
+    await expectViewsMatch();
+    const again = await repairClickhouse(db.pool, ch.client);
+    expect([again.resent, again.tombstoned]).toEqual([{ customers: 0, orders: 0, tickets: 0 }, { customers: 0, orders: 0, tickets: 0 }]);
+  });
+
+  it('undoes a merge whose transaction rolled back: the absorbed customer and its order come back', async () => {
+    const phone = '+8613900000021';
+    await applyAndSend(db.pool, ch.client, [account('2', 'b@example.com')], rules);
+    await applyAndSend(db.pool, ch.client, [order('O2', phone)], rules);
+    const crm = mapped('crm_oracle/customers/C2', { target: 'crm_profile', fields: { crm_id: 'C2', vip_level: '1' }, keys: [['crm_id', 'C2'], ['email', 'b@example.com'], ['phone', phone]] });
+    await sendUncommitted([crm]);
+    // ClickHouse saw the merge; PostgreSQL did not.
+    expect(Number((await ch.rows<{ n: string }>(`SELECT count() AS n FROM customers_current`))[0]!.n)).toBe(1);
+    const summary = await repairClickhouse(db.pool, ch.client);
+    expect(summary.resent.orders).toBe(1);
+    expect(summary.resent.customers).toBeGreaterThanOrEqual(1);
+    await expectViewsMatch();
+    expect(await ch.rows(`SELECT toString(customer_id) AS c FROM orders_current`)).toEqual([{ c: String(await customerOf(db.pool, 'orders_soap/orders/O2')) }]);
+  });
+
+  it('leaves the rows of a transaction that is still open alone', async () => {
+    await sendUncommitted([account('3', 'c@example.com'), order('O3', '+8613900000031')], async (tx) => {
+      const summary = await repairClickhouse(db.pool, ch.client);
+      expect(summary.checked).toEqual({ customers: 0, orders: 0, tickets: 0 });
+      await tx.query('COMMIT');
+    });
+    await expectViewsMatch();
+    const after = await repairClickhouse(db.pool, ch.client);
+    expect(after.checked.orders).toBe(1);
+    expect([after.resent, after.tombstoned]).toEqual([{ customers: 0, orders: 0, tickets: 0 }, { customers: 0, orders: 0, tickets: 0 }]);
+  });
+});
