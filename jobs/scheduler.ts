@@ -1,0 +1,155 @@
+/**
+ * The scheduler role: one node-cron task per enabled schedule; each tick enqueues the
+ * schedule's sync job. Any number of scheduler processes may run: a tick is claimed in
+ * PostgreSQL first (`hub.schedule_tick`, first insert wins) and its job id is deterministic
+ * (`schedule:<name>:<tick minute, epoch ms>`), so one tick gives one job. A tick whose stream
+ * still has a job waiting or running is skipped and recorded as such; a paused schedule's
+ * tick is recorded as `paused` and enqueues nothing.
+ */
+import os from 'node:os';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { JunctionError } from '../config/errors.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { Logger } from '../config/log.js';
+import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/queue.js';
+import { findSchedule, scheduleTarget, type Schedule } from './schedules.js';
+import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun } from './schedule-state.js';
+import { DEFAULT_KEYS, streamActivity, type JobKeys } from './stream-activity.js';
+
+export interface SchedulerOptions {
+  config: ResolvedConfig;
+  pool: pg.Pool;
+  queue: Queue<SyncJobData, SyncJobResult>;
+  /** For the stream locks the workers hold. */
+  redis: Redis;
+  log: Logger;
+  /** Redis key names of stream locks. @defaultValue the production keys of pipelines/queue.ts */
+  keys?: JobKeys;
+  /** Names this process in `hub.schedule_tick.scheduler`. @defaultValue `<hostname>:<pid>` */
+  instance?: string;
+  /** Tick rows older than this are deleted. @defaultValue 30 */
+  keepTickDays?: number;
+}
+
+export type TickResult =
+  | { status: 'enqueued'; schedule: string; tick: Date; jobId: string }
+  | { status: 'skipped'; schedule: string; tick: Date; jobId: string; reason: string; runId: number }
+  | { status: 'paused'; schedule: string; tick: Date; jobId: string }
+  /** Another scheduler (or an earlier call) already owns this tick. */
+  | { status: 'duplicate'; schedule: string; tick: Date; jobId: string };
+
+export interface Scheduler {
+  /** Starts one cron task per enabled schedule; returns their names. */
+  start(): string[];
+  /**
+   * Handles the tick of schedule `name` planned for `at` (what each cron task calls; tests
+   * call it directly with a fixed time). `at` is truncated to the minute.
+   */
+  tick(name: string, at: Date): Promise<TickResult>;
+  /** Stops ticking and waits for ticks in progress. */
+  stop(): Promise<void>;
+}
+
+const MINUTE = 60_000;
+
+/** The job id of a tick: equal in every scheduler process for the same schedule and minute. */
+export function tickJobId(name: string, tick: Date): string {
+  // BullMQ refuses ':' in custom ids unless there are exactly three parts (its repeatable-job
+  // form); schedule names cannot contain ':' (config schema), so this id always has three.
+  return `schedule:${name}:${tick.getTime()}`;
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { config, pool, queue, redis, log } = options;
+  const keys = options.keys ?? DEFAULT_KEYS;
+  const instance = options.instance ?? `${os.hostname()}:${process.pid}`;
+  const keepDays = options.keepTickDays ?? 30;
+  const tasks: ScheduledTask[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  let stopped = false;
+
+  async function decide(schedule: Schedule, tick: Date, jobId: string): Promise<TickResult> {
+    const name = schedule.name;
+    const { source, stream } = scheduleTarget(schedule);
+    const pause = (await readPauseStates(pool, [name])).get(name);
+    if (pause?.paused) {
+      await finishTick(pool, name, tick, { status: 'paused', reason: `paused by ${pause.pausedBy ?? 'unknown'}` });
+      log.info({ schedule: name, tick }, 'schedule paused: tick not enqueued');
+      return { status: 'paused', schedule: name, tick, jobId };
+    }
+    const busy = await streamActivity(queue, redis, keys, source, stream);
+    if (busy) {
+      const runId = await recordSkippedRun(pool, { source, stream, mode: schedule.mode, trigger: `schedule:${name}`, reason: busy.reason });
+      await finishTick(pool, name, tick, { status: 'skipped', reason: busy.reason, runId });
+      log.info({ schedule: name, tick, runId, reason: busy.reason }, 'schedule tick skipped: previous run still going');
+      return { status: 'skipped', schedule: name, tick, jobId, reason: busy.reason, runId };
+    }
+    try {
+      await enqueueSync(queue, { source, stream, mode: schedule.mode, trigger: `schedule:${name}` }, { jobId });
+    } catch (err) {
+      const reason = (err as Error).message;
+      await finishTick(pool, name, tick, { status: 'failed', reason }).catch(() => undefined);
+      throw new JunctionError('JOB_ENQUEUE_FAILED', `schedule ${name}: could not enqueue ${schedule.sync}: ${reason}`, { cause: err, retryable: true, where: { source } });
+    }
+    await finishTick(pool, name, tick, { status: 'enqueued' });
+    log.info({ schedule: name, tick, jobId }, 'schedule tick enqueued');
+    return { status: 'enqueued', schedule: name, tick, jobId };
+  }
+
+  async function tick(name: string, at: Date): Promise<TickResult> {
+    const schedule = findSchedule(config, name);
+    const minute = new Date(Math.floor(at.getTime() / MINUTE) * MINUTE);
+    const jobId = tickJobId(name, minute);
+    if (!(await claimTick(pool, name, minute, jobId, instance))) {
+      log.debug({ schedule: name, tick: minute }, 'tick owned by another scheduler');
+      return { status: 'duplicate', schedule: name, tick: minute, jobId };
+    }
+    const result = await decide(schedule, minute, jobId);
+    await pruneTicks(pool, name, keepDays).catch((err: unknown) => log.warn({ err, schedule: name }, 'could not prune old ticks'));
+    return result;
+  }
+
+  function tracked(name: string, at: Date): Promise<void> {
+    const p = tick(name, at).then(
+      () => undefined,
+      (err: unknown) => log.error({ err, schedule: name, tick: at }, 'schedule tick failed'),
+    );
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    return p;
+  }
+
+  // node-cron logs through console by default; route it to ours.
+  const cronLogger = {
+    info: (m: string) => log.info(m),
+    warn: (m: string) => log.warn(m),
+    error: (m: string | Error, err?: Error) => log.error({ err: err ?? m }, typeof m === 'string' ? m : 'node-cron error'),
+    debug: (m: string | Error) => log.debug(String(m)),
+  };
+
+  return {
+    start() {
+      if (stopped) throw new Error('scheduler was stopped');
+      for (const s of config.schedules.filter((x) => x.enabled)) {
+        const task = cron.schedule(s.cron, (ctx) => (stopped ? undefined : tracked(s.name, ctx.date)), {
+          name: `junction:${s.name}`,
+          timezone: s.timezone,
+          noOverlap: true,
+          logger: cronLogger,
+        });
+        tasks.push(task);
+      }
+      return tasks.map((t) => t.name ?? t.id);
+    },
+    tick,
+    async stop() {
+      stopped = true;
+      await Promise.all(tasks.map((t) => t.destroy()));
+      tasks.length = 0;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

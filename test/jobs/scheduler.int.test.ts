@@ -1,0 +1,171 @@
+/**
+ * The scheduler against the real Redis and a scratch PostgreSQL database: one tick gives one
+ * job across scheduler processes (even after the job left the queue), a tick is skipped and
+ * recorded while the stream is busy, and a pause holds across scheduler restarts.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../config/log.js';
+import type { ResolvedConfig } from '../../config/load.js';
+import { SYNC_QUEUE } from '../../pipelines/queue.js';
+import { createScheduler, tickJobId, type Scheduler } from '../../jobs/scheduler.js';
+import { setSchedulePaused } from '../../jobs/schedules.js';
+import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
+import { configYaml, testConfig, testQueue, type TestQueue } from './fixture.js';
+
+let db: ScratchDb;
+let q: TestQueue;
+let config: ResolvedConfig;
+const started: Scheduler[] = [];
+
+function scheduler(instance: string): Scheduler {
+  const s = createScheduler({ config, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance });
+  started.push(s);
+  return s;
+}
+
+// Tick times a day ahead (older tick rows are pruned after 30 days), at minute `m` of that hour, plus `ms`.
+const BASE = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 86_400_000;
+const at = (m: number, ms = 0) => new Date(BASE + m * 60_000 + ms);
+
+async function ticks(schedule: string) {
+  const res = await db.pool.query('SELECT tick, status, job_id, run_id, reason, scheduler FROM hub.schedule_tick WHERE schedule = $1 ORDER BY tick', [schedule]);
+  return res.rows;
+}
+
+beforeAll(async () => {
+  db = await scratchDatabase('jobs_scheduler');
+  q = await testQueue('jobs-scheduler');
+  config = await testConfig();
+}, 120_000);
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.stop()));
+  await q.queue.obliterate({ force: true });
+  await db.pool.query('TRUNCATE hub.schedule_tick, hub.schedule_state, hub.sync_run CASCADE');
+});
+
+afterAll(async () => {
+  await q?.close();
+  await db?.close();
+});
+
+describe('scheduler ticks', () => {
+  it('two schedulers on the same tick enqueue one job, with the deterministic id', async () => {
+    const tick = at(0, 17_250);
+    const [a, b] = await Promise.all([scheduler('a:1').tick('accounts-every-minute', tick), scheduler('b:2').tick('accounts-every-minute', tick)]);
+    expect([a.status, b.status].sort()).toEqual(['duplicate', 'enqueued']);
+    const minute = at(0);
+    expect(a.jobId).toBe(`schedule:accounts-every-minute:${minute.getTime()}`);
+    expect(b.jobId).toBe(a.jobId);
+    const jobs = await q.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+    expect(jobs.map((j) => j.id)).toEqual([a.jobId]);
+    expect(jobs[0]!.data).toEqual({ source: 'shop_pg', stream: 'accounts', mode: 'incremental', trigger: 'schedule:accounts-every-minute' });
+    const rows = await ticks('accounts-every-minute');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'enqueued', job_id: a.jobId });
+  });
+
+  it('a late scheduler cannot re-add a tick whose job already completed and left the queue', async () => {
+    const tick = at(1);
+    expect((await scheduler('a:1').tick('accounts-every-minute', tick)).status).toBe('enqueued');
+    await q.queue.remove(tickJobId('accounts-every-minute', tick));
+    expect(await q.queue.count()).toBe(0);
+    expect((await scheduler('late:3').tick('accounts-every-minute', tick)).status).toBe('duplicate');
+    expect(await q.queue.count()).toBe(0);
+  });
+
+  it('skips a tick while a previous job of the stream waits, and records it as a skipped run', async () => {
+    const s = scheduler('a:1');
+    const first = await s.tick('accounts-every-minute', at(2));
+    expect(first.status).toBe('enqueued');
+    const second = await s.tick('accounts-every-minute', at(3));
+    expect(second).toMatchObject({ status: 'skipped' });
+    if (second.status !== 'skipped') throw new Error('unreachable');
+    expect(second.reason).toContain(first.jobId);
+    expect(await q.queue.count()).toBe(1);
+    const run = await db.pool.query('SELECT source, stream, mode, status, trigger, error_code FROM hub.sync_run WHERE id = $1', [second.runId]);
+    expect(run.rows[0]).toEqual({ source: 'shop_pg', stream: 'accounts', mode: 'incremental', status: 'skipped', trigger: 'schedule:accounts-every-minute', error_code: 'JOB_TICK_SKIPPED' });
+    const rows = await ticks('accounts-every-minute');
+    expect(rows.map((r) => r.status)).toEqual(['enqueued', 'skipped']);
+    expect(Number(rows[1].run_id)).toBe(second.runId);
+  });
+
+  it('skips a tick while a job of the stream is active (taken by a worker)', async () => {
+    const other = await q.queue.add('shop_pg.accounts', { source: 'shop_pg', stream: 'accounts', mode: 'full', trigger: 'cli' });
+    const worker = new Worker(SYNC_QUEUE, null, { connection: q.redis.duplicate(), prefix: q.prefix });
+    try {
+      const job = await worker.getNextJob('test-token');
+      expect(job?.id).toBe(other.id);
+      expect(await q.queue.getJobState(other.id!)).toBe('active');
+      const r = await scheduler('a:1').tick('accounts-every-minute', at(4));
+      expect(r).toMatchObject({ status: 'skipped' });
+      if (r.status === 'skipped') expect(r.reason).toBe(`job ${other.id} of shop_pg.accounts is still active`);
+      // another stream is not held up
+      expect((await scheduler('a:1').tick('addresses-nightly', at(4))).status).toBe('enqueued');
+    } finally {
+      await worker.close(true);
+    }
+  });
+
+  it('skips a tick while a worker holds the stream lock', async () => {
+    await q.redis.set(q.keys.streamLock('shop_pg', 'accounts'), 'job-42', 'PX', 60_000);
+    try {
+      const r = await scheduler('a:1').tick('accounts-every-minute', at(5));
+      expect(r).toMatchObject({ status: 'skipped' });
+      if (r.status === 'skipped') expect(r.reason).toContain('job-42');
+      expect(await q.queue.count()).toBe(0);
+    } finally {
+      await q.redis.del(q.keys.streamLock('shop_pg', 'accounts'));
+    }
+  });
+
+  it('a pause holds across scheduler restarts, and resume lets the next tick enqueue', async () => {
+    await setSchedulePaused(config, db.pool, 'accounts-every-minute', true, 'test');
+    const first = scheduler('a:1');
+    expect((await first.tick('accounts-every-minute', at(6))).status).toBe('paused');
+    await first.stop();
+    // a new process: nothing in memory carries the pause
+    const restarted = createScheduler({ config, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'a:2' });
+    started.push(restarted);
+    expect((await restarted.tick('accounts-every-minute', at(7))).status).toBe('paused');
+    expect(await q.queue.count()).toBe(0);
+    expect((await ticks('accounts-every-minute')).map((r) => r.status)).toEqual(['paused', 'paused']);
+    await setSchedulePaused(config, db.pool, 'accounts-every-minute', false, 'test');
+    expect((await restarted.tick('accounts-every-minute', at(8))).status).toBe('enqueued');
+  });
+
+  it('refuses an unknown schedule with JOB_UNKNOWN_SCHEDULE naming the known ones', async () => {
+    await expect(scheduler('a:1').tick('nope', new Date())).rejects.toMatchObject({
+      code: 'JOB_UNKNOWN_SCHEDULE',
+      message: expect.stringContaining('accounts-every-minute, addresses-nightly, accounts-off'),
+    });
+  });
+});
+
+describe('scheduler cron tasks', () => {
+  it('starts a node-cron task per enabled schedule, whose tick enqueues the job of its minute', async () => {
+    const every = await testConfig(
+      configYaml(`schedules:
+  - { name: every-second, sync: shop_pg.accounts, cron: "* * * * * *" }
+  - { name: never, sync: shop_pg.addresses, cron: "* * * * * *", enabled: false }
+`),
+    );
+    const s = createScheduler({ config: every, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys });
+    started.push(s);
+    expect(s.start()).toEqual(['junction:every-second']);
+    let rows: Awaited<ReturnType<typeof ticks>> = [];
+    for (let i = 0; i < 50 && !rows.some((r) => r.status === 'enqueued'); i++) {
+      await sleep(100);
+      rows = await ticks('every-second');
+    }
+    await s.stop();
+    const enqueued = rows.find((r) => r.status === 'enqueued');
+    expect(enqueued, 'a tick within 5 s').toBeDefined();
+    expect(enqueued.tick.getUTCSeconds()).toBe(0);
+    expect(enqueued.job_id).toBe(tickJobId('every-second', enqueued.tick));
+    expect(await q.queue.getJob(enqueued.job_id)).toBeDefined();
+    expect(await ticks('never')).toEqual([]);
+  });
+});
