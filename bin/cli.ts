@@ -15,6 +15,10 @@ import { registerMapping } from './commands/mapping.js';
 import { registerBench } from './commands/bench.js';
 import { registerSync } from './commands/sync.js';
 import { registerCustomers } from './commands/customers.js';
+import { registerAgents } from './commands/agents.js';
+import { registerSchedules } from './commands/schedules.js';
+import { registerStart } from './commands/start.js';
+import { registerDlq } from './commands/dlq.js';
 
 const program = new Command('junction')
   .description('Integration hub for customer service: legacy connectors, unified customer view, analytics and chat.')
@@ -32,6 +36,10 @@ registerMapping(program);
 registerBench(program);
 registerSync(program);
 registerCustomers(program);
+registerAgents(program);
+registerSchedules(program);
+registerStart(program);
+registerDlq(program);
 
 try {
   await program.parseAsync(process.argv);

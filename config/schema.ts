@@ -50,6 +50,13 @@ const identityKindSchema = z.strictObject({
     .min(1)
     .optional()
     .describe('kinds whose ids tell the holders of a capped value apart (default: every kind without a cap; the largest count)'),
+  derive: z
+    .strictObject({
+      kind: nameSchema('identity kind').describe('the declared kind whose values are qualified'),
+      fields: z.array(nameSchema('field name')).min(1).describe('mapped fields holding a person name (name, nickname)'),
+    })
+    .optional()
+    .describe('a key derived by resolution, not by mappings: each value of `kind` with each name the record carries (`+8613800138000|王伟`), so that a capped phone still links records of the holder whose name they carry'),
 });
 
 const survivorshipRuleSchema = z
@@ -111,6 +118,30 @@ const gatewaySchema = z.strictObject({
     .default([]),
   default_team: nameSchema('team').default('support'),
   routing: z.array(routingRuleSchema).default([]),
+  token_secret: secret(z.string().min(32, { error: 'the token secret must be at least 32 characters' }))
+    .optional()
+    .describe('HMAC key of agent and visitor tokens; without one the gateway refuses to start'),
+  identity_secret: secret(z.string().min(16, { error: 'the identity secret must be at least 16 characters' }))
+    .optional()
+    .describe("shared with the retailer's site, which signs visitor identities with it; without one every identity claim is refused"),
+  external_id_kind: nameSchema('identity kind').default('shop_account').describe("identity kind of a signed visitor's external_id"),
+  identity_max_skew_s: z.number().int().min(10).max(3600).default(300).describe('how old (or how far ahead) a signed identity timestamp may be'),
+  agent_token_ttl_s: z.number().int().min(60).max(86_400).default(3600).describe('lifetime of an agent login token'),
+  visitor_token_ttl_s: z.number().int().min(60).max(7 * 86_400).default(43_200).describe('lifetime of a visitor token (renewable while valid)'),
+  max_payload_bytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe('largest WebSocket frame; a bigger one closes the socket with 1009'),
+  max_text_chars: z.number().int().min(1).max(100_000).default(4000).describe('longest chat message text'),
+  heartbeat_ms: z.number().int().min(1000).max(300_000).default(30_000).describe('ping interval; a socket that missed the previous pong is dropped'),
+  rate_limit: z
+    .strictObject({
+      frames_per_second: z.number().int().min(1).max(10_000).default(20).describe('steady frames per second per socket'),
+      burst: z.number().int().min(0).max(100_000).default(40).describe('extra frames per 10 s a socket may send above the steady rate'),
+    })
+    .prefault({}),
+  reconnect_grace_ms: z.number().int().min(0).default(60_000).describe('how long an agent may stay disconnected before their conversations are reassigned'),
+  commit_window_ms: z.number().int().min(0).max(100).default(2).describe('how long a message waits for others to share its transaction (group commit)'),
+  commit_max_batch: z.number().int().min(1).max(10_000).default(500).describe('most messages written by one transaction'),
+  commit_lanes: z.number().int().min(1).max(32).default(2).describe('transactions in flight at once per instance (conversations are spread over lanes)'),
+  require_origin: flagSchema(false).describe('refuse upgrades without an Origin header (non-browser clients send none)'),
 });
 
 /** Limits that hold for one source across every worker process (kept in Redis). */
@@ -162,6 +193,19 @@ function checkGoldenNames(
     }
   }
   for (const [kind, rule] of Object.entries(cfg.identity.kinds)) {
+    if (rule.derive) {
+      const from = cfg.identity.kinds[rule.derive.kind];
+      if (!from || from.derive || rule.derive.kind === kind) {
+        const message = from ? `${rule.derive.kind} is derived itself: derive from a kind the mappings fill` : `identity kind ${JSON.stringify(rule.derive.kind)} is not declared`;
+        ctx.addIssue({ code: 'custom', path: ['identity', 'kinds', kind, 'derive', 'kind'], message, ...withCode('CFG_UNKNOWN_REF') });
+      }
+      rule.derive.fields.forEach((field, i) => {
+        const known = Object.values(TARGETS).some((t) => Object.hasOwn(t.fields, field)) || Object.hasOwn(cfg.attributes, field);
+        if (!known) {
+          ctx.addIssue({ code: 'custom', path: ['identity', 'kinds', kind, 'derive', 'fields', i], message: `${field} is not a field of the model nor a declared attribute`, ...withCode('CFG_UNKNOWN_REF') });
+        }
+      });
+    }
     rule.cardinality_by?.forEach((by, i) => {
       const other = cfg.identity.kinds[by];
       if (!other || other.cardinality_cap !== undefined) {

@@ -64,4 +64,23 @@ export function registerBench(program: Command): void {
       log(`resolve: ${f.records.toLocaleString('en')} records in ${f.seconds.toFixed(1)} s = ${f.recordsPerSec.toLocaleString('en')} rec/s; raw COPY + merge ${f.raw.recordsPerSec.toLocaleString('en')} rec/s; ratio ${f.ratio}; precision ${f.quality.precision.toFixed(4)} recall ${f.quality.recall.toFixed(4)}`);
       if (opts.json) console.log(JSON.stringify(f));
     });
+
+  bench
+    .command('sync')
+    .description('end-to-end records/s of queued syncs of every demo stream (source → unified view + ClickHouse) with N worker processes vs a raw COPY + merge into PostgreSQL and a raw ClickHouse insert of the same rows; recovery time after a worker kill -9')
+    .option('--scale <people>', 'estate scale (its own estate, seeded once per scale)', positiveInt, 200_000)
+    .option('--workers <n>', 'worker processes', positiveInt, 2)
+    .option('--streams <list>', 'comma-separated source.stream list (default: every enabled demo stream)')
+    .option('--no-recovery', 'skip the kill -9 recovery measurement')
+    .option('--json', 'end with one JSON line of figures and ratios')
+    .action(async (opts: { scale: number; workers: number; streams?: string; recovery: boolean; json?: boolean }) => {
+      const log = logger(opts.json);
+      const { benchSync } = await import('../../test/bench/sync.js');
+      const f = await benchSync({ scale: opts.scale, workers: opts.workers, streams: opts.streams?.split(',').map((s) => s.trim()), recovery: opts.recovery, log });
+      const peers = `raw PostgreSQL COPY + merge ${f.peers.postgres.recordsPerSec.toLocaleString('en')} rec/s (ratio ${f.ratios.postgres}); raw ClickHouse insert ${f.peers.clickhouse.recordsPerSec.toLocaleString('en')} rec/s (ratio ${f.ratios.clickhouse})`;
+      log(`sync: ${f.records.toLocaleString('en')} records end to end in ${f.seconds} s = ${f.recordsPerSec.toLocaleString('en')} rec/s with ${f.workers} workers; ${peers}; vs the slower peer ${f.ratios.slowerPeer}`);
+      log(f.recovery ? `recovery after kill -9: ${f.recovery.seconds === null ? 'not back to 90% within 120 s' : `${f.recovery.seconds} s`} (pre-kill ${f.recovery.preKillRecordsPerSec.toLocaleString('en')} rec/s, ${f.recovery.windowSeconds} s window)` : 'recovery: not measured');
+      log(`goals: ${f.goals.recordsPerSec.toLocaleString('en')} rec/s ${f.met.recordsPerSec ? 'met' : 'NOT met'}; ${f.goals.slowerPeerRatio} of the slower peer ${f.met.slowerPeerRatio ? 'met' : 'NOT met'}; recovery ≤ ${f.goals.recoverySeconds} s ${f.met.recoverySeconds ? 'met' : 'NOT met'}`);
+      if (opts.json) console.log(JSON.stringify(f));
+    });
 }

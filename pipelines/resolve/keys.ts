@@ -3,7 +3,9 @@
  * `[a-z][a-z0-9_]*`, so the first `:` separates them), filtered by the rules, and the
  * advisory-lock stripe each key and record falls into.
  */
+import type { JsonValue } from '../../connectors/types.js';
 import type { IdentityKey } from '../types.js';
+import { comparableName } from './names.js';
 import type { ResolveRules } from './rules.js';
 
 /** `kind:value`. */
@@ -21,17 +23,41 @@ export function decodeKey(key: string): IdentityKey {
  * kinds only, no empty or blocked values (the map stage drops blocked values already; this
  * is the last line, cheap, and keeps hand-built records honest).
  */
-export function linkableKeys(identities: readonly IdentityKey[], rules: ResolveRules): string[] {
+export function linkableKeys(identities: readonly IdentityKey[], rules: ResolveRules, fields?: Readonly<Record<string, JsonValue>>): string[] {
   const out: string[] = [];
   for (const { kind, value } of identities) {
     const rule = rules.kinds.get(kind);
-    if (!rule || typeof value !== 'string') continue;
+    if (!rule || rule.derive || typeof value !== 'string') continue;
     const v = value.trim();
     if (v === '' || rule.blocked.has(v)) continue;
     const key = encodeKey(kind, v);
     if (!out.includes(key)) out.push(key); // a handful per record: cheaper than a Set
   }
+  if (fields && rules.derived.length > 0) derivedKeys(out, rules, fields);
   return out.length > 1 ? out.sort() : out;
+}
+
+/**
+ * Appends the derived keys of a record to its mapped keys `out`: `kind:<value>|<name>` for
+ * each value of the kind it derives from and each person name in its fields (see
+ * {@link comparableName}). A phone shared by a family stops linking; the same phone with
+ * a name is one person's again.
+ */
+function derivedKeys(out: string[], rules: ResolveRules, fields: Readonly<Record<string, JsonValue>>): void {
+  const mapped = out.length;
+  for (const d of rules.derived) {
+    const { from, fields: nameFields } = d.derive!;
+    let names: string[] | undefined;
+    for (let i = 0; i < mapped; i++) {
+      const key = out[i]!;
+      if (!key.startsWith(from) || key.charCodeAt(from.length) !== 58 /* : */) continue;
+      names ??= [...new Set(nameFields.map((f) => comparableName(fields[f])).filter((n): n is string => n !== null))];
+      for (const name of names) {
+        const derived = encodeKey(d.kind, `${key.slice(from.length + 1)}|${name}`);
+        if (!d.blocked.has(derived) && !out.includes(derived)) out.push(derived);
+      }
+    }
+  }
 }
 
 /**

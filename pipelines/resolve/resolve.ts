@@ -39,7 +39,7 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
   const byRef = new Map<string, MappedRecord>();
   for (const r of input) byRef.set(recordRef(r), r); // a record read twice in one batch: the later read wins
   const keysOf = new Map<string, string[]>();
-  for (const [ref, r] of byRef) keysOf.set(ref, linkableKeys(r.identities, rules));
+  for (const [ref, r] of byRef) keysOf.set(ref, linkableKeys(r.identities, rules, r.fields));
 
   await lockStripes(tx, [...byRef.keys(), ...[...keysOf.values()].flat()], rules.lockStripes);
   let stored = await storedByRef(tx, [...byRef.values()]);

@@ -19,7 +19,15 @@ export interface KindRule {
   blocked: ReadonlySet<string>;
   /** For a capped kind: the kinds whose ids tell holders apart; null: every uncapped kind. */
   countBy: readonly string[] | null;
+  /**
+   * A kind resolution derives instead of reading it from mappings: each value of `from`
+   * with each person name found in `fields` (see {@link derivedKeys}); null: a mapped kind.
+   */
+  derive: { from: string; fields: readonly string[] } | null;
 }
+
+/** A kind as config declares it (`derive` optional, so inline test rules need not name it). */
+type IdentityKindInput = Omit<IdentityConfig['kinds'][string], 'derive'> & { derive?: IdentityConfig['kinds'][string]['derive'] };
 
 export type SurvivorshipRuleName = 'source_priority' | 'most_recent' | 'first_non_null';
 
@@ -36,6 +44,8 @@ export interface ResolveRules {
   kinds: ReadonlyMap<string, KindRule>;
   /** Kind names by priority (highest first), then name: the order keys link in. */
   linkOrder: readonly string[];
+  /** The derived kinds (subset of `kinds`), in link order. */
+  derived: readonly KindRule[];
   /** Survivorship rule per golden field and attribute. */
   fieldRules: ReadonlyMap<string, FieldRule>;
   /** Declared custom attributes and their types. */
@@ -50,7 +60,7 @@ export interface ResolveRules {
 
 /** The parts of a resolved config the rules come from (a `ResolvedConfig` is one). */
 export type RulesSource = DeepReadonly<{
-  identity: Pick<IdentityConfig, 'default_region' | 'kinds'> & { survivorship?: SurvivorshipConfig };
+  identity: Pick<IdentityConfig, 'default_region'> & { kinds: Record<string, IdentityKindInput> } & { survivorship?: SurvivorshipConfig };
   attributes?: Record<string, AttributeConfig>;
 }>;
 
@@ -68,7 +78,8 @@ export function resolveRules(source: RulesSource, options: { lockStripes?: numbe
   const kinds = new Map<string, KindRule>();
   for (const [kind, k] of Object.entries(identity.kinds)) {
     const blocked = new Set(k.blocked.flatMap((b) => normalizeBlocked(b, k.normalize, identity.default_region)));
-    kinds.set(kind, { kind, priority: k.priority, cap: k.cardinality_cap ?? null, blocked, countBy: k.cardinality_by ?? null });
+    const derive = k.derive ? { from: k.derive.kind, fields: [...k.derive.fields] } : null;
+    kinds.set(kind, { kind, priority: k.priority, cap: k.cardinality_cap ?? null, blocked, countBy: k.cardinality_by ?? null, derive });
   }
   const linkOrder = [...kinds.values()].sort((a, b) => b.priority - a.priority || a.kind.localeCompare(b.kind)).map((k) => k.kind);
   // Resolution keeps the uncapped kinds of an anchor as bits of a 32-bit integer.
@@ -88,5 +99,6 @@ export function resolveRules(source: RulesSource, options: { lockStripes?: numbe
   }
   const lockStripes = options.lockStripes ?? 256;
   if (!Number.isInteger(lockStripes) || lockStripes < 1) throw new RangeError(`lockStripes must be a positive integer, got ${lockStripes}`);
-  return { kinds, linkOrder, fieldRules, attributes, lockStripes };
+  const derived = linkOrder.map((k) => kinds.get(k)!).filter((k) => k.derive !== null);
+  return { kinds, linkOrder, derived, fieldRules, attributes, lockStripes };
 }

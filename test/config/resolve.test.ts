@@ -136,7 +136,7 @@ describe('resolved config', () => {
     expect(config?.mappings).toEqual([]);
     expect(config?.identity).toEqual({ default_region: 'CN', kinds: {}, survivorship: { default: 'most_recent', fields: {} } });
     expect(config?.attributes).toEqual({});
-    expect(config?.gateway).toEqual({ port: 18080, allowed_origins: [], default_team: 'support', routing: [] });
+    expect(config?.gateway).toMatchObject({ port: 18080, allowed_origins: [], default_team: 'support', routing: [], max_payload_bytes: 16_384, heartbeat_ms: 30_000 });
   });
 
   it('is deeply frozen', async () => {

@@ -62,10 +62,17 @@ describe('junction sync --inline on the demo estate', () => {
     expect(dead.rows[0].n).toBe(0);
   }, 300_000);
 
-  // Issue 4's goal is precision >= 0.999 and recall >= 0.98; without the Oracle CRM (no server
-  // here) the resolver reaches 0.998 / 0.972 on this estate. This floor guards what it reaches
-  // until the goal is met (families sharing a phone and orders known only by that phone).
-  it('resolves identities with precision >= 0.998 and recall >= 0.97 against the ground truth (goal 0.999 / 0.98 not met yet)', async () => {
+  // Issue 4's bar (precision >= 0.999, recall >= 0.98) holds on the whole estate, CRM included:
+  // test/pipelines/resolve/quality.int.test.ts. Synced here without the Oracle CRM (no server),
+  // the estate loses the records that bridge email and phone, and the bar is out of reach for
+  // any resolver: joining every record of a person that shares a key with another of theirs,
+  // except through a phone shared by a family, scores recall 0.973 on this estate; the rest
+  // are orders known only by a family's phone, which no key tells apart, and tickets known only
+  // by an email that only the CRM holds. Resolution reaches precision 0.998 / recall 0.972 here;
+  // the false merges are family members that nothing the phone's cap counts tells apart (one
+  // with an email, the other with a CRM number only, no id at all, or orders known only by the
+  // phone). These floors guard what it reaches.
+  it('resolves identities with precision >= 0.998 and recall >= 0.97 against the ground truth (without the CRM: see above)', async () => {
     const truth = readTruth(path.join(outDir, 'ground_truth.csv'));
     const e = await evaluate(db.pool, truth);
     expect(e.onlyInView).toBe(0);

@@ -67,7 +67,9 @@ describe('idempotent loading', () => {
     expect(await apply([crm, shop, app, order])).toMatchObject({ loaded: 4, unchanged: 0, customersCreated: 1 });
     const before = await rowVersions();
     expect(before.customer_attribute).toHaveLength(1);
-    expect(await apply([order, app, shop, crm])).toEqual({ customersCreated: 0, merged: 0, loaded: 0, unchanged: 4, failures: [] });
+    expect(await apply([order, app, shop, crm])).toEqual({
+      customersCreated: 0, merged: 0, loaded: 0, unchanged: 4, failures: [], written: [], moved: [], absorbed: [], customerIds: [],
+    });
     expect(await rowVersions()).toEqual(before);
   });
 

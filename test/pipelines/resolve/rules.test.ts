@@ -25,6 +25,34 @@ const IDENTITY = yaml(`
     loyalty_points: { type: integer }
 `);
 
+describe('derived kinds', () => {
+  const DERIVED = yaml(`
+    identity:
+      kinds:
+        email: { priority: 50, normalize: email }
+        phone: { priority: 40, normalize: phone, blocked: ["13800000000"], cardinality_cap: 1 }
+        phone_name: { priority: 35, derive: { kind: phone, fields: [name, nickname] }, cardinality_cap: 1 }
+  `);
+
+  it.each([
+    ['a phone and a name', [['phone', '+8613912345678']], { name: '张 伟' }, ['phone:+8613912345678', 'phone_name:+8613912345678|张伟']],
+    ['each name field, once per distinct name', [['phone', '+8613912345678']], { name: 'Wei Zhang', nickname: 'ZHANG WEI' }, ['phone:+8613912345678', 'phone_name:+8613912345678|wei zhang']],
+    ['two names', [['phone', '+8613912345678']], { name: '张伟', nickname: '小张🌸' }, ['phone:+8613912345678', 'phone_name:+8613912345678|小张', 'phone_name:+8613912345678|张伟']],
+    ['two phones', [['phone', '+8613912345678'], ['phone', '+8613912345679']], { name: '张伟' },
+      ['phone:+8613912345678', 'phone:+8613912345679', 'phone_name:+8613912345678|张伟', 'phone_name:+8613912345679|张伟']],
+    ['no name', [['phone', '+8613912345678']], { nickname: '🌸' }, ['phone:+8613912345678']],
+    ['no phone', [['email', 'a@b.cn']], { name: '张伟' }, ['email:a@b.cn']],
+    ['a blocked phone', [['phone', '+8613800000000']], { name: '张伟' }, []],
+    ['a derived kind written by a mapping (ignored)', [['phone_name', 'x|y']], { name: '张伟' }, []],
+  ] as const)('%s', async (_what, ids, fields, expected) => {
+    const { config, errors } = await load({ 'junction.yaml': BASE + DERIVED });
+    expect(errors).toEqual([]);
+    const rules = resolveRules(config!);
+    expect(rules.derived.map((k) => k.kind)).toEqual(['phone_name']);
+    expect(linkableKeys(ids.map(([kind, value]) => ({ kind, value })), rules, fields)).toEqual(expected);
+  });
+});
+
 describe('identity rules', () => {
   it('builds kinds, blocked values in normal form, link order and field rules from config', async () => {
     const { config, errors } = await load({ 'junction.yaml': BASE + IDENTITY });
@@ -72,6 +100,21 @@ describe('identity rules', () => {
       'cardinality_by naming an undeclared kind',
       `identity:\n  kinds:\n    phone: { priority: 1, cardinality_cap: 1, cardinality_by: [email] }\n`,
       'junction.yaml:10:64 CFG_UNKNOWN_REF',
+    ],
+    [
+      'derive from an undeclared kind',
+      `identity:\n  kinds:\n    phone_name: { priority: 1, derive: { kind: phone, fields: [name] } }\n`,
+      'junction.yaml:10:48 CFG_UNKNOWN_REF',
+    ],
+    [
+      'derive from a derived kind',
+      `identity:\n  kinds:\n    phone: { priority: 2 }\n    a: { priority: 1, derive: { kind: phone, fields: [name] } }\n    b: { priority: 1, derive: { kind: a, fields: [name] } }\n`,
+      'junction.yaml:12:39 CFG_UNKNOWN_REF',
+    ],
+    [
+      'derive with a field of no target',
+      `identity:\n  kinds:\n    phone: { priority: 2 }\n    phone_name: { priority: 1, derive: { kind: phone, fields: [name, shoe_size] } }\n`,
+      'junction.yaml:11:70 CFG_UNKNOWN_REF',
     ],
     ['an attribute named like a model field', `attributes:\n  email: { type: string }\n`, 'junction.yaml:9:10 CFG_DUPLICATE_NAME'],
     ['an attribute of an unknown type', `attributes:\n  points: { type: money }\n`, 'junction.yaml:9:19 CFG_INVALID_VALUE'],

@@ -1,0 +1,102 @@
+/** `junction agents add | list | disable | enable`: the chat gateway's agent accounts. */
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { stackSettings } from '../../config/env.js';
+import { DEFAULT_REDIS_PREFIX, GatewayKeys, type FanoutEvent } from '../../gateway/events.js';
+import { addAgent, listAgents, setAgentDisabled, type Agent } from '../../gateway/store/agents.js';
+import { loadCliConfig } from '../sources.js';
+
+async function withDb<T>(fn: (db: pg.Client) => Promise<T>): Promise<T> {
+  const db = new pg.Client({ connectionString: stackSettings().services.postgres.url });
+  await db.connect();
+  try {
+    return await fn(db);
+  } finally {
+    await db.end();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Closes the agent's open sockets on every gateway instance (the upgrade refuses them from now on anyway). */
+async function kick(agent: Agent): Promise<void> {
+  const redis = new Redis(stackSettings().services.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    const event: FanoutEvent = { e: 'kick', reason: 'agent disabled' };
+    await redis.publish(new GatewayKeys(DEFAULT_REDIS_PREFIX).agent(agent.id), JSON.stringify(event));
+  } catch (err) {
+    console.error(`warning: open sockets of ${agent.email} were not closed (${(err as Error).message}); they end at their next reconnect`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function printAgents(agents: Agent[]): void {
+  if (agents.length === 0) {
+    console.log('no agents (add one with junction agents add)');
+    return;
+  }
+  const w = Math.max(5, ...agents.map((a) => a.email.length));
+  console.log(`${'ID'.padEnd(5)} ${'EMAIL'.padEnd(w)}  ${'TEAM'.padEnd(12)} ${'STATUS'.padEnd(8)} NAME`);
+  for (const a of agents) console.log(`${String(a.id).padEnd(5)} ${a.email.padEnd(w)}  ${a.team.padEnd(12)} ${(a.disabled ? 'disabled' : 'active').padEnd(8)} ${a.name}`);
+}
+
+export function registerAgents(program: Command): void {
+  const agents = program.command('agents').description('chat agents: add, list, disable, enable');
+
+  agents
+    .command('add')
+    .description('add an agent; prints a generated password unless --password-stdin is given')
+    .requiredOption('--email <email>', 'login email')
+    .requiredOption('--name <name>', 'display name')
+    .option('--team <team>', 'team (default: gateway.default_team of the config)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--config <file>', 'config file (for the default team)')
+    .option('--json', 'print the agent as JSON')
+    .action(async (opts: { email: string; name: string; team?: string; passwordStdin?: boolean; config?: string; json?: boolean }) => {
+      const team = opts.team ?? (await loadCliConfig(opts.config)).gateway.default_team;
+      if (!/^[a-z][a-z0-9_]*$/.test(team)) throw new Error(`invalid team ${team}: use a-z, 0-9 and _`);
+      const password = opts.passwordStdin ? await readStdin() : randomBytes(12).toString('base64url');
+      if (password.length < 8) throw new Error('the password must be at least 8 characters');
+      const agent = await withDb((db) => addAgent(db, { email: opts.email, name: opts.name, team, password }));
+      if (opts.json) console.log(JSON.stringify({ ...agent, ...(opts.passwordStdin ? {} : { password }) }));
+      else {
+        console.log(`added agent ${agent.id} ${agent.email} (team ${agent.team})`);
+        if (!opts.passwordStdin) console.log(`password: ${password}  (shown once)`);
+      }
+    });
+
+  agents
+    .command('list')
+    .description('list agents')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const list = await withDb((db) => listAgents(db));
+      if (opts.json) console.log(JSON.stringify(list, null, 2));
+      else printAgents(list);
+    });
+
+  agents
+    .command('disable <email>')
+    .description('disable an agent: login and new sockets are refused, open sockets are closed (4403)')
+    .action(async (email: string) => {
+      const agent = await withDb((db) => setAgentDisabled(db, email, true));
+      await kick(agent);
+      console.log(`disabled agent ${agent.id} ${agent.email}`);
+    });
+
+  agents
+    .command('enable <email>')
+    .description('enable a disabled agent again')
+    .action(async (email: string) => {
+      const agent = await withDb((db) => setAgentDisabled(db, email, false));
+      console.log(`enabled agent ${agent.id} ${agent.email}`);
+    });
+}

@@ -1,0 +1,56 @@
+/** The express app of one gateway instance: CORS for the allowed origins, the REST API, health. */
+import express from 'express';
+import type { GatewayContext } from '../context.js';
+import { authRoutes } from './auth-routes.js';
+import { conversationRoutes } from './conversation-routes.js';
+import { errorHandler } from './errors.js';
+
+/**
+ * CORS for `gateway.allowed_origins` only (the retailer's site calls the visitor session
+ * endpoint cross-origin). Small enough not to need the `cors` package.
+ */
+function cors(allowed: readonly string[]): express.RequestHandler {
+  return (req, res, next) => {
+    const origin = req.headers.origin;
+    if (origin && allowed.includes(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        res.setHeader('Access-Control-Allow-Methods', 'GET, POST');
+        res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+        res.setHeader('Access-Control-Max-Age', '600');
+        res.status(204).end();
+        return;
+      }
+    }
+    next();
+  };
+}
+
+export interface AppHooks {
+  /** False while the instance is shutting down (readyz answers 503). */
+  accepting(): boolean;
+  /** PostgreSQL and Redis answer. */
+  ready(): Promise<boolean>;
+}
+
+export function createApp(ctx: GatewayContext, hooks: AppHooks): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(cors(ctx.settings.allowed_origins));
+  app.use(express.json({ limit: '16kb' }));
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, instanceId: ctx.instanceId });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ok = hooks.accepting() && (await hooks.ready());
+    res.status(ok ? 200 : 503).json({ ok, instanceId: ctx.instanceId });
+  });
+  app.use(authRoutes(ctx));
+  app.use(conversationRoutes(ctx));
+  app.use((_req, res) => {
+    res.status(404).setHeader('X-Junction-Error', 'GW_BAD_REQUEST').json({ error: { code: 'GW_BAD_REQUEST', message: 'no such route' } });
+  });
+  app.use(errorHandler(ctx.log));
+  return app;
+}

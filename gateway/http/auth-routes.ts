@@ -1,0 +1,66 @@
+/**
+ * `POST /api/auth/login` (agents: email + password → a short-lived token) and
+ * `POST /api/visitor/session` (visitors: a token, optionally linked to a signed identity;
+ * with a still-valid visitor token as bearer it renews the same visitor).
+ */
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import * as z from 'zod';
+import { JunctionError } from '../../config/errors.js';
+import { signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../auth/identity.js';
+import { verifyDummy, verifyPassword } from '../auth/password.js';
+import { signToken } from '../auth/token.js';
+import type { GatewayContext } from '../context.js';
+import { findAgentForLogin } from '../store/agents.js';
+import { findCustomerByIdentity } from '../store/customers.js';
+import { bearerPrincipal } from './bearer.js';
+import { parseBody } from './errors.js';
+
+const loginSchema = z.strictObject({ email: z.string().min(3).max(254), password: z.string().min(1).max(1024) });
+
+const visitorSessionSchema = signedIdentitySchema.partial();
+
+export function authRoutes(ctx: GatewayContext): express.Router {
+  const router = express.Router();
+  // Password guessing: 10 tries a minute per address and client.
+  const loginLimiter = new RateLimiterMemory({ points: 10, duration: 60 });
+
+  router.post('/api/auth/login', async (req, res) => {
+    const { email, password } = parseBody(loginSchema, req.body);
+    try {
+      await loginLimiter.consume(`${req.socket.remoteAddress}|${email.toLowerCase()}`);
+    } catch {
+      throw new JunctionError('GW_RATE_LIMITED', 'too many login attempts; wait a minute');
+    }
+    const agent = await findAgentForLogin(ctx.pool, email);
+    const ok = agent ? await verifyPassword(password, agent.passwordHash) : await verifyDummy(password);
+    if (!agent || !ok) throw new JunctionError('GW_BAD_CREDENTIALS', 'unknown email or wrong password');
+    if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', 'this agent is disabled');
+    const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ctx.settings.agent_token_ttl_s);
+    res.json({ token, expiresAt: expiresAt.toISOString(), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
+  });
+
+  router.post('/api/visitor/session', async (req, res) => {
+    const body = parseBody(visitorSessionSchema, req.body);
+    const previous = bearerPrincipal(req, ctx);
+    if (previous && previous.kind !== 'visitor') throw new JunctionError('GW_FORBIDDEN', 'an agent token cannot renew a visitor session');
+    let identity: IdentityClaims | null = previous?.identity ?? null;
+    let customerId = previous?.customerId ?? null;
+    if (body.identity !== undefined || body.signature !== undefined) {
+      if (body.identity === undefined || body.signature === undefined || body.timestamp === undefined) {
+        throw new JunctionError('GW_BAD_IDENTITY_SIGNATURE', 'an identity claim needs identity, timestamp and signature; unsigned claims are refused');
+      }
+      identity = verifyIdentity(
+        { identity: body.identity, timestamp: body.timestamp, signature: body.signature },
+        { secret: ctx.settings.identity_secret, maxSkewSeconds: ctx.settings.identity_max_skew_s, region: ctx.region },
+      );
+      customerId = await findCustomerByIdentity(ctx.pool, identity, ctx.settings.external_id_kind);
+    }
+    const visitorId = previous?.visitorId ?? randomUUID();
+    const { token, expiresAt } = signToken({ kind: 'visitor', visitorId, customerId, identity }, ctx.settings.token_secret, ctx.settings.visitor_token_ttl_s);
+    res.json({ token, expiresAt: expiresAt.toISOString(), visitorId, identified: identity !== null, customerLinked: customerId !== null });
+  });
+
+  return router;
+}

@@ -1,0 +1,34 @@
+/** `Authorization: Bearer <token>` for the REST API: the same tokens as the WebSocket upgrade. */
+import type { NextFunction, Request, Response } from 'express';
+import { JunctionError } from '../../config/errors.js';
+import { principalOf, verifyToken, type Principal } from '../auth/token.js';
+import type { GatewayContext } from '../context.js';
+import { getAgent } from '../store/agents.js';
+
+/** The principal of a request's bearer token, or undefined when it has no Authorization header. @throws JunctionError */
+export function bearerPrincipal(req: Request, ctx: GatewayContext): Principal | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const m = /^Bearer ([A-Za-z0-9._-]+)$/.exec(header);
+  if (!m) throw new JunctionError('GW_TOKEN_INVALID', 'expected Authorization: Bearer <token>');
+  return principalOf(verifyToken(m[1]!, ctx.settings.token_secret));
+}
+
+/** Middleware: requires a valid token (and an enabled agent); puts the principal in `res.locals.principal`. */
+export function requireAuth(ctx: GatewayContext) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const principal = bearerPrincipal(req, ctx);
+    if (!principal) throw new JunctionError('GW_AUTH_REQUIRED', 'this endpoint needs Authorization: Bearer <token>');
+    if (principal.kind === 'agent') {
+      const agent = await getAgent(ctx.pool, principal.agentId);
+      if (!agent) throw new JunctionError('GW_TOKEN_INVALID', `agent ${principal.agentId} does not exist`);
+      if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', `agent ${principal.agentId} is disabled`);
+    }
+    res.locals.principal = principal;
+    next();
+  };
+}
+
+export function principalOfResponse(res: Response): Principal {
+  return res.locals.principal as Principal;
+}

@@ -1,0 +1,191 @@
+/**
+ * One gateway instance: express (REST) and `ws` on one HTTP port, authentication at the
+ * upgrade, heartbeats, and a graceful shutdown that sends every client elsewhere.
+ * Any number of instances share PostgreSQL and Redis; none holds state another needs.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { BurstyRateLimiter, RateLimiterMemory } from 'rate-limiter-flexible';
+import { WebSocketServer } from 'ws';
+import { JunctionError, isJunctionError } from '../config/errors.js';
+import { silentLogger, type Logger } from '../config/log.js';
+import { isPhoneRegion } from '../pipelines/normalize.js';
+import { defaultRouter } from './assign.js';
+import type { GatewayContext, GatewaySettings } from './context.js';
+import { DEFAULT_REDIS_PREFIX, GatewayKeys } from './events.js';
+import { Fanout } from './fanout.js';
+import { createApp } from './http/app.js';
+import { createMessagePath } from './message-path.js';
+import { Presence } from './presence.js';
+import { SUBPROTOCOL } from './protocol.js';
+import { SocketSession } from './socket-session.js';
+import { ReceiptWriter } from './store/receipts.js';
+import { authenticateUpgrade, refuseUpgrade } from './upgrade.js';
+
+/** Options of {@link startGateway}. */
+export interface GatewayOptions {
+  /** The resolved `gateway:` config section. */
+  gateway: GatewaySettings;
+  /** `identity.default_region`, for signed phones. @defaultValue 'CN' */
+  region?: string;
+  /** The hub's PostgreSQL (schema `gateway`, read access to `unified`). */
+  pgUrl: string;
+  redisUrl: string;
+  /** @defaultValue gateway.port; 0 picks a free port */
+  port?: number;
+  /** @defaultValue '127.0.0.1' */
+  host?: string;
+  /** Prefix of every Redis key and channel; a hash tag keeps them on one Cluster slot. @defaultValue '{junction}:gw:' */
+  redisPrefix?: string;
+  /** @defaultValue `<hostname>:<pid>:<random>` */
+  instanceId?: string;
+  /** @defaultValue a silent logger */
+  log?: Logger;
+  /** PostgreSQL connections of this instance. @defaultValue 10 */
+  poolSize?: number;
+  /** How long shutdown waits for clients to close before dropping them. @defaultValue 2000 */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningGateway {
+  port: number;
+  instanceId: string;
+  /** Open authenticated sockets. */
+  sockets(): number;
+  /** Group-commit counters (batches, requests, largest batch). */
+  commitStats(): { batches: number; requests: number; largestBatch: number };
+  /** Sends `reconnect` + close 1012 to every client, flushes, then releases every connection. */
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+function rateLimiter(s: GatewaySettings): RateLimiterMemory | BurstyRateLimiter {
+  const steady = new RateLimiterMemory({ keyPrefix: 'gw-steady', points: s.rate_limit.frames_per_second, duration: 1 });
+  if (s.rate_limit.burst === 0) return steady;
+  return new BurstyRateLimiter(steady, new RateLimiterMemory({ keyPrefix: 'gw-burst', points: s.rate_limit.burst, duration: 10 }));
+}
+
+/** Starts one gateway instance and resolves once it listens. */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const settings = options.gateway;
+  const tokenSecret = settings.token_secret;
+  if (!tokenSecret) throw new JunctionError('CFG_MISSING_KEY', 'the gateway needs gateway.token_secret to sign tokens', { where: { path: 'gateway.token_secret' } });
+  const region = options.region ?? 'CN';
+  if (!isPhoneRegion(region)) throw new TypeError(`startGateway option region: ${region} is not a phone region`);
+  const instanceId = options.instanceId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const log = (options.log ?? silentLogger).child({ gateway: instanceId });
+
+  const pool = new pg.Pool({ connectionString: options.pgUrl, max: options.poolSize ?? 10 });
+  pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'));
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2 });
+  const sub = redis.duplicate();
+  for (const r of [redis, sub]) r.on('error', (err) => log.warn({ err }, 'redis connection error'));
+  const keys = new GatewayKeys(options.redisPrefix ?? DEFAULT_REDIS_PREFIX);
+  const fanout = new Fanout(redis, sub, log);
+  const presence = new Presence(redis, keys, settings.heartbeat_ms * 3);
+  const ctx: GatewayContext = {
+    settings: { ...settings, token_secret: tokenSecret },
+    region,
+    instanceId,
+    pool,
+    redis,
+    keys,
+    fanout,
+    presence,
+    messages: createMessagePath({ pool, fanout, keys, log, windowMs: settings.commit_window_ms, maxBatch: settings.commit_max_batch, lanes: settings.commit_lanes }),
+    receipts: new ReceiptWriter(pool, log),
+    router: defaultRouter({ defaultTeam: settings.default_team, presence }),
+    log,
+  };
+
+  const sessions = new Set<SocketSession>();
+  const limiter = rateLimiter(settings);
+  let accepting = true;
+
+  const app = createApp(ctx, {
+    accepting: () => accepting,
+    ready: async () => {
+      try {
+        await Promise.all([pool.query('SELECT 1'), redis.ping()]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const server = http.createServer(app);
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: settings.max_payload_bytes,
+    clientTracking: false,
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
+    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
+    const refuse = (err: JunctionError) => refuseUpgrade(socket, err);
+    if (!accepting) return refuse(new JunctionError('GW_SHUTTING_DOWN', 'this instance is shutting down; connect to another'));
+    if (path !== '/ws') return refuse(new JunctionError('GW_BAD_REQUEST', 'WebSocket endpoint is /ws'));
+    authenticateUpgrade(req, ctx).then(
+      (principal) => {
+        if (!accepting || socket.destroyed) return refuse(new JunctionError('GW_SHUTTING_DOWN', 'this instance is shutting down'));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const session = new SocketSession(ws, principal, ctx, limiter, (done) => sessions.delete(done));
+          sessions.add(session);
+        });
+      },
+      (err: unknown) => {
+        if (!isJunctionError(err)) log.error({ err }, 'upgrade authentication failed');
+        refuse(isJunctionError(err) ? err : new JunctionError('GW_INTERNAL', 'authentication failed', { cause: err }));
+      },
+    );
+  });
+
+  const heartbeat = setInterval(() => {
+    const live = [];
+    for (const s of sessions) if (s.ping() && s.ready) live.push(s.presenceEntry);
+    presence.refresh(live).catch((err: unknown) => log.warn({ err }, 'presence refresh failed'));
+  }, settings.heartbeat_ms);
+  heartbeat.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? Number(settings.port), options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      accepting = false;
+      clearInterval(heartbeat);
+      const open = [...sessions];
+      const allDone = () => Promise.all(open.map((s) => s.done));
+      for (const s of open) s.shutdown();
+      await Promise.race([allDone(), sleep(options.shutdownGraceMs ?? 2000)]);
+      for (const s of sessions) s.terminate();
+      await Promise.race([allDone(), sleep(1000)]);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await ctx.messages.drain();
+      await ctx.receipts.close();
+      await Promise.allSettled([sub.quit(), redis.quit()]);
+      await pool.end();
+      log.info('gateway closed');
+    })());
+
+  return { port, instanceId, sockets: () => sessions.size, commitStats: () => ({ ...ctx.messages.stats }), close };
+}

@@ -1,0 +1,355 @@
+/**
+ * One authenticated WebSocket: the protocol state machine (hello first, then frames),
+ * per-socket rate limit, the conversations this client sees and their ordered delivery,
+ * and the fan-out subscriptions behind them.
+ *
+ * Inbound frames are handled one at a time in arrival order (a chain of promises), but a
+ * message is only *queued* for group commit before the next frame is read: its ack is sent
+ * when its batch commits, so a client may pipeline messages without waiting for acks and
+ * they still take seqs in the order sent.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RateLimiterAbstract, BurstyRateLimiter } from 'rate-limiter-flexible';
+import type { RawData, WebSocket } from 'ws';
+import { JunctionError, isJunctionError, type ErrorCode } from '../config/errors.js';
+import { participantId, type Principal } from './auth/token.js';
+import type { GatewayContext } from './context.js';
+import { close as closeConversation, openForVisitor, transfer } from './conversations.js';
+import { participantKind, type FanoutEvent } from './events.js';
+import type { PresenceEntry } from './presence.js';
+import { CLOSE, parseClientFrame, type ClientFrame, type CloseCode, type ConversationSummary, type HelloFrame, type MsgFrame, type ServerFrame } from './protocol.js';
+import { SessionConversations } from './session-conversations.js';
+import { openConversationsOf } from './store/conversations.js';
+import { ackedSeqs } from './store/receipts.js';
+
+/** How long a socket may stay silent before its `hello`. */
+export const HELLO_TIMEOUT_MS = 10_000;
+/** A client that lets this much pile up unread is dropped; it resumes when it reconnects. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export class SocketSession {
+  readonly id = randomUUID();
+  readonly participant: string;
+  /** Cleared by the heartbeat before each ping, set by the pong. */
+  alive = true;
+  private state: 'hello' | 'ready' | 'closed' = 'hello';
+  private readonly conversations: SessionConversations;
+  private inbound: Promise<void> = Promise.resolve();
+  private events: Promise<void> = Promise.resolve();
+  /** Fan-out events that came before the welcome was sent. */
+  private early: FanoutEvent[] | null = [];
+  private readonly helloTimer: NodeJS.Timeout;
+  private presenceJoined = false;
+  private finished!: () => void;
+  /** Resolves once the socket closed and its subscriptions and presence are cleared. */
+  readonly done = new Promise<void>((resolve) => (this.finished = resolve));
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly principal: Principal,
+    private readonly ctx: GatewayContext,
+    private readonly limiter: RateLimiterAbstract | BurstyRateLimiter,
+    private readonly onClosed: (s: SocketSession) => void,
+  ) {
+    this.participant = participantId(principal);
+    this.conversations = new SessionConversations(ctx, {
+      sessionId: this.id,
+      principal,
+      participant: this.participant,
+      send: (frame) => this.send(frame),
+      onEvent: (event) => this.onEvent(event),
+      isClosed: () => this.state === 'closed',
+    });
+    ws.on('message', (data, isBinary) => {
+      if (this.state === 'closed') return;
+      this.inbound = this.inbound.then(() => this.onFrame(data, isBinary)).catch((err: unknown) => this.fail(err));
+    });
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', () => void this.teardown());
+    ws.on('error', (err) => ctx.log.debug({ err, session: this.id }, 'socket error'));
+    this.helloTimer = setTimeout(() => this.violate('GW_BAD_FRAME', CLOSE.BAD_FRAME, `no hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
+  }
+
+  /** Presence registration of this socket (refreshed by the heartbeat). */
+  get presenceEntry(): PresenceEntry {
+    const p = this.principal;
+    return { participantId: this.participant, socketKey: `${this.ctx.instanceId}:${this.id}`, ...(p.kind === 'agent' ? { team: p.team } : {}) };
+  }
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  private send(frame: ServerFrame): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.ctx.log.warn({ session: this.id, buffered: this.ws.bufferedAmount }, 'slow consumer dropped');
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  private sendError(code: ErrorCode, message: string, extra: { clientMsgId?: string; conversationId?: number; retryable?: boolean } = {}): void {
+    const { retryable = false, ...ids } = extra;
+    this.send({ type: 'error', code, message, retryable, ...ids });
+  }
+
+  /** A protocol violation: tell the client why, then close with the stable code. */
+  private violate(code: ErrorCode, closeCode: CloseCode, message: string): void {
+    if (this.state === 'closed') return;
+    this.sendError(code, message);
+    this.state = 'closed';
+    this.ws.close(closeCode, closeReason(message));
+  }
+
+  /** The instance is going away: ask the client to reconnect (to another instance). */
+  shutdown(): void {
+    if (this.state === 'closed') return;
+    this.send({ type: 'reconnect', reason: 'instance shutting down' });
+    this.state = 'closed';
+    this.ws.close(CLOSE.RECONNECT, 'reconnect');
+  }
+
+  /** Heartbeat: a socket that did not answer the previous ping is dead. @returns false when it was dropped */
+  ping(): boolean {
+    if (!this.alive) {
+      this.ws.terminate();
+      return false;
+    }
+    this.alive = false;
+    this.ws.ping();
+    return true;
+  }
+
+  /** Drops the connection without a close handshake (shutdown of unresponsive sockets). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  /** The agent was disabled. */
+  kick(reason: string): void {
+    this.violate('GW_AGENT_DISABLED', CLOSE.FORBIDDEN, reason);
+  }
+
+  private fail(err: unknown): void {
+    if (isJunctionError(err)) {
+      this.sendError(err.code, err.message, { retryable: err.retryable });
+      return;
+    }
+    this.ctx.log.error({ err, session: this.id }, 'frame handling failed');
+    this.sendError('GW_INTERNAL', 'internal error; reconnect and resume', { retryable: true });
+    if (this.state !== 'closed') {
+      this.state = 'closed';
+      this.ws.close(CLOSE.INTERNAL, 'internal error');
+    }
+  }
+
+  // ---- inbound ---------------------------------------------------------------------------
+
+  private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
+    if (this.state === 'closed') return;
+    try {
+      await this.limiter.consume(this.id);
+    } catch (res) {
+      if (res instanceof Error) throw res;
+      this.violate('GW_RATE_LIMITED', CLOSE.RATE_LIMITED, 'too many frames');
+      return;
+    }
+    if (isBinary) return this.violate('GW_BAD_FRAME', CLOSE.BAD_FRAME, 'binary frames are not part of the protocol');
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) return this.violate(parsed.violation.code, parsed.violation.close, parsed.violation.message);
+    const frame = parsed.frame;
+    if (this.state === 'hello' && frame.type !== 'hello') return this.violate('GW_BAD_FRAME', CLOSE.BAD_FRAME, 'the first frame must be hello');
+    if (this.state === 'ready' && frame.type === 'hello') return this.violate('GW_BAD_FRAME', CLOSE.BAD_FRAME, 'hello was already sent');
+    try {
+      await this.dispatch(frame);
+    } catch (err) {
+      if (!isJunctionError(err)) throw err;
+      // A refused action answers the frame it came with; the socket stays open.
+      this.sendError(err.code, err.message, {
+        retryable: err.retryable,
+        ...('conversationId' in frame && frame.conversationId !== undefined ? { conversationId: frame.conversationId } : {}),
+        ...(frame.type === 'msg' ? { clientMsgId: frame.clientMsgId } : {}),
+      });
+    }
+  }
+
+  private async dispatch(frame: ClientFrame): Promise<void> {
+    switch (frame.type) {
+      case 'hello':
+        return this.hello(frame);
+      case 'msg':
+        return this.message(frame);
+      case 'ack':
+      case 'read': {
+        if (!this.visible(frame.conversationId, frame.type)) return;
+        this.ctx.receipts.note(frame.conversationId, this.participant, frame.type === 'ack' ? { acked: frame.seq } : { read: frame.seq });
+        if (frame.type === 'read') await this.publishTo(frame.conversationId, { e: 'read', conversationId: frame.conversationId, who: this.participant, seq: frame.seq });
+        return;
+      }
+      case 'typing':
+        if (!this.visible(frame.conversationId, 'typing')) return;
+        return this.publishTo(frame.conversationId, { e: 'typing', conversationId: frame.conversationId, who: this.participant, on: frame.on });
+      case 'transfer': {
+        if (this.principal.kind !== 'agent') return this.sendError('GW_FORBIDDEN', 'only agents transfer conversations', { conversationId: frame.conversationId });
+        if (!this.visible(frame.conversationId, 'transfer')) return;
+        await transfer(this.ctx, frame.conversationId, frame.toAgentId !== undefined ? { toAgentId: frame.toAgentId } : { toTeam: frame.toTeam! });
+        return;
+      }
+      case 'close':
+        if (!this.visible(frame.conversationId, 'close')) return;
+        await closeConversation(this.ctx, frame.conversationId, this.participant);
+        return;
+    }
+  }
+
+  /** True when this client sees the conversation; otherwise answers GW_CONVERSATION_NOT_FOUND. */
+  private visible(conversationId: number, what: string): boolean {
+    if (this.conversations.has(conversationId)) return true;
+    this.sendError('GW_CONVERSATION_NOT_FOUND', `${what}: no conversation ${conversationId} for you`, { conversationId });
+    return false;
+  }
+
+  private async publishTo(conversationId: number, event: FanoutEvent): Promise<void> {
+    await this.ctx.fanout.publish([{ channels: [this.ctx.keys.conversation(conversationId)], event }]);
+  }
+
+  private async hello(frame: HelloFrame): Promise<void> {
+    clearTimeout(this.helloTimer);
+    const p = this.principal;
+    const personal = p.kind === 'agent' ? [this.ctx.keys.agent(p.agentId), this.ctx.keys.team(p.team)] : [this.ctx.keys.visitor(p.visitorId)];
+    await Promise.all(personal.map((ch) => this.conversations.listen(ch)));
+    const open = await openConversationsOf(this.ctx.pool, p);
+    const unnamed = open.filter((c) => frame.resume[String(c.id)] === undefined).map((c) => c.id);
+    const acked = await ackedSeqs(this.ctx.pool, this.participant, unnamed);
+    await Promise.all(open.map((c) => this.conversations.attach(c, frame.resume[String(c.id)] ?? acked.get(c.id) ?? 0)));
+    if (this.state !== 'hello') return; // closed meanwhile
+    this.send({
+      type: 'welcome',
+      sessionId: this.id,
+      instanceId: this.ctx.instanceId,
+      role: p.kind,
+      participantId: this.participant,
+      conversations: this.conversations.all(),
+      heartbeatMs: this.ctx.settings.heartbeat_ms,
+      maxPayloadBytes: this.ctx.settings.max_payload_bytes,
+      maxTextChars: this.ctx.settings.max_text_chars,
+    });
+    this.state = 'ready';
+    this.conversations.catchUpAll();
+    const early = this.early ?? [];
+    this.early = null;
+    for (const event of early) this.onEvent(event);
+    await this.joinPresence();
+  }
+
+  private async message(frame: MsgFrame): Promise<void> {
+    const { clientMsgId, text } = frame;
+    if (text.length > this.ctx.settings.max_text_chars) {
+      return this.violate('GW_BAD_FRAME', CLOSE.BAD_FRAME, `text is longer than ${this.ctx.settings.max_text_chars} characters`);
+    }
+    let conversationId = frame.conversationId;
+    if (conversationId === undefined) {
+      if (this.principal.kind !== 'visitor') return this.sendError('GW_FORBIDDEN', 'agents cannot start a conversation', { clientMsgId });
+      let c: ConversationSummary;
+      try {
+        c = await openForVisitor(this.ctx, this.principal, clientMsgId, text);
+      } catch (err) {
+        throw isJunctionError(err) ? err : new JunctionError('GW_STORE_UNAVAILABLE', 'the conversation could not be opened; resend', { cause: err, retryable: true });
+      }
+      if (!this.conversations.has(c.id)) await this.conversations.attach(c, 0, true);
+      conversationId = c.id;
+    } else if (!this.conversations.has(conversationId) && !(await this.conversations.discover(conversationId))) {
+      return this.sendError('GW_CONVERSATION_NOT_FOUND', `no conversation ${conversationId} for you`, { clientMsgId, conversationId });
+    }
+    const id = conversationId;
+    // Not awaited: the next frame may be queued into the same batch.
+    this.ctx.messages.submit({ conversationId: id, senderId: this.participant, clientMsgId, text }).then(
+      ({ message, duplicate }) => this.send({ type: 'ack', clientMsgId, conversationId: id, seq: message.seq, at: message.at, duplicate }),
+      (err: unknown) => {
+        if (isJunctionError(err)) return this.sendError(err.code, err.message, { clientMsgId, conversationId: id, retryable: err.retryable });
+        this.ctx.log.error({ err, conversationId: id }, 'message not stored');
+        this.sendError('GW_STORE_UNAVAILABLE', 'the message was not stored; resend it with the same clientMsgId', { clientMsgId, conversationId: id, retryable: true });
+      },
+    );
+  }
+
+  // ---- fan-out events ---------------------------------------------------------------------
+
+  private onEvent(event: FanoutEvent): void {
+    if (this.state === 'closed') return;
+    if (this.early) {
+      this.early.push(event);
+      return;
+    }
+    this.events = this.events.then(() => this.handleEvent(event)).catch((err: unknown) => this.ctx.log.error({ err, session: this.id }, 'event handling failed'));
+  }
+
+  private async handleEvent(event: FanoutEvent): Promise<void> {
+    switch (event.e) {
+      case 'msg':
+        await this.conversations.offer(event.message);
+        return;
+      case 'typing':
+      case 'read':
+        if (event.who === this.participant || !this.conversations.has(event.conversationId)) return;
+        if (event.e === 'typing') this.send({ type: 'typing', conversationId: event.conversationId, who: who(event.who), on: event.on });
+        else this.send({ type: 'read', conversationId: event.conversationId, who: who(event.who), seq: event.seq });
+        return;
+      case 'presence':
+        if (event.who === this.participant) return;
+        this.send({ type: 'presence', who: who(event.who), online: event.online, ...(event.conversationId ? { conversationId: event.conversationId } : {}) });
+        return;
+      case 'kick':
+        this.kick(event.reason);
+        return;
+      case 'conversation':
+        return this.conversations.onConversationEvent(event);
+    }
+  }
+
+  // ---- presence and teardown --------------------------------------------------------------
+
+  /** Channels that hear this participant come and go: its team (agents) and its open conversations. */
+  private presenceChannels(): string[] {
+    const channels = this.conversations.openIds().map((id) => this.ctx.keys.conversation(id));
+    if (this.principal.kind === 'agent') channels.push(this.ctx.keys.team(this.principal.team));
+    return channels;
+  }
+
+  private async joinPresence(): Promise<void> {
+    this.presenceJoined = true;
+    if (await this.ctx.presence.connect(this.presenceEntry)) {
+      await this.ctx.fanout.publish([{ channels: this.presenceChannels(), event: { e: 'presence', who: this.participant, online: true } }]);
+    }
+  }
+
+  private async teardown(): Promise<void> {
+    this.state = 'closed';
+    clearTimeout(this.helloTimer);
+    const channels = this.presenceChannels();
+    this.conversations.close();
+    try {
+      if (this.presenceJoined && (await this.ctx.presence.disconnect(this.presenceEntry))) {
+        await this.ctx.fanout.publish([{ channels, event: { e: 'presence', who: this.participant, online: false } }]);
+      }
+    } catch (err) {
+      this.ctx.log.warn({ err, session: this.id }, 'presence not cleared; it expires with its TTL');
+    }
+    this.onClosed(this);
+    this.finished();
+  }
+}
+
+const who = (id: string) => ({ kind: participantKind(id), id });
+
+/** A close reason fits in 123 bytes (RFC 6455); `ws` throws on a longer one. */
+function closeReason(message: string): string {
+  let reason = message.slice(0, 123);
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
+}

@@ -1,0 +1,37 @@
+/** Reading messages back (`gateway.message`): history pages, catch-up after a resume, gap fill. */
+import type { MessageRecord } from '../events.js';
+import { participantKind } from '../events.js';
+import type { Db } from './db.js';
+
+export interface MessageRow {
+  conversation_id: string;
+  seq: string;
+  sender_id: string;
+  client_msg_id: string;
+  text: string;
+  created_at: Date;
+}
+
+export const MESSAGE_COLUMNS = 'conversation_id, seq, sender_id, client_msg_id, text, created_at';
+
+export function toMessage(r: MessageRow): MessageRecord {
+  return {
+    conversationId: Number(r.conversation_id),
+    seq: Number(r.seq),
+    sender: { kind: participantKind(r.sender_id), id: r.sender_id },
+    clientMsgId: r.client_msg_id,
+    text: r.text,
+    at: r.created_at.toISOString(),
+  };
+}
+
+/** Messages with `afterSeq < seq <= untilSeq` (no upper bound when omitted), in seq order, at most `limit`. */
+export async function messagesAfter(db: Db, conversationId: number, afterSeq: number, limit: number, untilSeq?: number): Promise<MessageRecord[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM gateway.message
+     WHERE conversation_id = $1 AND seq > $2 AND ($4::bigint IS NULL OR seq <= $4)
+     ORDER BY seq LIMIT $3`,
+    [conversationId, afterSeq, limit, untilSeq ?? null],
+  );
+  return rows.map(toMessage);
+}

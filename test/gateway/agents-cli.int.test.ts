@@ -1,0 +1,37 @@
+/** `junction agents add | list | disable` as a user runs them, against a scratch database. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../gateway/auth/password.js';
+import { runCli } from '../helpers/cli.js';
+import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
+
+let db: ScratchDb;
+const env = { JUNCTION_PG_DATABASE: 'junction_test_gateway_cli' };
+
+beforeAll(async () => {
+  db = await scratchDatabase('gateway_cli');
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+describe('junction agents', () => {
+  it('adds, lists and disables agents', async () => {
+    const added = await runCli(['agents', 'add', '--email', 'Ann@Example.com', '--name', 'Ann', '--team', 'billing', '--json'], env);
+    expect(added.code).toBe(0);
+    const ann = JSON.parse(added.stdout) as { id: number; email: string; team: string; password: string };
+    expect(ann).toMatchObject({ email: 'ann@example.com', team: 'billing', disabled: false });
+    const { rows } = await db.pool.query('SELECT password_hash FROM gateway.agent WHERE id = $1', [ann.id]);
+    expect(await verifyPassword(ann.password, rows[0].password_hash)).toBe(true);
+
+    const dup = await runCli(['agents', 'add', '--email', 'ann@example.com', '--name', 'Ann again', '--team', 'billing'], env);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain('[GW_AGENT_EXISTS]');
+
+    expect((await runCli(['agents', 'disable', 'ann@example.com'], env)).code).toBe(0);
+    const listed = JSON.parse((await runCli(['agents', 'list', '--json'], env)).stdout) as { email: string; disabled: boolean }[];
+    expect(listed).toEqual([expect.objectContaining({ email: 'ann@example.com', disabled: true })]);
+    const missing = await runCli(['agents', 'disable', 'nobody@example.com'], env);
+    expect(missing.stderr).toContain('[GW_AGENT_NOT_FOUND]');
+  });
+});

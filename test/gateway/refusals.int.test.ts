@@ -1,0 +1,126 @@
+/** Everything the gateway must refuse, each with its stable code: at the upgrade, at the API, on the socket. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIdentity } from '../../gateway/auth/identity.js';
+import { signToken } from '../../gateway/auth/token.js';
+import type { RunningGateway } from '../../gateway/server.js';
+import { gatewayEnv, http, IDENTITY_SECRET, login, makeAgent, TestClient, TOKEN_SECRET, visitorToken, type GatewayEnv } from './helpers.js';
+
+let env: GatewayEnv;
+let gw: RunningGateway;
+let token: string;
+
+beforeAll(async () => {
+  env = await gatewayEnv('refusals');
+  gw = await env.start({ settings: { max_payload_bytes: 2048, rate_limit: { frames_per_second: 5, burst: 5 } } });
+  token = (await visitorToken(gw.port)).token;
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('refused at the upgrade (HTTP status before any socket exists)', () => {
+  const visitor = { kind: 'visitor' as const, visitorId: '5b0e8f4e-6a53-4a53-9c1a-0c5f1d7d2a11', customerId: null, identity: null };
+  it.each([
+    ['no token', () => TestClient.open(gw.port, null), 401, 'GW_AUTH_REQUIRED'],
+    ['an expired token', () => TestClient.open(gw.port, signToken(visitor, TOKEN_SECRET, 60, Date.now() - 3_600_000).token), 401, 'GW_TOKEN_EXPIRED'],
+    ['a token signed with another key', () => TestClient.open(gw.port, signToken(visitor, 'another-secret-of-at-least-32-characters', 60).token), 401, 'GW_TOKEN_INVALID'],
+    ['a tampered token', () => TestClient.open(gw.port, token.replace(/\.([A-Za-z0-9_-])/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`)), 401, 'GW_TOKEN_INVALID'],
+    ['a wrong Origin', () => TestClient.open(gw.port, token, { origin: 'https://evil.example' }), 403, 'GW_ORIGIN_REFUSED'],
+    ['the token without the junction.v1 subprotocol', () => TestClient.open(gw.port, token, { protocols: [`bearer.${token}`] }), 400, 'GW_BAD_REQUEST'],
+  ])('%s', async (_what, open, status, code) => {
+    await expect(open()).rejects.toEqual({ status, code });
+  });
+
+  it('accepts the same token from an allowed Origin and without one (non-browser client)', async () => {
+    (await TestClient.open(gw.port, token)).close();
+    (await TestClient.open(gw.port, token, { origin: null })).close();
+  });
+});
+
+describe('refused at the REST API', () => {
+  it('a login with a wrong password or an unknown email', async () => {
+    const agent = await makeAgent(env);
+    const wrong = await http(gw.port, 'POST', '/api/auth/login', { email: agent.email, password: 'nope-nope' });
+    const unknown = await http(gw.port, 'POST', '/api/auth/login', { email: 'nobody@example.com', password: 'nope-nope' });
+    expect([wrong.status, wrong.code, unknown.status, unknown.code]).toEqual([401, 'GW_BAD_CREDENTIALS', 401, 'GW_BAD_CREDENTIALS']);
+    expect(typeof (await login(gw.port, agent))).toBe('string');
+  });
+
+  it('a bad body', async () => {
+    const r = await http(gw.port, 'POST', '/api/auth/login', '{"email": ');
+    expect([r.status, r.code]).toEqual([400, 'GW_BAD_REQUEST']);
+  });
+
+  const identity = { email: 'Ann@Example.com', phone: '138 0013 8000' };
+  it.each([
+    ['unsigned', { identity }],
+    ['badly signed', { identity, timestamp: now(), signature: signIdentity(identity, now(), 'not-the-shared-secret') }],
+    ['signed for other claims', { identity: { ...identity, email: 'eve@example.com' }, timestamp: now(), signature: signIdentity(identity, now(), IDENTITY_SECRET) }],
+    ['signed too long ago (replay)', { identity, timestamp: now() - 3600, signature: signIdentity(identity, now() - 3600, IDENTITY_SECRET) }],
+    ['a signature that is not hex', { identity, timestamp: now(), signature: 'zz' }],
+  ])('a visitor identity claim %s', async (_what, body) => {
+    const r = await http(gw.port, 'POST', '/api/visitor/session', body);
+    expect([r.status, r.code]).toEqual([401, 'GW_BAD_IDENTITY_SIGNATURE']);
+  });
+
+  it('accepts a well-signed identity (normalized into the token)', async () => {
+    const ts = now();
+    const r = await http(gw.port, 'POST', '/api/visitor/session', { identity, timestamp: ts, signature: signIdentity(identity, ts, IDENTITY_SECRET) });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ identified: true, customerLinked: false });
+    const claims = JSON.parse(Buffer.from((r.json!.token as string).split('.')[1]!, 'base64url').toString());
+    expect(claims.identity).toEqual({ email: 'ann@example.com', phone: '+8613800138000' });
+  });
+});
+
+describe('refused on the socket (error frame, then a stable close code)', () => {
+  async function violate(frames: (string | Buffer)[], hello = true) {
+    const client = hello ? (await TestClient.connect(gw.port, token)).client : await TestClient.open(gw.port, token);
+    for (const f of frames) client.ws.send(f);
+    return { client, closed: await client.closed };
+  }
+
+  it('malformed JSON: GW_BAD_FRAME, 4400', async () => {
+    const { client, closed } = await violate(['{"type": "msg", ']);
+    expect(closed.code).toBe(4400);
+    expect(client.frames.at(-1)).toMatchObject({ type: 'error', code: 'GW_BAD_FRAME' });
+  });
+
+  it('a frame that does not fit its type: GW_BAD_FRAME, 4400', async () => {
+    const { client, closed } = await violate([JSON.stringify({ type: 'msg', conversationId: 'x', clientMsgId: 'a', text: 'b' })]);
+    expect(closed.code).toBe(4400);
+    expect(client.frames.at(-1)).toMatchObject({ type: 'error', code: 'GW_BAD_FRAME' });
+  });
+
+  it('an unknown type: GW_UNKNOWN_TYPE, 4404', async () => {
+    const { client, closed } = await violate([JSON.stringify({ type: 'subscribe', to: 'everything' })]);
+    expect(closed.code).toBe(4404);
+    expect(client.frames.at(-1)).toMatchObject({ type: 'error', code: 'GW_UNKNOWN_TYPE' });
+  });
+
+  it('anything but hello first: GW_BAD_FRAME, 4400', async () => {
+    const { closed } = await violate([JSON.stringify({ type: 'typing', conversationId: 1 })], false);
+    expect(closed.code).toBe(4400);
+  });
+
+  it('an oversized frame: 1009 (maxPayload)', async () => {
+    const { closed } = await violate([JSON.stringify({ type: 'msg', clientMsgId: 'big', text: 'x'.repeat(4096) })]);
+    expect(closed.code).toBe(1009);
+  });
+
+  it('a binary frame: GW_BAD_FRAME, 4400', async () => {
+    const { closed } = await violate([Buffer.from([1, 2, 3])]);
+    expect(closed.code).toBe(4400);
+  });
+
+  it('a flood beyond the per-socket rate limit: GW_RATE_LIMITED, 4408', async () => {
+    // 5 frames a second plus a burst of 5: 40 frames at once is far beyond.
+    const frames = Array.from({ length: 40 }, () => JSON.stringify({ type: 'typing', conversationId: 999_999 }));
+    const { client, closed } = await violate(frames);
+    expect(closed.code).toBe(4408);
+    expect(client.frames.at(-1)).toMatchObject({ type: 'error', code: 'GW_RATE_LIMITED' });
+  });
+});
