@@ -15,7 +15,7 @@ import type { Batch, CheckResult, Checkpoint, Connector, LookupOptions, LookupRe
 import { inferFields } from './rest/discover.js';
 import { NotFound, lookupResultAt, recordsAt } from './rest/envelope.js';
 import { RestClient } from './rest/http.js';
-import { RequestGate } from './rest/limiter.js';
+import { RequestGate, type SharedRateLimit } from './rest/limiter.js';
 import { lookupRequest } from './rest/lookup.js';
 import { firstPageRequest, readStream, streamFields } from './rest/paging.js';
 import {
@@ -187,7 +187,7 @@ export const spec = {
       },
     },
   ],
-  create: (source, cfg, ctx) => new RestConnector(source, cfg, ctx.log),
+  create: (source, cfg, ctx) => new RestConnector(source, cfg, ctx.log, ctx.rateLimit),
 } as const satisfies ConnectorSpec<'rest', typeof config>;
 
 type RestConfig = z.output<typeof config>;
@@ -206,8 +206,9 @@ class RestConnector implements Connector {
     readonly source: string,
     private readonly cfg: RestConfig,
     private readonly log: Logger,
+    sharedRate?: SharedRateLimit,
   ) {
-    const gate = new RequestGate({ concurrency: cfg.concurrency, perSecond: cfg.rate_limit?.per_second, burst: cfg.rate_limit?.burst });
+    const gate = new RequestGate({ concurrency: cfg.concurrency, perSecond: cfg.rate_limit?.per_second, burst: cfg.rate_limit?.burst, shared: sharedRate });
     this.client = new RestClient({
       source,
       baseUrl: cfg.base_url,

@@ -5,12 +5,18 @@
  */
 import type * as z from 'zod';
 import type { Logger } from '../config/log.js';
+import type { SharedRateLimit } from './rest/limiter.js';
 import type { Connector } from './types.js';
 
 /** What a connector factory receives besides its own config. */
 export interface ConnectorContext {
   /** Child logger for this source (secrets already masked). */
   log: Logger;
+  /**
+   * Where the source's `rate_limit` is counted across processes (sync workers pass one);
+   * without it the limit holds per connector instance (`junction read`, previews).
+   */
+  rateLimit?: SharedRateLimit;
 }
 
 /** Builds a connector for one source. Opening connections may be lazy (first use). */

@@ -23,6 +23,7 @@ import { JunctionError } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
 import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/queue.js';
+import { syncJobOptions } from '../pipelines/job-options.js';
 import { replayDeadLetters } from '../pipelines/replay.js';
 import { getDeadLetter, listDeadLetters } from './dead-letters.js';
 import { badRequest } from './http-errors.js';
@@ -140,7 +141,7 @@ export function opsApiRouter(deps: OpsApiDeps): Router {
     const b = parse(syncBody, req.body, 'body');
     checkStream(config, b.source, b.stream);
     const data: SyncJobData = { source: b.source, stream: b.stream, mode: b.mode, trigger: 'ops', from: b.from, to: b.to, batchSize: b.batchSize };
-    const job = await enqueueSync(queue, data).catch((err: unknown) => {
+    const job = await enqueueSync(queue, data, syncJobOptions(config.pipelines)).catch((err: unknown) => {
       throw new JunctionError('JOB_ENQUEUE_FAILED', `could not enqueue ${b.source}.${b.stream}: ${(err as Error).message}`, { cause: err, retryable: true });
     });
     res.status(202).json({ jobId: String(job.id), data });

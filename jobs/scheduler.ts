@@ -15,6 +15,7 @@ import { JunctionError } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
 import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/queue.js';
+import { syncJobOptions } from '../pipelines/job-options.js';
 import { findSchedule, scheduleTarget, type Schedule } from './schedules.js';
 import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun } from './schedule-state.js';
 import { DEFAULT_KEYS, streamActivity, type JobKeys } from './stream-activity.js';
@@ -88,7 +89,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return { status: 'skipped', schedule: name, tick, jobId, reason: busy.reason, runId };
     }
     try {
-      await enqueueSync(queue, { source, stream, mode: schedule.mode, trigger: `schedule:${name}` }, { jobId });
+      await enqueueSync(queue, { source, stream, mode: schedule.mode, trigger: `schedule:${name}` }, { ...syncJobOptions(config.pipelines), jobId });
     } catch (err) {
       const reason = (err as Error).message;
       await finishTick(pool, name, tick, { status: 'failed', reason }).catch(() => undefined);

@@ -10,6 +10,7 @@ import { JunctionError } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { ScheduleConfig } from '../config/schema.js';
 import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/queue.js';
+import { syncJobOptions } from '../pipelines/job-options.js';
 import { lastRuns, type RunView } from './runs.js';
 import { within } from './timeout.js';
 import { lastTicks, readPauseStates, setPaused, type PauseState, type TickStatus } from './schedule-state.js';
@@ -122,7 +123,7 @@ export async function runSchedule(
   const schedule = findSchedule(config, name);
   const data: SyncJobData = { ...scheduleTarget(schedule), mode: schedule.mode, trigger };
   try {
-    const job = await enqueueSync(queue, data);
+    const job = await enqueueSync(queue, data, syncJobOptions(config.pipelines));
     return { jobId: String(job.id), data };
   } catch (err) {
     throw new JunctionError('JOB_ENQUEUE_FAILED', `could not enqueue ${schedule.sync} for schedule ${name}: ${(err as Error).message}`, {

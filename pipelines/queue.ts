@@ -25,6 +25,8 @@ export interface SyncJobData {
   trigger: string;
   /** Overrides `pipelines.batch_size`. */
   batchSize?: number;
+  /** Set by the worker on the first attempt, so that a retried job resumes the same hub.sync_run row. */
+  runId?: number;
 }
 
 /** What `job.updateProgress` carries while a sync runs (the CLI's progress bar reads it). */

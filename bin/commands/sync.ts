@@ -1,22 +1,36 @@
 /**
- * `junction sync <source>.<stream> [--full] [--inline] [--json]`: runs extract → map →
- * resolve → load for one stream in this process (the queued mode on BullMQ workers comes with
- * the pipelines), with live progress on a terminal and a summary at the end.
+ * `junction sync <source>.<stream> [--full | --backfill --from X [--to Y]] [--inline]
+ * [--no-wait] [--timeout S] [--json]`: by default enqueues a sync job for the workers and
+ * waits for it with live progress; `--no-wait` prints the job id and returns; `--inline`
+ * runs the same batch runner in this process (no queue, no stream lock, no events).
+ * A failed sync exits 1 with its error code.
  */
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import { QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
+import { JunctionError } from '../../config/errors.js';
+import type { ResolvedConfig } from '../../config/load.js';
 import { createLogger } from '../../config/log.js';
-import type { SyncProgress } from '../../pipelines/sync-inline.js';
-import { syncInline } from '../../pipelines/sync-inline.js';
-import { loadCliConfig, parseStreamRef } from '../sources.js';
+import { syncJobOptions } from '../../pipelines/job-options.js';
+import { QUEUE_PREFIX, SYNC_QUEUE, enqueueSync, redisConnection, syncQueue, type SyncJobData } from '../../pipelines/queue.js';
+import { checkSyncRequest, runSync, type SyncMode, type SyncSummary } from '../../pipelines/run-sync.js';
+import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
 import { positiveInt } from '../options.js';
+import { loadCliConfig, parseStreamRef } from '../sources.js';
+import { progressView, summaryLine } from '../sync-progress.js';
+import { jobFailure, waitForJob } from '../sync-wait.js';
 
 interface SyncCliOptions {
   full?: boolean;
+  backfill?: boolean;
+  from?: string;
+  to?: string;
   inline?: boolean;
-  batchSize: number;
+  wait: boolean;
+  timeout?: number;
+  batchSize?: number;
   config?: string;
   json?: boolean;
 }
@@ -25,46 +39,95 @@ export function registerSync(program: Command): void {
   program
     .command('sync')
     .argument('<source.stream>', 'the stream to sync, e.g. shop_pg.accounts')
-    .description('sync one source stream into the unified view (extract, map, resolve, load), batch by batch')
+    .description('sync one source stream into the unified view and ClickHouse: queued for the workers (default) or in this process (--inline)')
     .option('--full', 'read the whole stream from the beginning instead of after the checkpoint')
-    .option('--inline', 'run in this process (the only mode until sync workers exist)')
-    .option('--batch-size <n>', 'records per batch', positiveInt, 1000)
+    .option('--backfill', 're-read a range of the stream (--from, --to) without moving its checkpoint')
+    .option('--from <cursor>', 'backfill start on the stream cursor, inclusive (e.g. 2025-01-01)')
+    .option('--to <cursor>', 'backfill end on the stream cursor (default: the end of the stream)')
+    .option('--inline', 'run in this process instead of on a worker')
+    .option('--no-wait', 'enqueue, print the job id and return')
+    .option('--timeout <seconds>', 'stop waiting after this long (JOB_WAIT_TIMEOUT); the job stays queued', positiveInt)
+    .option('--batch-size <n>', 'records per batch (default: pipelines.batch_size)', positiveInt)
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary (or the job id) as JSON')
     .action(async (ref: string, opts: SyncCliOptions) => {
       const config = await loadCliConfig(opts.config);
       const { source, stream } = parseStreamRef(config, ref);
-      const pool = new pg.Pool({ connectionString: stackSettings().services.postgres.url, max: 4 });
-      const log = createLogger({ secrets: config, level: process.env.JUNCTION_LOG_LEVEL ?? 'warn' });
-      const tty = Boolean(process.stderr.isTTY) && !opts.json;
-      const bar = tty
-        ? new cliProgress.SingleBar(
-            { format: `${ref} | {value} read, {loaded} loaded, {unchanged} unchanged, {failed} failed | {rate} rec/s | {duration_formatted}`, stream: process.stderr, hideCursor: true },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
-      const started = Date.now();
-      bar?.start(0, 0, { loaded: 0, unchanged: 0, failed: 0, rate: 0 });
-      const onBatch = (p: SyncProgress) => {
-        const rate = Math.round(p.read / Math.max(0.001, (Date.now() - started) / 1000));
-        bar?.setTotal(p.read);
-        bar?.update(p.read, { loaded: p.loaded, unchanged: p.unchanged, failed: p.failed, rate });
-      };
-      try {
-        const summary = await syncInline({ config, pool, source, stream, mode: opts.full ? 'full' : 'incremental', batchSize: opts.batchSize, log, onBatch });
-        bar?.stop();
-        if (opts.json) {
-          console.log(JSON.stringify(summary, null, 2));
-          return;
-        }
-        console.log(
-          `${ref}: run ${summary.runId} (${summary.mode}) read ${summary.read} records in ${summary.batches} batches, ${(summary.durationMs / 1000).toFixed(1)} s: ` +
-            `${summary.loaded} loaded, ${summary.unchanged} unchanged, ${summary.failed} dead-lettered; ` +
-            `${summary.customersCreated} customers created, ${summary.merged} merged; checkpoint ${JSON.stringify(summary.checkpoint)}`,
-        );
-      } finally {
-        bar?.stop();
-        await pool.end();
-      }
+      if (opts.full && opts.backfill) throw new JunctionError('SYNC_BAD_RANGE', '--full and --backfill exclude each other');
+      const mode: SyncMode = opts.backfill ? 'backfill' : opts.full ? 'full' : 'incremental';
+      const request = { source, stream, mode, from: opts.from, to: opts.to };
+      checkSyncRequest(config, request);
+      const summary = opts.inline ? await syncHere(config, ref, request, opts) : await syncQueued(config, ref, request, opts);
+      if (!summary) return;
+      if (opts.json) console.log(JSON.stringify(summary, null, 2));
+      else console.log(summaryLine(ref, summary, 'jobId' in summary ? String(summary.jobId) : undefined));
     });
+}
+
+type Request = Pick<SyncJobData, 'source' | 'stream' | 'mode' | 'from' | 'to'>;
+
+async function syncHere(config: ResolvedConfig, ref: string, request: Request, opts: SyncCliOptions): Promise<SyncSummary> {
+  const settings = stackSettings();
+  const pool = new pg.Pool({ connectionString: settings.services.postgres.url, max: 4 });
+  const log = createLogger({ secrets: config, level: process.env.JUNCTION_LOG_LEVEL ?? 'warn' });
+  const clickhouse = createClickhouseClient(settings, { log });
+  const view = progressView(ref, !opts.json);
+  try {
+    return await runSync({ config, pool, ...request, batchSize: opts.batchSize, trigger: 'cli --inline', log, clickhouse, onBatch: (p) => view.update(p) });
+  } finally {
+    view.stop();
+    await clickhouse.close();
+    await pool.end();
+  }
+}
+
+/** Fails fast with a clear line when Redis is not there (BullMQ would retry forever). */
+async function checkRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    throw new JunctionError('STACK_NOT_RUNNING', `Redis at ${url} does not answer (${(err as Error).message}): start the stack (junction stack up) or set JUNCTION_REDIS_URL`, { cause: err });
+  } finally {
+    probe.disconnect();
+  }
+}
+
+async function syncQueued(config: ResolvedConfig, ref: string, request: Request, opts: SyncCliOptions): Promise<(SyncSummary & { jobId: string }) | undefined> {
+  const url = stackSettings().services.redis.url;
+  await checkRedis(url);
+  const connection = redisConnection(url);
+  const eventsConnection = redisConnection(url);
+  const queue = syncQueue(connection);
+  // Listening before the job exists, so that no event of it can be missed.
+  const events = opts.wait ? new QueueEvents(SYNC_QUEUE, { connection: eventsConnection, prefix: QUEUE_PREFIX }) : undefined;
+  const view = progressView(ref, !opts.json);
+  try {
+    await events?.waitUntilReady();
+    const data: SyncJobData = { ...request, trigger: 'cli', ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) };
+    const job = await enqueueSync(queue, data, syncJobOptions(config.pipelines));
+    const jobId = String(job.id);
+    if (!events) {
+      console.log(opts.json ? JSON.stringify({ jobId, ...request }) : `job ${jobId} queued: ${ref} (${request.mode})`);
+      return undefined;
+    }
+    if (!opts.json) view.note(`job ${jobId} queued: ${ref} (${request.mode})`);
+    try {
+      const result = await waitForJob(job, { queue, events, view, timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000 });
+      return { ...result, jobId };
+    } catch (err) {
+      if (!opts.json) throw err;
+      const failure = err instanceof JunctionError ? err : jobFailure(jobId, String(err));
+      console.log(JSON.stringify({ jobId, status: failure.code === 'JOB_WAIT_TIMEOUT' ? 'waiting' : 'failed', code: failure.code, message: failure.message }, null, 2));
+      process.exitCode = 1;
+      return undefined;
+    }
+  } finally {
+    view.stop();
+    await events?.close();
+    await queue.close();
+    connection.disconnect();
+    eventsConnection.disconnect();
+  }
 }

@@ -7,9 +7,25 @@
  * maintained and dependency-free. Bottleneck does both in one, but has had no release since
  * 2019; p-queue's `intervalCap` is a fixed window, which lets two bursts through back to
  * back at a window edge, where a token bucket does not.
+ *
+ * Across processes (sync workers), `per_second` must hold for the source as a whole: given
+ * a Redis client, each request also takes a point from rate-limiter-flexible's
+ * `RateLimiterRedis` under one key per source, queued by its `RateLimiterQueue`. Its Redis
+ * windows are whole seconds (fixed windows), so the shared limit is `per_second` requests per
+ * window; the local token bucket still smooths each process's bursts. If Redis fails, an
+ * in-memory limiter of the same size stands in (the library's insurance limiter).
  */
+import type { Redis } from 'ioredis';
 import { TokenBucket } from 'limiter';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { RateLimiterMemory, RateLimiterQueue, RateLimiterRedis } from 'rate-limiter-flexible';
+
+/** Where the source's rate is counted for every process that reads it. */
+export interface SharedRateLimit {
+  redis: Redis;
+  /** The source's counter key (the hub's `redisKeys.rateLimit(source)`). */
+  key: string;
+}
 
 /** Options of {@link RequestGate}. */
 export interface GateOptions {
@@ -19,6 +35,23 @@ export interface GateOptions {
   perSecond?: number;
   /** Requests that may start at once after a quiet period. @defaultValue ceil(perSecond) */
   burst?: number;
+  /** Also count `perSecond` in Redis, across every process. @defaultValue none: this process only */
+  shared?: SharedRateLimit;
+}
+
+/** A queue that resolves when the shared window has a point left for this request. */
+function sharedQueue(perSecond: number, shared: SharedRateLimit): RateLimiterQueue {
+  // Points must be whole: below one request per second, the window grows instead.
+  const duration = perSecond >= 1 ? 1 : Math.ceil(1 / perSecond);
+  const points = Math.max(1, Math.floor(perSecond * duration));
+  const limiter = new RateLimiterRedis({
+    storeClient: shared.redis,
+    keyPrefix: '',
+    points,
+    duration,
+    insuranceLimiter: new RateLimiterMemory({ keyPrefix: '', points, duration }),
+  });
+  return new RateLimiterQueue(limiter);
 }
 
 function abortError(signal: AbortSignal): unknown {
@@ -49,9 +82,13 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
 export class RequestGate {
   private readonly limit: LimitFunction;
   private readonly bucket: TokenBucket | undefined;
+  private readonly shared: { queue: RateLimiterQueue; key: string } | undefined;
 
   constructor(options: GateOptions = {}) {
     this.limit = pLimit(options.concurrency ?? 1);
+    if (options.perSecond !== undefined && options.shared) {
+      this.shared = { queue: sharedQueue(options.perSecond, options.shared), key: options.shared.key };
+    }
     if (options.perSecond !== undefined) {
       const burst = options.burst ?? Math.max(1, Math.ceil(options.perSecond));
       this.bucket = new TokenBucket({ bucketSize: burst, tokensPerInterval: options.perSecond, interval: 1000 });
@@ -61,15 +98,16 @@ export class RequestGate {
   }
 
   /**
-   * Runs `fn` once a slot is free and a token is available. The token is taken inside the
-   * slot, so request *starts* never exceed the rate even after a long queue. Waiting ends
-   * early when `signal` aborts.
+   * Runs `fn` once a slot is free and a token is available (locally, then in the shared
+   * window when there is one). Tokens are taken inside the slot, so request *starts* never
+   * exceed the rate even after a long queue. Waiting ends early when `signal` aborts.
    */
   run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return raceAbort(
       this.limit(async () => {
         signal?.throwIfAborted();
         if (this.bucket) await raceAbort(this.bucket.removeTokens(1), signal);
+        if (this.shared) await raceAbort(this.shared.queue.removeTokens(1, this.shared.key), signal);
         signal?.throwIfAborted();
         return fn();
       }),

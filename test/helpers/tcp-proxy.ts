@@ -14,6 +14,8 @@ export interface TcpProxy {
 export interface TcpProxyOptions {
   /** Holds every chunk from the service this long before passing it on. @defaultValue 0 */
   delayMs?: number;
+  /** Listen on this port (to bring a source back where its config points). @defaultValue a free port */
+  port?: number;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number, options: TcpProxyOptions = {}): Promise<TcpProxy> {
@@ -45,7 +47,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number, opti
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
   return {

@@ -1,0 +1,307 @@
+/**
+ * One sync of a source stream, batch by batch: extract → map → resolve → load. The BullMQ
+ * worker and `junction sync --inline` both run this.
+ *
+ * Each batch commits in one PostgreSQL transaction with its dead letters, its checkpoint and
+ * the run's counters; its ClickHouse rows are inserted inside that transaction, before the
+ * COMMIT. A crash anywhere re-reads at most the uncommitted batch: PostgreSQL's upserts skip
+ * what they already hold and ClickHouse's ReplacingMergeTree views show a re-sent row once.
+ * `customer.updated` events, metrics and job progress follow each COMMIT (never inside it).
+ * The next page is read from the source and mapped while the current batch loads
+ * (pipelines/prefetch.ts).
+ *
+ * Checkpoints: `incremental` reads after the stream's checkpoint and moves it. `full` and
+ * `backfill` keep their own position (`<stream>#full`, `<stream>#backfill` rows of
+ * hub.checkpoint) so a retried job resumes where its last batch committed; a full run moves
+ * the stream's checkpoint to where it ended, a backfill never touches it.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type pg from 'pg';
+import { JunctionError, isJunctionError } from '../config/errors.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { Logger } from '../config/log.js';
+import { createConnector } from '../connectors/index.js';
+import type { ConnectorContext } from '../connectors/spec.js';
+import type { Batch, Checkpoint } from '../connectors/types.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { classifyError, isTransient } from './classify-error.js';
+import { writeDeadLetters } from './dead-letter.js';
+import { applyBatch, type BatchResult } from './load/apply-batch.js';
+import { compileMapping } from './map/compile.js';
+import { mapBatch } from './map/map-batch.js';
+import { batchDuration, recordsFailed, recordsRead, recordsWritten } from './metrics.js';
+import { prefetch } from './prefetch.js';
+import { resolveRules } from './resolve/rules.js';
+import { countBatch, resumeRun, setRunStatus, startRun, type RunRow, type RunStatus } from './run-record.js';
+import { clickhouseRowsForBatch, insertClickhouseRows } from './sinks/clickhouse.js';
+import { insertSyncRunRow } from './sinks/sync-runs.js';
+
+export type SyncMode = 'incremental' | 'full' | 'backfill';
+
+export interface SyncProgress {
+  batches: number;
+  read: number;
+  loaded: number;
+  unchanged: number;
+  failed: number;
+  customersCreated: number;
+  merged: number;
+}
+
+export interface SyncSummary extends SyncProgress {
+  runId: number;
+  source: string;
+  stream: string;
+  mode: SyncMode;
+  checkpoint: Checkpoint | null;
+  durationMs: number;
+}
+
+/** A batch as committed: what `customer.updated` events are made of (pipelines/events.ts). */
+export interface CommittedBatch {
+  runId: number;
+  source: string;
+  stream: string;
+  result: Pick<BatchResult, 'customerIds' | 'absorbed'>;
+}
+
+export interface RunSyncOptions {
+  config: ResolvedConfig;
+  pool: pg.Pool;
+  source: string;
+  stream: string;
+  /** @defaultValue 'incremental' */
+  mode?: SyncMode;
+  /** Backfill start on the stream's cursor (inclusive); required for `backfill`. */
+  from?: string;
+  /** Backfill end: reading stops after the first batch whose last cursor value passes it. */
+  to?: string;
+  /** Records per batch. @defaultValue config.pipelines.batch_size */
+  batchSize?: number;
+  /** Who started it, stored on the run (`cli`, `schedule:<name>`, `ops`). @defaultValue 'cli' */
+  trigger?: string;
+  /** Stops between batches: the batch being loaded commits, then the sync ends with CONN_ABORTED. */
+  signal?: AbortSignal;
+  log: Logger;
+  /** The analytics feed; without one, ClickHouse is skipped (the CLI's `--inline` may have none). */
+  clickhouse?: ClickHouseClient;
+  /** What the source's connector gets besides the logger (a shared rate-limit store). */
+  connector?: Omit<ConnectorContext, 'log'>;
+  /** Continues this run (a retried job) from its own checkpoint instead of starting a new one. */
+  resumeRunId?: number;
+  /** Counters a resumed run had reached that hub.sync_run does not keep (batches, unchanged…). */
+  resumeProgress?: Partial<SyncProgress>;
+  /** The run's id, before any batch (a worker stores it on the job so a retry resumes the run). */
+  onRunStarted?: (runId: number) => Promise<void> | void;
+  /** In each batch's transaction, just before COMMIT: throw to roll the batch back (lost lock). */
+  beforeCommit?: () => Promise<void>;
+  /** After each COMMIT (events). */
+  onCommitted?: (batch: CommittedBatch) => Promise<void>;
+  /** After each COMMIT, with the totals so far (progress bars, job progress). */
+  onBatch?: (progress: SyncProgress) => Promise<void> | void;
+  /** The run's status when the sync fails with `err`. @defaultValue cancelled for CONN_ABORTED, else failed */
+  failureStatus?: (err: unknown) => RunStatus | Promise<RunStatus>;
+  /** Batches between two run rows sent to ClickHouse (besides start and end). @defaultValue 10 */
+  runRowEvery?: number;
+}
+
+/** SQLSTATEs worth re-running the batch transaction at once for: serialization failure, deadlock. */
+const RETRY_TX_SQLSTATE = new Set(['40001', '40P01']);
+const TX_ATTEMPTS = 3;
+
+async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const tx = await pool.connect();
+    try {
+      await tx.query('BEGIN');
+      const out = await work(tx);
+      await tx.query('COMMIT');
+      return out;
+    } catch (err) {
+      await tx.query('ROLLBACK').catch(() => undefined);
+      const sqlstate = (err as { code?: string }).code;
+      if (attempt < TX_ATTEMPTS && sqlstate && RETRY_TX_SQLSTATE.has(sqlstate)) continue;
+      throw err;
+    } finally {
+      tx.release();
+    }
+  }
+}
+
+/** The hub.checkpoint row a mode reads and writes its position in. */
+export function positionStream(stream: string, mode: SyncMode): string {
+  return mode === 'incremental' ? stream : `${stream}#${mode}`;
+}
+
+/** Whether a batch's last cursor value lies after the backfill's end. */
+export function pastEnd(checkpoint: Checkpoint | null, to: string): boolean {
+  const cursor = checkpoint?.cursor;
+  if (cursor === null || cursor === undefined) return false;
+  if (typeof cursor === 'number') return cursor > Number(to);
+  const [a, b] = [Date.parse(cursor), Date.parse(to)];
+  return Number.isNaN(a) || Number.isNaN(b) ? cursor > to : a > b;
+}
+
+function aborted(source: string, signal: AbortSignal): JunctionError {
+  return new JunctionError('CONN_ABORTED', `sync of ${source} cancelled`, { cause: signal.reason, where: { source } });
+}
+
+/** What a sync asks for, as a queued job carries it. */
+export interface SyncRequest {
+  source: string;
+  stream: string;
+  mode?: SyncMode;
+  from?: string;
+  to?: string;
+}
+
+/** Throws (not retryable) when the source or stream is not declared or the backfill range is wrong. */
+export function checkSyncRequest(config: ResolvedConfig, o: SyncRequest): void {
+  const { source, stream } = o;
+  const sourceConfig = Object.hasOwn(config.sources, source) ? config.sources[source] : undefined;
+  if (!sourceConfig) throw new JunctionError('CFG_UNKNOWN_REF', `source ${source} is not declared in ${config.file}`, { where: { source } });
+  if (!Object.hasOwn(sourceConfig.streams, stream)) {
+    throw new JunctionError('CFG_UNKNOWN_REF', `source ${source} has no stream ${stream}; declared: ${Object.keys(sourceConfig.streams).join(', ')}`, { where: { source } });
+  }
+  if (o.mode === 'backfill' && !o.from) throw new JunctionError('SYNC_BAD_RANGE', `a backfill of ${source}.${stream} needs a start (from)`, { where: { source } });
+  if (o.mode !== 'backfill' && (o.from !== undefined || o.to !== undefined)) {
+    throw new JunctionError('SYNC_BAD_RANGE', `from/to only apply to a backfill (mode is ${o.mode ?? 'incremental'})`, { where: { source } });
+  }
+  if (o.from !== undefined && o.to !== undefined && pastEnd({ cursor: o.from, key: null }, o.to)) {
+    throw new JunctionError('SYNC_BAD_RANGE', `backfill of ${source}.${stream}: from ${o.from} is after to ${o.to}`, { where: { source } });
+  }
+}
+
+const emptyProgress = (): SyncProgress => ({ batches: 0, read: 0, loaded: 0, unchanged: 0, failed: 0, customersCreated: 0, merged: 0 });
+
+/** Runs one sync to the end of the stream (or of the backfill range, or until aborted). */
+export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
+  const { config, pool, source, stream, log } = o;
+  const mode = o.mode ?? 'incremental';
+  const labels = { source, stream };
+  const started = performance.now();
+  checkSyncRequest(config, o);
+  const loadedMapping = config.mappings.find((m) => m.mapping.source === source && m.mapping.stream === stream);
+  if (!loadedMapping) {
+    throw new JunctionError('SYNC_NO_MAPPING', `no mapping in ${config.file} reads ${source}.${stream}; add one under mappings:`, { where: { source } });
+  }
+  const compiled = compileMapping(loadedMapping, config);
+  const rules = resolveRules(config);
+  const resumed = o.resumeRunId === undefined ? null : await resumeRun(pool, o.resumeRunId);
+  const run: RunRow = resumed ?? (await startRun(pool, source, stream, mode, o.trigger ?? 'cli'));
+  const runId = run.id;
+  await o.onRunStarted?.(runId);
+
+  const progress: SyncProgress = { ...emptyProgress(), ...(resumed ? o.resumeProgress : {}) };
+  if (resumed) Object.assign(progress, { read: run.read, loaded: run.written, failed: run.failed });
+  const position = positionStream(stream, mode);
+  const summary = (checkpoint: Checkpoint | null): SyncSummary => ({ runId, source, stream, mode, checkpoint, durationMs: Math.round(performance.now() - started), ...progress });
+  if (run.status === 'succeeded') return summary(await readCheckpoint(pool, source, stream));
+  if (!resumed && mode !== 'incremental') await pool.query('DELETE FROM hub.checkpoint WHERE source = $1 AND stream = $2', [source, position]);
+  const stored = mode === 'incremental' || resumed ? await readCheckpoint(pool, source, position) : null;
+  const start: Checkpoint | null = mode === 'backfill' ? (stored ?? { cursor: o.from!, key: null }) : stored;
+  let checkpoint = start;
+
+  const sendRunRow = async (status: string, errorCode: string | null = null) => {
+    if (!o.clickhouse) return;
+    const row = { runId, source, stream, mode, status, startedAt: run.startedAt, finishedAt: status === 'running' ? null : new Date(), errorCode };
+    // The run row is analytics about the sync, not its data: a failed send is logged and the
+    // next one (a few batches on, or the end) carries the state. hub.sync_run is authoritative.
+    await insertSyncRunRow(o.clickhouse, { ...row, recordsRead: progress.read, recordsWritten: progress.loaded, recordsFailed: progress.failed }).catch((err: unknown) =>
+      log.warn({ err, runId, source, stream }, 'sync run row not sent to ClickHouse'),
+    );
+  };
+
+  const loadBatch = (batch: Batch, mapped: Awaited<ReturnType<typeof mapBatch>>) =>
+    inTransaction(pool, async (tx) => {
+      const applied = await applyBatch(tx, mapped.records, rules);
+      const failures = [...mapped.failures, ...applied.failures];
+      await writeDeadLetters(tx, runId, failures);
+      await writeCheckpoint(tx, source, position, batch.checkpoint, batch.records.length);
+      await countBatch(tx, runId, batch.records.length, applied.loaded, failures.length);
+      if (o.clickhouse) await insertClickhouseRows(o.clickhouse, await clickhouseRowsForBatch(tx, applied));
+      await o.beforeCommit?.();
+      return { applied, failed: failures.length };
+    }).catch((err: unknown): never => {
+      if (isJunctionError(err)) throw err;
+      throw new JunctionError('SYNC_BATCH_FAILED', `batch ${progress.batches + 1} of ${source}.${stream} failed: ${(err as Error).message}`, {
+        cause: err,
+        where: { source },
+        details: { sqlstate: (err as { code?: string }).code },
+        retryable: isTransient(err),
+      });
+    });
+
+  const connector = createConnector(source, config.sources[source] as { type: string }, { ...o.connector, log });
+  const reading = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, reading.signal]) : reading.signal;
+  const every = o.runRowEvery ?? 10;
+  try {
+    await sendRunRow('running');
+    const batches = connector.read(stream, start, { batchSize: o.batchSize ?? config.pipelines.batch_size, signal });
+    // Reading and mapping run one batch ahead of loading: the source's latency and the
+    // mapping's CPU overlap with the previous batch's transaction.
+    async function* mappedBatches() {
+      for await (const batch of batches) {
+        const t0 = performance.now();
+        const mapped = await mapBatch(compiled, source, stream, batch.records);
+        yield { batch, mapped, mapMs: performance.now() - t0 };
+      }
+    }
+    for await (const { batch, mapped, mapMs } of prefetch(mappedBatches(), { onStop: () => reading.abort(new DOMException('sync stopped', 'AbortError')) })) {
+      if (o.signal?.aborted) throw aborted(source, o.signal);
+      const t0 = performance.now();
+      const { applied, failed } = await loadBatch(batch, mapped);
+      batchDuration.observe(labels, (mapMs + performance.now() - t0) / 1000);
+      recordsRead.inc(labels, batch.records.length);
+      recordsWritten.inc(labels, applied.loaded);
+      recordsFailed.inc(labels, failed);
+      checkpoint = batch.checkpoint;
+      addBatch(progress, batch.records.length, applied, failed);
+      await o.onCommitted?.({ runId, source, stream, result: applied });
+      await o.onBatch?.({ ...progress });
+      if (progress.batches % every === 0) await sendRunRow('running');
+      if (mode === 'backfill' && o.to !== undefined && pastEnd(batch.checkpoint, o.to)) break;
+    }
+    await finishRun(pool, runId, source, stream, mode, checkpoint);
+    await sendRunRow('succeeded');
+  } catch (err) {
+    // Stopped by the caller for a reason of its own (lost lock, shutdown): record that reason.
+    const reason: unknown = o.signal?.aborted && isJunctionError(o.signal.reason) ? o.signal.reason : err;
+    const { code, message } = classifyError(reason);
+    const status = (await o.failureStatus?.(err)) ?? (code === 'CONN_ABORTED' ? 'cancelled' : 'failed');
+    await setRunStatus(pool, runId, status, { code, message }).catch((e: unknown) => log.warn({ err: e, runId }, 'run status not recorded'));
+    await sendRunRow(status, code);
+    throw err;
+  } finally {
+    reading.abort(new DOMException('sync finished', 'AbortError'));
+    await connector.close();
+  }
+  log.info({ runId, source, stream, mode, ...progress }, 'sync finished');
+  return summary(checkpoint);
+}
+
+function addBatch(p: SyncProgress, read: number, applied: BatchResult, failed: number): void {
+  p.batches += 1;
+  p.read += read;
+  p.loaded += applied.loaded;
+  p.unchanged += applied.unchanged;
+  p.failed += failed;
+  p.customersCreated += applied.customersCreated;
+  p.merged += applied.merged;
+}
+
+/**
+ * Ends the run in one transaction: a full run read the whole stream, so the stream's
+ * checkpoint moves to where it ended, and its position row goes (a backfill's too, leaving
+ * the stream's checkpoint alone); the run is marked succeeded. A crash before it re-runs
+ * the end (the position row is still there and reads nothing more); after it, a retry finds
+ * the run succeeded and does nothing.
+ */
+async function finishRun(pool: pg.Pool, runId: number, source: string, stream: string, mode: SyncMode, checkpoint: Checkpoint | null): Promise<void> {
+  await inTransaction(pool, async (tx) => {
+    if (mode === 'full' && checkpoint !== null) await writeCheckpoint(tx, source, stream, checkpoint, 0);
+    if (mode !== 'incremental') await tx.query('DELETE FROM hub.checkpoint WHERE source = $1 AND stream = $2', [source, positionStream(stream, mode)]);
+    await setRunStatus(tx, runId, 'succeeded');
+  });
+}
