@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { StackSettings } from '../config/env.js';
+import type { ResolvedConfig } from '../config/load.js';
 import { withDatabase } from '../config/env.js';
 import { migrateAll } from '../sql/migrate.js';
 import { stackUp } from './stack/stack.js';
@@ -72,8 +73,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   return { services, seeded, groundTruth };
 }
 
+export interface HubDescription {
+  config: ResolvedConfig;
+  /** Streams whose first sync failed. */
+  failed: string[];
+}
+
+/** The demo default of `ops.admin_token`: shown, since it is no secret; a real one never is. */
+const DEMO_ADMIN_TOKEN = 'demo-admin-token-change-me';
+
 /** The "what runs where" text printed at the end of `junction demo`. */
-export function describeDemo(summary: DemoSummary, settings: StackSettings): string {
+export function describeDemo(summary: DemoSummary, settings: StackSettings, hub?: HubDescription): string {
   const url = (name: string) => summary.services.find((s) => s.name === name)?.url ?? '?';
   const estateUrl = withDatabase(settings.services.postgres.url, settings.estateDatabase);
   return [
@@ -90,6 +100,7 @@ export function describeDemo(summary: DemoSummary, settings: StackSettings): str
     `  PostgreSQL    ${url('postgres')}`,
     `  Redis         ${url('redis')}`,
     `  ClickHouse    ${url('clickhouse')} (database ${settings.clickhouseDatabase})`,
+    ...(hub ? hubLines(hub) : []),
     '',
     `Ground truth for identity resolution: ${summary.groundTruth}`,
     '',
@@ -97,8 +108,24 @@ export function describeDemo(summary: DemoSummary, settings: StackSettings): str
     '  npx junction check                      # config, mappings and every source',
     '  npx junction read tickets_php.tickets -n 3',
     '  npx junction discover shop_pg',
-    '  npx junction sync shop_pg.accounts       # into the unified view (each stream in turn)',
+    '  npx junction sync shop_pg.accounts       # queue a sync and watch it (--inline: in this process)',
+    '  npx junction schedules list',
+    '  npx junction dlq list',
     `  npx junction customers evaluate --truth ${summary.groundTruth}`,
     '  npx junction stack status               # npx junction stack down to stop',
   ].join('\n');
+}
+
+function hubLines({ config, failed }: HubDescription): string[] {
+  const ops = `http://127.0.0.1:${config.ops.port}`;
+  const token = config.ops.admin_token === DEMO_ADMIN_TOKEN ? `demo token: ${DEMO_ADMIN_TOKEN}` : 'token: ops.admin_token (JUNCTION_ADMIN_TOKEN)';
+  return [
+    '',
+    'The hub (junction start --role all, log in .junction/logs/hub.log):',
+    `  ops API       ${ops}/api/ops/sources   (Authorization: Bearer …, ${token})`,
+    `  queue board   ${ops}/ops/queues        (any user name, the token as password)`,
+    `  metrics       ${ops}/metrics, health ${ops}/readyz`,
+    `  chat gateway  http://127.0.0.1:${config.gateway.port}/ (WebSocket /ws)`,
+    failed.length > 0 ? `  first sync FAILED for: ${failed.join(', ')} (see junction dlq list and the hub log)` : '  first sync of every stream: done',
+  ];
 }

@@ -4,20 +4,30 @@
 import type { Command } from 'commander';
 import { seedEstate } from '../../demo/seed/seed-estate.js';
 import { describeDemo, runDemo } from '../../demo/run.js';
+import { hubLogFile, hubUp } from '../../demo/hub.js';
 import { stackSettings } from '../../config/env.js';
+import { syncDemoStreams } from '../demo-sync.js';
+import { loadCliConfig } from '../sources.js';
 import { positiveInt } from '../options.js';
 
 /** Adds the `demo` command group (and its `seed` subcommand) to the CLI. */
 export function registerDemo(program: Command): Command {
   const demo = program
     .command('demo')
-    .description('bring up the demo: the stack, migrations and the seeded legacy estate; print what runs where')
+    .description('bring up the demo: the stack, migrations, the seeded legacy estate, the hub (worker, scheduler, ops API, gateway) and a first sync of every stream; print what runs where')
     // No --scale here: commander would take it from `demo seed --scale N` as well.
     .option('--reseed', 'refill the estate (default scale) even when it is already seeded')
     .action(async (opts: { reseed?: boolean }) => {
       const settings = stackSettings();
-      const summary = await runDemo({ settings, reseed: opts.reseed, log: (line) => console.error(`demo: ${line}`) });
-      console.log(`\n${describeDemo(summary, settings)}`);
+      const log = (line: string) => console.error(`demo: ${line}`);
+      const summary = await runDemo({ settings, reseed: opts.reseed, log });
+      const config = await loadCliConfig(undefined);
+      const hub = await hubUp({ settings, opsPort: config.ops.port, log });
+      log(hub.state === 'running' ? `hub: already running (pid ${hub.pid})` : `hub: ready (pid ${hub.pid}, log ${hubLogFile(settings)})`);
+      log('syncing every demo stream through the queue…');
+      const synced = await syncDemoStreams(config, settings.services.redis.url, log);
+      if (synced.failed.length > 0) process.exitCode = 1;
+      console.log(`\n${describeDemo(summary, settings, { config, failed: synced.failed })}`);
     });
 
   demo

@@ -4,6 +4,7 @@ import { stackSettings } from '../../config/env.js';
 import type { ServiceName } from '../../config/env.js';
 import type { ServiceStatus } from '../../demo/stack/stack.js';
 import { stackDown, stackStatus, stackUp } from '../../demo/stack/stack.js';
+import { hubDown } from '../../demo/hub.js';
 
 const NAMES: ServiceName[] = ['postgres', 'redis', 'clickhouse', 'mongo', 'orders_soap', 'tickets_php'];
 
@@ -44,9 +45,11 @@ export function registerStack(program: Command): void {
     });
   stack
     .command('down')
-    .description('stop the services this stack started (by pid file); external servers are left alone')
+    .description('stop the services this stack started (by pid file) and the demo hub; external servers are left alone')
     .option('--only <services>', `comma-separated subset of: ${NAMES.join(', ')}`)
     .action(async (opts: { only?: string }) => {
+      // The demo's hub uses every service: it goes first, so its batches commit cleanly.
+      if (!opts.only) await hubDown(stackSettings(), log);
       const rows = await stackDown({ settings: stackSettings(), only: parseOnly(opts.only), log });
       console.log(formatStatus(rows));
     });
