@@ -105,6 +105,11 @@ export const ERROR_CODES = {
   GW_STORE_UNAVAILABLE: 'a message could not be stored (PostgreSQL failing); it was not acked: resend it with the same clientMsgId',
   GW_SHUTTING_DOWN: 'the instance is shutting down: upgrades refused (HTTP 503), sockets closed with 1012; reconnect to another instance',
   GW_INTERNAL: 'an unexpected gateway failure (logged with its cause); closes with 1011 when it hits a socket',
+  GW_CUSTOMER_NOT_LINKED: 'the conversation is not linked to a unified customer, so it has no context panel (HTTP 404)',
+  GW_LOOKUP_TIMEOUT: 'a live lookup of the context panel did not answer within its timeout_ms; its part is sent stale',
+  GW_LOOKUP_CIRCUIT_OPEN: "a live lookup was not tried because its source's circuit breaker is open; its part is sent stale",
+  GW_LOOKUP_FAILED: 'a live lookup failed in an unexpected way (not a connector error); its part is sent stale',
+  GW_ANALYTICS_FAILED: 'chat rows could not be sent to ClickHouse; kept in memory and retried (the oldest dropped beyond analytics.max_buffer_rows); chat is not affected',
   // the demo estate
   DEMO_SEED_FAILED: 'the demo seed generator could not write a source',
   DEMO_HUB_NOT_READY: "the demo's hub process (worker, scheduler, ops API) did not answer /readyz in time; its log tail is shown",

@@ -102,9 +102,58 @@ const attributeSchema = z.strictObject({
   description: z.string().optional(),
 });
 
-const routingRuleSchema = z.strictObject({
-  team: nameSchema('team'),
-  match: regexSchema().describe('tested case-insensitively against the first customer message'),
+const routingRuleSchema = z
+  .strictObject({
+    team: nameSchema('team'),
+    match: regexSchema().optional().describe('tested case-insensitively against the first customer message'),
+    page: regexSchema().optional().describe("tested case-insensitively against the page URL the visitor's site reports"),
+    language: z
+      .array(z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: 'expected a language tag such as zh or en-US' }))
+      .min(1)
+      .optional()
+      .describe('language tags; `zh` also matches zh-CN and zh-TW'),
+  })
+  .refine((r) => r.match !== undefined || r.page !== undefined || r.language !== undefined, {
+    error: 'a routing rule needs at least one of match, page, language',
+    ...withCode('CFG_MISSING_KEY'),
+  })
+  .describe('every condition given must hold; the first rule that matches picks the team');
+
+const cannedReplySchema = z.strictObject({
+  id: nameSchema('canned reply id'),
+  title: z.string().min(1).max(200),
+  text: z
+    .string()
+    .min(1)
+    .max(4000)
+    .describe('{{customer.name}}, {{orders.latest.status}}…: filled from the conversation\'s unified customer (gateway/canned.ts lists the variables)'),
+});
+
+/** A live lookup run for the rows of one context part (the SOAP order status of open orders). */
+const contextLookupSchema = z.strictObject({
+  part: z.enum(['orders', 'tickets']).describe('the context part whose rows it refreshes'),
+  source: nameSchema('source name'),
+  lookup: nameSchema('lookup name').describe('declared under the source\'s lookups:'),
+  params: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: (iss) => `invalid parameter name ${JSON.stringify(iss.input)}` }), nameSchema('field name'))
+    .describe('lookup param → field of the row (orderNo: order_no)'),
+  statuses: z.array(z.string()).min(1).optional().describe('only rows with one of these unified statuses (open orders); default every row'),
+  max_rows: z.number().int().min(1).max(100).default(10).describe('rows looked up per context at most (the most recent)'),
+  timeout_ms: z.number().int().min(10).max(60_000).default(800).describe('the context is sent after this long at the latest; a late answer marks the part stale'),
+  cache_ttl_s: z.number().int().min(0).max(86_400).default(30).describe('how long an answer is reused (Redis); 0: never cached'),
+});
+
+const gatewayCircuitSchema = z.strictObject({
+  error_percent: z.number().int().min(1).max(100).default(50).describe('failed share of recent lookups that opens a source\'s circuit'),
+  volume: z.number().int().min(1).default(3).describe('lookups in the window before the circuit may open'),
+  reset_ms: z.number().int().min(100).default(10_000).describe('how long an open circuit waits before one probe lookup'),
+});
+
+const chatAnalyticsSchema = z.strictObject({
+  enabled: flagSchema(true).describe('send chat messages and conversation changes to ClickHouse'),
+  flush_ms: z.number().int().min(10).max(600_000).default(1000).describe('rows are sent at least this often'),
+  batch_rows: z.number().int().min(1).max(100_000).default(1000).describe('a batch this large is sent at once'),
+  max_buffer_rows: z.number().int().min(1).max(10_000_000).default(100_000).describe('rows kept while ClickHouse is down; the oldest are dropped beyond (and logged)'),
 });
 
 const gatewaySchema = z.strictObject({
@@ -142,6 +191,29 @@ const gatewaySchema = z.strictObject({
   commit_max_batch: z.number().int().min(1).max(10_000).default(500).describe('most messages written by one transaction'),
   commit_lanes: z.number().int().min(1).max(32).default(2).describe('transactions in flight at once per instance (conversations are spread over lanes)'),
   require_origin: flagSchema(false).describe('refuse upgrades without an Origin header (non-browser clients send none)'),
+  agent_capacity: z.number().int().min(0).max(1000).default(5).describe('open conversations an agent holds at once, unless the agent has its own capacity'),
+  reassign_sweep_ms: z.number().int().min(50).max(600_000).default(5000).describe('how often an instance looks for conversations of agents gone past reconnect_grace_ms, and for queues to drain'),
+  reopen_within_s: z.number().int().min(0).default(86_400).describe("a visitor's message on a conversation closed less than this long ago reopens it; 0: never"),
+  canned_replies: z
+    .array(cannedReplySchema)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((c, i) => {
+        if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `canned reply ${c.id} is declared twice`, ...withCode('CFG_DUPLICATE_NAME') });
+        seen.add(c.id);
+      });
+    }),
+  context: z
+    .strictObject({
+      orders: z.number().int().min(0).max(200).default(10).describe('most recent orders in the context panel'),
+      tickets: z.number().int().min(0).max(200).default(10).describe('most recent open tickets in the context panel'),
+      reuse_ms: z.number().int().min(0).max(60_000).default(2000).describe('a panel built for one agent is reused this long for others (a sync of the customer drops it)'),
+    })
+    .prefault({}),
+  lookups: z.array(contextLookupSchema).default([]).describe('live lookups that refresh context rows (sources and lookups declared above)'),
+  lookup_circuit: gatewayCircuitSchema.prefault({}).describe('per source and gateway process'),
+  analytics: chatAnalyticsSchema.prefault({}),
 });
 
 /** Limits that hold for one source across every worker process (kept in Redis). */
@@ -236,6 +308,25 @@ function checkGoldenNames(
   }
 }
 
+/** `gateway.lookups` name declared sources and lookups. */
+function checkGatewayLookups(cfg: { sources: Record<string, unknown>; gateway: { lookups: z.output<typeof contextLookupSchema>[] } }, ctx: z.RefinementCtx): void {
+  cfg.gateway.lookups.forEach((l, i) => {
+    const source = cfg.sources[l.source] as { lookups?: Record<string, { params?: string[] }> } | undefined;
+    const path = ['gateway', 'lookups', i];
+    const declared = source?.lookups && Object.hasOwn(source.lookups, l.lookup) ? source.lookups[l.lookup] : undefined;
+    if (!source) ctx.addIssue({ code: 'custom', path: [...path, 'source'], message: `unknown source ${JSON.stringify(l.source)}`, ...withCode('CFG_UNKNOWN_REF') });
+    else if (!declared) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'lookup'], message: `source ${l.source} declares no lookup ${JSON.stringify(l.lookup)}`, ...withCode('CFG_UNKNOWN_REF') });
+    } else {
+      for (const param of declared.params ?? []) {
+        if (!Object.hasOwn(l.params, param)) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'params'], message: `lookup ${l.source}.${l.lookup} needs param ${param}: name the row field that fills it`, ...withCode('CFG_MISSING_KEY') });
+        }
+      }
+    }
+  });
+}
+
 /** The whole `junction.yaml` document. */
 export const configSchema = z
   .strictObject({
@@ -256,6 +347,7 @@ export const configSchema = z
     ops: opsSchema.prefault({}),
   })
   .superRefine(checkGoldenNames)
+  .superRefine(checkGatewayLookups)
   .meta({ title: 'Junction configuration', description: 'config/junction.yaml, version 1' });
 
 /** The validated document with defaults applied (before mappings are loaded). */

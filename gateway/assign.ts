@@ -1,41 +1,50 @@
 /**
- * Where a new conversation goes: the seam that routing rules, capacity limits and
- * reassignment after `reconnect_grace_ms` plug into (next round). Today: the configured
- * default team, and its online agent with the fewest open conversations; queued for the
- * team when none is online.
+ * Assignment: a new conversation goes to the team its routing rules pick (`routing.ts`), to
+ * the online agent of that team with the fewest open conversations below their capacity
+ * (ties: lowest id), or into the team's queue when none has a free slot, or when older
+ * conversations are already waiting (first come, first served); `drain.ts` empties queues
+ * as capacity appears. Race safety across instances comes from the agent row locks in
+ * `store/assignment.ts`.
  */
 import type pg from 'pg';
+import type { GatewaySettings } from './settings.js';
 import type { Presence } from './presence.js';
-import { openCountsByAgent, type NewConversation } from './store/conversations.js';
-
-/** What routing may look at: the first message and what the site said about the page. */
-export interface RoutingInput {
-  firstText: string;
-  meta: Record<string, unknown>;
-}
+import { compileRouting, type RoutingInput } from './routing.js';
+import { hasQueued, lockAgentLoads, pickAgent } from './store/assignment.js';
+import type { NewConversation } from './store/conversations.js';
 
 export interface Router {
   /** Team and agent for a new conversation; runs inside the transaction that creates it. */
   plan(tx: pg.PoolClient, input: RoutingInput): Promise<NewConversation>;
+  /** The agent a reopened conversation goes to: its last agent if online with a free slot, else like a new one (null: queued). */
+  planReopen(tx: pg.PoolClient, team: string, previousAgentId: number | null): Promise<number | null>;
 }
 
-export interface DefaultRouterOptions {
-  defaultTeam: string;
+export interface RouterOptions {
+  settings: Pick<GatewaySettings, 'routing' | 'default_team' | 'agent_capacity'>;
   presence: Presence;
 }
 
-/** Least-loaded online agent of the default team; ties go to the lowest id (stable, testable). */
-export function defaultRouter({ defaultTeam, presence }: DefaultRouterOptions): Router {
+export function createRouter({ settings, presence }: RouterOptions): Router {
+  const route = compileRouting(settings);
+  const capacity = settings.agent_capacity;
+  const leastLoaded = async (tx: pg.PoolClient, team: string): Promise<number | null> => {
+    if (await hasQueued(tx, team)) return null;
+    const loads = await lockAgentLoads(tx, await presence.onlineAgents(team), team, capacity);
+    return pickAgent(loads)?.agentId ?? null;
+  };
   return {
     async plan(tx, input) {
-      const team = defaultTeam;
-      const online = await presence.onlineAgents(team);
-      const counts = await openCountsByAgent(tx, online);
-      let best: number | null = null;
-      for (const [agent, n] of [...counts].sort((a, b) => a[0] - b[0])) {
-        if (best === null || n < counts.get(best)!) best = agent;
+      const { team, rule } = route(input);
+      const assignedAgentId = await leastLoaded(tx, team);
+      return { team, assignedAgentId, meta: { ...input.page, ...(rule !== null ? { routingRule: rule } : {}) } };
+    },
+    async planReopen(tx, team, previousAgentId) {
+      if (previousAgentId !== null && (await presence.isOnline(`agent:${previousAgentId}`))) {
+        const [load] = await lockAgentLoads(tx, [previousAgentId], null, capacity);
+        if (load && load.open < load.capacity) return previousAgentId;
       }
-      return { team, assignedAgentId: best, meta: input.meta };
+      return leastLoaded(tx, team);
     },
   };
 }

@@ -2,22 +2,19 @@
 import type pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../config/log.js';
-import type { GatewayConfig } from '../config/schema.js';
 import type { CountryCode } from '../pipelines/normalize.js';
+import type { ChatAnalytics } from './analytics.js';
 import type { Router } from './assign.js';
+import type { ContextService } from './enrich/context-service.js';
 import type { GatewayKeys } from './events.js';
 import type { Fanout } from './fanout.js';
 import type { Presence } from './presence.js';
 import type { AppendRequest, AppendResult } from './store/append.js';
 import type { GroupCommit } from './store/group-commit.js';
 import type { ReceiptWriter } from './store/receipts.js';
+import type { GatewaySettings } from './settings.js';
 
-/** The `gateway:` config section as the gateway reads it (readonly, defaults applied). */
-export type GatewaySettings = Readonly<Omit<GatewayConfig, 'rate_limit' | 'allowed_origins' | 'routing'>> & {
-  readonly rate_limit: Readonly<GatewayConfig['rate_limit']>;
-  readonly allowed_origins: readonly string[];
-  readonly routing: readonly Readonly<GatewayConfig['routing'][number]>[];
-};
+export type { GatewaySettings } from './settings.js';
 
 export interface GatewayContext {
   settings: GatewaySettings & { token_secret: string };
@@ -33,5 +30,9 @@ export interface GatewayContext {
   messages: GroupCommit<AppendRequest, AppendResult>;
   receipts: ReceiptWriter;
   router: Router;
+  /** Context panels: watches of linked conversations, `customer.updated`. */
+  context: ContextService;
+  /** Chat rows for ClickHouse, batched off the message path. */
+  analytics: ChatAnalytics;
   log: Logger;
 }

@@ -1,27 +1,19 @@
 /**
  * Conversation changes as the sockets make them: each one is written to PostgreSQL, then
- * announced on every channel whose subscribers may need to know (the conversation's own,
- * the new agent's, the team queue's, the visitor's other tabs).
+ * announced (`announce.ts`); a change that may have freed an agent's slot drains the queue
+ * of that agent's team.
  */
-import { randomUUID } from 'node:crypto';
 import { JunctionError } from '../config/errors.js';
+import { announce } from './announce.js';
+import { drainSoon } from './drain.js';
 import type { Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
-import type { ConversationEventKind } from './events.js';
 import type { ConversationSummary } from './protocol.js';
+import type { PageInfo } from './routing.js';
 import { getAgent } from './store/agents.js';
 import { closeConversation, openConversationFor, transferConversation } from './store/conversations.js';
-
-/** Publishes a conversation event; a failure is logged, not thrown (the change is stored; resumes catch up). */
-export async function announce(ctx: GatewayContext, event: ConversationEventKind, c: ConversationSummary): Promise<void> {
-  const channels = [ctx.keys.conversation(c.id), ctx.keys.visitor(c.visitorId), ctx.keys.team(c.team)];
-  if (c.assignedAgentId !== null) channels.push(ctx.keys.agent(c.assignedAgentId));
-  try {
-    await ctx.fanout.publish([{ channels, event: { e: 'conversation', eventId: randomUUID(), event, conversation: c } }]);
-  } catch (err) {
-    ctx.log.error({ err, conversationId: c.id, event }, 'conversation event not published');
-  }
-}
+import { inTransaction } from './store/db.js';
+import { lockReopenable, reopenLocked } from './store/reopen.js';
 
 /** The conversation a visitor's first message opens (or the one it reopens on a resend). */
 export async function openForVisitor(
@@ -29,10 +21,36 @@ export async function openForVisitor(
   visitor: Extract<Principal, { kind: 'visitor' }>,
   clientMsgId: string,
   firstText: string,
+  page: PageInfo = {},
 ): Promise<ConversationSummary> {
-  const { conversation, created } = await openConversationFor(ctx.pool, visitor, clientMsgId, (tx) => ctx.router.plan(tx, { firstText, meta: {} }));
-  if (created) await announce(ctx, conversation.assignedAgentId === null ? 'queued' : 'assigned', conversation);
+  const { conversation, created } = await openConversationFor(ctx.pool, visitor, clientMsgId, (tx) => ctx.router.plan(tx, { firstText, page }));
+  if (created) {
+    await announce(ctx, conversation.assignedAgentId === null ? 'queued' : 'assigned', conversation);
+    // Queued behind older ones while a slot may be free: let the queue move.
+    if (conversation.assignedAgentId === null) drainSoon(ctx, conversation.team);
+  }
   return conversation;
+}
+
+/**
+ * Reopens the visitor's recently closed conversation for a new message. Null when it cannot
+ * be reopened (closed too long ago, or the visitor has another open conversation): the
+ * message is then refused with GW_CONVERSATION_CLOSED.
+ */
+export async function reopenForVisitor(
+  ctx: GatewayContext,
+  visitor: Extract<Principal, { kind: 'visitor' }>,
+  conversationId: number,
+): Promise<ConversationSummary | null> {
+  const within = ctx.settings.reopen_within_s;
+  if (within === 0) return null;
+  const c = await inTransaction(ctx.pool, async (tx) => {
+    const locked = await lockReopenable(tx, conversationId, visitor.visitorId, within);
+    if (typeof locked === 'string') return null;
+    return reopenLocked(tx, conversationId, await ctx.router.planReopen(tx, locked.team, locked.previousAgentId));
+  });
+  if (c) await announce(ctx, 'reopened', c);
+  return c;
 }
 
 /** Transfers to an agent (any team; their team follows) or to a team's queue. */
@@ -50,9 +68,12 @@ export async function transfer(
   } else {
     target = { team: to.toTeam };
   }
-  const c = await transferConversation(ctx.pool, conversationId, target);
-  if (!c) throw new JunctionError('GW_CONVERSATION_CLOSED', `conversation ${conversationId} is closed`);
+  const moved = await transferConversation(ctx.pool, conversationId, target);
+  if (!moved) throw new JunctionError('GW_CONVERSATION_CLOSED', `conversation ${conversationId} is closed`);
+  const c = moved.conversation;
   await announce(ctx, c.assignedAgentId === null ? 'queued' : 'transferred', c);
+  if (c.assignedAgentId === null) drainSoon(ctx, c.team);
+  if (moved.previousAgentId !== null && moved.previousAgentId !== c.assignedAgentId) await drainForAgent(ctx, moved.previousAgentId);
   return c;
 }
 
@@ -60,5 +81,12 @@ export async function close(ctx: GatewayContext, conversationId: number, by: str
   const c = await closeConversation(ctx.pool, conversationId, by);
   if (!c) throw new JunctionError('GW_CONVERSATION_CLOSED', `conversation ${conversationId} is already closed`);
   await announce(ctx, 'closed', c);
+  if (c.assignedAgentId !== null) await drainForAgent(ctx, c.assignedAgentId);
   return c;
+}
+
+/** An agent freed a slot: their team's queue may move. */
+async function drainForAgent(ctx: GatewayContext, agentId: number): Promise<void> {
+  const agent = await getAgent(ctx.pool, agentId).catch(() => null);
+  if (agent) drainSoon(ctx, agent.team);
 }

@@ -20,7 +20,7 @@ export interface MessageRecord {
   at: string;
 }
 
-export type ConversationEventKind = 'assigned' | 'queued' | 'transferred' | 'closed';
+export type ConversationEventKind = 'assigned' | 'queued' | 'transferred' | 'closed' | 'reopened';
 
 export type FanoutEvent =
   | { e: 'msg'; message: MessageRecord }
@@ -50,6 +50,10 @@ export class GatewayKeys {
   presence = (participantId: string) => `${this.prefix}presence:${participantId}`;
   /** Sorted set of a team's online agents (member agent id, score expiry ms). */
   teamPresence = (team: string) => `${this.prefix}presence-team:${team}`;
+  /** When an agent was last seen connected (ms), for reassignment after `reconnect_grace_ms`. */
+  seen = (agentId: number) => `${this.prefix}seen:agent:${agentId}`;
+  /** Cached answer of a live lookup. */
+  lookup = (source: string, lookup: string, digest: string) => `${this.prefix}lookup:${source}:${lookup}:${digest}`;
 }
 
 /** `visitor:<uuid>` / `agent:<id>` → its kind. */

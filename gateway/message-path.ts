@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { JunctionError } from '../config/errors.js';
 import type { Logger } from '../config/log.js';
-import type { GatewayKeys } from './events.js';
+import type { GatewayKeys, MessageRecord } from './events.js';
 import type { Fanout } from './fanout.js';
 import { appendBatch, type AppendRequest, type AppendResult } from './store/append.js';
 import { GroupCommit } from './store/group-commit.js';
@@ -20,6 +20,8 @@ export interface MessagePathOptions {
   windowMs: number;
   maxBatch: number;
   lanes: number;
+  /** Called with each batch's newly stored messages after they were published (analytics); must not throw or block. */
+  onStored?: (messages: MessageRecord[]) => void;
 }
 
 /** Deadlock or serialization failure: the batch did nothing and can simply run again. */
@@ -39,11 +41,13 @@ export function createMessagePath(o: MessagePathOptions): GroupCommit<AppendRequ
     }
     const published = new Set<string>();
     const items = [];
+    const stored: MessageRecord[] = [];
     for (const r of results) {
       if (r instanceof Error) continue;
       const key = `${r.message.conversationId}:${r.message.seq}`;
       if (published.has(key)) continue;
       published.add(key);
+      if (!r.duplicate) stored.push(r.message);
       items.push({ channels: [o.keys.conversation(r.message.conversationId)], event: { e: 'msg' as const, message: r.message } });
     }
     try {
@@ -52,6 +56,7 @@ export function createMessagePath(o: MessagePathOptions): GroupCommit<AppendRequ
       // Stored is what counts: receivers get it on their next gap fill or resume.
       o.log.error({ err, messages: items.length }, 'stored messages not published');
     }
+    o.onStored?.(stored);
     return results;
   };
   return new GroupCommit<AppendRequest, AppendResult>({ flush, laneKey: (r) => r.conversationId, windowMs: o.windowMs, maxBatch: o.maxBatch, lanes: o.lanes });

@@ -38,6 +38,9 @@ export interface PresenceEntry {
   socketKey: string;
 }
 
+/** How long "last seen" survives an agent's absence (far beyond any grace period). */
+const SEEN_TTL_MS = 7 * 24 * 3600 * 1000;
+
 export class Presence {
   /**
    * @param ttlMs how long a socket counts as online after its last heartbeat (a few heartbeats)
@@ -60,13 +63,17 @@ export class Presence {
   async connect(e: PresenceEntry, now = Date.now()): Promise<boolean> {
     const keys = this.keysOf(e);
     const args = [now, now + this.ttlMs, e.socketKey, this.ttlMs, ...Presence.agentId(e)];
-    return (await this.redis.eval(CONNECT, keys.length, ...keys, ...args)) === 1;
+    const first = (await this.redis.eval(CONNECT, keys.length, ...keys, ...args)) === 1;
+    if (e.team) await this.redis.set(this.keys.seen(Number(Presence.agentId(e)[0])), now, 'PX', SEEN_TTL_MS);
+    return first;
   }
 
   /** Removes a socket. @returns true when the participant has no live socket left. */
   async disconnect(e: PresenceEntry, now = Date.now()): Promise<boolean> {
     const keys = this.keysOf(e);
-    return (await this.redis.eval(DISCONNECT, keys.length, ...keys, now, e.socketKey, ...Presence.agentId(e))) === 1;
+    const gone = (await this.redis.eval(DISCONNECT, keys.length, ...keys, now, e.socketKey, ...Presence.agentId(e))) === 1;
+    if (e.team) await this.redis.set(this.keys.seen(Number(Presence.agentId(e)[0])), now, 'PX', SEEN_TTL_MS);
+    return gone;
   }
 
   /** Pushes the expiry of live sockets forward, all in one round trip. */
@@ -77,7 +84,10 @@ export class Presence {
     for (const e of entries) {
       const key = this.keys.presence(e.participantId);
       p.zadd(key, expiry, e.socketKey).pexpire(key, this.ttlMs);
-      if (e.team) p.zadd(this.keys.teamPresence(e.team), 'GT', expiry, Presence.agentId(e)[0]!).pexpire(this.keys.teamPresence(e.team), this.ttlMs);
+      if (e.team) {
+        p.zadd(this.keys.teamPresence(e.team), 'GT', expiry, Presence.agentId(e)[0]!).pexpire(this.keys.teamPresence(e.team), this.ttlMs);
+        p.set(this.keys.seen(Number(Presence.agentId(e)[0])), now, 'PX', SEEN_TTL_MS);
+      }
     }
     await p.exec();
   }
@@ -90,5 +100,30 @@ export class Presence {
 
   async isOnline(participantId: string, now = Date.now()): Promise<boolean> {
     return (await this.redis.zcount(this.keys.presence(participantId), now, '+inf')) > 0;
+  }
+
+  /**
+   * When each agent was last seen connected (ms). An agent never seen (or seen too long ago
+   * for the record to survive) is recorded as seen `now`, so their grace period starts at the
+   * first sweep that notices them, never before.
+   */
+  async lastSeen(agentIds: readonly number[], now = Date.now()): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    if (agentIds.length === 0) return out;
+    const values = await this.redis.mget(...agentIds.map((id) => this.keys.seen(id)));
+    const unknown: number[] = [];
+    agentIds.forEach((id, i) => {
+      const v = values[i];
+      if (v === null || v === undefined) unknown.push(id);
+      else out.set(id, Number(v));
+    });
+    if (unknown.length > 0) {
+      const p = this.redis.pipeline();
+      for (const id of unknown) p.set(this.keys.seen(id), now, 'PX', SEEN_TTL_MS, 'NX');
+      await p.exec();
+      const again = await this.redis.mget(...unknown.map((id) => this.keys.seen(id)));
+      unknown.forEach((id, i) => out.set(id, Number(again[i] ?? now)));
+    }
+    return out;
   }
 }

@@ -51,6 +51,13 @@ export const helloFrame = z.strictObject({
   resume: z.record(z.string().regex(/^[1-9]\d{0,15}$/), seq).default({}),
 });
 
+/** Where a visitor is (routing rules and analytics read it); only a message that opens a conversation uses it. */
+export const pageInfo = z.strictObject({
+  url: z.string().max(2048).optional(),
+  language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$/).optional(),
+  channel: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).optional(),
+});
+
 /** A chat message. A visitor's first message has no `conversationId`: it opens one (or reuses the open one). */
 export const msgFrame = z.strictObject({
   type: z.literal('msg'),
@@ -58,6 +65,7 @@ export const msgFrame = z.strictObject({
   clientMsgId,
   // The length limit is config (`gateway.max_text_chars`), checked by the session.
   text: z.string().min(1),
+  page: pageInfo.optional(),
 });
 
 /** Received up to `seq` (cumulative). */
@@ -111,6 +119,22 @@ export const conversationSummarySchema = z.strictObject({
 
 export type ConversationSummary = z.output<typeof conversationSummarySchema>;
 
+/**
+ * One part of a context panel. `asOf`: when its data was read from where it lives (the last
+ * sync for unified data, the answer's time for a live lookup). `stale`: a live source did not
+ * answer (timeout, failure, open circuit); the data shown is the last known, `staleSince` says
+ * since when the source has been failing and `error` its code.
+ */
+export const contextPartSchema = z.strictObject({
+  asOf: z.string().nullable(),
+  stale: z.boolean(),
+  staleSince: z.string().optional(),
+  error: z.string().optional(),
+  data: z.unknown(),
+});
+
+export type ContextPart = z.output<typeof contextPartSchema>;
+
 const serverFrames = [
   z.strictObject({
     type: z.literal('welcome'),
@@ -140,12 +164,14 @@ const serverFrames = [
     type: z.literal('context'),
     conversationId,
     customerId: z.number().int(),
-    parts: z.record(z.string(), z.strictObject({ asOf: z.string(), stale: z.boolean(), data: z.unknown() })),
+    /** Why it was (re)sent: the conversation became yours, a sync changed the customer, or it was re-linked to a merge's survivor. */
+    reason: z.enum(['linked', 'updated', 'relinked']),
+    parts: z.record(z.string(), contextPartSchema),
   }),
   /** A conversation appeared (assigned to you or queued for your team), changed hands, or closed. */
   z.strictObject({
     type: z.literal('conversation'),
-    event: z.enum(['assigned', 'queued', 'transferred', 'closed']),
+    event: z.enum(['assigned', 'queued', 'transferred', 'closed', 'reopened']),
     conversation: conversationSummarySchema,
   }),
   z.strictObject({ type: z.literal('presence'), who: participantSchema, online: z.boolean(), conversationId: conversationId.optional() }),

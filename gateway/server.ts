@@ -14,7 +14,19 @@ import { WebSocketServer } from 'ws';
 import { JunctionError, isJunctionError } from '../config/errors.js';
 import { silentLogger, type Logger } from '../config/log.js';
 import { isPhoneRegion } from '../pipelines/normalize.js';
-import { defaultRouter } from './assign.js';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { DeepReadonly } from '../config/load.js';
+import type { SourceConfig } from '../config/schema.js';
+import { createConnector } from '../connectors/index.js';
+import type { Connector } from '../connectors/types.js';
+import { CUSTOMER_UPDATED_CHANNEL } from '../pipelines/queue.js';
+import type { ResolveRules } from '../pipelines/resolve/rules.js';
+import { ChatAnalytics } from './analytics.js';
+import { createRouter } from './assign.js';
+import { renderReply } from './canned.js';
+import { ContextService } from './enrich/context-service.js';
+import { LiveLookups } from './enrich/lookups.js';
+import { startSweeper } from './reassign.js';
 import type { GatewayContext, GatewaySettings } from './context.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys } from './events.js';
 import { Fanout } from './fanout.js';
@@ -49,6 +61,14 @@ export interface GatewayOptions {
   poolSize?: number;
   /** How long shutdown waits for clients to close before dropping them. @defaultValue 2000 */
   shutdownGraceMs?: number;
+  /** The config's `sources:`, for the live lookups `gateway.lookups` names. @defaultValue none (no lookup may be configured) */
+  sources?: Readonly<Record<string, DeepReadonly<SourceConfig>>>;
+  /** Identity resolution's rules, to explain merges in the context panel. @defaultValue null: the merge log only */
+  rules?: ResolveRules | null;
+  /** Where chat analytics go (the hub's ClickHouse database); closed by the caller. @defaultValue null: analytics off */
+  clickhouse?: ClickHouseClient | null;
+  /** Pub/sub channel of `customer.updated` events. @defaultValue CUSTOMER_UPDATED_CHANNEL */
+  customerUpdatedChannel?: string;
 }
 
 export interface RunningGateway {
@@ -58,6 +78,8 @@ export interface RunningGateway {
   sockets(): number;
   /** Group-commit counters (batches, requests, largest batch). */
   commitStats(): { batches: number; requests: number; largestBatch: number };
+  /** What this instance shares with its parts (tests drive sweeps and analytics flushes through it). */
+  context: GatewayContext;
   /** Sends `reconnect` + close 1012 to every client, flushes, then releases every connection. */
   close(): Promise<void>;
 }
@@ -88,6 +110,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const keys = new GatewayKeys(options.redisPrefix ?? DEFAULT_REDIS_PREFIX);
   const fanout = new Fanout(redis, sub, log);
   const presence = new Presence(redis, keys, settings.heartbeat_ms * 3);
+  const connectors = lookupConnectors(settings, options.sources ?? {}, log);
+  const lookups = settings.lookups.length > 0 ? new LiveLookups({ settings, connectors, redis, keys, log }) : null;
+  const analytics = new ChatAnalytics({ pool, client: options.clickhouse ?? null, settings: settings.analytics, log });
   const ctx: GatewayContext = {
     settings: { ...settings, token_secret: tokenSecret },
     region,
@@ -97,11 +122,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     keys,
     fanout,
     presence,
-    messages: createMessagePath({ pool, fanout, keys, log, windowMs: settings.commit_window_ms, maxBatch: settings.commit_max_batch, lanes: settings.commit_lanes }),
+    messages: createMessagePath({
+      pool,
+      fanout,
+      keys,
+      log,
+      windowMs: settings.commit_window_ms,
+      maxBatch: settings.commit_max_batch,
+      lanes: settings.commit_lanes,
+      onStored: (stored) => analytics.messages(stored),
+    }),
     receipts: new ReceiptWriter(pool, log),
-    router: defaultRouter({ defaultTeam: settings.default_team, presence }),
+    router: createRouter({ settings, presence }),
+    context: new ContextService({ pool, fanout, settings, rules: options.rules ?? null, lookups, channel: options.customerUpdatedChannel ?? CUSTOMER_UPDATED_CHANNEL, log }),
+    analytics,
     log,
   };
+  warnUnknownCannedVariables(ctx);
+  await ctx.context.start();
+  const stopSweeper = startSweeper(ctx);
 
   const sessions = new Set<SocketSession>();
   const limiter = rateLimiter(settings);
@@ -170,6 +209,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     (closing ??= (async () => {
       accepting = false;
       clearInterval(heartbeat);
+      await stopSweeper();
       const open = [...sessions];
       const allDone = () => Promise.all(open.map((s) => s.done));
       for (const s of open) s.shutdown();
@@ -182,10 +222,35 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       });
       await ctx.messages.drain();
       await ctx.receipts.close();
+      ctx.context.close();
+      lookups?.shutdown();
+      await Promise.allSettled([...connectors.values()].map((c) => c.close()));
+      await analytics.close();
       await Promise.allSettled([sub.quit(), redis.quit()]);
       await pool.end();
       log.info('gateway closed');
     })());
 
-  return { port, instanceId, sockets: () => sessions.size, commitStats: () => ({ ...ctx.messages.stats }), close };
+  return { port, instanceId, sockets: () => sessions.size, commitStats: () => ({ ...ctx.messages.stats }), context: ctx, close };
+}
+
+/** One connector per source that `gateway.lookups` names. @throws JunctionError CFG_UNKNOWN_REF for a source not given */
+function lookupConnectors(settings: GatewaySettings, sources: Readonly<Record<string, DeepReadonly<SourceConfig>>>, log: Logger): Map<string, Connector> {
+  const out = new Map<string, Connector>();
+  for (const l of settings.lookups) {
+    if (out.has(l.source)) continue;
+    const config = sources[l.source];
+    if (!config) throw new JunctionError('CFG_UNKNOWN_REF', `gateway.lookups names source ${l.source}, which startGateway was not given`, { where: { path: 'gateway.lookups', source: l.source } });
+    out.set(l.source, createConnector(l.source, config as { type: string }, { log: log.child({ source: l.source }) }));
+  }
+  return out;
+}
+
+/** Canned replies whose variables do not exist render them empty: say so once, at start. */
+function warnUnknownCannedVariables(ctx: GatewayContext): void {
+  const scope = { parts: null, customerId: null, agent: { name: '', team: '' }, conversation: { id: 0, team: '' } };
+  for (const reply of ctx.settings.canned_replies) {
+    const { unknown } = renderReply(reply, scope);
+    if (unknown.length > 0) ctx.log.warn({ reply: reply.id, unknown }, 'canned reply uses unknown variables; they render empty');
+  }
 }

@@ -28,6 +28,12 @@ export class SessionConversations {
   private readonly unsubscribe = new Map<string, () => void>();
   /** Conversation events already handled: one event reaches a session on up to four channels. */
   private readonly seenEvents: string[] = [];
+  /** Context watches of an agent's linked open conversations (ended when one leaves). */
+  private readonly contextWatches = new Map<number, () => void>();
+  /** Where a closed conversation's stream stopped, should it reopen. */
+  private readonly stoppedAt = new Map<number, number>();
+  /** Set once the welcome went out: context frames must not come before it. */
+  private welcomed = false;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -73,6 +79,26 @@ export class SessionConversations {
     // Subscribe before reading PostgreSQL: nothing published after the read can be missed.
     await this.listen(this.ctx.keys.conversation(c.id));
     if (catchUp) void stream.catchUp();
+    if (this.welcomed) this.watchContext(c);
+  }
+
+  /** Agents only: the linked customer's panel, now and whenever a sync changes it. */
+  private watchContext(c: ConversationSummary): void {
+    if (this.host.principal.kind !== 'agent' || c.customerId === null || c.status !== 'open' || this.contextWatches.has(c.id)) return;
+    if (!this.streams.has(c.id) || this.host.isClosed()) return;
+    const stop = this.ctx.context.watch(c.id, c.customerId, {
+      send: (frame) => this.host.send(frame),
+      relinked: (id, customerId) => {
+        const known = this.summaries.get(id);
+        if (known) this.summaries.set(id, { ...known, customerId });
+      },
+    });
+    this.contextWatches.set(c.id, stop);
+  }
+
+  private unwatchContext(id: number): void {
+    this.contextWatches.get(id)?.();
+    this.contextWatches.delete(id);
   }
 
   /** Attaches a conversation that just became visible, resuming after this participant's stored ack. */
@@ -81,9 +107,11 @@ export class SessionConversations {
     await this.attach(c, acked.get(c.id) ?? 0, true);
   }
 
-  /** Starts every attached stream's catch-up (after the welcome went out). */
+  /** Starts every attached stream's catch-up and context watch (after the welcome went out). */
   catchUpAll(): void {
+    this.welcomed = true;
     for (const stream of this.streams.values()) void stream.catchUp();
+    for (const c of this.summaries.values()) this.watchContext(c);
   }
 
   /** A conversation the client names before its event arrived (assigned a moment ago). */
@@ -95,10 +123,16 @@ export class SessionConversations {
   }
 
   private detach(id: number, forget: boolean): void {
-    this.streams.get(id)?.close();
+    this.unwatchContext(id);
+    const stream = this.streams.get(id);
+    if (stream && !forget) this.stoppedAt.set(id, stream.lastSeq);
+    stream?.close();
     this.streams.delete(id);
     this.mute(this.ctx.keys.conversation(id));
-    if (forget) this.summaries.delete(id);
+    if (forget) {
+      this.summaries.delete(id);
+      this.stoppedAt.delete(id);
+    }
   }
 
   /** A live message from fan-out, to its conversation's stream. */
@@ -115,6 +149,7 @@ export class SessionConversations {
     const visible = canSee(c, this.host.principal);
     if (!visible && !known) return;
     if (visible && !known && c.status === 'open') await this.attachFromReceipt(c);
+    else if (visible && c.status === 'open' && !this.streams.has(c.id)) await this.reattach(c);
     else if (visible) this.summaries.set(c.id, c);
     this.host.send({ type: 'conversation', event: event.event, conversation: c });
     // It left this client (transferred elsewhere) or ended: no more frames for it.
@@ -122,9 +157,23 @@ export class SessionConversations {
     else if (c.status === 'closed') this.detach(c.id, false);
   }
 
+  /** A known conversation is open again (reopened): deliver from where its stream stopped. */
+  async reattach(c: ConversationSummary): Promise<void> {
+    const after = this.stoppedAt.get(c.id);
+    this.stoppedAt.delete(c.id);
+    if (after === undefined) return this.attachFromReceipt(c);
+    await this.attach(c, after, true);
+  }
+
+  /** The summary this client holds (open or closed). */
+  get(id: number): ConversationSummary | undefined {
+    return this.summaries.get(id);
+  }
+
   /** Stops every stream and subscription (the socket closed). */
   close(): void {
     for (const id of [...this.streams.keys()]) this.detach(id, false);
+    for (const id of [...this.contextWatches.keys()]) this.unwatchContext(id);
     for (const off of this.unsubscribe.values()) off();
     this.unsubscribe.clear();
   }

@@ -14,7 +14,8 @@ import type { RawData, WebSocket } from 'ws';
 import { JunctionError, isJunctionError, type ErrorCode } from '../config/errors.js';
 import { participantId, type Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
-import { close as closeConversation, openForVisitor, transfer } from './conversations.js';
+import { drainSoon } from './drain.js';
+import { close as closeConversation, openForVisitor, reopenForVisitor, transfer } from './conversations.js';
 import { participantKind, type FanoutEvent } from './events.js';
 import type { PresenceEntry } from './presence.js';
 import { CLOSE, parseClientFrame, type ClientFrame, type CloseCode, type ConversationSummary, type HelloFrame, type MsgFrame, type ServerFrame } from './protocol.js';
@@ -257,7 +258,7 @@ export class SocketSession {
       if (this.principal.kind !== 'visitor') return this.sendError('GW_FORBIDDEN', 'agents cannot start a conversation', { clientMsgId });
       let c: ConversationSummary;
       try {
-        c = await openForVisitor(this.ctx, this.principal, clientMsgId, text);
+        c = await openForVisitor(this.ctx, this.principal, clientMsgId, text, frame.page);
       } catch (err) {
         throw isJunctionError(err) ? err : new JunctionError('GW_STORE_UNAVAILABLE', 'the conversation could not be opened; resend', { cause: err, retryable: true });
       }
@@ -266,12 +267,20 @@ export class SocketSession {
     } else if (!this.conversations.has(conversationId) && !(await this.conversations.discover(conversationId))) {
       return this.sendError('GW_CONVERSATION_NOT_FOUND', `no conversation ${conversationId} for you`, { clientMsgId, conversationId });
     }
+    if (this.principal.kind === 'visitor' && this.conversations.get(conversationId)?.status === 'closed') {
+      // A visitor writing into a recently closed conversation reopens it (see reopenForVisitor).
+      const reopened = await reopenForVisitor(this.ctx, this.principal, conversationId);
+      if (!reopened) return this.sendError('GW_CONVERSATION_CLOSED', `conversation ${conversationId} is closed; send without conversationId to start a new one`, { clientMsgId, conversationId });
+      await this.conversations.reattach(reopened);
+    }
     const id = conversationId;
     // Not awaited: the next frame may be queued into the same batch.
     this.ctx.messages.submit({ conversationId: id, senderId: this.participant, clientMsgId, text }).then(
       ({ message, duplicate }) => this.send({ type: 'ack', clientMsgId, conversationId: id, seq: message.seq, at: message.at, duplicate }),
       (err: unknown) => {
-        if (isJunctionError(err)) return this.sendError(err.code, err.message, { clientMsgId, conversationId: id, retryable: err.retryable });
+        // Closed by the agent while this message was on its way: a resend reopens it.
+        const reopenable = this.principal.kind === 'visitor' && isJunctionError(err) && err.code === 'GW_CONVERSATION_CLOSED' && this.ctx.settings.reopen_within_s > 0;
+        if (isJunctionError(err)) return this.sendError(err.code, err.message, { clientMsgId, conversationId: id, retryable: err.retryable || reopenable });
         this.ctx.log.error({ err, conversationId: id }, 'message not stored');
         this.sendError('GW_STORE_UNAVAILABLE', 'the message was not stored; resend it with the same clientMsgId', { clientMsgId, conversationId: id, retryable: true });
       },
@@ -325,6 +334,8 @@ export class SocketSession {
     this.presenceJoined = true;
     if (await this.ctx.presence.connect(this.presenceEntry)) {
       await this.ctx.fanout.publish([{ channels: this.presenceChannels(), event: { e: 'presence', who: this.participant, online: true } }]);
+      // An agent coming online is capacity: their team's queue may move.
+      if (this.principal.kind === 'agent') drainSoon(this.ctx, this.principal.team);
     }
   }
 

@@ -16,6 +16,7 @@ import { createLogger, type Logger } from '../../config/log.js';
 import { redact } from '../../config/redact.js';
 import { QUEUE_PREFIX, SYNC_QUEUE, redisConnection, syncQueue } from '../../pipelines/queue.js';
 import { startWorker } from '../../pipelines/worker.js';
+import { resolveRules } from '../../pipelines/resolve/rules.js';
 import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
 import { startGateway } from '../../gateway/server.js';
 import { startOpsServer, QUEUE_BOARD_PATH } from '../../jobs/ops-server.js';
@@ -85,6 +86,8 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
     );
   }
   if (runs('gateway')) {
+    const chatClickhouse = createClickhouseClient(settings, { log });
+    closers.push({ what: 'gateway clickhouse', close: () => chatClickhouse.close() });
     const gw = await startGateway({
       gateway: config.gateway,
       region: config.identity.default_region,
@@ -92,6 +95,9 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
       redisUrl,
       host: opts.host,
       log: log.child({ role: 'gateway' }),
+      sources: config.sources,
+      rules: resolveRules(config),
+      clickhouse: chatClickhouse,
     });
     closers.push({ what: 'gateway', close: () => gw.close() });
     console.log(`gateway: http://${opts.host}:${gw.port} (WebSocket /ws, REST /api)`);

@@ -2,6 +2,7 @@
 import express from 'express';
 import type { GatewayContext } from '../context.js';
 import { authRoutes } from './auth-routes.js';
+import { contextRoutes } from './context-routes.js';
 import { conversationRoutes } from './conversation-routes.js';
 import { errorHandler } from './errors.js';
 
@@ -48,6 +49,7 @@ export function createApp(ctx: GatewayContext, hooks: AppHooks): express.Express
   });
   app.use(authRoutes(ctx));
   app.use(conversationRoutes(ctx));
+  app.use(contextRoutes(ctx));
   app.use((_req, res) => {
     res.status(404).setHeader('X-Junction-Error', 'GW_BAD_REQUEST').json({ error: { code: 'GW_BAD_REQUEST', message: 'no such route' } });
   });

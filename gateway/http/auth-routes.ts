@@ -9,10 +9,10 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
 import { signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../auth/identity.js';
-import { verifyDummy, verifyPassword } from '../auth/password.js';
+import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../auth/password.js';
 import { signToken } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
-import { findAgentForLogin } from '../store/agents.js';
+import { findAgentForLogin, replacePasswordHash } from '../store/agents.js';
 import { findCustomerByIdentity } from '../store/customers.js';
 import { bearerPrincipal } from './bearer.js';
 import { parseBody } from './errors.js';
@@ -37,6 +37,14 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     const ok = agent ? await verifyPassword(password, agent.passwordHash) : await verifyDummy(password);
     if (!agent || !ok) throw new JunctionError('GW_BAD_CREDENTIALS', 'unknown email or wrong password');
     if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', 'this agent is disabled');
+    if (needsRehash(agent.passwordHash)) {
+      // Legacy scrypt (or weaker argon2) hash: replace it now that the password is known.
+      // A failure costs nothing but another try at the next login.
+      const verified = agent.passwordHash;
+      await hashPassword(password)
+        .then((fresh) => replacePasswordHash(ctx.pool, agent.id, verified, fresh))
+        .catch((err: unknown) => ctx.log.warn({ err, agentId: agent.id }, 'password hash not upgraded'));
+    }
     const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ctx.settings.agent_token_ttl_s);
     res.json({ token, expiresAt: expiresAt.toISOString(), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
   });

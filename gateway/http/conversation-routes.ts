@@ -1,12 +1,12 @@
 /** `GET /api/conversations` and `GET /api/conversations/:id/messages`: the same visibility rule as the socket. */
 import express from 'express';
 import * as z from 'zod';
-import { JunctionError } from '../../config/errors.js';
 import type { GatewayContext } from '../context.js';
-import { canSee, getConversation, openConversationsOf } from '../store/conversations.js';
+import { openConversationsOf } from '../store/conversations.js';
 import { messagesAfter } from '../store/messages.js';
 import { principalOfResponse, requireAuth } from './bearer.js';
 import { parseBody } from './errors.js';
+import { visibleConversation } from './visible.js';
 
 const pageSchema = z.object({
   after: z.coerce.number().int().min(0).default(0),
@@ -22,14 +22,9 @@ export function conversationRoutes(ctx: GatewayContext): express.Router {
   });
 
   router.get('/api/conversations/:id/messages', auth, async (req, res) => {
-    const raw = String(req.params.id);
-    const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : NaN;
     const { after, limit } = parseBody(pageSchema, req.query);
-    const conversation = Number.isSafeInteger(id) ? await getConversation(ctx.pool, id) : null;
     // Not yours and not there answer alike: existence is not revealed.
-    if (!conversation || !canSee(conversation, principalOfResponse(res))) {
-      throw new JunctionError('GW_CONVERSATION_NOT_FOUND', `no conversation ${raw} for you`);
-    }
+    const conversation = await visibleConversation(ctx, res, String(req.params.id));
     const messages = await messagesAfter(ctx.pool, conversation.id, after, limit);
     res.json({ conversation, messages, nextAfter: messages.length === limit ? messages[messages.length - 1]!.seq : null });
   });

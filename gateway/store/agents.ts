@@ -10,6 +10,8 @@ export interface Agent {
   name: string;
   team: string;
   disabled: boolean;
+  /** Open conversations this agent holds at once; null: `gateway.agent_capacity`. */
+  capacity: number | null;
   createdAt: string;
 }
 
@@ -19,6 +21,7 @@ interface AgentRow {
   name: string;
   team: string;
   disabled_at: Date | null;
+  capacity: number | null;
   created_at: Date;
   password_hash: string;
 }
@@ -29,6 +32,7 @@ const toAgent = (r: AgentRow): Agent => ({
   name: r.name,
   team: r.team,
   disabled: r.disabled_at !== null,
+  capacity: r.capacity,
   createdAt: r.created_at.toISOString(),
 });
 
@@ -36,12 +40,12 @@ const toAgent = (r: AgentRow): Agent => ({
 export const agentEmail = (email: string) => email.trim().toLowerCase();
 
 /** Creates an agent. @throws JunctionError GW_AGENT_EXISTS */
-export async function addAgent(db: Db, input: { email: string; name: string; team: string; password: string }): Promise<Agent> {
+export async function addAgent(db: Db, input: { email: string; name: string; team: string; password: string; capacity?: number | null }): Promise<Agent> {
   const hash = await hashPassword(input.password);
   try {
     const { rows } = await db.query<AgentRow>(
-      `INSERT INTO gateway.agent (email, name, team, password_hash) VALUES ($1, $2, $3, $4) RETURNING *`,
-      [agentEmail(input.email), input.name, input.team, hash],
+      `INSERT INTO gateway.agent (email, name, team, password_hash, capacity) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      [agentEmail(input.email), input.name, input.team, hash, input.capacity ?? null],
     );
     return toAgent(rows[0]!);
   } catch (err) {
@@ -75,5 +79,22 @@ export async function setAgentDisabled(db: Db, email: string, disabled: boolean)
     [agentEmail(email), disabled],
   );
   if (!rows[0]) throw new JunctionError('GW_AGENT_NOT_FOUND', `no agent with email ${agentEmail(email)}`);
+  return toAgent(rows[0]);
+}
+
+/**
+ * Replaces a password hash after a successful login (a legacy scrypt hash, or weaker
+ * argon2 parameters). Only if it is still the one that was verified: a concurrent password
+ * change wins.
+ */
+export async function replacePasswordHash(db: Db, id: number, verified: string, fresh: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE gateway.agent SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [id, verified, fresh]);
+  return rowCount === 1;
+}
+
+/** Sets (or clears, with null) an agent's own capacity. @throws JunctionError GW_AGENT_NOT_FOUND */
+export async function setAgentCapacity(db: Db, id: number, capacity: number | null): Promise<Agent> {
+  const { rows } = await db.query<AgentRow>('UPDATE gateway.agent SET capacity = $2 WHERE id = $1 RETURNING *', [id, capacity]);
+  if (!rows[0]) throw new JunctionError('GW_AGENT_NOT_FOUND', `no agent ${id}`);
   return toAgent(rows[0]);
 }

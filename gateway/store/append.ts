@@ -58,6 +58,7 @@ export async function appendBatch(pool: pg.Pool, batch: readonly AppendRequest[]
     const results: (AppendResult | JunctionError | { pending: number })[] = [];
     const firstInBatch = new Map<string, number>();
     const newCount = new Map<number, number>();
+    const agentWrote = new Set<number>();
     for (const [i, r] of batch.entries()) {
       const key = keyOf(r.conversationId, r.senderId, r.clientMsgId);
       const original = known.get(key);
@@ -68,15 +69,18 @@ export async function appendBatch(pool: pg.Pool, batch: readonly AppendRequest[]
       else {
         firstInBatch.set(key, i);
         newCount.set(r.conversationId, (newCount.get(r.conversationId) ?? 0) + 1);
+        if (participantKind(r.senderId) === 'agent') agentWrote.add(r.conversationId);
         results.push({ pending: i });
       }
     }
     if (newCount.size === 0) return results as (AppendResult | JunctionError)[];
 
+    // The first agent message of a conversation is its first response (analytics).
     const { rows: seqs } = await tx.query<{ id: string; last_seq: string; at: Date }>(
-      `UPDATE gateway.conversation c SET last_seq = c.last_seq + v.n, updated_at = now()
-       FROM unnest($1::bigint[], $2::int[]) AS v(id, n) WHERE c.id = v.id RETURNING c.id, c.last_seq, now() AS at`,
-      [[...newCount.keys()], [...newCount.values()]],
+      `UPDATE gateway.conversation c SET last_seq = c.last_seq + v.n, updated_at = now(),
+              first_response_at = CASE WHEN v.agent AND c.first_response_at IS NULL THEN now() ELSE c.first_response_at END
+       FROM unnest($1::bigint[], $2::int[], $3::boolean[]) AS v(id, n, agent) WHERE c.id = v.id RETURNING c.id, c.last_seq, now() AS at`,
+      [[...newCount.keys()], [...newCount.values()], [...newCount.keys()].map((id) => agentWrote.has(id))],
     );
     const next = new Map(seqs.map((s) => [Number(s.id), Number(s.last_seq) - newCount.get(Number(s.id))! + 1]));
     const at = seqs[0]!.at.toISOString();

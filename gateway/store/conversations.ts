@@ -18,7 +18,8 @@ export interface ConversationRow {
   created_at: Date;
 }
 
-const COLUMNS = 'id, visitor_id, team, assigned_agent_id, customer_id, status, last_seq, created_at';
+/** The columns a {@link ConversationRow} holds. */
+export const COLUMNS = 'id, visitor_id, team, assigned_agent_id, customer_id, status, last_seq, created_at';
 
 export function toSummary(r: ConversationRow): ConversationSummary {
   return {
@@ -92,8 +93,8 @@ export async function openConversationFor(
     if (existing[0]) return { conversation: toSummary(existing[0]), created: false };
     const next = await plan(tx);
     const { rows } = await tx.query<ConversationRow>(
-      `INSERT INTO gateway.conversation (visitor_id, team, assigned_agent_id, customer_id, identity, meta, opening_client_msg_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      `INSERT INTO gateway.conversation (visitor_id, team, assigned_agent_id, assigned_at, customer_id, identity, meta, opening_client_msg_id)
+       VALUES ($1, $2, $3, CASE WHEN $3::bigint IS NULL THEN NULL ELSE now() END, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
       [visitor.visitorId, next.team, next.assignedAgentId, visitor.customerId, visitor.identity, next.meta, clientMsgId],
     );
     return { conversation: toSummary(rows[0]!), created: true };
@@ -113,18 +114,24 @@ export async function openCountsByAgent(db: Db, agentIds: readonly number[]): Pr
   return counts;
 }
 
-/** Hands an open conversation to an agent (team follows the agent's) or to a team's queue. Null when it is not open. */
+/**
+ * Hands an open conversation to an agent (team follows the agent's) or to a team's queue.
+ * Null when it is not open; otherwise the conversation and the agent who had it.
+ */
 export async function transferConversation(
   db: Db,
   id: number,
   to: { agentId: number; team: string } | { team: string },
-): Promise<ConversationSummary | null> {
-  const { rows } = await db.query<ConversationRow>(
-    `UPDATE gateway.conversation SET assigned_agent_id = $2, team = $3, updated_at = now()
-     WHERE id = $1 AND status = 'open' RETURNING ${COLUMNS}`,
+): Promise<{ conversation: ConversationSummary; previousAgentId: number | null } | null> {
+  const { rows } = await db.query<ConversationRow & { previous_agent_id: string | null }>(
+    `WITH old AS (SELECT id, assigned_agent_id FROM gateway.conversation WHERE id = $1 AND status = 'open' FOR NO KEY UPDATE)
+     UPDATE gateway.conversation c SET assigned_agent_id = $2, team = $3, updated_at = now(),
+            assigned_at = CASE WHEN $2::bigint IS NULL THEN NULL WHEN c.assigned_agent_id IS DISTINCT FROM $2::bigint THEN now() ELSE c.assigned_at END
+       FROM old WHERE c.id = old.id RETURNING ${COLUMNS.split(', ').map((col) => `c.${col}`).join(', ')}, old.assigned_agent_id AS previous_agent_id`,
     [id, 'agentId' in to ? to.agentId : null, to.team],
   );
-  return rows[0] ? toSummary(rows[0]) : null;
+  const r = rows[0];
+  return r ? { conversation: toSummary(r), previousAgentId: r.previous_agent_id === null ? null : Number(r.previous_agent_id) } : null;
 }
 
 /** Closes an open conversation. Null when it was not open. */
@@ -135,4 +142,33 @@ export async function closeConversation(db: Db, id: number, by: string): Promise
     [id, by],
   );
   return rows[0] ? toSummary(rows[0]) : null;
+}
+
+/** Points the conversations of absorbed customers at the customer they went into. Returns the ids re-linked. */
+export async function relinkCustomers(db: Db, absorbed: readonly { id: number; into: number }[]): Promise<{ conversationId: number; customerId: number }[]> {
+  if (absorbed.length === 0) return [];
+  // One event may absorb a into b and b into c: every absorbed id goes to its final survivor.
+  const into = new Map(absorbed.map((a) => [a.id, a.into]));
+  const survivor = (id: number) => {
+    let at = id;
+    for (let hops = 0; into.has(at) && hops < 64; hops++) at = into.get(at)!;
+    return at;
+  };
+  const ids = [...into.keys()];
+  const { rows } = await db.query<{ id: string; customer_id: string }>(
+    `UPDATE gateway.conversation c SET customer_id = a.survivor, updated_at = now()
+       FROM unnest($1::bigint[], $2::bigint[]) AS a(absorbed, survivor) WHERE c.customer_id = a.absorbed RETURNING c.id, c.customer_id`,
+    [ids, ids.map(survivor)],
+  );
+  return rows.map((r) => ({ conversationId: Number(r.id), customerId: Number(r.customer_id) }));
+}
+
+/** Open conversations linked to any of `customerIds`. */
+export async function openConversationsOfCustomers(db: Db, customerIds: readonly number[]): Promise<ConversationSummary[]> {
+  if (customerIds.length === 0) return [];
+  const { rows } = await db.query<ConversationRow>(
+    `SELECT ${COLUMNS} FROM gateway.conversation WHERE status = 'open' AND customer_id = ANY($1::bigint[]) ORDER BY id`,
+    [customerIds],
+  );
+  return rows.map(toSummary);
 }

@@ -38,3 +38,17 @@ export async function findCustomerByIdentity(db: Db, claims: IdentityClaims, ext
   );
   return rows[0] ? Number(rows[0].customer_id) : null;
 }
+
+/** The customer `id` became through merges (itself when it was not absorbed); null when there is no such customer. */
+export async function survivorOf(db: Db, id: number): Promise<number | null> {
+  const { rows } = await db.query<{ id: string }>(
+    `WITH RECURSIVE chain AS (
+       SELECT id, merged_into, 0 AS depth FROM unified.customer WHERE id = $1
+       UNION ALL
+       SELECT cu.id, cu.merged_into, chain.depth + 1 FROM unified.customer cu JOIN chain ON cu.id = chain.merged_into WHERE chain.depth < 32
+     )
+     SELECT id FROM chain WHERE merged_into IS NULL LIMIT 1`,
+    [id],
+  );
+  return rows[0] ? Number(rows[0].id) : null;
+}

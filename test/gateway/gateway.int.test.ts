@@ -129,8 +129,13 @@ describe('gateway: two instances', () => {
 
     secondWs.send({ type: 'close', conversationId: id });
     await visitorWs.next((f) => f.type === 'conversation' && f.event === 'closed');
-    visitorWs.send({ type: 'msg', conversationId: id, clientMsgId: 't-3', text: 'after close' });
-    expect(await visitorWs.next((f) => f.type === 'error' && f.clientMsgId === 't-3')).toMatchObject({ code: 'GW_CONVERSATION_CLOSED' });
+    secondWs.send({ type: 'msg', conversationId: id, clientMsgId: 'after-close', text: 'agent after close' });
+    expect(await secondWs.next((f) => f.type === 'error' && f.clientMsgId === 'after-close')).toMatchObject({ code: 'GW_CONVERSATION_CLOSED' });
+    // The visitor writing again reopens it (same id, seqs go on), back to the agent who had it.
+    const reopened = await sendAndAck(visitorWs, { conversationId: id, clientMsgId: 't-3', text: 'after close' });
+    expect([reopened.conversationId, reopened.seq]).toEqual([id, 3]);
+    expect(await secondWs.next((f) => f.type === 'conversation' && f.event === 'reopened')).toMatchObject({ conversation: { id, status: 'open', assignedAgentId: second.id } });
+    await secondWs.next((f) => f.type === 'msg' && f.clientMsgId === 't-3');
     for (const c of [firstWs, secondWs, visitorWs]) c.close();
   });
 

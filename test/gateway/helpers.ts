@@ -71,10 +71,10 @@ export async function gatewayEnv(name: string): Promise<GatewayEnv> {
 
 let agentCount = 0;
 
-/** Adds an agent with a known password. */
-export async function makeAgent(env: GatewayEnv, team = 'support', name = `agent${++agentCount}`): Promise<Agent & { password: string }> {
+/** Adds an agent with a known password (and its own capacity, if given). */
+export async function makeAgent(env: GatewayEnv, team = 'support', name = `agent${++agentCount}`, capacity?: number): Promise<Agent & { password: string }> {
   const password = `pw-${name}-secret`;
-  const agent = await addAgent(env.db.pool, { email: `${name}@example.com`, name, team, password });
+  const agent = await addAgent(env.db.pool, { email: `${name}@example.com`, name, team, password, capacity: capacity ?? null });
   return { ...agent, password };
 }
 
@@ -188,4 +188,22 @@ export async function sendAndAck(client: TestClient, frame: { conversationId?: n
   const f = await client.next((x) => (x.type === 'ack' || x.type === 'error') && x.clientMsgId === frame.clientMsgId);
   if (f.type !== 'ack') throw new Error(`message ${frame.clientMsgId} refused: ${JSON.stringify(f)}`);
   return f;
+}
+
+/** Waits until the agent counts as online in presence (it registers just after its welcome). */
+export async function untilOnline(env: GatewayEnv, agent: { id: number; team: string }, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ids = await env.redis.zrangebyscore(env.keys.teamPresence(agent.team), Date.now(), '+inf');
+    if (ids.includes(String(agent.id))) return;
+    if (Date.now() > deadline) throw new Error(`agent ${agent.id} not online within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Logs an agent in, connects it and waits until it counts as online. */
+export async function connectAgent(env: GatewayEnv, port: number, agent: Agent & { password: string }): Promise<TestClient> {
+  const { client } = await TestClient.connect(port, await login(port, agent));
+  await untilOnline(env, agent);
+  return client;
 }

@@ -14,8 +14,10 @@ let b: RunningGateway;
 
 beforeAll(async () => {
   env = await gatewayEnv('resume');
-  a = await env.start();
-  b = await env.start();
+  // Room for every conversation (26 over 4 agents): a queued one would be answered by the whole team.
+  const settings = { agent_capacity: 10 };
+  a = await env.start({ settings });
+  b = await env.start({ settings });
 });
 
 afterAll(async () => {

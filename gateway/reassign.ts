@@ -1,0 +1,80 @@
+/**
+ * The reassignment sweep, run by every instance every `gateway.reassign_sweep_ms`: the open
+ * conversations of agents gone longer than `gateway.reconnect_grace_ms` go back to their
+ * team's queue, and every team's queue drains to agents with free slots.
+ *
+ * Why a sweep and not a timer per disconnect: the instance that saw the agent leave may die
+ * too, and two instances' timers would both reassign. "Gone since" lives in Redis (presence's
+ * last-seen time, written on connect, heartbeat and disconnect), so any instance can judge.
+ * Only one instance requeues at a time (a transaction-scoped advisory lock; the others skip
+ * that round), and it checks presence again under the lock. Drains are safe anywhere (agent
+ * row locks, `store/assignment.ts`).
+ */
+import { announce } from './announce.js';
+import { drainQueue } from './drain.js';
+import type { GatewayContext } from './context.js';
+import type { ConversationSummary } from './protocol.js';
+import { agentsHoldingOpen, requeueOf, teamsWithQueue } from './store/assignment.js';
+import { inTransaction } from './store/db.js';
+
+export interface SweepResult {
+  /** Conversations taken from agents gone past the grace period. */
+  requeued: ConversationSummary[];
+  /** Conversations assigned from queues. */
+  assigned: ConversationSummary[];
+  /** False when another instance held the sweep lock (nothing was requeued by this one). */
+  ran: boolean;
+}
+
+/** Agents holding open conversations who have been offline longer than the grace period. */
+async function agentsGone(ctx: GatewayContext, now: number): Promise<number[]> {
+  const holders = await agentsHoldingOpen(ctx.pool);
+  if (holders.length === 0) return [];
+  const online = await Promise.all(holders.map((id) => ctx.presence.isOnline(`agent:${id}`)));
+  const offline = holders.filter((_, i) => !online[i]);
+  const seen = await ctx.presence.lastSeen(offline);
+  return offline.filter((id) => now - (seen.get(id) ?? now) >= ctx.settings.reconnect_grace_ms);
+}
+
+/**
+ * One sweep: requeue what gone agents hold, then drain every queue.
+ * @param now the time absences are measured against (tests pass a later one to skip the wait); presence uses the clock
+ */
+export async function sweep(ctx: GatewayContext, now = Date.now()): Promise<SweepResult> {
+  const gone = await agentsGone(ctx, now);
+  let ran = true;
+  let requeued: ConversationSummary[] = [];
+  if (gone.length > 0) {
+    requeued = await inTransaction(ctx.pool, async (tx) => {
+      const { rows } = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('junction.gateway.reassign')) AS locked`);
+      if (!rows[0]?.locked) {
+        ran = false;
+        return [];
+      }
+      // Checked again under the lock: an agent who came back meanwhile keeps their conversations.
+      const still = await Promise.all(gone.map((id) => ctx.presence.isOnline(`agent:${id}`)));
+      return requeueOf(tx, gone.filter((_, i) => !still[i]));
+    });
+    for (const c of requeued) await announce(ctx, 'queued', c);
+    if (requeued.length > 0) ctx.log.info({ agents: gone, conversations: requeued.map((c) => c.id) }, 'conversations of agents gone past the grace period requeued');
+  }
+  const assigned: ConversationSummary[] = [];
+  for (const team of await teamsWithQueue(ctx.pool)) assigned.push(...(await drainQueue(ctx, team)));
+  return { requeued, assigned, ran };
+}
+
+/** Runs {@link sweep} every `reassign_sweep_ms` until the returned function is called. */
+export function startSweeper(ctx: GatewayContext): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    // A sweep slower than the interval is not stacked behind by others.
+    running ??= sweep(ctx)
+      .then(() => undefined, (err: unknown) => ctx.log.warn({ err }, 'reassignment sweep failed; the next one retries'))
+      .finally(() => (running = null));
+  }, ctx.settings.reassign_sweep_ms);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

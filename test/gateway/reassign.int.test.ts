@@ -1,0 +1,101 @@
+/**
+ * Reassignment after `reconnect_grace_ms`: the sweep every instance runs gives a gone
+ * agent's conversations to another online agent of the team (end to end with real timers),
+ * keeps them while the agent is within the grace period (sweeps driven by hand), and a
+ * gateway with reopening off refuses messages on closed conversations.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweep } from '../../gateway/reassign.js';
+import type { RunningGateway } from '../../gateway/server.js';
+import { connectAgent, gatewayEnv, makeAgent, sendAndAck, TestClient, visitorToken, type GatewayEnv } from './helpers.js';
+
+describe('reassignment by the periodic sweep', () => {
+  let env: GatewayEnv;
+  let a: RunningGateway;
+  let b: RunningGateway;
+
+  beforeAll(async () => {
+    env = await gatewayEnv('reassign');
+    const settings = { reconnect_grace_ms: 400, reassign_sweep_ms: 100 };
+    a = await env.start({ settings });
+    b = await env.start({ settings });
+  });
+
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('gives the conversations of an agent gone past the grace period to another agent of the team', async () => {
+    const gone = await makeAgent(env);
+    const stays = await makeAgent(env);
+    const goneWs = await connectAgent(env, a.port, gone);
+    const { client: visitor } = await TestClient.connect(b.port, (await visitorToken(b.port)).token);
+    const ack = await sendAndAck(visitor, { clientMsgId: 'g-1', text: 'hello?' });
+    await goneWs.next((f) => f.type === 'conversation' && f.event === 'assigned' && f.conversation.id === ack.conversationId);
+    const staysWs = await connectAgent(env, b.port, stays);
+
+    goneWs.close();
+    await goneWs.closed;
+    const reassigned = await staysWs.next((f) => f.type === 'conversation' && f.event === 'assigned' && f.conversation.id === ack.conversationId);
+    expect(reassigned).toMatchObject({ conversation: { assignedAgentId: stays.id } });
+    await staysWs.next((f) => f.type === 'msg' && f.conversationId === ack.conversationId && f.clientMsgId === 'g-1');
+    // The visitor saw it go back to the queue, then to the new agent.
+    await visitor.next((f) => f.type === 'conversation' && f.event === 'queued');
+    await visitor.next((f) => f.type === 'conversation' && f.event === 'assigned' && f.conversation.assignedAgentId === stays.id);
+    const { rows } = await env.db.pool.query('SELECT assigned_agent_id FROM gateway.conversation WHERE id = $1', [ack.conversationId]);
+    expect(Number(rows[0].assigned_agent_id)).toBe(stays.id);
+    for (const c of [staysWs, visitor]) c.close();
+  });
+});
+
+describe('reassignment decided by hand-driven sweeps', () => {
+  let env: GatewayEnv;
+  let gw: RunningGateway;
+  const grace = 60_000;
+
+  beforeAll(async () => {
+    env = await gatewayEnv('reassign_manual');
+    // No timer sweeps in this file's time frame: every sweep is called by the test.
+    gw = await env.start({ settings: { reconnect_grace_ms: grace, reassign_sweep_ms: 600_000, reopen_within_s: 0 } });
+  });
+
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('keeps the conversations within the grace period and requeues them after it', async () => {
+    const gone = await makeAgent(env, 'manual');
+    const other = await makeAgent(env, 'manual');
+    await env.db.pool.query(`UPDATE gateway.conversation SET status = 'closed'`);
+    const goneWs = await connectAgent(env, gw.port, gone);
+    const { client: visitor } = await TestClient.connect(gw.port, (await visitorToken(gw.port)).token);
+    const ack = await sendAndAck(visitor, { clientMsgId: 'm-1', text: 'hi' });
+    await env.db.pool.query('UPDATE gateway.conversation SET team = $2, assigned_agent_id = $3 WHERE id = $1', [ack.conversationId, 'manual', gone.id]);
+    goneWs.close();
+    await goneWs.closed;
+    const otherWs = await connectAgent(env, gw.port, other);
+
+    const early = await sweep(gw.context);
+    expect(early.requeued).toEqual([]);
+    const { rows: before } = await env.db.pool.query('SELECT assigned_agent_id FROM gateway.conversation WHERE id = $1', [ack.conversationId]);
+    expect(Number(before[0].assigned_agent_id)).toBe(gone.id);
+
+    const late = await sweep(gw.context, Date.now() + grace + 1);
+    expect(late.requeued.map((c) => c.id)).toEqual([ack.conversationId]);
+    expect(late.assigned.map((c) => [c.id, c.assignedAgentId])).toEqual([[ack.conversationId, other.id]]);
+    await otherWs.next((f) => f.type === 'conversation' && f.event === 'assigned' && f.conversation.id === ack.conversationId);
+    for (const c of [otherWs, visitor]) c.close();
+  });
+
+  it('refuses a message on a closed conversation when reopening is off; a message without id opens a new one', async () => {
+    const { client: visitor } = await TestClient.connect(gw.port, (await visitorToken(gw.port)).token);
+    const first = await sendAndAck(visitor, { clientMsgId: 'r-1', text: 'hi' });
+    visitor.send({ type: 'close', conversationId: first.conversationId });
+    await visitor.next((f) => f.type === 'conversation' && f.event === 'closed');
+    visitor.send({ type: 'msg', conversationId: first.conversationId, clientMsgId: 'r-2', text: 'again' });
+    expect(await visitor.next((f) => f.type === 'error' && f.clientMsgId === 'r-2')).toMatchObject({ code: 'GW_CONVERSATION_CLOSED' });
+    const fresh = await sendAndAck(visitor, { clientMsgId: 'r-3', text: 'new question' });
+    expect(fresh.conversationId).not.toBe(first.conversationId);
+    visitor.close();
+  });
+});
