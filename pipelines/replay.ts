@@ -1,11 +1,31 @@
 /**
- * CONTRACT STUB (being implemented): `junction dlq replay` — stored dead-letter payloads
- * re-run through the current mapping, resolved and loaded; replayed letters are marked.
+ * `junction dlq replay`: stored dead-letter payloads re-run through the *current* mapping,
+ * resolved and loaded like a sync batch. Per (source, stream) a `hub.sync_run` (trigger
+ * `replay`) is recorded; per chunk of letters one PostgreSQL transaction holds the load, the
+ * ClickHouse rows and the letters' new state, so a crash replays the chunk again harmlessly.
+ *
+ * A letter that loads is marked `replayed_at`/`replay_run_id`. One that fails again stays
+ * unreplayed, its stage, code, message and mapping version updated in place (the payload is
+ * never touched), so the next replay after another fix picks it up. A letter whose record
+ * has since been loaded by a sync, or that a newer letter of the same key replaces, is
+ * marked replayed without loading its older payload (counted as `superseded`).
  */
-import type pg from 'pg';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { isJunctionError, JunctionError, type ErrorCode } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
+import type { SourceRecord } from '../connectors/types.js';
+import { applyBatch } from './load/apply-batch.js';
+import { compileMapping, type CompiledMapping } from './map/compile.js';
+import { mapRecord } from './map/map-batch.js';
+import { customerEventPublisher } from './events.js';
+import { resolveRules, type ResolveRules } from './resolve/rules.js';
+import { countBatch, setRunStatus, startRun, type RunRow } from './run-record.js';
+import { clickhouseRowsForBatch, insertClickhouseRows } from './sinks/clickhouse.js';
+import { insertSyncRunRow } from './sinks/sync-runs.js';
+import type { MappedRecord, RecordFailure } from './types.js';
 
 export interface ReplayFilter {
   source?: string;
@@ -16,24 +36,273 @@ export interface ReplayFilter {
   ids?: number[];
 }
 
+/** What happened to the letters of one (source, stream). */
+export interface ReplayStreamSummary {
+  source: string;
+  stream: string;
+  /** The `hub.sync_run` of this replay (trigger `replay`). */
+  runId: number;
+  selected: number;
+  loaded: number;
+  failedAgain: number;
+  superseded: number;
+  /** Why nothing of this stream could be replayed (no mapping, a mapping that does not compile). */
+  error?: { code: string; message: string };
+}
+
 export interface ReplaySummary {
   /** Letters looked at. */
   selected: number;
   /** Letters whose record now loaded (marked replayed). */
   loaded: number;
-  /** Letters that failed again (kept, with the new error). */
+  /** Letters that failed again (kept, with the new error), or whose stream cannot be replayed. */
   failedAgain: number;
+  /**
+   * Letters marked replayed without loading their payload: a sync loaded their record after
+   * they failed, or a newer letter of the same record was replayed instead.
+   */
+  superseded: number;
+  streams: ReplayStreamSummary[];
 }
 
 export interface ReplayOptions {
   config: ResolvedConfig;
   pool: pg.Pool;
+  /** When given, the replayed records' rows are sent to ClickHouse before each chunk commits. */
   clickhouse?: ClickHouseClient;
+  /** When given, `customer.updated` is published for the customers each chunk touched. */
+  redis?: Redis;
   log: Logger;
   filter: ReplayFilter;
+  /** Letters per transaction. @defaultValue config.pipelines.batch_size */
+  chunkSize?: number;
 }
 
+interface Letter {
+  id: number;
+  sourceKey: string | null;
+  payload: SourceRecord;
+  /** A sync loaded this record after the letter was written. */
+  stale: boolean;
+}
+
+interface ChunkOutcome {
+  loaded: number;
+  failedAgain: number;
+  superseded: number;
+  customerIds: number[];
+  absorbed: { id: number; into: number }[];
+}
+
+interface StreamContext {
+  source: string;
+  stream: string;
+  runId: number;
+  compiled: CompiledMapping;
+  rules: ResolveRules;
+  options: ReplayOptions;
+}
+
+const TRANSIENT_SQLSTATE = new Set(['40001', '40P01']);
+const ATTEMPTS = 3;
+
+async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const tx = await pool.connect();
+    try {
+      await tx.query('BEGIN');
+      const out = await work(tx);
+      await tx.query('COMMIT');
+      return out;
+    } catch (err) {
+      await tx.query('ROLLBACK').catch(() => undefined);
+      const sqlstate = (err as { code?: string }).code;
+      if (attempt < ATTEMPTS && sqlstate && TRANSIENT_SQLSTATE.has(sqlstate)) continue;
+      throw err;
+    } finally {
+      tx.release();
+    }
+  }
+}
+
+/**
+ * The letters to look at, per stream, as ids only (payloads are read chunk by chunk). Of
+ * several unreplayed letters of one record only the newest is replayed, whether the filter
+ * selects it or not: the others carry an outdated payload and are superseded.
+ */
+async function selectLetters(pool: pg.Pool, filter: ReplayFilter): Promise<Map<string, { replay: number[]; older: number[] }>> {
+  const res = await pool.query<{ id: string; source: string; stream: string; newest: boolean }>(
+    `SELECT id, source, stream, newest FROM (
+       SELECT id, source, stream, created_at,
+              source_key IS NULL OR row_number() OVER (PARTITION BY source, stream, source_key ORDER BY id DESC) = 1 AS newest
+         FROM hub.dead_letter WHERE replayed_at IS NULL) d
+      WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR stream = $2)
+        AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::bigint[] IS NULL OR id = ANY($4))
+      ORDER BY source, stream, id`,
+    [filter.source ?? null, filter.stream ?? null, filter.since ?? null, filter.ids?.length ? filter.ids : null],
+  );
+  const groups = new Map<string, { replay: number[]; older: number[] }>();
+  for (const r of res.rows) {
+    const key = `${r.source}\u001f${r.stream}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { replay: [], older: [] }));
+    (r.newest ? g.replay : g.older).push(Number(r.id));
+  }
+  return groups;
+}
+
+async function markReplayed(tx: pg.ClientBase, ids: readonly number[], runId: number): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.query('UPDATE hub.dead_letter SET replayed_at = now(), replay_run_id = $2 WHERE id = ANY($1::bigint[])', [ids, runId]);
+}
+
+/** The letter keeps its payload; the error is the one of this attempt. */
+async function markFailedAgain(tx: pg.ClientBase, failed: readonly { id: number; failure: RecordFailure }[]): Promise<void> {
+  if (failed.length === 0) return;
+  await tx.query(
+    `UPDATE hub.dead_letter d SET stage = f.stage, error_code = f.code, error_message = f.message, mapping_version = f.version
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS f(id, stage, code, message, version)
+      WHERE d.id = f.id`,
+    [
+      failed.map((f) => f.id),
+      failed.map((f) => f.failure.stage),
+      failed.map((f) => f.failure.code),
+      failed.map((f) => f.failure.message),
+      failed.map((f) => f.failure.mappingVersion ?? null),
+    ],
+  );
+}
+
+/** One chunk in the caller's transaction: lock the letters, map, load, mark. */
+async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly number[]): Promise<ChunkOutcome> {
+  // SKIP LOCKED: a second replay running at the same time leaves these to this one.
+  const res = await tx.query<{ id: string; source_key: string | null; payload: SourceRecord; stale: boolean | null }>(
+    `SELECT d.id, d.source_key, d.payload, sr.synced_at > d.created_at AS stale
+       FROM hub.dead_letter d
+       LEFT JOIN unified.source_record sr ON sr.source = d.source AND sr.stream = d.stream AND sr.source_key = d.source_key
+      WHERE d.id = ANY($1::bigint[]) AND d.replayed_at IS NULL
+      ORDER BY d.id
+        FOR UPDATE OF d SKIP LOCKED`,
+    [ids],
+  );
+  const letters: Letter[] = res.rows.map((r) => ({ id: Number(r.id), sourceKey: r.source_key, payload: r.payload, stale: r.stale === true }));
+  const superseded = letters.filter((l) => l.stale).map((l) => l.id);
+  const failed: { id: number; failure: RecordFailure }[] = [];
+  const mapped: { id: number; record: MappedRecord }[] = [];
+  for (const letter of letters) {
+    if (letter.stale) continue;
+    let outcome = mapRecord(ctx.compiled, letter.payload);
+    if (outcome instanceof Promise) outcome = await outcome;
+    if (outcome.ok) mapped.push({ id: letter.id, record: outcome.record });
+    else failed.push({ id: letter.id, failure: outcome.failure });
+  }
+
+  const result = await applyBatch(tx, mapped.map((m) => m.record), ctx.rules);
+  const loadFailures = new Map(result.failures.map((f) => [f.sourceKey, f]));
+  const loaded: number[] = [];
+  for (const m of mapped) {
+    const failure = loadFailures.get(m.record.sourceKey);
+    if (failure) failed.push({ id: m.id, failure });
+    else loaded.push(m.id);
+  }
+  if (ctx.options.clickhouse) await insertClickhouseRows(ctx.options.clickhouse, await clickhouseRowsForBatch(tx, result));
+  await markReplayed(tx, [...loaded, ...superseded], ctx.runId);
+  await markFailedAgain(tx, failed);
+  await countBatch(tx, ctx.runId, letters.length, loaded.length, failed.length);
+  return { loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length, customerIds: result.customerIds, absorbed: result.absorbed };
+}
+
+function compileFor(config: ResolvedConfig, source: string, stream: string): CompiledMapping | { code: ErrorCode; message: string } {
+  const loaded = config.mappings.find((m) => m.mapping.source === source && m.mapping.stream === stream);
+  if (!loaded) return { code: 'SYNC_NO_MAPPING', message: `no mapping in ${config.file} reads ${source}.${stream}; add one under mappings:` };
+  try {
+    return compileMapping(loaded, config);
+  } catch (err) {
+    if (isJunctionError(err)) return { code: err.code, message: err.message };
+    throw err;
+  }
+}
+
+/** The run's final state to ClickHouse `sync_runs` (analysts see replays as runs too). */
+async function sendRun(options: ReplayOptions, run: RunRow, summary: ReplayStreamSummary): Promise<void> {
+  if (!options.clickhouse) return;
+  const row = {
+    runId: run.id, source: summary.source, stream: summary.stream, mode: 'incremental', status: summary.error ? 'failed' : 'succeeded',
+    startedAt: run.startedAt, finishedAt: new Date(), recordsRead: summary.selected, recordsWritten: summary.loaded, recordsFailed: summary.failedAgain,
+    errorCode: summary.error?.code ?? null,
+  };
+  // The replay is committed in PostgreSQL; a missing analytics row must not turn it into a failure.
+  await insertSyncRunRow(options.clickhouse, row).catch((err: unknown) => options.log.warn({ err, runId: run.id }, 'sync run not sent to ClickHouse'));
+}
+
+async function finish(options: ReplayOptions, run: RunRow, summary: ReplayStreamSummary): Promise<void> {
+  await setRunStatus(options.pool, run.id, summary.error ? 'failed' : 'succeeded', summary.error);
+  await sendRun(options, run, summary);
+}
+
+function replayError(err: unknown, source: string, stream: string, runId: number): JunctionError {
+  if (isJunctionError(err)) return err;
+  const sqlstate = (err as { code?: string }).code;
+  return new JunctionError('SYNC_BATCH_FAILED', `replay of ${source}.${stream} failed: ${(err as Error).message}`, {
+    cause: err,
+    where: { source },
+    details: { sqlstate, runId },
+    retryable: TRANSIENT_SQLSTATE.has(sqlstate ?? ''),
+  });
+}
+
+async function replayStream(options: ReplayOptions, rules: ResolveRules, source: string, stream: string, ids: { replay: number[]; older: number[] }): Promise<ReplayStreamSummary> {
+  const { pool, config, log } = options;
+  const run = await startRun(pool, source, stream, 'incremental', 'replay');
+  const summary: ReplayStreamSummary = { source, stream, runId: run.id, selected: ids.replay.length + ids.older.length, loaded: 0, failedAgain: 0, superseded: 0 };
+  const compiled = compileFor(config, source, stream);
+  if (!('version' in compiled)) {
+    summary.error = compiled;
+    summary.failedAgain = summary.selected;
+    await finish(options, run, summary);
+    return summary;
+  }
+  const ctx: StreamContext = { source, stream, runId: run.id, compiled, rules, options };
+  const publish = options.redis ? customerEventPublisher(options.redis, { log }) : undefined;
+  const chunkSize = options.chunkSize ?? config.pipelines.batch_size;
+  try {
+    for (let i = 0; i < ids.replay.length; i += chunkSize) {
+      const outcome = await inTransaction(pool, (tx) => replayChunk(tx, ctx, ids.replay.slice(i, i + chunkSize)));
+      summary.loaded += outcome.loaded;
+      summary.failedAgain += outcome.failedAgain;
+      summary.superseded += outcome.superseded;
+      await publish?.({ runId: run.id, source, stream, result: outcome });
+    }
+    // Older letters of a record whose newest letter was just handled carry an outdated payload.
+    summary.superseded += await inTransaction(pool, async (tx) => {
+      const older = await tx.query('UPDATE hub.dead_letter SET replayed_at = now(), replay_run_id = $2 WHERE id = ANY($1::bigint[]) AND replayed_at IS NULL', [ids.older, run.id]);
+      await countBatch(tx, run.id, older.rowCount ?? 0, 0, 0);
+      return older.rowCount ?? 0;
+    });
+  } catch (err) {
+    const error = replayError(err, source, stream, run.id);
+    summary.error = { code: error.code, message: error.message };
+    await finish(options, run, summary).catch(() => undefined);
+    throw error;
+  }
+  await finish(options, run, summary);
+  log.info({ ...summary }, 'dead letters replayed');
+  return summary;
+}
+
+/** Replays the letters `filter` selects that were not replayed yet, stream by stream. */
 export async function replayDeadLetters(options: ReplayOptions): Promise<ReplaySummary> {
-  void options;
-  throw new Error('not implemented yet');
+  const groups = await selectLetters(options.pool, options.filter);
+  const rules = resolveRules(options.config);
+  const total: ReplaySummary = { selected: 0, loaded: 0, failedAgain: 0, superseded: 0, streams: [] };
+  for (const [key, ids] of groups) {
+    const [source, stream] = key.split('\u001f') as [string, string];
+    const s = await replayStream(options, rules, source, stream, ids);
+    total.streams.push(s);
+    total.selected += s.selected;
+    total.loaded += s.loaded;
+    total.failedAgain += s.failedAgain;
+    total.superseded += s.superseded;
+  }
+  return total;
 }

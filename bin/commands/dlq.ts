@@ -1,0 +1,169 @@
+/**
+ * `junction dlq list | show <id> | replay`: the records that failed a stage (dead letters),
+ * one of them with its raw payload, and re-running them through the current mapping.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { stackSettings } from '../../config/env.js';
+import { JunctionError } from '../../config/errors.js';
+import { createLogger, type Logger } from '../../config/log.js';
+import { getDeadLetter, listDeadLetters, type DeadLetterView } from '../../jobs/dead-letters.js';
+import { replayDeadLetters, type ReplaySummary } from '../../pipelines/replay.js';
+import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
+import { positiveInt } from '../options.js';
+import { loadCliConfig } from '../sources.js';
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--since`: an ISO-8601 time, or a duration back from `now` (`90s`, `15m`, `2h`, `7d`). */
+export function parseSince(value: string, now: Date = new Date()): Date {
+  const relative = /^(\d+)([smhd])$/.exec(value.trim());
+  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]!]!);
+  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    const at = new Date(value);
+    if (!Number.isNaN(at.getTime())) return at;
+  }
+  throw new InvalidArgumentError('expected an ISO-8601 time (2025-06-01T08:00:00Z) or a duration back from now (90s, 15m, 2h, 7d)');
+}
+
+function letterId(value: string, previous: number[] | undefined): number[] {
+  return [...(previous ?? []), positiveInt(value)];
+}
+
+/** One line of text, at most `width` characters. */
+export function shorten(text: string, width: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= width ? line : `${line.slice(0, width - 1)}…`;
+}
+
+/** Mapping paths are long and say little in a table: their file name and line are kept. */
+const briefPaths = (message: string) => message.replace(/(^|\s)(?:[^\s:]*\/)+([^\s/]+\.ya?ml:)/g, '$1$2');
+
+const time = (iso: string | null) => (iso ? iso.replace(/\.\d{3}Z$/, 'Z') : '-');
+
+/** The table `dlq list` prints. */
+export function formatLetterTable(letters: readonly DeadLetterView[]): string {
+  const rows = letters.map((l) => [
+    String(l.id),
+    `${l.source}.${l.stream}`,
+    l.sourceKey ?? '-',
+    l.stage,
+    l.errorCode,
+    shorten(briefPaths(l.errorMessage), 60),
+    time(l.createdAt),
+    l.replayedAt ? `${time(l.replayedAt)} (run ${l.replayRunId})` : '-',
+  ]);
+  const head = ['ID', 'STREAM', 'KEY', 'STAGE', 'CODE', 'MESSAGE', 'CREATED', 'REPLAYED'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/** The lines `dlq replay` prints. */
+export function formatReplaySummary(s: ReplaySummary): string {
+  const lines = [`replayed ${s.selected} dead letter${s.selected === 1 ? '' : 's'}: ${s.loaded} loaded, ${s.failedAgain} failed again, ${s.superseded} superseded`];
+  for (const st of s.streams) {
+    lines.push(
+      `  ${st.source}.${st.stream} (run ${st.runId}): ${st.selected} selected, ${st.loaded} loaded, ${st.failedAgain} failed again, ${st.superseded} superseded` +
+        (st.error ? ` — ${st.error.message} [${st.error.code}]` : ''),
+    );
+  }
+  if (s.failedAgain > 0) lines.push('the letters that failed again keep their payload and show the new error: junction dlq list --pending');
+  return lines.join('\n');
+}
+
+async function withPool<T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({ connectionString: stackSettings().services.postgres.url, max: 4 });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** A publisher for `customer.updated`, or none when Redis does not answer (the data still loads). */
+async function publisher(url: string, log: Logger): Promise<Redis | undefined> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    return redis;
+  } catch (err) {
+    log.warn({ err }, 'Redis does not answer: customer.updated events are not published for this replay');
+    redis.disconnect();
+    return undefined;
+  }
+}
+
+interface Filters {
+  source?: string;
+  stream?: string;
+  since?: Date;
+  json?: boolean;
+}
+
+export function registerDlq(program: Command): void {
+  const dlq = program.command('dlq').description('dead letters: records that failed a stage, and replaying them through the current mapping');
+
+  dlq
+    .command('list')
+    .description('dead letters, newest first')
+    .option('--source <name>', 'only this source')
+    .option('--stream <name>', 'only this stream')
+    .option('--since <time>', 'created at or after: ISO-8601 time or a duration back (2h, 7d)', (v) => parseSince(v))
+    .option('--pending', 'only letters not replayed yet')
+    .option('--limit <n>', 'at most this many', positiveInt, 50)
+    .option('--json', 'print a JSON array')
+    .action(async (opts: Filters & { pending?: boolean; limit: number }) => {
+      const filter = { source: opts.source, stream: opts.stream, since: opts.since, limit: opts.limit, ...(opts.pending ? { replayed: false } : {}) };
+      const { deadLetters: letters } = await withPool((pool) => listDeadLetters(pool, filter));
+      if (opts.json) console.log(JSON.stringify(letters, null, 2));
+      else console.log(letters.length ? formatLetterTable(letters) : 'no dead letters match');
+    });
+
+  dlq
+    .command('show')
+    .argument('<id>', 'dead letter id', positiveInt)
+    .description('one dead letter: every field and its raw payload')
+    .option('--json', 'print it as JSON')
+    .action(async (id: number, opts: { json?: boolean }) => {
+      const letter = await withPool((pool) => getDeadLetter(pool, id));
+      if (!letter) throw new JunctionError('SYNC_DEAD_LETTER_NOT_FOUND', `no dead letter ${id}`);
+      if (opts.json) {
+        console.log(JSON.stringify(letter, null, 2));
+        return;
+      }
+      const { payload, ...fields } = letter;
+      const width = Math.max(...Object.keys(fields).map((k) => k.length));
+      for (const [k, v] of Object.entries(fields)) console.log(`${k.padEnd(width)}  ${v ?? '-'}`);
+      console.log('payload');
+      console.log(JSON.stringify(payload ?? null, null, 2).replace(/^/gm, '  '));
+    });
+
+  dlq
+    .command('replay')
+    .description('re-run dead letters that were not replayed yet through the current mapping; exit 1 when some fail again')
+    .option('--source <name>', 'only this source')
+    .option('--stream <name>', 'only this stream')
+    .option('--since <time>', 'created at or after: ISO-8601 time or a duration back (2h, 7d)', (v) => parseSince(v))
+    .option('--id <n>', 'only this letter (repeatable)', letterId)
+    .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (opts: Filters & { id?: number[]; config?: string }) => {
+      const config = await loadCliConfig(opts.config);
+      const settings = stackSettings();
+      const log = createLogger({ secrets: config, level: process.env.JUNCTION_LOG_LEVEL ?? 'warn' });
+      const clickhouse = createClickhouseClient(settings, { log });
+      const redis = await publisher(settings.services.redis.url, log);
+      try {
+        const summary = await withPool((pool) =>
+          replayDeadLetters({ config, pool, clickhouse, redis, log, filter: { source: opts.source, stream: opts.stream, since: opts.since, ids: opts.id } }),
+        );
+        console.log(opts.json ? JSON.stringify(summary, null, 2) : formatReplaySummary(summary));
+        if (summary.failedAgain > 0) process.exitCode = 1;
+      } finally {
+        redis?.disconnect();
+        await clickhouse.close();
+      }
+    });
+}
