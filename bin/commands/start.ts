@@ -34,6 +34,7 @@ interface StartOptions {
   concurrency?: number;
   host: string;
   port?: number;
+  gatewayPort?: number;
 }
 
 function role(value: string): Role {
@@ -94,6 +95,7 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
       pgUrl: settings.services.postgres.url,
       redisUrl,
       host: opts.host,
+      port: opts.gatewayPort,
       log: log.child({ role: 'gateway' }),
       sources: config.sources,
       rules: resolveRules(config),
@@ -126,34 +128,43 @@ export function registerStart(program: Command): void {
     .option('--concurrency <n>', 'worker: jobs run at once (default: pipelines.worker_concurrency)', positiveInt)
     .option('--host <addr>', 'scheduler, gateway: address the servers listen on', '127.0.0.1')
     .option('--port <port>', 'scheduler: ops server port (default: ops.port; 0 picks a free one)', port)
+    .option('--gateway-port <port>', 'gateway: its port (default: gateway.port; 0 picks a free one)', port)
     .action(async (opts: StartOptions) => {
       const config = await loadCliConfig(opts.config);
       const log = createLogger({ secrets: config });
       const closers: Closer[] = [];
+      // Signals are handled from the start: a SIGINT while the roles are still starting
+      // must close what has started so far, not kill the process mid-way.
+      let stopping = false;
+      let started = false;
+      let release: () => void = () => undefined;
+      const stopped = new Promise<void>((resolve) => (release = resolve));
+      const stop = () =>
+        void closeAll(closers, log).then((clean) => {
+          if (!clean) process.exitCode = 1;
+          release();
+        });
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          log.warn({ signal }, 'second signal: exiting without waiting');
+          process.exit(1);
+        }
+        stopping = true;
+        log.info({ signal }, 'stopping: scheduler, worker and server finish what they do');
+        if (started) stop();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
         await startRoles(config, opts, log, closers);
       } catch (err) {
         await closeAll(closers, log);
         throw err;
       }
+      started = true;
       log.info({ role: opts.role, pid: process.pid }, 'hub process started');
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const onSignal = (signal: NodeJS.Signals) => {
-          if (stopping) {
-            log.warn({ signal }, 'second signal: exiting without waiting');
-            process.exit(1);
-          }
-          stopping = true;
-          log.info({ signal }, 'stopping: scheduler, worker and server finish what they do');
-          void closeAll(closers, log).then((clean) => {
-            if (!clean) process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
+      if (stopping) stop();
+      await stopped;
       console.log(`stopped (${opts.role})`);
       // Everything is closed; a handle some library leaves behind must not keep a stopped process alive.
       setTimeout(() => process.exit(), 2000).unref();

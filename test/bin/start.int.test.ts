@@ -11,7 +11,7 @@ import { PROJECT_ROOT, stackSettings, withDatabase } from '../../config/env.js';
 import { redisConnection, syncQueue } from '../../pipelines/queue.js';
 import { runCli } from '../helpers/cli.js';
 import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
-import { ADMIN_TOKEN, writeConfig } from '../jobs/fixture.js';
+import { ADMIN_TOKEN, SCHEDULES_YAML, configYaml, writeConfig } from '../jobs/fixture.js';
 
 const REDIS_DB = 12;
 const redisUrl = `${stackSettings().services.redis.url.replace(/\/\d*$/, '')}/${REDIS_DB}`;
@@ -55,7 +55,8 @@ async function waitFor(hub: Hub, re: RegExp, ms = 120_000): Promise<RegExpExecAr
 
 beforeAll(async () => {
   db = await scratchDatabase('jobs_start');
-  configFile = writeConfig();
+  // A gateway section too: --role all starts the gateway, which needs a signing secret.
+  configFile = writeConfig(configYaml(`${SCHEDULES_YAML}ops:\n  admin_token: ${ADMIN_TOKEN}\ngateway:\n  token_secret: test-gateway-token-secret-0123456789\n  identity_secret: test-gateway-identity-secret-0123456789\n`));
 }, 120_000);
 
 afterAll(async () => {
@@ -86,9 +87,10 @@ describe('junction start', () => {
     expect(hub.out.stderr).not.toContain(ADMIN_TOKEN);
   });
 
-  it('--role all starts the worker and the scheduler in one process and stops on SIGINT', { timeout: 240_000 }, async () => {
-    const hub = startHub(['--role', 'all', '--concurrency', '2']);
-    await waitFor(hub, /^scheduler: .*$/m);
+  it('--role all starts the worker, the scheduler and the gateway in one process and stops on SIGINT', { timeout: 240_000 }, async () => {
+    const hub = startHub(['--role', 'all', '--concurrency', '2', '--gateway-port', '0']);
+    await waitFor(hub, /^gateway: http:\/\/127\.0\.0\.1:\d+ .*$/m);
+    expect(hub.out.stdout).toMatch(/^scheduler: .*$/m);
     expect(hub.out.stdout).toMatch(/^worker: started, 2 jobs at once, queue \{junction\}:sync on redis:\/\/127\.0\.0\.1:\d+\/12$/m);
     hub.child.kill('SIGINT');
     expect(await hub.exited).toBe(0);
@@ -98,7 +100,7 @@ describe('junction start', () => {
   it('refuses an unknown role', { timeout: 120_000 }, async () => {
     const r = await runCli(['start', '--role', 'boss']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('expected worker, scheduler or all');
+    expect(r.stderr).toContain('expected one of worker, scheduler, gateway, all');
   });
 
   it('exits 1 with JOB_SCHEMA_MISSING on a database without the jobs tables, leaving nothing running', { timeout: 120_000 }, async () => {
