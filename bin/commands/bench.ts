@@ -85,4 +85,48 @@ export function registerBench(program: Command): void {
       log(`goals: ${f.goals.recordsPerSec.toLocaleString('en')} rec/s ${f.met.recordsPerSec ? 'met' : 'NOT met'}; ${f.goals.slowerPeerRatio} of the slower peer ${f.met.slowerPeerRatio ? 'met' : 'NOT met'}; recovery ≤ ${f.goals.recoverySeconds} s ${f.met.recoverySeconds ? 'met' : 'NOT met'}`);
       if (opts.json) console.log(JSON.stringify(f));
     });
+
+  bench
+    .command('gateway')
+    .description('highest sustained delivered msg/s of one gateway with p99 < 100 ms (every message durable) vs a bare ws relay; p50/p99 at a fixed rate')
+    .option('--sockets <n>', 'sockets on loopback (one agent in ten, the rest visitors)', positiveInt, 1000)
+    .option('--seconds <n>', 'seconds per offered-rate step', positiveInt, 5)
+    .option('--rate <n>', 'the fixed offered msg/s of the latency figures', positiveInt, 5000)
+    .option('--json', 'end with one JSON line of figures and ratios')
+    .action(async (opts: { sockets: number; seconds: number; rate: number; json?: boolean }) => {
+      const log = logger(opts.json);
+      const { benchGateway } = await import('../../test/bench/gateway.js');
+      const f = await benchGateway({ settings: stackSettings(), sockets: opts.sockets, seconds: opts.seconds, fixedRate: opts.rate, log });
+      log(`gateway: ${f.sockets} sockets, ${f.conversations} conversations; max sustained ${f.gateway.maxSustainedMsgPerSec.toLocaleString('en')} msg/s (p99 ${f.gateway.maxStep?.p99 ?? '-'} ms); bare ws relay ${f.relay.maxSustainedMsgPerSec.toLocaleString('en')} msg/s; ratio ${f.ratio} (goal ≥ ${f.goal.ratio}: ${f.met ? 'met' : 'NOT met'}); throughput whatever the latency ${f.gateway.maxKeptUpMsgPerSec.toLocaleString('en')} vs ${f.relay.maxKeptUpMsgPerSec.toLocaleString('en')} msg/s (ratio ${f.keptUpRatio})`);
+      log(`at ${opts.rate} msg/s offered: gateway p50 ${f.gateway.fixed.p50} ms p99 ${f.gateway.fixed.p99} ms${f.gateway.fixed.sustained ? '' : ' (not sustained)'}; relay p50 ${f.relay.fixed.p50} ms p99 ${f.relay.fixed.p99} ms${f.relay.fixed.sustained ? '' : ' (not sustained)'}`);
+      log(`durability: ${f.gateway.acked} acked, ${f.gateway.storedRows} stored: ${f.gateway.durable ? 'ok' : 'MISSING'}`);
+      if (opts.json) console.log(JSON.stringify(f));
+    });
+
+  bench
+    .command('connections')
+    .description('memory per idle authenticated socket of one gateway vs a plain ws server (child processes; clients from several 127.0.0.x addresses)')
+    .option('--sockets <n>', 'sockets per server (capped by ulimit -n)', positiveInt, 20_000)
+    .option('--json', 'end with one JSON line of figures and ratios')
+    .action(async (opts: { sockets: number; json?: boolean }) => {
+      const log = logger(opts.json);
+      const { benchConnections } = await import('../../test/bench/connections.js');
+      const f = await benchConnections({ settings: stackSettings(), sockets: opts.sockets, log });
+      log(`connections: ${f.sockets.toLocaleString('en')} sockets${f.limitedBy ? ` of ${f.requested.toLocaleString('en')} asked (${f.limitedBy})` : ` (ulimit -n ${f.openFileLimit})`}; gateway ${f.gateway.rssPerSocket.toLocaleString('en')} B RSS/socket, plain ws ${f.plain.rssPerSocket.toLocaleString('en')} B (ratio ${f.ratios.rss}); heap + external ${f.gateway.heapPerSocket.toLocaleString('en')} B vs ${f.plain.heapPerSocket.toLocaleString('en')} B (ratio ${f.ratios.heap}); goal ≤ ${f.goal.ratio}: ${f.met ? 'met' : 'NOT met'}`);
+      if (opts.json) console.log(JSON.stringify(f));
+    });
+
+  bench
+    .command('panel')
+    .description('context panel latency (50 orders, 10 tickets) warm and cold vs a primary-key SELECT on the same pool')
+    .option('--rounds <n>', 'warm panels measured', positiveInt, 500)
+    .option('--cold-rounds <n>', 'cold panels measured (a fresh pool each)', positiveInt, 20)
+    .option('--json', 'end with one JSON line of figures and ratios')
+    .action(async (opts: { rounds: number; coldRounds: number; json?: boolean }) => {
+      const log = logger(opts.json);
+      const { benchPanel } = await import('../../test/bench/panel.js');
+      const f = await benchPanel({ rounds: opts.rounds, coldRounds: opts.coldRounds, log });
+      log(`panel (${f.orders} orders, ${f.tickets} tickets): warm p50 ${f.warm.p50} ms p99 ${f.warm.p99} ms; cold p50 ${f.cold.p50} ms p99 ${f.cold.p99} ms; reused p99 ${f.reused.p99} ms; primary-key SELECT p50 ${f.primaryKeySelect.p50} ms p99 ${f.primaryKeySelect.p99} ms; ratio ${f.ratio}; goal warm p99 ≤ ${f.goal.warmP99Ms} ms: ${f.met ? 'met' : 'NOT met'}`);
+      if (opts.json) console.log(JSON.stringify(f));
+    });
 }
