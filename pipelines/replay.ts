@@ -26,6 +26,7 @@ import { countBatch, setRunStatus, startRun, type RunRow } from './run-record.js
 import { clickhouseRowsForBatch, insertClickhouseRows } from './sinks/clickhouse.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
 import type { MappedRecord, RecordFailure } from './types.js';
+import { inTransaction, RETRY_TX_SQLSTATE } from './transaction.js';
 
 export interface ReplayFilter {
   source?: string;
@@ -101,28 +102,6 @@ interface StreamContext {
   compiled: CompiledMapping;
   rules: ResolveRules;
   options: ReplayOptions;
-}
-
-const TRANSIENT_SQLSTATE = new Set(['40001', '40P01']);
-const ATTEMPTS = 3;
-
-async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const tx = await pool.connect();
-    try {
-      await tx.query('BEGIN');
-      const out = await work(tx);
-      await tx.query('COMMIT');
-      return out;
-    } catch (err) {
-      await tx.query('ROLLBACK').catch(() => undefined);
-      const sqlstate = (err as { code?: string }).code;
-      if (attempt < ATTEMPTS && sqlstate && TRANSIENT_SQLSTATE.has(sqlstate)) continue;
-      throw err;
-    } finally {
-      tx.release();
-    }
-  }
 }
 
 /**
@@ -247,7 +226,7 @@ function replayError(err: unknown, source: string, stream: string, runId: number
     cause: err,
     where: { source },
     details: { sqlstate, runId },
-    retryable: TRANSIENT_SQLSTATE.has(sqlstate ?? ''),
+    retryable: RETRY_TX_SQLSTATE.has(sqlstate ?? ''),
   });
 }
 

@@ -35,6 +35,7 @@ import { resolveRules } from './resolve/rules.js';
 import { countBatch, resumeRun, setRunStatus, startRun, type RunRow, type RunStatus } from './run-record.js';
 import { clickhouseRowsForBatch, insertClickhouseRows } from './sinks/clickhouse.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
+import { inTransaction } from './transaction.js';
 
 export type SyncMode = 'incremental' | 'full' | 'backfill';
 
@@ -103,29 +104,6 @@ export interface RunSyncOptions {
   failureStatus?: (err: unknown) => RunStatus | Promise<RunStatus>;
   /** Batches between two run rows sent to ClickHouse (besides start and end). @defaultValue 10 */
   runRowEvery?: number;
-}
-
-/** SQLSTATEs worth re-running the batch transaction at once for: serialization failure, deadlock. */
-const RETRY_TX_SQLSTATE = new Set(['40001', '40P01']);
-const TX_ATTEMPTS = 3;
-
-async function inTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const tx = await pool.connect();
-    try {
-      await tx.query('BEGIN');
-      const out = await work(tx);
-      await tx.query('COMMIT');
-      return out;
-    } catch (err) {
-      await tx.query('ROLLBACK').catch(() => undefined);
-      const sqlstate = (err as { code?: string }).code;
-      if (attempt < TX_ATTEMPTS && sqlstate && RETRY_TX_SQLSTATE.has(sqlstate)) continue;
-      throw err;
-    } finally {
-      tx.release();
-    }
-  }
 }
 
 /** The hub.checkpoint row a mode reads and writes its position in. */
