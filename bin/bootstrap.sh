@@ -19,3 +19,12 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   npm install --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
+
+# The web UI (agent console, ops console, widget): built when missing or older than any of
+# its sources, so a pulled change shows at the next start.
+dist=gateway/web/dist
+if [ ! -f "$dist/.built" ] || [ -n "$(find gateway/web package-lock.json -newer "$dist/.built" -type f -not -path "$dist/*" -print -quit)" ]; then
+  echo "bootstrap: building the web UI…" >&2
+  npm run -s web:build
+  touch "$dist/.built"
+fi

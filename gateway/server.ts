@@ -30,7 +30,7 @@ import { startSweeper } from './reassign.js';
 import type { GatewayContext, GatewaySettings } from './context.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys } from './events.js';
 import { Fanout } from './fanout.js';
-import { createApp } from './http/app.js';
+import { createApp, type WebOptions } from './http/app.js';
 import { createMessagePath } from './message-path.js';
 import { Presence } from './presence.js';
 import { SUBPROTOCOL } from './protocol.js';
@@ -69,6 +69,8 @@ export interface GatewayOptions {
   clickhouse?: ClickHouseClient | null;
   /** Pub/sub channel of `customer.updated` events. @defaultValue CUSTOMER_UPDATED_CHANNEL */
   customerUpdatedChannel?: string;
+  /** Where the web UI is built and where the ops console lives. @defaultValue gateway/web/dist, no ops link */
+  web?: WebOptions;
 }
 
 export interface RunningGateway {
@@ -156,7 +158,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         return false;
       }
     },
-  });
+  }, options.web);
   const server = http.createServer(app);
   const wss = new WebSocketServer({
     noServer: true,

@@ -21,6 +21,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   OPS_NO_TOKEN: 503,
   OPS_NOT_READY: 503,
   JOB_SCHEMA_MISSING: 503,
+  GW_WEB_NOT_BUILT: 503,
 };
 
 /** The HTTP status of a JunctionError: by code, else 503 when retrying can help, else 500. */

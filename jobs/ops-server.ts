@@ -4,6 +4,7 @@
  * | path | auth | what |
  * |---|---|---|
  * | `/api/ops/*` | admin token (Bearer or Basic) | the ops REST API (jobs/ops-api.ts) |
+ * | `/ops` | none (the page asks for the token) | the ops console (gateway/web, React) |
  * | `/ops/queues` | admin token (Basic prompts the browser) | `@bull-board/express` board of the sync queue |
  * | `/metrics` | admin token | Prometheus text (jobs/metrics.ts) |
  * | `/healthz` | none | 200 while the process serves |
@@ -26,6 +27,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
 import { redact } from '../config/redact.js';
 import type { SyncJobData, SyncJobResult } from '../pipelines/queue.js';
+import { webAssets, webPage } from '../gateway/http/web.js';
 import { requireAdmin } from './auth.js';
 import { within } from './timeout.js';
 import { errorHandler, sendError } from './http-errors.js';
@@ -46,6 +48,8 @@ export interface OpsServerOptions {
   port?: number;
   /** @defaultValue '127.0.0.1' */
   host?: string;
+  /** The built web UI (the ops console). @defaultValue gateway/web/dist */
+  webDist?: string;
   /** How long /readyz waits for each service. @defaultValue 2000 */
   readyTimeoutMs?: number;
 }
@@ -113,6 +117,11 @@ export function createOpsApp(options: OpsServerOptions): Express {
   const serverAdapter = board as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'];
   createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter, options: { uiConfig: { boardTitle: 'Junction sync queue' } } });
   app.use(QUEUE_BOARD_PATH, requireAdmin({ token, challenge: 'Basic' }), board.getRouter());
+
+  // The ops console: the page itself is public (it holds no data); it asks for the admin
+  // token and sends it as a Bearer header to /api/ops.
+  app.get('/ops', webPage('ops', options.webDist));
+  app.use('/assets', webAssets(options.webDist));
 
   app.use((req, res) => sendError(res, 404, 'OPS_NOT_FOUND', `no route ${req.method} ${req.path}`));
   app.use(errorHandler(log, config));

@@ -1,10 +1,11 @@
-/** The express app of one gateway instance: CORS for the allowed origins, the REST API, health. */
+/** The express app of one gateway instance: CORS for the allowed origins, the REST API, health, the web UI. */
 import express from 'express';
 import type { GatewayContext } from '../context.js';
 import { authRoutes } from './auth-routes.js';
 import { contextRoutes } from './context-routes.js';
 import { conversationRoutes } from './conversation-routes.js';
 import { errorHandler } from './errors.js';
+import { WEB_DIST, webAssets, webPage, widgetScript } from './web.js';
 
 /**
  * CORS for `gateway.allowed_origins` only (the retailer's site calls the visitor session
@@ -35,7 +36,15 @@ export interface AppHooks {
   ready(): Promise<boolean>;
 }
 
-export function createApp(ctx: GatewayContext, hooks: AppHooks): express.Express {
+export interface WebOptions {
+  /** The built web UI. @defaultValue WEB_DIST (gateway/web/dist) */
+  distDir?: string;
+  /** The ops server's origin (`http://host:port`): `/ops` here redirects to its console. */
+  opsUrl?: string;
+}
+
+export function createApp(ctx: GatewayContext, hooks: AppHooks, web: WebOptions = {}): express.Express {
+  const dist = web.distDir ?? WEB_DIST;
   const app = express();
   app.disable('x-powered-by');
   app.use(cors(ctx.settings.allowed_origins));
@@ -50,6 +59,15 @@ export function createApp(ctx: GatewayContext, hooks: AppHooks): express.Express
   app.use(authRoutes(ctx));
   app.use(conversationRoutes(ctx));
   app.use(contextRoutes(ctx));
+  app.get('/', (_req, res) => res.redirect(302, '/agent'));
+  app.get('/agent', webPage('agent', dist));
+  app.get('/widget.js', widgetScript(dist));
+  app.use('/assets', webAssets(dist));
+  if (web.opsUrl) {
+    // The ops console lives beside the ops API and the queue board, on the ops server.
+    const opsUrl = web.opsUrl;
+    app.get('/ops', (_req, res) => res.redirect(302, `${opsUrl}/ops`));
+  }
   app.use((_req, res) => {
     res.status(404).setHeader('X-Junction-Error', 'GW_BAD_REQUEST').json({ error: { code: 'GW_BAD_REQUEST', message: 'no such route' } });
   });

@@ -21,6 +21,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   GW_RATE_LIMITED: 429,
   GW_STORE_UNAVAILABLE: 503,
   GW_SHUTTING_DOWN: 503,
+  GW_WEB_NOT_BUILT: 503,
 };
 
 export function httpStatus(code: ErrorCode): number {
