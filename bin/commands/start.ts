@@ -60,6 +60,7 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
   pool.on('error', (err) => log.warn({ err }, 'idle postgres connection failed'));
 
   const runs = (r: Role) => opts.role === r || opts.role === 'all';
+  let opsUrl: string | undefined;
   if (runs('worker')) {
     const connection = redisConnection(redisUrl);
     closers.push({ what: 'worker redis', close: () => connection.quit() });
@@ -80,6 +81,7 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
     const names = scheduler.start();
     closers.push({ what: 'scheduler', close: () => scheduler.stop() });
     const server = await startOpsServer({ config, pool, redis, queue, log: slog, clickhouse, host: opts.host, port: opts.port });
+    opsUrl = server.url;
     closers.push({ what: 'ops server', close: () => server.close() });
     console.log(
       `scheduler: ${names.length} schedule${names.length === 1 ? '' : 's'} ticking; ops API ${server.url}/api/ops, queue board ${server.url}${QUEUE_BOARD_PATH}, ` +
@@ -100,9 +102,11 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
       sources: config.sources,
       rules: resolveRules(config),
       clickhouse: chatClickhouse,
+      // With the scheduler in this process, the gateway's /ops leads to its ops console.
+      web: opsUrl ? { opsUrl } : {},
     });
     closers.push({ what: 'gateway', close: () => gw.close() });
-    console.log(`gateway: http://${opts.host}:${gw.port} (WebSocket /ws, REST /api)`);
+    console.log(`gateway: http://${opts.host}:${gw.port} (agent console /agent, widget /widget.js, WebSocket /ws, REST /api)`);
   }
 }
 
