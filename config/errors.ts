@@ -92,7 +92,7 @@ export const ERROR_CODES = {
   GW_AGENT_DISABLED: 'the agent is disabled (junction agents disable): login and upgrade refused (HTTP 403), open sockets closed with 4403',
   GW_AGENT_EXISTS: 'junction agents add with an email that already has an agent',
   GW_AGENT_NOT_FOUND: 'no agent with that email or id',
-  GW_ORIGIN_REFUSED: "the upgrade's Origin header is not in gateway.allowed_origins (HTTP 403)",
+  GW_ORIGIN_REFUSED: "the upgrade's Origin header is neither in gateway.allowed_origins nor the gateway's own origin (HTTP 403)",
   GW_BAD_IDENTITY_SIGNATURE: 'a visitor identity claim without a valid HMAC signature or with a timestamp outside the allowed skew; never trusted (HTTP 401)',
   GW_BAD_REQUEST: 'a REST request whose body or parameters do not fit the API (HTTP 400)',
   GW_BAD_FRAME: 'a WebSocket frame that is not JSON, does not fit its type, or is not hello when hello is due; closes with 4400',

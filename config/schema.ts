@@ -214,6 +214,7 @@ const gatewaySchema = z.strictObject({
   lookups: z.array(contextLookupSchema).default([]).describe('live lookups that refresh context rows (sources and lookups declared above)'),
   lookup_circuit: gatewayCircuitSchema.prefault({}).describe('per source and gateway process'),
   analytics: chatAnalyticsSchema.prefault({}),
+  demo_shop: flagSchema(false).describe('serve the sample shop page /demo/shop (signs a seeded shopper\'s identity with identity_secret); for the demo only, never in production'),
 });
 
 /** Limits that hold for one source across every worker process (kept in Redis). */

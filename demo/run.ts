@@ -10,6 +10,7 @@ import type { StackSettings } from '../config/env.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { withDatabase } from '../config/env.js';
 import { migrateAll } from '../sql/migrate.js';
+import { DEMO_AGENT_PASSWORD, demoAgents, demoTeams } from './agents.js';
 import { stackUp } from './stack/stack.js';
 import type { ServiceStatus } from './stack/stack.js';
 import { seedEstate } from './seed/seed-estate.js';
@@ -127,5 +128,22 @@ function hubLines({ config, failed }: HubDescription): string[] {
     `  metrics       ${ops}/metrics, health ${ops}/readyz`,
     `  chat gateway  http://127.0.0.1:${config.gateway.port}/ (WebSocket /ws)`,
     failed.length > 0 ? `  first sync FAILED for: ${failed.join(', ')} (see junction dlq list and the hub log)` : '  first sync of every stream: done',
+    ...browserLines(config),
+  ];
+}
+
+/** The pages, with the demo logins (public demo credentials, like the demo admin token). */
+function browserLines(config: ResolvedConfig): string[] {
+  const gateway = `http://127.0.0.1:${config.gateway.port}`;
+  const agents = demoAgents(demoTeams(config.gateway));
+  const width = Math.max(...agents.map((a) => a.email.length));
+  const token = config.ops.admin_token === DEMO_ADMIN_TOKEN ? `admin token ${DEMO_ADMIN_TOKEN}` : 'admin token: ops.admin_token (JUNCTION_ADMIN_TOKEN)';
+  return [
+    '',
+    'Open in a browser:',
+    `  agent console ${gateway}/agent   log in as one of (password ${DEMO_AGENT_PASSWORD}):`,
+    ...agents.map((a) => `                ${a.email.padEnd(width)}  ${a.name}`),
+    ...(config.gateway.demo_shop ? [`  demo shop     ${gateway}/demo/shop   (sign in as a shopper, then chat with the bubble)`] : []),
+    `  ops console   http://127.0.0.1:${config.ops.port}/ops   (${token})`,
   ];
 }

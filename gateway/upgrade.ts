@@ -19,10 +19,24 @@ export function offeredProtocols(req: IncomingMessage): string[] {
   return header ? header.split(',').map((p) => p.trim()).filter(Boolean) : [];
 }
 
+/**
+ * A page this gateway served itself (the agent console, the demo shop) connects from its own
+ * origin: the browser sets both Origin and Host, and a page of another site cannot make them
+ * agree, so this needs no entry in `gateway.allowed_origins`.
+ */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
 /** Checks Origin and token; for an agent, that they are still enabled. @throws JunctionError */
 export async function authenticateUpgrade(req: IncomingMessage, ctx: GatewayContext): Promise<Principal> {
   const origin = req.headers.origin;
-  if (origin === undefined ? ctx.settings.require_origin : !ctx.settings.allowed_origins.includes(origin)) {
+  if (origin === undefined ? ctx.settings.require_origin : !ctx.settings.allowed_origins.includes(origin) && !sameOrigin(origin, req.headers.host)) {
     throw new JunctionError('GW_ORIGIN_REFUSED', `origin ${origin ?? '(none)'} is not allowed`);
   }
   const offered = offeredProtocols(req);

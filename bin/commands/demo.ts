@@ -2,6 +2,8 @@
  * `junction demo …`: the sample legacy estate of a fictional retailer (see demo/README.md).
  */
 import type { Command } from 'commander';
+import pg from 'pg';
+import { demoTeams, ensureDemoAgents, DEMO_AGENT_PASSWORD } from '../../demo/agents.js';
 import { seedEstate } from '../../demo/seed/seed-estate.js';
 import { describeDemo, runDemo } from '../../demo/run.js';
 import { hubLogFile, hubUp } from '../../demo/hub.js';
@@ -22,6 +24,14 @@ export function registerDemo(program: Command): Command {
       const log = (line: string) => console.error(`demo: ${line}`);
       const summary = await runDemo({ settings, reseed: opts.reseed, log });
       const config = await loadCliConfig(undefined);
+      const db = new pg.Client({ connectionString: settings.services.postgres.url });
+      await db.connect();
+      try {
+        const agents = await ensureDemoAgents(db, demoTeams(config.gateway));
+        log(agents.created.length > 0 ? `agents: added ${agents.created.map((a) => a.email).join(', ')} (password ${DEMO_AGENT_PASSWORD})` : 'agents: the demo agents are already there');
+      } finally {
+        await db.end();
+      }
       const hub = await hubUp({ settings, opsPort: config.ops.port, log });
       log(hub.state === 'running' ? `hub: already running (pid ${hub.pid})` : `hub: ready (pid ${hub.pid}, log ${hubLogFile(settings)})`);
       log('syncing every demo stream through the queue…');

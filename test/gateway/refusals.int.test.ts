@@ -29,6 +29,7 @@ describe('refused at the upgrade (HTTP status before any socket exists)', () => 
     ['a token signed with another key', () => TestClient.open(gw.port, signToken(visitor, 'another-secret-of-at-least-32-characters', 60).token), 401, 'GW_TOKEN_INVALID'],
     ['a tampered token', () => TestClient.open(gw.port, token.replace(/\.([A-Za-z0-9_-])/, (_m, c: string) => `.${c === 'A' ? 'B' : 'A'}`)), 401, 'GW_TOKEN_INVALID'],
     ['a wrong Origin', () => TestClient.open(gw.port, token, { origin: 'https://evil.example' }), 403, 'GW_ORIGIN_REFUSED'],
+    ['an Origin on the same host but another port', () => TestClient.open(gw.port, token, { origin: `http://127.0.0.1:${gw.port + 1}` }), 403, 'GW_ORIGIN_REFUSED'],
     ['the token without the junction.v1 subprotocol', () => TestClient.open(gw.port, token, { protocols: [`bearer.${token}`] }), 400, 'GW_BAD_REQUEST'],
   ])('%s', async (_what, open, status, code) => {
     await expect(open()).rejects.toEqual({ status, code });
@@ -37,6 +38,10 @@ describe('refused at the upgrade (HTTP status before any socket exists)', () => 
   it('accepts the same token from an allowed Origin and without one (non-browser client)', async () => {
     (await TestClient.open(gw.port, token)).close();
     (await TestClient.open(gw.port, token, { origin: null })).close();
+  });
+
+  it('accepts a page the gateway served itself (Origin matches Host) without listing it', async () => {
+    (await TestClient.open(gw.port, token, { origin: `http://127.0.0.1:${gw.port}` })).close();
   });
 });
 
