@@ -1,9 +1,11 @@
 /** The express app of one gateway instance: CORS for the allowed origins, the REST API, health, the web UI. */
 import express from 'express';
 import type { GatewayContext } from '../context.js';
+import { agentRoutes } from './agent-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { contextRoutes } from './context-routes.js';
 import { conversationRoutes } from './conversation-routes.js';
+import { demoShopRoutes } from './demo-shop.js';
 import { errorHandler } from './errors.js';
 import { WEB_DIST, webAssets, webPage, widgetScript } from './web.js';
 
@@ -59,10 +61,12 @@ export function createApp(ctx: GatewayContext, hooks: AppHooks, web: WebOptions 
   app.use(authRoutes(ctx));
   app.use(conversationRoutes(ctx));
   app.use(contextRoutes(ctx));
+  app.use(agentRoutes(ctx));
   app.get('/', (_req, res) => res.redirect(302, '/agent'));
   app.get('/agent', webPage('agent', dist));
   app.get('/widget.js', widgetScript(dist));
   app.use('/assets', webAssets(dist));
+  if (ctx.settings.demo_shop) app.use(demoShopRoutes(ctx));
   if (web.opsUrl) {
     // The ops console lives beside the ops API and the queue board, on the ops server.
     const opsUrl = web.opsUrl;

@@ -35,3 +35,32 @@ export async function messagesAfter(db: Db, conversationId: number, afterSeq: nu
   );
   return rows.map(toMessage);
 }
+
+/**
+ * The `limit` messages just before `beforeSeq` (history paging backwards), returned in seq
+ * order, and whether older ones exist. One row more than asked tells the latter without a
+ * count (the primary key `(conversation_id, seq)` serves the descending scan).
+ */
+export async function messagesBefore(db: Db, conversationId: number, beforeSeq: number, limit: number): Promise<{ messages: MessageRecord[]; more: boolean }> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM gateway.message
+     WHERE conversation_id = $1 AND seq < $2
+     ORDER BY seq DESC LIMIT $3`,
+    [conversationId, beforeSeq, limit + 1],
+  );
+  const more = rows.length > limit;
+  return { messages: rows.slice(0, limit).reverse().map(toMessage), more };
+}
+
+/**
+ * How far each participant has read a conversation (`gateway.receipt.read_seq`, those above
+ * 0): a console opened afresh shows read marks and unread counts without waiting for the
+ * next `read` frame. Receipts are written in batches, so this may trail the frames slightly.
+ */
+export async function readMarks(db: Db, conversationId: number): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ reader_id: string; read_seq: string }>(
+    'SELECT reader_id, read_seq FROM gateway.receipt WHERE conversation_id = $1 AND read_seq > 0',
+    [conversationId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.reader_id, Number(r.read_seq)]));
+}

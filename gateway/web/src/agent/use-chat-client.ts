@@ -1,0 +1,48 @@
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { api, ApiError } from '../shared/api.js';
+import { ChatClient, type ChatState } from '../shared/chat-client.js';
+import { loadSession } from './session.js';
+
+function socketUrl(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+}
+
+/**
+ * The one ChatClient of this login: started on mount, stopped on logout. It reads the token
+ * from the stored session each time it connects, and asks the REST API (cheap, same token)
+ * whether a failed connection was a refused token, since browsers cannot see why.
+ */
+export function useChatClient(): { client: ChatClient; state: ChatState } {
+  const [client] = useState(
+    () =>
+      new ChatClient({
+        url: socketUrl(),
+        getToken: async () => {
+          const s = loadSession();
+          if (!s) throw new Error('not logged in');
+          return s.token;
+        },
+        checkAuth: async () => {
+          try {
+            await api('/api/conversations', { token: loadSession()?.token ?? null });
+            return true;
+          } catch (err) {
+            return !(err instanceof ApiError && err.unauthorized);
+          }
+        },
+      }),
+  );
+
+  useEffect(() => {
+    client.start();
+    const online = () => client.retryNow();
+    window.addEventListener('online', online);
+    return () => {
+      window.removeEventListener('online', online);
+      client.stop();
+    };
+  }, [client]);
+
+  const state = useSyncExternalStore(client.subscribe, client.getState);
+  return { client, state };
+}
