@@ -44,7 +44,7 @@ const toShopper = (r: ShopperRow): Shopper => ({ account: r.account, customerId:
 export async function demoShoppers(db: Db, externalIdKind: string, limit = SHOPPER_LIMIT): Promise<Shopper[]> {
   const { rows } = await db.query<ShopperRow>(
     `SELECT account, id, name, email FROM (
-       SELECT c.id, c.name, c.email,
+       SELECT c.id, coalesce(c.name, c.nickname) AS name, c.email,
               (SELECT min(ci.value)
                  FROM unified.source_record sr, unnest(sr.identity_keys) AS key
                  JOIN unified.customer_identity ci
@@ -65,7 +65,7 @@ export async function demoShoppers(db: Db, externalIdKind: string, limit = SHOPP
 /** The customer a shop account links (null when none does). */
 export async function findShopper(db: Db, externalIdKind: string, account: string): Promise<Shopper | null> {
   const { rows } = await db.query<ShopperRow>(
-    `SELECT ci.value AS account, c.id, c.name, c.email
+    `SELECT ci.value AS account, c.id, coalesce(c.name, c.nickname) AS name, c.email
        FROM unified.customer_identity ci JOIN unified.customer c ON c.id = ci.customer_id
       WHERE ci.kind = $1 AND ci.value = $2 AND ci.state = 'link' AND c.merged_into IS NULL`,
     [externalIdKind, account],

@@ -94,6 +94,13 @@ describe('agent console conversation list', () => {
     expect(view.customerNameOf(undefined)).toBeNull();
   });
 
+  it('names a customer without a name by nickname, then email', () => {
+    const frame = (fields: Record<string, unknown>) => ({ type: 'context', conversationId: 1, customerId: 1, reason: 'linked', parts: { customer: { asOf: null, stale: false, data: { fields } } } }) as unknown as ContextFrame;
+    expect(view.customerNameOf(frame({ name: null, nickname: 'siyuan', email: 'a@b.cn' }))).toBe('siyuan');
+    expect(view.customerNameOf(frame({ name: ' ', nickname: null, email: 'a@b.cn' }))).toBe('a@b.cn');
+    expect(view.customerNameOf(frame({ name: null, nickname: null, email: null }))).toBeNull();
+  });
+
   it.each([
     [20_000, '< 1 min'],
     [12 * 60_000, '12 min'],

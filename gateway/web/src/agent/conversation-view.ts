@@ -28,11 +28,14 @@ export function groupOf(c: ConversationSummary, agent: AgentInfo): Group | null 
   return c.assignedAgentId === null ? 'queued' : 'mine';
 }
 
-/** The golden record's `name`, when the context frame has one. */
+/** How the list names a customer: the golden `name`, else the nickname, else the email (many app users never gave a name). */
 export function customerNameOf(context: ContextFrame | undefined): string | null {
   const data = context?.parts.customer?.data as { fields?: Record<string, unknown> } | null | undefined;
-  const name = data?.fields?.name;
-  return typeof name === 'string' && name.trim() !== '' ? name : null;
+  for (const field of ['name', 'nickname', 'email']) {
+    const value = data?.fields?.[field];
+    if (typeof value === 'string' && value.trim() !== '') return value;
+  }
+  return null;
 }
 
 /** How far `participant` read, from frames or from REST history, whichever is further. */
