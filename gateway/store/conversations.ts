@@ -63,6 +63,20 @@ export async function openConversationsOf(db: Db, p: Principal): Promise<Convers
   return rows.map(toSummary);
 }
 
+/**
+ * The open conversations of `team` that teammates hold (not `agentId`): what an agent sees
+ * of their team's work. Summaries only; their messages and customers stay with the holder.
+ */
+export async function teamConversationsOf(db: Db, team: string, agentId: number): Promise<ConversationSummary[]> {
+  const { rows } = await db.query<ConversationRow>(
+    `SELECT ${COLUMNS} FROM gateway.conversation
+      WHERE status = 'open' AND team = $1 AND assigned_agent_id IS NOT NULL AND assigned_agent_id <> $2
+      ORDER BY id`,
+    [team, agentId],
+  );
+  return rows.map(toSummary);
+}
+
 /** What a new conversation needs beyond its visitor. */
 export interface NewConversation {
   team: string;

@@ -13,6 +13,7 @@ import { useChatClient } from './use-chat-client.js';
 import { useDirectory } from './use-directory.js';
 import { useHistory } from './use-history.js';
 import { useNow } from './use-now.js';
+import { useTeam } from './use-team.js';
 
 interface Props {
   session: AgentSession;
@@ -42,6 +43,8 @@ export function AgentConsole({ session, onLogout }: Props) {
   const history = useHistory(ctx);
   const { directory, refresh } = useDirectory(call);
   const now = useNow();
+  const mineCount = Object.values(state.conversations).filter((c) => c.status === 'open').length;
+  const team = useTeam(call, mineCount);
 
   const [selected, setSelected] = useState<number | null>(null);
   const [view, setView] = useState<View>('list');
@@ -77,7 +80,7 @@ export function AgentConsole({ session, onLogout }: Props) {
       <div className="console" data-view={view}>
         <ConsoleHeader agent={session.agent} status={state.status} attempts={state.attempts} onLogout={() => onLogout()} />
         <MobileBar view={view} hasSelection={selected !== null} onBack={() => setView('list')} onToggleCustomer={() => setView((v) => (v === 'customer' ? 'chat' : 'customer'))} />
-        <ConversationList entries={entries} selected={selected} now={now} onSelect={select} />
+        <ConversationList entries={entries} selected={selected} now={now} team={team} onSelect={select} />
         <ChatPane conversationId={selected} state={state} entry={entries.find((e) => e.conversation.id === selected) ?? null} history={history} directory={directory} refreshDirectory={refresh} />
         <CustomerAside selected={selected !== null} context={selected === null ? null : (state.contexts[selected] ?? null)} />
         {toast && <ErrorToast error={toast} onDismiss={dismiss} />}

@@ -1,10 +1,14 @@
 import { ConversationItem } from './conversation-item.js';
 import type { Group, ListEntry } from './conversation-view.js';
+import { TeamGroup } from './team-group.js';
+import type { TeamConversation } from './use-team.js';
 
 interface Props {
   entries: readonly ListEntry[];
   selected: number | null;
   now: number;
+  /** What teammates hold (read only). */
+  team: readonly TeamConversation[];
   onSelect(id: number): void;
 }
 
@@ -14,7 +18,7 @@ const GROUPS: { group: Group; title: string; empty: string }[] = [
   { group: 'closed', title: 'Closed', empty: '' },
 ];
 
-export function ConversationList({ entries, selected, now, onSelect }: Props) {
+export function ConversationList({ entries, selected, now, team, onSelect }: Props) {
   return (
     <nav className="pane pane-list" aria-label="Conversations">
       {GROUPS.map(({ group, title, empty }) => {
@@ -41,6 +45,7 @@ export function ConversationList({ entries, selected, now, onSelect }: Props) {
           </section>
         );
       })}
+      <TeamGroup team={team} now={now} />
     </nav>
   );
 }
