@@ -82,7 +82,7 @@ export function AgentConsole({ session, onLogout }: Props) {
         <MobileBar view={view} hasSelection={selected !== null} onBack={() => setView('list')} onToggleCustomer={() => setView((v) => (v === 'customer' ? 'chat' : 'customer'))} />
         <ConversationList entries={entries} selected={selected} now={now} team={team} onSelect={select} />
         <ChatPane conversationId={selected} state={state} entry={entries.find((e) => e.conversation.id === selected) ?? null} history={history} directory={directory} refreshDirectory={refresh} />
-        <CustomerAside selected={selected !== null} context={selected === null ? null : (state.contexts[selected] ?? null)} />
+        <CustomerAside selected={selected !== null} linked={selected !== null && (state.conversations[selected]?.customerId ?? null) !== null} context={selected === null ? null : (state.contexts[selected] ?? null)} />
         {toast && <ErrorToast error={toast} onDismiss={dismiss} />}
       </div>
     </ConsoleCtx.Provider>

@@ -1,11 +1,26 @@
 import type { ContextFrame } from '../shared/chat-client.js';
 import { CustomerPanel } from './panel/customer-panel.js';
 
-/** The third column: this wrapper is the landmark, the panel renders its content. */
-export function CustomerAside({ selected, context }: { selected: boolean; context: ContextFrame | null }) {
+interface Props {
+  selected: boolean;
+  /** The conversation is linked to a customer (its summary has a customerId). */
+  linked: boolean;
+  context: ContextFrame | null;
+}
+
+/**
+ * The third column: this wrapper is the landmark, the panel renders its content. A linked
+ * conversation whose first `context` frame is still on its way says so, rather than
+ * looking like an anonymous visitor's.
+ */
+export function CustomerAside({ selected, linked, context }: Props) {
+  let body;
+  if (!selected) body = <p className="chat-empty">Select a conversation to see its customer.</p>;
+  else if (linked && context === null) body = <p className="chat-empty" aria-busy="true">Loading the customer…</p>;
+  else body = <CustomerPanel context={context} />;
   return (
     <aside className="pane pane-customer" aria-label="Customer">
-      {selected ? <CustomerPanel context={context} /> : <p className="chat-empty">Select a conversation to see its customer.</p>}
+      {body}
     </aside>
   );
 }
