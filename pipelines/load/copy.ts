@@ -61,14 +61,20 @@ export interface CopyUpsert {
   update?: readonly string[];
 }
 
-/** COPY into the stage, one INSERT … SELECT (upsert) into the table, stage emptied. */
+/**
+ * COPY into the stage, one INSERT … SELECT (upsert) into the table, stage emptied. A plain
+ * insert (no `conflict`) COPYs straight into the table: the same rows and defaults, without
+ * writing every row (and its large JSON) twice.
+ */
 export async function copyUpsert(db: pg.ClientBase, spec: CopyUpsert): Promise<void> {
   if (spec.rows.length === 0) return;
-  await copyToStage(db, spec.stage, spec.table, spec.columns, spec.rows);
   const cols = spec.columns.map((c) => `"${c}"`).join(', ');
-  const onConflict = spec.conflict
-    ? ` ON CONFLICT (${spec.conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${(spec.update ?? []).map((c) => `"${c}" = excluded."${c}"`).join(', ')}`
-    : '';
+  if (!spec.conflict) {
+    await pipeline(Readable.from(chunks(spec.rows)), db.query(copyFrom(`COPY ${spec.table} (${cols}) FROM STDIN`)));
+    return;
+  }
+  await copyToStage(db, spec.stage, spec.table, spec.columns, spec.rows);
+  const onConflict = ` ON CONFLICT (${spec.conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${(spec.update ?? []).map((c) => `"${c}" = excluded."${c}"`).join(', ')}`;
   await db.query(`INSERT INTO ${spec.table} (${cols}) SELECT ${cols} FROM ${spec.stage}${onConflict}`);
   await db.query(`TRUNCATE ${spec.stage}`);
 }

@@ -21,12 +21,13 @@ export async function load(resolution: Resolution, tx: pg.ClientBase, rules: Res
   const goldens = new Map<number, Golden>();
   for (const c of resolution.dirty) goldens.set(c.id, golden(c.records, rules));
   // Customers first: the merge log and attributes reference them.
-  await writeGolden(tx, goldens, new Set(resolution.newCustomers), resolution.anchors);
+  const newCustomers = new Set(resolution.newCustomers);
+  await writeGolden(tx, goldens, newCustomers, resolution.anchors);
   await writeAbsorbed(tx, resolution.absorbed);
-  await writeSourceRecords(tx, resolution.write, resolution.syncedAt);
+  await writeSourceRecords(tx, resolution.write, resolution.syncedAt, resolution.inserted);
   await moveRecords(tx, resolution.moved, resolution.losers);
-  await writeEntities(tx, resolution.write, resolution.syncedAt);
-  await writeIdentities(tx, resolution.identityDeletes, resolution.identityUpserts);
+  await writeEntities(tx, resolution.write, resolution.syncedAt, resolution.inserted);
+  await writeIdentities(tx, resolution.identityDeletes, resolution.identityUpserts, newCustomers);
   await writeCapped(tx, resolution.newlyCapped);
   await writeMergeLog(tx, resolution.changes);
   await writeAttributes(tx, goldens, resolution.absorbed.map((a) => a.id), rules);

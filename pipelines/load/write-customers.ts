@@ -78,8 +78,12 @@ export async function writeAbsorbed(db: Db, absorbed: readonly { id: number; int
   );
 }
 
-/** Applies the identity diff: deletes first, so a value moving between customers never holds two `link` rows. */
-export async function writeIdentities(db: Db, deletes: readonly IdentityRow[], upserts: readonly IdentityRow[]): Promise<void> {
+/**
+ * Applies the identity diff: deletes first, so a value moving between customers never holds
+ * two `link` rows. Rows of `newCustomers` cannot exist yet (their ids were just drawn from
+ * the sequence): they are inserted by a plain COPY, without the stage and the conflict check.
+ */
+export async function writeIdentities(db: Db, deletes: readonly IdentityRow[], upserts: readonly IdentityRow[], newCustomers: ReadonlySet<number> = new Set()): Promise<void> {
   const rows = (list: readonly IdentityRow[]) =>
     list.map((r) => {
       const at = r.key.indexOf(':');
@@ -93,8 +97,11 @@ export async function writeIdentities(db: Db, deletes: readonly IdentityRow[], u
     );
     await db.query('TRUNCATE junction_stage_identity');
   }
-  if (upserts.length > 0) {
-    await copyToStage(db, 'junction_stage_identity', 'unified.customer_identity', IDENTITY_COLUMNS, rows(upserts));
+  const inserts = upserts.filter((r) => newCustomers.has(r.customerId));
+  await copyUpsert(db, { table: 'unified.customer_identity', stage: 'junction_stage_identity', columns: IDENTITY_COLUMNS, rows: rows(inserts) });
+  const updates = inserts.length === 0 ? upserts : upserts.filter((r) => !newCustomers.has(r.customerId));
+  if (updates.length > 0) {
+    await copyToStage(db, 'junction_stage_identity', 'unified.customer_identity', IDENTITY_COLUMNS, rows(updates));
     await db.query(
       `INSERT INTO unified.customer_identity (kind, value, customer_id, state) SELECT kind, value, customer_id, state FROM junction_stage_identity
        ON CONFLICT (kind, value, customer_id) DO UPDATE SET state = excluded.state WHERE customer_identity.state <> excluded.state`,

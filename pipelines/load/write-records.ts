@@ -1,8 +1,8 @@
 /**
- * Writes source records and entity rows (orders, tickets, CRM profiles): the batch's new and
- * changed records as one upsert per table, and the re-pointing of stored records that
- * changed customer as one update per table. Rows go through COPY into staging tables
- * (see copy.ts). Never a statement per row.
+ * Writes source records and entity rows (orders, tickets, CRM profiles): the batch's new
+ * records as one COPY per table, its changed records as one upsert per table, and the
+ * re-pointing of stored records that changed customer as one update per table. Upserts go
+ * through COPY into staging tables (see copy.ts). Never a statement per row.
  */
 import type pg from 'pg';
 import { TARGETS } from '../model.js';
@@ -19,7 +19,7 @@ const RECORD_COLUMNS = ['source', 'stream', 'source_key', 'target', 'customer_id
  * Upserts the batch's records into unified.source_record, and the field origins of their
  * mapping versions into unified.mapping_origin (once per version, not per record).
  */
-export async function writeSourceRecords(db: Db, records: readonly ResolvedRecord[], syncedAt: Date): Promise<void> {
+export async function writeSourceRecords(db: Db, records: readonly ResolvedRecord[], syncedAt: Date, inserted: ReadonlySet<string> = new Set()): Promise<void> {
   if (records.length === 0) return;
   const at = syncedAt.toISOString();
   const origins = new Map<string, Record<string, FieldOrigin>>();
@@ -34,34 +34,54 @@ export async function writeSourceRecords(db: Db, records: readonly ResolvedRecor
       WHERE NOT mapping_origin.origins @> excluded.origins`,
     [JSON.stringify(Object.fromEntries(origins))],
   );
+  const row = ({ record: r, keys, customerId }: ResolvedRecord) => [
+    r.source, r.stream, r.sourceKey, r.target, String(customerId), r.payloadHash, keys,
+    feedsGolden(r.target) ? JSON.stringify(r.fields) : '{}', r.mappingVersion, at,
+  ];
+  const [fresh, stored] = byInserted(records, inserted);
+  // New records COPY straight into the table (the stage and the conflict check cost as much as the insert).
+  await copyUpsert(db, { table: 'unified.source_record', stage: 'junction_stage_record', columns: RECORD_COLUMNS, rows: fresh.map(row) });
   await copyUpsert(db, {
     table: 'unified.source_record',
     stage: 'junction_stage_record',
     columns: RECORD_COLUMNS,
-    rows: records.map(({ record: r, keys, customerId }) => [
-      r.source, r.stream, r.sourceKey, r.target, String(customerId), r.payloadHash, keys,
-      feedsGolden(r.target) ? JSON.stringify(r.fields) : '{}', r.mappingVersion, at,
-    ]),
+    rows: stored.map(row),
     conflict: ['source', 'stream', 'source_key'],
     update: RECORD_COLUMNS.slice(3),
   });
 }
 
-/** Upserts the batch's orders, tickets and CRM profiles into their tables. */
-export async function writeEntities(db: Db, records: readonly ResolvedRecord[], syncedAt: Date): Promise<void> {
+/** `records` split into those in `inserted` (no stored row) and the others. */
+function byInserted(records: readonly ResolvedRecord[], inserted: ReadonlySet<string>): [ResolvedRecord[], ResolvedRecord[]] {
+  const fresh: ResolvedRecord[] = [];
+  const stored: ResolvedRecord[] = [];
+  for (const r of records) (inserted.has(r.ref) ? fresh : stored).push(r);
+  return [fresh, stored];
+}
+
+/**
+ * Upserts the batch's orders, tickets and CRM profiles into their tables; records in
+ * `inserted` (no source record stored, hence no entity row: both are written together) are
+ * inserted without a conflict check.
+ */
+export async function writeEntities(db: Db, records: readonly ResolvedRecord[], syncedAt: Date, inserted: ReadonlySet<string> = new Set()): Promise<void> {
   const at = syncedAt.toISOString();
   for (const target of ENTITY_TARGETS) {
     const mine = records.filter((r) => r.record.target === target);
     if (mine.length === 0) continue;
     const fields = fieldsOf(target);
     const json = fields.map((f) => TARGETS[target].fields[f]!.type === 'json');
+    const columns = ['source', 'stream', 'source_key', 'customer_id', 'synced_at', ...fields];
+    const row = ({ record: r, customerId }: ResolvedRecord) => [
+      r.source, r.stream, r.sourceKey, String(customerId), at, ...fields.map((f, i) => copyValue(r.fields[f], json[i])),
+    ];
+    const [fresh, stored] = byInserted(mine, inserted);
+    await copyUpsert(db, { table: tableOf(target), stage: `junction_stage_${target}`, columns, rows: fresh.map(row) });
     await copyUpsert(db, {
       table: tableOf(target),
       stage: `junction_stage_${target}`,
-      columns: ['source', 'stream', 'source_key', 'customer_id', 'synced_at', ...fields],
-      rows: mine.map(({ record: r, customerId }) => [
-        r.source, r.stream, r.sourceKey, String(customerId), at, ...fields.map((f, i) => copyValue(r.fields[f], json[i])),
-      ]),
+      columns,
+      rows: stored.map(row),
       conflict: ['source', 'stream', 'source_key'],
       update: ['customer_id', 'synced_at', ...fields],
     });

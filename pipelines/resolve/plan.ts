@@ -70,6 +70,12 @@ export interface Resolution {
   losers: number[];
   /** Anchor bookkeeping to store: new customers, and existing ones where it changed. */
   anchors: Map<number, AnchorInfo>;
+  /**
+   * Refs of `write` records that have no stored row: their stripes are locked, so no other
+   * worker can store them meanwhile, and load inserts them without a conflict check.
+   * @defaultValue none (every record is upserted)
+   */
+  inserted?: ReadonlySet<string>;
 }
 
 /** What resolution keeps about a customer's anchors (unified.customer.anchors, anchor_kinds). */
@@ -152,21 +158,35 @@ export async function loadCustomerFields(db: pg.ClientBase, customers: readonly 
   const targets = (Object.keys(TARGETS) as TargetName[]).filter(feedsGolden);
   const { rows } = await db.query<{
     source: string; stream: string; source_key: string; target: TargetName; customer_id: string;
-    fields: Record<string, JsonValue>; origins: Record<string, FieldOrigin> | null; synced_at: Date;
+    fields: Record<string, JsonValue>; mapping_version: string; synced_at: Date;
   }>(
-    `SELECT sr.source, sr.stream, sr.source_key, sr.target, sr.customer_id, sr.fields, mo.origins, sr.synced_at
-       FROM unified.source_record sr LEFT JOIN unified.mapping_origin mo USING (mapping_version)
+    `SELECT sr.source, sr.stream, sr.source_key, sr.target, sr.customer_id, sr.fields, sr.mapping_version, sr.synced_at
+       FROM unified.source_record sr
       WHERE sr.customer_id = ANY($1::bigint[]) AND sr.target = ANY($2::text[])`,
     [customers, targets],
   );
+  // Origins are the same for every record of a mapping version: read (and parsed) once per
+  // version, not once per record as a join would send them.
+  const origins = await mappingOrigins(db, rows.map((r) => r.mapping_version));
   for (const r of rows) {
     const id = Number(r.customer_id);
     const list = out.get(id) ?? [];
     list.push({
       ref: `${r.source}/${r.stream}/${r.source_key}`, source: r.source, stream: r.stream, sourceKey: r.source_key, target: r.target,
-      fields: r.fields, origins: r.origins, syncedAt: r.synced_at.toISOString(),
+      fields: r.fields, origins: origins.get(r.mapping_version) ?? null, syncedAt: r.synced_at.toISOString(),
     });
     out.set(id, list);
   }
   return out;
+}
+
+/** The field origins of mapping `versions` (unified.mapping_origin), by version; unknown ones absent. */
+async function mappingOrigins(db: pg.ClientBase, versions: readonly string[]): Promise<Map<string, Record<string, FieldOrigin>>> {
+  const distinct = [...new Set(versions)];
+  if (distinct.length === 0) return new Map();
+  const { rows } = await db.query<{ mapping_version: string; origins: Record<string, FieldOrigin> }>(
+    'SELECT mapping_version, origins FROM unified.mapping_origin WHERE mapping_version = ANY($1::text[])',
+    [distinct],
+  );
+  return new Map(rows.map((r) => [r.mapping_version, r.origins]));
 }

@@ -228,6 +228,7 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
     newlyCapped: [...p.newlyCapped].map(([key, holders]) => ({ key, holders, cap: rules.kinds.get(decodeKey(key).kind)!.cap! })),
     losers: [...losers],
     anchors,
+    inserted: new Set([...work.keys()].filter((ref) => !stored.has(ref))),
   };
 }
 
