@@ -14,6 +14,7 @@ import type { ResolvedConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
 import { createConnector } from '../../connectors/index.js';
 import { sha256Json } from '../../pipelines/map/canonical-json.js';
+import { tolerateDropOnClose } from './scratch-pool.js';
 
 export const SOURCE = 'legacy_pg';
 export const STREAM = 'orders';
@@ -48,6 +49,7 @@ export async function scratchSource(name: string, rows: number): Promise<Scratch
   await admin(`CREATE DATABASE ${db}`);
   const url = withDatabase(stackSettings().services.postgres.url, db);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const closing = tolerateDropOnClose(pool);
   await pool.query(`CREATE SCHEMA legacy;
     CREATE TABLE legacy.orders (
       order_no text PRIMARY KEY, customer_email text, status text NOT NULL, total text NOT NULL,
@@ -67,6 +69,7 @@ export async function scratchSource(name: string, rows: number): Promise<Scratch
     pool,
     count: async () => Number((await pool.query('SELECT count(*) AS n FROM legacy.orders')).rows[0].n),
     close: async () => {
+      closing();
       await pool.end();
       await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     },

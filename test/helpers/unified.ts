@@ -13,6 +13,7 @@ import type { TargetName } from '../../pipelines/model.js';
 import { resolveRules, type ResolveRules, type RulesSource } from '../../pipelines/resolve/rules.js';
 import type { FieldOrigin, MappedRecord } from '../../pipelines/types.js';
 import { migratePostgres } from '../../sql/migrate.js';
+import { tolerateDropOnClose } from './scratch-pool.js';
 
 export interface ScratchDb {
   url: string;
@@ -40,13 +41,7 @@ export async function scratchDatabase(name: string): Promise<ScratchDb> {
   const url = withDatabase(stackSettings().services.postgres.url, db);
   await migratePostgres(url, path.join(PROJECT_ROOT, 'sql/postgres'));
   const pool = new pg.Pool({ connectionString: url, max: 6 });
-  let closing = false;
-  // pool.end() resolves before every socket is gone, so the DROP … WITH (FORCE) of close()
-  // may terminate one still closing (57P01): expected then. Anything else fails the run.
-  pool.on('error', (err) => {
-    if (closing && (err as pg.DatabaseError).code === '57P01') return;
-    throw err;
-  });
+  const closing = tolerateDropOnClose(pool);
   return {
     url,
     pool,
@@ -55,7 +50,7 @@ export async function scratchDatabase(name: string): Promise<ScratchDb> {
         unified.source_record, unified.mapping_origin, unified.identity_capped, unified.customer_identity, unified.customer RESTART IDENTITY`);
     },
     close: async () => {
-      closing = true;
+      closing();
       await pool.end();
       await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     },

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { stackSettings, withDatabase } from '../../config/env.js';
+import { tolerateDropOnClose } from '../helpers/scratch-pool.js';
 
 export const WEB_SOURCE = 'web_pg';
 export const WEB_STREAMS = ['accounts', 'orders', 'tickets'] as const;
@@ -59,6 +60,7 @@ export async function webSource(name: string): Promise<WebSource> {
   await admin(`CREATE DATABASE ${db}`);
   const url = withDatabase(stackSettings().services.postgres.url, db);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const closing = tolerateDropOnClose(pool);
   await pool.query(`CREATE SCHEMA shop;
     CREATE TABLE shop.accounts (id text PRIMARY KEY, full_name text NOT NULL, email text, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
     CREATE TABLE shop.orders (order_no text PRIMARY KEY, account_id text NOT NULL, status text NOT NULL, total text NOT NULL, lines jsonb NOT NULL,
@@ -94,6 +96,7 @@ export async function webSource(name: string): Promise<WebSource> {
     url,
     pool,
     close: async () => {
+      closing();
       await pool.end();
       await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     },
