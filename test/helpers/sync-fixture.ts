@@ -8,26 +8,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { stackSettings, withDatabase } from '../../config/env.js';
+import type pg from 'pg';
 import type { ResolvedConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
 import { createConnector } from '../../connectors/index.js';
 import { sha256Json } from '../../pipelines/map/canonical-json.js';
-import { tolerateDropOnClose } from './scratch-pool.js';
+import { freshDatabase } from './scratch-pool.js';
 
 export const SOURCE = 'legacy_pg';
 export const STREAM = 'orders';
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: withDatabase(stackSettings().services.postgres.url, 'postgres') });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 export interface ScratchSource {
   /** URL of the scratch source database (what the config's source reads). */
@@ -44,12 +33,7 @@ export interface ScratchSource {
  * inside runs of equal cursor values (the compound cursor must be tie-safe).
  */
 export async function scratchSource(name: string, rows: number): Promise<ScratchSource> {
-  const db = `junction_test_${name}_src`;
-  await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${db}`);
-  const url = withDatabase(stackSettings().services.postgres.url, db);
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  const closing = tolerateDropOnClose(pool);
+  const { url, pool, close } = await freshDatabase(`junction_test_${name}_src`, 2);
   await pool.query(`CREATE SCHEMA legacy;
     CREATE TABLE legacy.orders (
       order_no text PRIMARY KEY, customer_email text, status text NOT NULL, total text NOT NULL,
@@ -68,11 +52,7 @@ export async function scratchSource(name: string, rows: number): Promise<Scratch
     url,
     pool,
     count: async () => Number((await pool.query('SELECT count(*) AS n FROM legacy.orders')).rows[0].n),
-    close: async () => {
-      closing();
-      await pool.end();
-      await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    },
+    close,
   };
 }
 

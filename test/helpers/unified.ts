@@ -6,14 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import pg from 'pg';
-import { PROJECT_ROOT, stackSettings, withDatabase } from '../../config/env.js';
+import type pg from 'pg';
+import { PROJECT_ROOT } from '../../config/env.js';
 import type { JsonValue } from '../../connectors/types.js';
 import type { TargetName } from '../../pipelines/model.js';
 import { resolveRules, type ResolveRules, type RulesSource } from '../../pipelines/resolve/rules.js';
 import type { FieldOrigin, MappedRecord } from '../../pipelines/types.js';
 import { migratePostgres } from '../../sql/migrate.js';
-import { tolerateDropOnClose } from './scratch-pool.js';
+import { freshDatabase } from './scratch-pool.js';
 
 export interface ScratchDb {
   url: string;
@@ -23,25 +23,10 @@ export interface ScratchDb {
   close(): Promise<void>;
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: withDatabase(stackSettings().services.postgres.url, 'postgres') });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Creates `junction_test_<name>` afresh and applies every committed PostgreSQL migration. */
 export async function scratchDatabase(name: string): Promise<ScratchDb> {
-  const db = `junction_test_${name}`;
-  await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${db}`);
-  const url = withDatabase(stackSettings().services.postgres.url, db);
+  const { url, pool, close } = await freshDatabase(`junction_test_${name}`, 6);
   await migratePostgres(url, path.join(PROJECT_ROOT, 'sql/postgres'));
-  const pool = new pg.Pool({ connectionString: url, max: 6 });
-  const closing = tolerateDropOnClose(pool);
   return {
     url,
     pool,
@@ -49,11 +34,7 @@ export async function scratchDatabase(name: string): Promise<ScratchDb> {
       await pool.query(`TRUNCATE unified.customer_attribute, unified.merge_log, unified.crm_profile, unified.ticket, unified."order",
         unified.source_record, unified.mapping_origin, unified.identity_capped, unified.customer_identity, unified.customer RESTART IDENTITY`);
     },
-    close: async () => {
-      closing();
-      await pool.end();
-      await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    },
+    close,
   };
 }
 

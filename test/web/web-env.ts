@@ -103,19 +103,12 @@ export async function webEnv(name: string, options: WebEnvOptions = {}): Promise
   const scratch = `web_${name}_${process.pid}`;
   try {
     const hub = await scratchDatabase(scratch);
-    closers.push(() => {
-      // pool.end() resolves before its connections have closed: the DROP … WITH (FORCE) that
-      // follows may still terminate one, which the pool reports as an idle client's error.
-      hub.pool.on('error', () => undefined);
-      return hub.close();
-    });
+    // Both tolerate the terminated connection of their own DROP (test/helpers/scratch-pool.ts).
+    closers.push(() => hub.close());
     const ch = await scratchClickhouse(scratch);
     closers.push(() => ch.close());
     const src = await webSource(scratch);
-    closers.push(() => {
-      src.pool.on('error', () => undefined);
-      return src.close();
-    });
+    closers.push(() => src.close());
     lap('databases');
 
     const dir = tempDir(`web-${name}`);

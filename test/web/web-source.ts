@@ -11,9 +11,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { stackSettings, withDatabase } from '../../config/env.js';
-import { tolerateDropOnClose } from '../helpers/scratch-pool.js';
+import type pg from 'pg';
+import { freshDatabase } from '../helpers/scratch-pool.js';
 
 export const WEB_SOURCE = 'web_pg';
 export const WEB_STREAMS = ['accounts', 'orders', 'tickets'] as const;
@@ -37,16 +36,6 @@ export const CANNED = [
   { id: 'thanks', title: 'Thanks', text: 'Thank you for waiting.' },
 ];
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: withDatabase(stackSettings().services.postgres.url, 'postgres') });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 export interface WebSource {
   url: string;
   pool: pg.Pool;
@@ -55,12 +44,7 @@ export interface WebSource {
 
 /** `junction_test_<name>_src` afresh with the shop's tables and rows. */
 export async function webSource(name: string): Promise<WebSource> {
-  const db = `junction_test_${name}_src`;
-  await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${db}`);
-  const url = withDatabase(stackSettings().services.postgres.url, db);
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  const closing = tolerateDropOnClose(pool);
+  const { url, pool, close } = await freshDatabase(`junction_test_${name}_src`, 2);
   await pool.query(`CREATE SCHEMA shop;
     CREATE TABLE shop.accounts (id text PRIMARY KEY, full_name text NOT NULL, email text, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
     CREATE TABLE shop.orders (order_no text PRIMARY KEY, account_id text NOT NULL, status text NOT NULL, total text NOT NULL, lines jsonb NOT NULL,
@@ -95,11 +79,7 @@ export async function webSource(name: string): Promise<WebSource> {
   return {
     url,
     pool,
-    close: async () => {
-      closing();
-      await pool.end();
-      await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    },
+    close,
   };
 }
 
