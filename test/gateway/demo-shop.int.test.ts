@@ -68,6 +68,10 @@ beforeAll(async () => {
     customer('E-1', EVIL, 'eve@example.com'),
     order('SO-E', 'eve@example.com'),
     ticket('T-E', 'pending', 'eve@example.com'),
+    // Listed, without a name: shown by nickname.
+    mapped('shop_pg/accounts/F-1', { fields: { nickname: 'xiaofang', email: 'fang@example.com' }, keys: [['shop_account', 'F-1'], ['email', 'fang@example.com']] }),
+    order('SO-F', 'fang@example.com'),
+    ticket('T-F', 'open', 'fang@example.com'),
     // Not listed: no order.
     customer('D-1', 'Dora Wu', 'dora@example.com'),
     ticket('T-D', 'open', 'dora@example.com'),
@@ -92,7 +96,7 @@ describe('/demo/shop', () => {
     const ann = await customerOf(env.db.pool, 'shop_pg/accounts/A-1');
     const eve = await customerOf(env.db.pool, 'shop_pg/accounts/E-1');
     expect(ann).toBeLessThan(eve);
-    expect(offered(r.html)).toEqual(['A-1', 'E-1']);
+    expect(offered(r.html)).toEqual(['A-1', 'E-1', 'F-1']);
     expect(r.html).not.toContain('Signed in as');
     // Anonymous: the widget without identity attributes; no inline script anywhere.
     expect(widgetAttributes(r.html)).toEqual({ 'data-title': 'Junction demo shop' });
@@ -117,6 +121,10 @@ describe('/demo/shop', () => {
     const session = await http(gw.port, 'POST', '/api/visitor/session', signed);
     expect(session.status).toBe(200);
     expect(session.json).toMatchObject({ identified: true, customerLinked: true });
+  });
+
+  it('names a shopper without a name by nickname', async () => {
+    expect((await page(gw.port, '?shopper=F-1')).html).toContain('Signed in as <strong>xiaofang</strong>');
   });
 
   it('escapes every value it writes (a name with a script tag)', async () => {
