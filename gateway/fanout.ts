@@ -3,16 +3,24 @@
  * instance; a channel is subscribed while at least one local listener wants it, and
  * `subscribe()` resolves only once Redis confirmed the subscription, so a caller that then
  * reads PostgreSQL cannot miss a message published in between.
+ *
+ * Listeners are objects (a socket's session is one), not closures: an idle socket listens on
+ * its personal channel for hours, and a closure plus its unsubscribe function per socket is
+ * memory tens of thousands of sockets pay for.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../config/log.js';
 import type { FanoutEvent } from './events.js';
 
-type Listener = (event: FanoutEvent) => void;
+export interface FanoutListener {
+  onEvent(event: FanoutEvent): void;
+}
 
 interface Subscription {
-  listeners: Set<Listener>;
-  ready: Promise<void>;
+  /** An array, not a Set: most channels (a visitor's, a conversation's) have one or two. */
+  listeners: FanoutListener[];
+  /** Until Redis confirmed the SUBSCRIBE; null after. */
+  ready: Promise<void> | null;
 }
 
 export class Fanout {
@@ -40,9 +48,9 @@ export class Fanout {
       this.log.error({ err, channel }, 'unparsable fan-out event dropped');
       return;
     }
-    for (const listener of [...s.listeners]) {
+    for (const listener of s.listeners.slice()) {
       try {
-        listener(event);
+        listener.onEvent(event);
       } catch (err) {
         this.log.error({ err, channel }, 'fan-out listener failed');
       }
@@ -62,29 +70,41 @@ export class Fanout {
     if (failed) throw failed[0];
   }
 
-  /** Adds a listener; resolves once the channel is subscribed. Returns the unsubscribe function. */
-  async subscribe(channel: string, listener: Listener): Promise<() => void> {
+  /**
+   * Adds a listener (once: adding it again is a no-op that still waits for Redis); resolves
+   * once the channel is subscribed. @throws the Redis error when SUBSCRIBE failed
+   */
+  async subscribe(channel: string, listener: FanoutListener): Promise<void> {
     let s = this.subs.get(channel);
     if (!s) {
-      const ready = this.sub.subscribe(channel).then(() => undefined);
-      s = { listeners: new Set(), ready };
+      const created: Subscription = { listeners: [], ready: null };
+      created.ready = this.sub.subscribe(channel).then(
+        () => {
+          created.ready = null;
+        },
+        (err: unknown) => {
+          this.log.error({ err, channel }, 'subscribe failed');
+          if (this.subs.get(channel) === created) this.subs.delete(channel);
+          throw err;
+        },
+      );
+      s = created;
       this.subs.set(channel, s);
-      ready.catch((err: unknown) => {
-        this.log.error({ err, channel }, 'subscribe failed');
-        if (this.subs.get(channel) === s) this.subs.delete(channel);
-      });
     }
-    s.listeners.add(listener);
-    const current = s;
-    await current.ready;
-    return () => {
-      current.listeners.delete(listener);
-      if (current.listeners.size === 0 && this.subs.get(channel) === current) {
-        this.subs.delete(channel);
-        // Redis runs commands in order: a SUBSCRIBE sent after this UNSUBSCRIBE wins.
-        this.sub.unsubscribe(channel).catch((err: unknown) => this.log.warn({ err, channel }, 'unsubscribe failed'));
-      }
-    };
+    if (!s.listeners.includes(listener)) s.listeners.push(listener);
+    if (s.ready) await s.ready;
+  }
+
+  /** Removes a listener (a listener that is not there is ignored); the last one out unsubscribes the channel. */
+  unsubscribe(channel: string, listener: FanoutListener): void {
+    const s = this.subs.get(channel);
+    const at = s ? s.listeners.indexOf(listener) : -1;
+    if (!s || at < 0) return;
+    s.listeners.splice(at, 1);
+    if (s.listeners.length > 0) return;
+    this.subs.delete(channel);
+    // Redis runs commands in order: a SUBSCRIBE sent after this UNSUBSCRIBE wins.
+    this.sub.unsubscribe(channel).catch((err: unknown) => this.log.warn({ err, channel }, 'unsubscribe failed'));
   }
 
   /** Channels subscribed now (tests and metrics). */

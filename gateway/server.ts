@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { BurstyRateLimiter, RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer } from 'ws';
 import { JunctionError, isJunctionError } from '../config/errors.js';
 import { silentLogger, type Logger } from '../config/log.js';
@@ -30,6 +30,7 @@ import { startSweeper } from './reassign.js';
 import type { GatewayContext, GatewaySettings } from './context.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys } from './events.js';
 import { Fanout } from './fanout.js';
+import type { Principal } from './auth/token.js';
 import { createApp, type WebOptions } from './http/app.js';
 import { createMessagePath } from './message-path.js';
 import { Presence } from './presence.js';
@@ -88,12 +89,6 @@ export interface RunningGateway {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-function rateLimiter(s: GatewaySettings): RateLimiterMemory | BurstyRateLimiter {
-  const steady = new RateLimiterMemory({ keyPrefix: 'gw-steady', points: s.rate_limit.frames_per_second, duration: 1 });
-  if (s.rate_limit.burst === 0) return steady;
-  return new BurstyRateLimiter(steady, new RateLimiterMemory({ keyPrefix: 'gw-burst', points: s.rate_limit.burst, duration: 10 }));
-}
-
 /** Starts one gateway instance and resolves once it listens. */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const settings = options.gateway;
@@ -145,7 +140,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const stopSweeper = startSweeper(ctx);
 
   const sessions = new Set<SocketSession>();
-  const limiter = rateLimiter(settings);
+  const forget = (s: SocketSession) => sessions.delete(s);
   let accepting = true;
 
   const app = createApp(ctx, {
@@ -168,23 +163,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
 
-  server.on('upgrade', (req, socket, head) => {
-    socket.on('error', (err) => log.debug({ err }, 'upgrade socket error'));
+  // Shared by every upgrading socket: a closure made per upgrade would keep the request (its
+  // headers, the parser's buffer) alive as long as the socket, through their shared scope.
+  const onUpgradeError = (err: Error) => log.debug({ err }, 'upgrade socket error');
+  const accept = (principal: Principal, req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!accepting || socket.destroyed) return refuseUpgrade(socket, new JunctionError('GW_SHUTTING_DOWN', 'this instance is shutting down'));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onUpgradeError); // ws listens for errors from here on
+      sessions.add(new SocketSession(ws, principal, ctx, forget));
+    });
+  };
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', onUpgradeError);
     const path = new URL(req.url ?? '/', 'http://gateway').pathname;
-    const refuse = (err: JunctionError) => refuseUpgrade(socket, err);
-    if (!accepting) return refuse(new JunctionError('GW_SHUTTING_DOWN', 'this instance is shutting down; connect to another'));
-    if (path !== '/ws') return refuse(new JunctionError('GW_BAD_REQUEST', 'WebSocket endpoint is /ws'));
+    if (!accepting) return refuseUpgrade(socket, new JunctionError('GW_SHUTTING_DOWN', 'this instance is shutting down; connect to another'));
+    if (path !== '/ws') return refuseUpgrade(socket, new JunctionError('GW_BAD_REQUEST', 'WebSocket endpoint is /ws'));
     authenticateUpgrade(req, ctx).then(
-      (principal) => {
-        if (!accepting || socket.destroyed) return refuse(new JunctionError('GW_SHUTTING_DOWN', 'this instance is shutting down'));
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          const session = new SocketSession(ws, principal, ctx, limiter, (done) => sessions.delete(done));
-          sessions.add(session);
-        });
-      },
+      (principal) => accept(principal, req, socket, head),
       (err: unknown) => {
         if (!isJunctionError(err)) log.error({ err }, 'upgrade authentication failed');
-        refuse(isJunctionError(err) ? err : new JunctionError('GW_INTERNAL', 'authentication failed', { cause: err }));
+        refuseUpgrade(socket, isJunctionError(err) ? err : new JunctionError('GW_INTERNAL', 'authentication failed', { cause: err }));
       },
     );
   });

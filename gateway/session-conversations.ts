@@ -2,36 +2,48 @@
  * The conversations one socket sees: their summaries, the ordered delivery stream of each
  * open one, and the fan-out subscriptions behind them. Visibility is re-decided on every
  * conversation event (a transfer can take one away, a queue or an assignment can add one).
+ *
+ * Most sockets are idle visitors with no conversation yet, so everything here is allocated
+ * on first use: an idle socket holds this object and its personal channel, nothing more.
  */
 import type { Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import { ConversationStream } from './delivery.js';
 import type { FanoutEvent, MessageRecord } from './events.js';
+import type { FanoutListener } from './fanout.js';
 import type { ConversationSummary, ServerFrame } from './protocol.js';
 import { canSee, getConversation } from './store/conversations.js';
 import { messagesAfter } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
 
-export interface ConversationsHost {
+/** The socket's session: it receives the fan-out events of every subscribed channel. */
+export interface ConversationsHost extends FanoutListener {
   readonly sessionId: string;
   readonly principal: Principal;
   readonly participant: string;
   send(frame: ServerFrame): void;
-  /** Where fan-out events of every subscribed channel go. */
-  onEvent(event: FanoutEvent): void;
   isClosed(): boolean;
 }
 
-export class SessionConversations {
-  private readonly summaries = new Map<number, ConversationSummary>();
-  private readonly streams = new Map<number, ConversationStream>();
-  private readonly unsubscribe = new Map<string, () => void>();
-  /** Conversation events already handled: one event reaches a session on up to four channels. */
-  private readonly seenEvents: string[] = [];
-  /** Context watches of an agent's linked open conversations (ended when one leaves). */
-  private readonly contextWatches = new Map<number, () => void>();
+/** One conversation this client sees. */
+interface Seen {
+  summary: ConversationSummary;
+  /** Delivering (the conversation is open). */
+  stream: ConversationStream | null;
   /** Where a closed conversation's stream stopped, should it reopen. */
-  private readonly stoppedAt = new Map<number, number>();
+  stoppedAt: number | null;
+  /** Ends the context watch of an agent's linked open conversation. */
+  unwatch: (() => void) | null;
+}
+
+/** Conversation events already handled: one event reaches a session on up to four channels. */
+const SEEN_EVENTS = 64;
+
+export class SessionConversations {
+  private seen: Map<number, Seen> | null = null;
+  /** Subscribed channels (an array: an idle visitor has one). */
+  private channels: string[] | null = null;
+  private seenEvents: string[] | null = null;
   /** Set once the welcome went out: context frames must not come before it. */
   private welcomed = false;
 
@@ -41,64 +53,83 @@ export class SessionConversations {
   ) {}
 
   has(id: number): boolean {
-    return this.summaries.has(id);
+    return this.seen?.has(id) ?? false;
+  }
+
+  /** The summary this client holds (open or closed). */
+  get(id: number): ConversationSummary | undefined {
+    return this.seen?.get(id)?.summary;
   }
 
   all(): ConversationSummary[] {
-    return [...this.summaries.values()];
+    return this.seen ? [...this.seen.values()].map((s) => s.summary) : [];
   }
 
   /** Ids of the conversations being delivered (the open ones). */
   openIds(): number[] {
-    return [...this.streams.keys()];
+    const out: number[] = [];
+    for (const [id, s] of this.seen ?? []) if (s.stream) out.push(id);
+    return out;
   }
 
-  /** Subscribes a channel (once) to the host's event handler; resolves when Redis confirmed it. */
+  /** Subscribes a channel (once) to the host; resolves when Redis confirmed it. */
   async listen(channel: string): Promise<void> {
-    if (this.unsubscribe.has(channel)) return;
-    const off = await this.ctx.fanout.subscribe(channel, (event) => this.host.onEvent(event));
-    if (this.host.isClosed() || this.unsubscribe.has(channel)) off();
-    else this.unsubscribe.set(channel, off);
+    const channels = (this.channels ??= []);
+    if (!channels.includes(channel)) channels.push(channel);
+    await this.ctx.fanout.subscribe(channel, this.host);
+    // Closed or muted while Redis confirmed: the subscription must not outlive that.
+    if (this.host.isClosed() || !this.channels?.includes(channel)) this.ctx.fanout.unsubscribe(channel, this.host);
   }
 
   private mute(channel: string): void {
-    this.unsubscribe.get(channel)?.();
-    this.unsubscribe.delete(channel);
+    const at = this.channels?.indexOf(channel) ?? -1;
+    if (at < 0) return;
+    this.channels!.splice(at, 1);
+    this.ctx.fanout.unsubscribe(channel, this.host);
+  }
+
+  private track(c: ConversationSummary): Seen {
+    const map = (this.seen ??= new Map());
+    let s = map.get(c.id);
+    if (s) s.summary = c;
+    else map.set(c.id, (s = { summary: c, stream: null, stoppedAt: null, unwatch: null }));
+    return s;
   }
 
   /** Starts delivering a conversation after seq `after`; with `catchUp`, what is stored already is sent now. */
   async attach(c: ConversationSummary, after: number, catchUp = false): Promise<void> {
-    this.summaries.set(c.id, c);
-    if (c.status !== 'open' || this.streams.has(c.id)) return;
+    const s = this.track(c);
+    if (c.status !== 'open' || s.stream) return;
     const stream = new ConversationStream(c.id, after, {
       send: (m: MessageRecord) => this.host.send({ type: 'msg', ...m }),
       fetch: (id, from, limit, until) => messagesAfter(this.ctx.pool, id, from, limit, until),
       onError: (err, id) => this.ctx.log.warn({ err, conversationId: id, session: this.host.sessionId }, 'catch-up failed; the next message retries'),
     });
-    this.streams.set(c.id, stream);
+    s.stream = stream;
+    s.stoppedAt = null;
     // Subscribe before reading PostgreSQL: nothing published after the read can be missed.
     await this.listen(this.ctx.keys.conversation(c.id));
     if (catchUp) void stream.catchUp();
-    if (this.welcomed) this.watchContext(c);
+    if (this.welcomed) this.watchContext(s);
   }
 
   /** Agents only: the linked customer's panel, now and whenever a sync changes it. */
-  private watchContext(c: ConversationSummary): void {
-    if (this.host.principal.kind !== 'agent' || c.customerId === null || c.status !== 'open' || this.contextWatches.has(c.id)) return;
-    if (!this.streams.has(c.id) || this.host.isClosed()) return;
-    const stop = this.ctx.context.watch(c.id, c.customerId, {
+  private watchContext(s: Seen): void {
+    const c = s.summary;
+    if (this.host.principal.kind !== 'agent' || c.customerId === null || c.status !== 'open' || s.unwatch) return;
+    if (!s.stream || this.host.isClosed()) return;
+    s.unwatch = this.ctx.context.watch(c.id, c.customerId, {
       send: (frame) => this.host.send(frame),
       relinked: (id, customerId) => {
-        const known = this.summaries.get(id);
-        if (known) this.summaries.set(id, { ...known, customerId });
+        const known = this.seen?.get(id);
+        if (known) known.summary = { ...known.summary, customerId };
       },
     });
-    this.contextWatches.set(c.id, stop);
   }
 
-  private unwatchContext(id: number): void {
-    this.contextWatches.get(id)?.();
-    this.contextWatches.delete(id);
+  private unwatchContext(s: Seen): void {
+    s.unwatch?.();
+    s.unwatch = null;
   }
 
   /** Attaches a conversation that just became visible, resuming after this participant's stored ack. */
@@ -110,8 +141,10 @@ export class SessionConversations {
   /** Starts every attached stream's catch-up and context watch (after the welcome went out). */
   catchUpAll(): void {
     this.welcomed = true;
-    for (const stream of this.streams.values()) void stream.catchUp();
-    for (const c of this.summaries.values()) this.watchContext(c);
+    for (const s of this.seen?.values() ?? []) {
+      if (s.stream) void s.stream.catchUp();
+      this.watchContext(s);
+    }
   }
 
   /** A conversation the client names before its event arrived (assigned a moment ago). */
@@ -123,34 +156,35 @@ export class SessionConversations {
   }
 
   private detach(id: number, forget: boolean): void {
-    this.unwatchContext(id);
-    const stream = this.streams.get(id);
-    if (stream && !forget) this.stoppedAt.set(id, stream.lastSeq);
-    stream?.close();
-    this.streams.delete(id);
-    this.mute(this.ctx.keys.conversation(id));
-    if (forget) {
-      this.summaries.delete(id);
-      this.stoppedAt.delete(id);
+    const s = this.seen?.get(id);
+    if (!s) return;
+    this.unwatchContext(s);
+    if (s.stream) {
+      s.stoppedAt = s.stream.lastSeq;
+      s.stream.close();
+      s.stream = null;
     }
+    this.mute(this.ctx.keys.conversation(id));
+    if (forget) this.seen!.delete(id);
   }
 
   /** A live message from fan-out, to its conversation's stream. */
   offer(message: MessageRecord): Promise<void> {
-    return this.streams.get(message.conversationId)?.offer(message) ?? Promise.resolve();
+    return this.seen?.get(message.conversationId)?.stream?.offer(message) ?? Promise.resolve();
   }
 
   async onConversationEvent(event: Extract<FanoutEvent, { e: 'conversation' }>): Promise<void> {
-    if (this.seenEvents.includes(event.eventId)) return;
-    this.seenEvents.push(event.eventId);
-    if (this.seenEvents.length > 64) this.seenEvents.shift();
+    const handled = (this.seenEvents ??= []);
+    if (handled.includes(event.eventId)) return;
+    handled.push(event.eventId);
+    if (handled.length > SEEN_EVENTS) handled.shift();
     const c = event.conversation;
-    const known = this.summaries.has(c.id);
+    const known = this.seen?.get(c.id);
     const visible = canSee(c, this.host.principal);
     if (!visible && !known) return;
     if (visible && !known && c.status === 'open') await this.attachFromReceipt(c);
-    else if (visible && c.status === 'open' && !this.streams.has(c.id)) await this.reattach(c);
-    else if (visible) this.summaries.set(c.id, c);
+    else if (visible && c.status === 'open' && !known?.stream) await this.reattach(c);
+    else if (visible) this.track(c);
     this.host.send({ type: 'conversation', event: event.event, conversation: c });
     // It left this client (transferred elsewhere) or ended: no more frames for it.
     if (!visible) this.detach(c.id, true);
@@ -159,22 +193,15 @@ export class SessionConversations {
 
   /** A known conversation is open again (reopened): deliver from where its stream stopped. */
   async reattach(c: ConversationSummary): Promise<void> {
-    const after = this.stoppedAt.get(c.id);
-    this.stoppedAt.delete(c.id);
-    if (after === undefined) return this.attachFromReceipt(c);
+    const after = this.seen?.get(c.id)?.stoppedAt ?? null;
+    if (after === null) return this.attachFromReceipt(c);
     await this.attach(c, after, true);
-  }
-
-  /** The summary this client holds (open or closed). */
-  get(id: number): ConversationSummary | undefined {
-    return this.summaries.get(id);
   }
 
   /** Stops every stream and subscription (the socket closed). */
   close(): void {
-    for (const id of [...this.streams.keys()]) this.detach(id, false);
-    for (const id of [...this.contextWatches.keys()]) this.unwatchContext(id);
-    for (const off of this.unsubscribe.values()) off();
-    this.unsubscribe.clear();
+    for (const id of [...(this.seen?.keys() ?? [])]) this.detach(id, false);
+    for (const channel of this.channels ?? []) this.ctx.fanout.unsubscribe(channel, this.host);
+    this.channels = null;
   }
 }

@@ -8,8 +8,6 @@
  * when its batch commits, so a client may pipeline messages without waiting for acks and
  * they still take seqs in the order sent.
  */
-import { randomUUID } from 'node:crypto';
-import type { RateLimiterAbstract, BurstyRateLimiter } from 'rate-limiter-flexible';
 import type { RawData, WebSocket } from 'ws';
 import { JunctionError, isJunctionError, type ErrorCode } from '../config/errors.js';
 import { participantId, type Principal } from './auth/token.js';
@@ -17,9 +15,10 @@ import type { GatewayContext } from './context.js';
 import { drainSoon } from './drain.js';
 import { close as closeConversation, openForVisitor, reopenForVisitor, transfer } from './conversations.js';
 import { participantKind, type FanoutEvent } from './events.js';
+import { FrameBudget } from './frame-budget.js';
 import type { PresenceEntry } from './presence.js';
 import { CLOSE, parseClientFrame, type ClientFrame, type CloseCode, type ConversationSummary, type HelloFrame, type MsgFrame, type ServerFrame } from './protocol.js';
-import { SessionConversations } from './session-conversations.js';
+import { SessionConversations, type ConversationsHost } from './session-conversations.js';
 import { openConversationsOf } from './store/conversations.js';
 import { ackedSeqs } from './store/receipts.js';
 
@@ -28,53 +27,96 @@ export const HELLO_TIMEOUT_MS = 10_000;
 /** A client that lets this much pile up unread is dropped; it resumes when it reconnects. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
-export class SocketSession {
-  readonly id = randomUUID();
+// One set of socket listeners for every socket (`this` is the socket), instead of four
+// closures per socket: an idle socket should cost little more than `ws` itself.
+const sessionOf = new WeakMap<WebSocket, SocketSession>();
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  sessionOf.get(this)?.received(data, isBinary);
+}
+function onPong(this: WebSocket): void {
+  const s = sessionOf.get(this);
+  if (s) s.alive = true;
+}
+function onClose(this: WebSocket): void {
+  void sessionOf.get(this)?.teardown();
+}
+function onError(this: WebSocket, err: Error): void {
+  sessionOf.get(this)?.socketError(err);
+}
+
+/** Session ids are unique per instance; presence keys them with the instance id. */
+let lastSessionId = 0;
+
+export class SocketSession implements ConversationsHost {
+  readonly sessionId = (++lastSessionId).toString(36);
   readonly participant: string;
   /** Cleared by the heartbeat before each ping, set by the pong. */
   alive = true;
   private state: 'hello' | 'ready' | 'closed' = 'hello';
   private readonly conversations: SessionConversations;
-  private inbound: Promise<void> = Promise.resolve();
-  private events: Promise<void> = Promise.resolve();
+  private readonly budget: FrameBudget;
+  /** Frames (and fan-out events) are handled one at a time, in arrival order; null when idle. */
+  private inbound: Promise<void> | null = null;
+  private events: Promise<void> | null = null;
   /** Fan-out events that came before the welcome was sent. */
-  private early: FanoutEvent[] | null = [];
-  private readonly helloTimer: NodeJS.Timeout;
+  private early: FanoutEvent[] | null = null;
+  private helloTimer: NodeJS.Timeout | null;
   private presenceJoined = false;
-  private finished!: () => void;
-  /** Resolves once the socket closed and its subscriptions and presence are cleared. */
-  readonly done = new Promise<void>((resolve) => (this.finished = resolve));
+  /** Set once the socket closed and its subscriptions and presence are cleared. */
+  private closed: { promise: Promise<void>; resolve: () => void } | null = null;
+  private finished = false;
 
   constructor(
     private readonly ws: WebSocket,
     readonly principal: Principal,
     private readonly ctx: GatewayContext,
-    private readonly limiter: RateLimiterAbstract | BurstyRateLimiter,
     private readonly onClosed: (s: SocketSession) => void,
   ) {
     this.participant = participantId(principal);
-    this.conversations = new SessionConversations(ctx, {
-      sessionId: this.id,
-      principal,
-      participant: this.participant,
-      send: (frame) => this.send(frame),
-      onEvent: (event) => this.onEvent(event),
-      isClosed: () => this.state === 'closed',
-    });
-    ws.on('message', (data, isBinary) => {
-      if (this.state === 'closed') return;
-      this.inbound = this.inbound.then(() => this.onFrame(data, isBinary)).catch((err: unknown) => this.fail(err));
-    });
-    ws.on('pong', () => (this.alive = true));
-    ws.on('close', () => void this.teardown());
-    ws.on('error', (err) => ctx.log.debug({ err, session: this.id }, 'socket error'));
+    this.conversations = new SessionConversations(ctx, this);
+    this.budget = new FrameBudget(ctx.settings.rate_limit);
+    sessionOf.set(ws, this);
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
+    ws.on('error', onError);
     this.helloTimer = setTimeout(() => this.violate('GW_BAD_FRAME', CLOSE.BAD_FRAME, `no hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
+  }
+
+  /** Resolves once the socket closed and its subscriptions and presence are cleared. */
+  get done(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    if (!this.closed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.closed = { promise, resolve };
+    }
+    return this.closed.promise;
+  }
+
+  /** @internal a frame from the socket (socket listener) */
+  received(data: RawData, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    const next = (this.inbound ?? Promise.resolve()).then(() => this.onFrame(data, isBinary)).catch((err: unknown) => this.fail(err));
+    this.inbound = next;
+    void next.then(() => {
+      if (this.inbound === next) this.inbound = null;
+    });
+  }
+
+  /** @internal (socket listener) */
+  socketError(err: Error): void {
+    this.ctx.log.debug({ err, session: this.sessionId }, 'socket error');
+  }
+
+  isClosed(): boolean {
+    return this.state === 'closed';
   }
 
   /** Presence registration of this socket (refreshed by the heartbeat). */
   get presenceEntry(): PresenceEntry {
     const p = this.principal;
-    return { participantId: this.participant, socketKey: `${this.ctx.instanceId}:${this.id}`, ...(p.kind === 'agent' ? { team: p.team } : {}) };
+    return { participantId: this.participant, socketKey: `${this.ctx.instanceId}:${this.sessionId}`, ...(p.kind === 'agent' ? { team: p.team } : {}) };
   }
 
   get ready(): boolean {
@@ -83,10 +125,10 @@ export class SocketSession {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  private send(frame: ServerFrame): void {
+  send(frame: ServerFrame): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.ctx.log.warn({ session: this.id, buffered: this.ws.bufferedAmount }, 'slow consumer dropped');
+      this.ctx.log.warn({ session: this.sessionId, buffered: this.ws.bufferedAmount }, 'slow consumer dropped');
       this.ws.terminate();
       return;
     }
@@ -140,7 +182,7 @@ export class SocketSession {
       this.sendError(err.code, err.message, { retryable: err.retryable });
       return;
     }
-    this.ctx.log.error({ err, session: this.id }, 'frame handling failed');
+    this.ctx.log.error({ err, session: this.sessionId }, 'frame handling failed');
     this.sendError('GW_INTERNAL', 'internal error; reconnect and resume', { retryable: true });
     if (this.state !== 'closed') {
       this.state = 'closed';
@@ -152,13 +194,7 @@ export class SocketSession {
 
   private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
     if (this.state === 'closed') return;
-    try {
-      await this.limiter.consume(this.id);
-    } catch (res) {
-      if (res instanceof Error) throw res;
-      this.violate('GW_RATE_LIMITED', CLOSE.RATE_LIMITED, 'too many frames');
-      return;
-    }
+    if (!this.budget.take()) return this.violate('GW_RATE_LIMITED', CLOSE.RATE_LIMITED, 'too many frames');
     if (isBinary) return this.violate('GW_BAD_FRAME', CLOSE.BAD_FRAME, 'binary frames are not part of the protocol');
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     const parsed = parseClientFrame(text);
@@ -220,7 +256,7 @@ export class SocketSession {
   }
 
   private async hello(frame: HelloFrame): Promise<void> {
-    clearTimeout(this.helloTimer);
+    this.clearHelloTimer();
     const p = this.principal;
     const personal = p.kind === 'agent' ? [this.ctx.keys.agent(p.agentId), this.ctx.keys.team(p.team)] : [this.ctx.keys.visitor(p.visitorId)];
     await Promise.all(personal.map((ch) => this.conversations.listen(ch)));
@@ -231,7 +267,7 @@ export class SocketSession {
     if (this.state !== 'hello') return; // closed meanwhile
     this.send({
       type: 'welcome',
-      sessionId: this.id,
+      sessionId: this.sessionId,
       instanceId: this.ctx.instanceId,
       role: p.kind,
       participantId: this.participant,
@@ -289,13 +325,18 @@ export class SocketSession {
 
   // ---- fan-out events ---------------------------------------------------------------------
 
-  private onEvent(event: FanoutEvent): void {
+  /** A fan-out event of a channel this socket listens on. */
+  onEvent(event: FanoutEvent): void {
     if (this.state === 'closed') return;
-    if (this.early) {
-      this.early.push(event);
+    if (this.state === 'hello') {
+      (this.early ??= []).push(event);
       return;
     }
-    this.events = this.events.then(() => this.handleEvent(event)).catch((err: unknown) => this.ctx.log.error({ err, session: this.id }, 'event handling failed'));
+    const next = (this.events ?? Promise.resolve()).then(() => this.handleEvent(event)).catch((err: unknown) => this.ctx.log.error({ err, session: this.sessionId }, 'event handling failed'));
+    this.events = next;
+    void next.then(() => {
+      if (this.events === next) this.events = null;
+    });
   }
 
   private async handleEvent(event: FanoutEvent): Promise<void> {
@@ -339,9 +380,15 @@ export class SocketSession {
     }
   }
 
-  private async teardown(): Promise<void> {
+  private clearHelloTimer(): void {
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
+  }
+
+  /** @internal the socket closed (socket listener) */
+  async teardown(): Promise<void> {
     this.state = 'closed';
-    clearTimeout(this.helloTimer);
+    this.clearHelloTimer();
     const channels = this.presenceChannels();
     this.conversations.close();
     try {
@@ -349,10 +396,12 @@ export class SocketSession {
         await this.ctx.fanout.publish([{ channels, event: { e: 'presence', who: this.participant, online: false } }]);
       }
     } catch (err) {
-      this.ctx.log.warn({ err, session: this.id }, 'presence not cleared; it expires with its TTL');
+      this.ctx.log.warn({ err, session: this.sessionId }, 'presence not cleared; it expires with its TTL');
     }
     this.onClosed(this);
-    this.finished();
+    sessionOf.delete(this.ws);
+    this.finished = true;
+    this.closed?.resolve();
   }
 }
 

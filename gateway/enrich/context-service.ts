@@ -16,6 +16,7 @@ import type { CustomerUpdatedEvent } from '../../pipelines/queue.js';
 import type { ResolveRules } from '../../pipelines/resolve/rules.js';
 import type { GatewaySettings } from '../settings.js';
 import type { Fanout } from '../fanout.js';
+import type { FanoutEvent } from '../events.js';
 import type { ContextPart, ServerFrameOf } from '../protocol.js';
 import { relinkCustomers } from '../store/conversations.js';
 import { survivorOf } from '../store/customers.js';
@@ -57,7 +58,14 @@ export interface ContextServiceOptions {
 export class ContextService {
   private readonly watches = new Set<Watch>();
   private readonly built = new Map<number, { at: number; panel: Promise<Panel> }>();
-  private unsubscribe: (() => void) | null = null;
+  private readonly listener = {
+    onEvent: (event: FanoutEvent) => {
+      const e = event as unknown as CustomerUpdatedEvent;
+      if (!Array.isArray(e.customerIds)) return;
+      this.events = this.events.then(() => this.onCustomerUpdated(e)).catch((err: unknown) => this.o.log.error({ err }, 'customer.updated not handled'));
+    },
+  };
+  private subscribed = false;
   /** Events handled one after another, in arrival order (a merge then an update of the survivor). */
   private events: Promise<void> = Promise.resolve();
 
@@ -65,11 +73,8 @@ export class ContextService {
 
   /** Subscribes to `customer.updated`; resolves once Redis confirmed. */
   async start(): Promise<void> {
-    this.unsubscribe = await this.o.fanout.subscribe(this.o.channel, (event) => {
-      const e = event as unknown as CustomerUpdatedEvent;
-      if (!Array.isArray(e.customerIds)) return;
-      this.events = this.events.then(() => this.onCustomerUpdated(e)).catch((err: unknown) => this.o.log.error({ err }, 'customer.updated not handled'));
-    });
+    this.subscribed = true;
+    await this.o.fanout.subscribe(this.o.channel, this.listener);
   }
 
   /** The panel of a customer (following merges to the survivor), reused for a moment. */
@@ -160,7 +165,8 @@ export class ContextService {
   }
 
   close(): void {
-    this.unsubscribe?.();
+    if (this.subscribed) this.o.fanout.unsubscribe(this.o.channel, this.listener);
+    this.subscribed = false;
     this.watches.clear();
     this.built.clear();
   }
