@@ -187,7 +187,7 @@ const gatewaySchema = z.strictObject({
     })
     .prefault({}),
   reconnect_grace_ms: z.number().int().min(0).default(60_000).describe('how long an agent may stay disconnected before their conversations are reassigned'),
-  commit_window_ms: z.number().int().min(0).max(100).default(2).describe('how long a message waits for others to share its transaction (group commit)'),
+  commit_window_ms: z.number().int().min(0).max(100).default(0).describe('how long a message waits for others to share its transaction (group commit); 0: what arrives in the same turn of the event loop, plus whatever arrives while the lane\'s previous transaction runs'),
   commit_max_batch: z.number().int().min(1).max(10_000).default(500).describe('most messages written by one transaction'),
   commit_lanes: z.number().int().min(1).max(32).default(2).describe('transactions in flight at once per instance (conversations are spread over lanes)'),
   require_origin: flagSchema(false).describe('refuse upgrades without an Origin header (non-browser clients send none)'),

@@ -27,7 +27,8 @@ interface Pending<Req, Res> {
 interface Lane<Req, Res> {
   queue: Pending<Req, Res>[];
   inFlight: Promise<void> | null;
-  timer: NodeJS.Timeout | null;
+  /** The window's timer; an Immediate when the window is 0 (what this turn of the event loop brings). */
+  timer: NodeJS.Timeout | NodeJS.Immediate | null;
 }
 
 export class GroupCommit<Req, Res> {
@@ -54,12 +55,15 @@ export class GroupCommit<Req, Res> {
       lane.queue.push({ req, resolve, reject });
       if (lane.inFlight) return; // picked up when the running flush ends
       if (lane.queue.length >= this.maxBatch) this.start(lane);
-      else lane.timer ??= setTimeout(() => this.start(lane), this.windowMs);
+      else lane.timer ??= this.windowMs === 0 ? setImmediate(() => this.start(lane)) : setTimeout(() => this.start(lane), this.windowMs);
     });
   }
 
   private start(lane: Lane<Req, Res>): void {
-    if (lane.timer) clearTimeout(lane.timer);
+    if (lane.timer) {
+      if ('refresh' in lane.timer) clearTimeout(lane.timer);
+      else clearImmediate(lane.timer);
+    }
     lane.timer = null;
     if (lane.inFlight || lane.queue.length === 0) return;
     const batch = lane.queue.splice(0, this.maxBatch);
