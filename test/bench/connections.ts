@@ -52,8 +52,8 @@ export interface ConnectionsBenchFigures {
 }
 
 /** Open files this process may hold (the soft limit children inherit). */
-function openFileLimit(): number {
-  const out = execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim();
+function openFileLimit(hard = false): number {
+  const out = execSync(hard ? 'ulimit -Hn' : 'ulimit -n', { shell: '/bin/sh' }).toString().trim();
   return out === 'unlimited' ? 1_048_576 : Number(out);
 }
 
@@ -89,7 +89,9 @@ export async function benchConnections(o: ConnectionsBenchOptions): Promise<Conn
   const limit = openFileLimit();
   // Every client socket is a file descriptor here and one in the server; keep room for the rest.
   const sockets = Math.min(requested, limit - 1000);
-  const limitedBy = sockets < requested ? `ulimit -n is ${limit}: ${sockets} sockets at most (raise it with \`ulimit -n ${requested + 2000}\` before the run)` : null;
+  const hardLimit = openFileLimit(true);
+  const raise = hardLimit >= requested + 1000 ? `raise it with \`ulimit -n ${requested + 1000}\` before the run` : `the hard limit is ${hardLimit}: raise it in limits.conf or the service manager first`;
+  const limitedBy = sockets < requested ? `ulimit -n is ${limit}: ${sockets} sockets at most (${raise})` : null;
   if (limitedBy) o.log(`connections: ${limitedBy}`);
   const db = await scratchDatabase('bench_connections');
   const redisUrl = o.settings.services.redis.url;
