@@ -20,6 +20,12 @@ afterAll(async () => {
   await env?.close();
 });
 
+/** Waits (≤ 5 s) for a condition the gateways reach asynchronously. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(done()).toBe(true);
+}
+
 /** Closes every conversation, so the next test's routing starts from no load. */
 async function closeAll(): Promise<void> {
   await env.db.pool.query(`UPDATE gateway.conversation SET status = 'closed' WHERE status = 'open'`);
@@ -137,6 +143,9 @@ describe('gateway: two instances', () => {
     expect(await secondWs.next((f) => f.type === 'conversation' && f.event === 'reopened')).toMatchObject({ conversation: { id, status: 'open', assignedAgentId: second.id } });
     await secondWs.next((f) => f.type === 'msg' && f.clientMsgId === 't-3');
     for (const c of [firstWs, secondWs, visitorWs]) c.close();
+    // Every personal and conversation subscription ends with its sockets (transfer, close
+    // and reopen moved them around): only the instance's own customer.updated channel stays.
+    await until(() => a.sockets() + b.sockets() === 0 && a.context.fanout.channelCount === 1 && b.context.fanout.channelCount === 1);
   });
 
   it("keeps agent A out of agent B's conversation, over REST and over the socket", async () => {
