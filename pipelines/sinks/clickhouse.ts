@@ -255,22 +255,25 @@ export async function clickhouseRowsForBatch(tx: pg.ClientBase, result: BatchRes
 }
 
 /**
- * Inserts rows table by table, one batched JSONEachRow insert each. A failure is
- * `SYNC_CLICKHOUSE_FAILED` naming the table, retryable when ClickHouse was unreachable or
- * overloaded, not when it refused the rows (a missing table or column: run `junction migrate`).
+ * Inserts rows, one batched JSONEachRow insert per table, the tables at once (a batch's
+ * transaction holds its resolution locks until these are done, so they should not queue
+ * behind each other). A failure is `SYNC_CLICKHOUSE_FAILED` naming the table (the first
+ * table's, when several failed), retryable when ClickHouse was unreachable or overloaded,
+ * not when it refused the rows (a missing table or column: run `junction migrate`). Rows
+ * are versioned, so the tables that did take their rows take them again harmlessly when
+ * the batch is retried.
  */
 export async function insertClickhouseRows(client: ClickHouseClient, rows: ClickhouseRows): Promise<void> {
-  for (const [table, values] of Object.entries(rows)) {
-    if (values.length === 0) continue;
-    try {
-      await client.insert({ table, values, format: 'JSONEachRow' });
-    } catch (err) {
-      const code = clickhouseErrorCode(err);
-      throw new JunctionError('SYNC_CLICKHOUSE_FAILED', `inserting ${values.length} rows into ClickHouse table ${table} failed: ${(err as Error).message.split('\n')[0]}`, {
-        cause: err,
-        details: { table, ...(code === undefined ? {} : { clickhouseCode: code }) },
-        retryable: isRetryableClickhouseError(err),
-      });
-    }
-  }
+  const tables = Object.entries(rows).filter(([, values]) => values.length > 0);
+  const outcomes = await Promise.allSettled(tables.map(([table, values]) => client.insert({ table, values, format: 'JSONEachRow' })));
+  const failed = outcomes.findIndex((o) => o.status === 'rejected');
+  if (failed < 0) return;
+  const [table, values] = tables[failed]!;
+  const err = (outcomes[failed] as PromiseRejectedResult).reason as Error;
+  const code = clickhouseErrorCode(err);
+  throw new JunctionError('SYNC_CLICKHOUSE_FAILED', `inserting ${values.length} rows into ClickHouse table ${table} failed: ${err.message.split('\n')[0]}`, {
+    cause: err,
+    details: { table, ...(code === undefined ? {} : { clickhouseCode: code }) },
+    retryable: isRetryableClickhouseError(err),
+  });
 }
