@@ -86,7 +86,13 @@ export function streamBase() {
 
 /** Records per page or batch. @defaultValue 100 */
 export function pageSize(defaultValue = 100) {
-  return z.number().int().min(1).max(10_000).default(defaultValue);
+  return z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(defaultValue)
+    .describe("records asked per request (at most what the service allows); a batch (pipelines.batch_size) spans several pages or splits one");
 }
 
 /** Paging options shared by the paged kinds (SOAP token pages, REST pages). */

@@ -196,9 +196,11 @@ export class SoapConnector implements Connector {
         if (signal?.aborted) throw new JunctionError('CONN_ABORTED', 'reading was cancelled', { cause: err, where: { source: this.source } });
         throw err;
       });
-    // A preview (`--limit 5`) need not ask the service for a full page.
+    // A preview (`--limit 5`) need not ask the service for a full page. The page size is
+    // the service's business (its maximum); a batch may span pages or split one.
+    const pageSize = Math.min(page, options.limit ?? Infinity);
     const batchSize = Math.min(options.batchSize ?? page, options.limit ?? Infinity);
-    return readSoapStream(def, checkpoint, { batchSize, limit: options.limit, signal, source: this.source }, callPage);
+    return readSoapStream(def, checkpoint, { batchSize, pageSize, limit: options.limit, signal, source: this.source }, callPage);
   }
 
   async lookup(name: string, params: Record<string, unknown>, options: LookupOptions = {}): Promise<LookupResult> {

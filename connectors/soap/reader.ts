@@ -9,8 +9,11 @@
  * repeated, provided the service orders by `(cursor, key)` and sends the cursor at the
  * precision it orders by.
  *
- * - `page: { token, size }`: one call per page, passing the previous page's token back,
- *   until the token is empty. Each page is one batch.
+ * - `page: { token, size }`: one call per page of `size` records (what the service allows),
+ *   passing the previous page's token back, until the token is empty.
+ *
+ * Batches are `batchSize` records whatever the pages are (several pages make one batch, or
+ * a page several), each checkpointed after its last record.
  * - `page: { window }`: one call per time window `[since, since + window)` up to the time
  *   the read started; a window's records are sorted by `(cursor, key)` and anything at or
  *   before the last record handed out is dropped, so inclusive window ends do no harm.
@@ -37,6 +40,8 @@ export interface SoapStreamOptions {
 
 export interface StreamReadOptions {
   batchSize: number;
+  /** Records asked per call (`{{page.size}}`): the stream's `page.size`, or less for a preview. */
+  pageSize: number;
   limit?: number | undefined;
   signal?: AbortSignal | undefined;
   /** Where errors point. */
@@ -100,6 +105,13 @@ export async function* readSoapStream(
   let last: CursorKey | null = checkpoint ? { cursor: checkpoint.cursor, key: checkpoint.key } : null;
   let left = options.limit ?? Infinity;
   const what = `${stream.operation} response`;
+  let pending: SourceRecord[] = [];
+  const take = (): Batch => {
+    aborted(options.signal, options.source);
+    const records = pending;
+    pending = [];
+    return { records, checkpoint: checkpointOf(records[records.length - 1]!) };
+  };
 
   for await (const page of pages(stream, checkpoint, options, call)) {
     const records = recordsAt(page.result, stream.record_path, what);
@@ -107,15 +119,16 @@ export async function* readSoapStream(
     // Token and single pages arrive in service order, all after the start but for the records
     // that share the checkpoint's cursor: `last` stays the checkpoint for them.
     const fresh = last && fields.cursor !== undefined ? records.filter((r) => compareCursorKey(position(r), last!) > 0) : records;
-    for (let i = 0; i < fresh.length && left > 0; i += options.batchSize) {
-      const batch = fresh.slice(i, i + Math.min(options.batchSize, left));
-      left -= batch.length;
-      const tail = batch[batch.length - 1]!;
-      if (page.kind === 'window') last = position(tail);
-      yield { records: batch, checkpoint: checkpointOf(tail) };
+    for (const record of fresh) {
+      if (left <= 0) break;
+      pending.push(record);
+      left -= 1;
+      if (pending.length >= options.batchSize) yield take();
     }
-    if (left <= 0) return;
+    if (page.kind === 'window' && fresh.length > 0) last = position(fresh[fresh.length - 1]!);
+    if (left <= 0) break;
   }
+  if (pending.length > 0) yield take();
 }
 
 function isScalar(value: unknown): value is string | number {
@@ -134,7 +147,7 @@ async function* pages(stream: SoapStreamOptions, checkpoint: Checkpoint | null, 
     yield* windows(stream, start, windowMs(page.window), options, call);
     return;
   }
-  const size = page ? options.batchSize : undefined;
+  const size = page ? options.pageSize : undefined;
   if (!page) {
     aborted(options.signal, options.source);
     yield { kind: 'single', result: await call(renderArgs(stream.args, { cursor: start, page: { size } })) };

@@ -161,7 +161,7 @@ describe('soap connector against the PHP order service', () => {
     }
   });
 
-  it('cursor ties: 1,000 orders sharing one updated_at, page size 64: each exactly once, also when resumed mid-tie', async () => {
+  it('cursor ties: 1,000 orders sharing one updated_at, batches of 64: each exactly once, also when resumed mid-tie', async () => {
     const before = (await dbOrders()).at(-1)!;
     const at = new Date(before.ms + 10 * 86_400_000);
     const nos = Array.from({ length: 1000 }, (_, i) => `${SCRATCH}TIE-${String(i).padStart(4, '0')}`);
@@ -171,18 +171,34 @@ describe('soap connector against the PHP order service', () => {
       // From the checkpoint of the last real order: exactly the scratch orders follow.
       const start: Checkpoint = { cursor: new Date(before.ms).toISOString(), key: before.orderNo };
       const batches = await readAll(conn, 'orders', start, { batchSize: 64 });
-      // A batch is a page of 64 less what the checkpoint covers: the first page starts with
-      // the checkpoint's own order (the service answers updatedAt >= since), which is dropped.
-      expect(batches.map((b) => b.records.length)).toEqual([63, ...Array(14).fill(64), 41]);
+      // Pages of 200 (the stream's page.size) cut into batches of 64: the first page starts
+      // with the checkpoint's own order (the service answers updatedAt >= since), which is
+      // dropped, so a batch spans two pages now and then.
+      expect(batches.map((b) => b.records.length)).toEqual([...Array(15).fill(64), 40]);
       expect(recordsOf(batches).map((r) => r.orderNo)).toEqual(nos);
 
       // Resuming inside the tie group: the service is asked again from that updatedAt and the
       // connector drops what the checkpoint already covers.
       const mid = batches[4]!.checkpoint!;
       expect(Date.parse(mid.cursor as string)).toBe(at.getTime());
-      expect(mid.key).toBe(nos[63 + 4 * 64 - 1]);
+      expect(mid.key).toBe(nos[5 * 64 - 1]);
       const rest = recordsOf(await readAll(conn, 'orders', mid, { batchSize: 64 })).map((r) => r.orderNo);
-      expect(rest).toEqual(nos.slice(63 + 4 * 64));
+      expect(rest).toEqual(nos.slice(5 * 64));
+    } finally {
+      await deleteScratch();
+    }
+  });
+
+  it('asks for page.size records per call whatever the batch size: a batch beyond the service maximum (1000) spans pages', async () => {
+    const before = (await dbOrders()).at(-1)!;
+    const nos = Array.from({ length: 1200 }, (_, i) => `${SCRATCH}BIG-${String(i).padStart(4, '0')}`);
+    try {
+      await insertScratch(nos, new Date(before.ms + 20 * 86_400_000));
+      const start: Checkpoint = { cursor: new Date(before.ms).toISOString(), key: before.orderNo };
+      const batches = await readAll(connector(), 'orders', start, { batchSize: 1100 });
+      expect(batches.map((b) => b.records.length)).toEqual([1100, 100]);
+      expect(recordsOf(batches).map((r) => r.orderNo)).toEqual(nos);
+      expect(batches[0]!.checkpoint!.key).toBe(nos[1099]);
     } finally {
       await deleteScratch();
     }
@@ -262,7 +278,7 @@ describe('soap connector against the PHP order service', () => {
     const checkpoints: (Checkpoint | null)[] = [];
     const err = await errorOf(
       (async () => {
-        for await (const batch of conn.read('orders', null, { batchSize: 20 })) {
+        for await (const batch of conn.read('orders', null, { batchSize: 200 })) {
           checkpoints.push(batch.checkpoint);
           if (checkpoints.length === 1) await proxy.destroy();
         }
@@ -270,7 +286,7 @@ describe('soap connector against the PHP order service', () => {
     );
     expect(err.code).toBe('CONN_UNREACHABLE');
     expect(err.retryable).toBe(true);
-    const first = (await dbOrders())[19]!;
+    const first = (await dbOrders())[199]!;
     expect(checkpoints).toHaveLength(1);
     expect(checkpoints[0]!.key).toBe(first.orderNo);
     expect(Date.parse(checkpoints[0]!.cursor as string)).toBe(first.ms);
@@ -539,9 +555,9 @@ describe('soap connector paging by time window', () => {
     const { fake, windows } = await windowService();
     const batches = await readAll(windowConnector(fake), 'changes', null, { batchSize: 2 });
     expect(recordsOf(batches)).toEqual([byId(1), byId(3), byId(4), byId(5)]);
+    // Batches of 2 across windows (item 1 and item 3 come from different windows).
     expect(batches.map((b) => b.checkpoint)).toEqual([
-      { cursor: byId(1).changedAt, key: 1 },
-      { cursor: byId(4).changedAt, key: 4 },
+      { cursor: byId(3).changedAt, key: 3 },
       { cursor: byId(5).changedAt, key: 5 },
     ]);
     const at = (ms: number) => new Date(ms).toISOString();
