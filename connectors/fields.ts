@@ -86,18 +86,17 @@ export function streamBase() {
 
 /** Records per page or batch. @defaultValue 100 */
 export function pageSize(defaultValue = 100) {
-  return z
-    .number()
-    .int()
-    .min(1)
-    .max(10_000)
-    .default(defaultValue)
-    .describe("records asked per request (at most what the service allows); a batch (pipelines.batch_size) spans several pages or splits one");
+  return z.number().int().min(1).max(10_000).default(defaultValue);
+}
+
+/** Records a paged source is asked for per request. */
+export function requestSize(defaultValue = 100) {
+  return pageSize(defaultValue).describe('records asked per request (at most what the service allows); a batch (pipelines.batch_size) spans several pages or splits one');
 }
 
 /** Paging options shared by the paged kinds (SOAP token pages, REST pages). */
 export function pagingFields(defaultSize = 100) {
-  return { size: pageSize(defaultSize) };
+  return { size: requestSize(defaultSize) };
 }
 
 /** Scalars allowed in request arguments and query strings. */
