@@ -11,13 +11,13 @@
  *
  * - `page: { token, size }`: one call per page of `size` records (what the service allows),
  *   passing the previous page's token back, until the token is empty.
- *
- * Batches are `batchSize` records whatever the pages are (several pages make one batch, or
- * a page several), each checkpointed after its last record.
  * - `page: { window }`: one call per time window `[since, since + window)` up to the time
  *   the read started; a window's records are sorted by `(cursor, key)` and anything at or
  *   before the last record handed out is dropped, so inclusive window ends do no harm.
  * - no `page`: a single call.
+ *
+ * Batches are `batchSize` records whatever the pages are (several pages make one batch, or
+ * a page several), each checkpointed after its last record.
  */
 import { JunctionError } from '../../config/errors.js';
 import type { Batch, Checkpoint, SourceRecord } from '../types.js';
