@@ -13,6 +13,7 @@ import type { ResolveRules } from '../resolve/rules.js';
 import { columnList } from '../unified/columns.js';
 import { copyToStage, copyUpsert, copyValue } from './copy.js';
 import type { Golden } from './golden.js';
+import { packLineage } from './lineage.js';
 
 type Db = pg.ClientBase;
 const FIELDS = Object.keys(TARGETS.customer.fields);
@@ -34,7 +35,7 @@ export async function writeGolden(db: Db, goldens: ReadonlyMap<number, Golden>, 
     list.map((c) => {
       const a = c.anchor as AnchorInfo | null;
       return [
-        String(c.id), ...FIELDS.map((f) => copyValue(c[f] as JsonValue, JSON_FIELDS.has(f))), JSON.stringify(c.lineage),
+        String(c.id), ...FIELDS.map((f) => copyValue(c[f] as JsonValue, JSON_FIELDS.has(f))), JSON.stringify(packLineage(c.lineage as Golden['lineage'])),
         a ? String(a.anchors) : null, a ? a.kinds : null,
       ];
     });

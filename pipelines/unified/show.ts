@@ -27,7 +27,7 @@ export async function showCustomer(db: Db, id: number): Promise<CustomerView> {
   const fields = Object.keys(TARGETS.customer.fields);
   const c = await db.query<Record<string, JsonValue>>(
     `SELECT id, ${fields.map((f) => (['datetime', 'date'].includes(TARGETS.customer.fields[f]!.type) ? `to_json("${f}") #>> '{}' AS "${f}"` : `"${f}"`)).join(', ')},
-            lineage, merged_into FROM unified.customer WHERE id = $1`,
+            unified.lineage_expanded(lineage) AS lineage, merged_into FROM unified.customer WHERE id = $1`,
     [id],
   );
   const row = c.rows[0];

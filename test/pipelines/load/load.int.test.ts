@@ -103,7 +103,7 @@ describe('survivorship and lineage', () => {
     if (records[0] === crm) await apply(records);
     else for (const r of records) await apply([r]);
     const id = await customerOf(db.pool, 'shop_pg/accounts/5');
-    const { rows } = await db.pool.query('SELECT name, city, nickname, vip_level, created_at, updated_at, lineage FROM unified.customer WHERE id = $1', [id]);
+    const { rows } = await db.pool.query('SELECT name, city, nickname, vip_level, created_at, updated_at, unified.lineage_expanded(lineage) AS lineage FROM unified.customer WHERE id = $1', [id]);
     const c = rows[0];
     expect(c).toMatchObject({ name: '王芳', city: '北京', nickname: '芳芳🌸', vip_level: 'gold' });
     expect(c.created_at.toISOString()).toBe('2020-02-29T16:00:00.000Z'); // first_non_null: the earliest created_at
