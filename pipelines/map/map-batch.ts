@@ -5,6 +5,7 @@
  * JSONata evaluates asynchronously, but a record whose expressions are all plain paths
  * (the common case) is mapped synchronously: no promise is created for it at all.
  */
+import { setImmediate } from 'node:timers/promises';
 import { isJunctionError, type ErrorCode } from '../../config/errors.js';
 import type { SourceRecord } from '../../connectors/types.js';
 import type { IdentityKey, MappedRecord, MapResult, RecordFailure } from '../types.js';
@@ -134,7 +135,15 @@ export function mapRecord(m: CompiledMapping, raw: SourceRecord): MapOutcome | P
 }
 
 /**
- * The map stage over one batch of `source`.`stream` records.
+ * How long mapping runs before letting the event loop turn. A sync maps the next batch
+ * while the current one is in PostgreSQL (run-sync.ts): in slices, that mapping fills the
+ * time spent waiting for query results instead of holding those results up for a whole
+ * batch's worth of CPU (~150 ms for 5,000 records).
+ */
+const SLICE_MS = 3;
+
+/**
+ * The map stage over one batch of `source`.`stream` records, in slices of {@link SLICE_MS}.
  * @throws Error when the mapping is for another stream (a wiring bug, not a data problem)
  */
 export async function mapBatch(compiled: CompiledMapping, source: string, stream: string, records: readonly SourceRecord[]): Promise<MapResult> {
@@ -142,7 +151,13 @@ export async function mapBatch(compiled: CompiledMapping, source: string, stream
     throw new Error(`mapping ${compiled.file} maps ${compiled.source}.${compiled.stream}, not ${source}.${stream}`);
   }
   const result: MapResult = { records: [], failures: [] };
-  for (const raw of records) {
+  let sliceEnd = performance.now() + SLICE_MS;
+  for (let i = 0; i < records.length; i++) {
+    if ((i & 63) === 63 && performance.now() > sliceEnd) {
+      await setImmediate();
+      sliceEnd = performance.now() + SLICE_MS;
+    }
+    const raw = records[i]!;
     let outcome = mapRecord(compiled, raw);
     if (outcome instanceof Promise) outcome = await outcome;
     if (outcome.ok) result.records.push(outcome.record);

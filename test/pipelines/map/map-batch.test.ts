@@ -91,6 +91,24 @@ describe('mapBatch', () => {
     const withJsonata = await compileYaml(mappingYaml('customer', 'name: "$trim(n)"'));
     expect(mapRecord(withJsonata, { id: '1', n: ' x ' })).toBeInstanceOf(Promise);
   });
+
+  it('lets the event loop turn while it maps a large batch (query results of the batch loading meanwhile are not held up)', async () => {
+    const m = await compileYaml(CUSTOMER);
+    const records = Array.from({ length: 30_000 }, (_, i) => ({ id: String(i), name: `n${i}`, email: `u${i}@x.cn`, phone: `1380013${String(i % 10_000).padStart(4, '0')}`, updated: '2025-01-01 08:00:00', nick: 'z' }));
+    let turns = 0;
+    let mapped = false;
+    const tick = () => {
+      if (mapped) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const result = await mapBatch(m, 'shop', 'accounts', records);
+    mapped = true;
+    expect(result.records).toHaveLength(30_000);
+    // Far more than the one turn a single synchronous run would leave (30,000 records take ≥ 100 ms; slices are 3 ms).
+    expect(turns).toBeGreaterThan(5);
+  });
 });
 
 describe('identity keys', () => {
