@@ -113,13 +113,18 @@ async function admin(settings: StackSettings, sql: string): Promise<void> {
 /** CSV field for COPY (quoted: payloads carry commas, quotes and newlines). */
 const csv = (v: string | null) => (v === null ? '' : `"${v.replaceAll('"', '""')}"`);
 
-/** The physical floor: COPY all rows into a temp table, one INSERT … ON CONFLICT into the real one. */
+/**
+ * The physical floor: COPY all rows into a temp table, one INSERT … ON CONFLICT into the real
+ * one. A row holds what the pipeline stores per record; its field origins (the same for all
+ * records of a mapping version, stored once per version by the pipeline) are named by the
+ * version, as in unified.source_record.
+ */
 export async function rawPeer(db: pg.Client, records: readonly MappedRecord[]): Promise<number> {
-  await db.query(`CREATE TABLE IF NOT EXISTS public.raw_source_record (
+  await db.query('DROP TABLE IF EXISTS public.raw_source_record');
+  await db.query(`CREATE TABLE public.raw_source_record (
     source text NOT NULL, stream text NOT NULL, source_key text NOT NULL, target text NOT NULL, payload_hash text NOT NULL,
-    identity_keys text[] NOT NULL, fields jsonb NOT NULL, origins jsonb NOT NULL, synced_at timestamptz NOT NULL,
+    identity_keys text[] NOT NULL, fields jsonb NOT NULL, mapping_version text NOT NULL, synced_at timestamptz NOT NULL,
     UNIQUE (source, stream, source_key))`);
-  await db.query('TRUNCATE public.raw_source_record');
   const at = new Date().toISOString();
   const started = performance.now();
   await db.query('BEGIN');
@@ -127,13 +132,13 @@ export async function rawPeer(db: pg.Client, records: readonly MappedRecord[]): 
   const lines = function* () {
     for (const r of records) {
       const keys = `{${r.identities.map((k) => `"${`${k.kind}:${k.value}`.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
-      yield `${[r.source, r.stream, r.sourceKey, r.target, r.payloadHash, keys, JSON.stringify(r.fields), JSON.stringify(r.origins), at].map(csv).join(',')}\n`;
+      yield `${[r.source, r.stream, r.sourceKey, r.target, r.payloadHash, keys, JSON.stringify(r.fields), r.mappingVersion, at].map(csv).join(',')}\n`;
     }
   };
   await pipeline(Readable.from(lines()), db.query(copyFrom('COPY raw_stage FROM STDIN WITH (FORMAT csv)')));
   await db.query(`INSERT INTO public.raw_source_record SELECT * FROM raw_stage
     ON CONFLICT (source, stream, source_key) DO UPDATE SET payload_hash = excluded.payload_hash, identity_keys = excluded.identity_keys,
-      fields = excluded.fields, origins = excluded.origins, synced_at = excluded.synced_at`);
+      fields = excluded.fields, mapping_version = excluded.mapping_version, synced_at = excluded.synced_at`);
   await db.query('COMMIT');
   return (performance.now() - started) / 1000;
 }
