@@ -9,7 +9,9 @@ import pg from 'pg';
 import type { StackSettings } from '../config/env.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { withDatabase } from '../config/env.js';
+import { createClickhouseClient } from '../pipelines/sinks/clickhouse-client.js';
 import { migrateAll } from '../sql/migrate.js';
+import { forgetEstate } from './forget-estate.js';
 import { DEMO_AGENT_PASSWORD, demoAgents, demoTeams } from './agents.js';
 import { stackUp } from './stack/stack.js';
 import type { ServiceStatus } from './stack/stack.js';
@@ -53,6 +55,18 @@ export async function estateIsSeeded(settings: StackSettings, scale: number, gro
   }
 }
 
+async function forgetOldEstate(settings: StackSettings): Promise<void> {
+  const db = new pg.Client({ connectionString: settings.services.postgres.url });
+  const clickhouse = createClickhouseClient(settings);
+  await db.connect();
+  try {
+    await forgetEstate(db, clickhouse);
+  } finally {
+    await db.end();
+    await clickhouse.close();
+  }
+}
+
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const { settings, log } = options;
   log('starting the stack…');
@@ -67,6 +81,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     log('seeding the demo estate…');
     const summary = await seedEstate({ scale, settings });
     log(`seeded ${summary.scale} people: ${Object.entries(summary.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    await forgetOldEstate(settings);
+    log('the hub forgot the previous estate (unified view, checkpoints, dead letters, synced analytics): the first sync reads everything');
     seeded = 'now';
   } else {
     log('the estate is already seeded (junction demo --reseed to refill it)');
