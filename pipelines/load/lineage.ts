@@ -24,8 +24,21 @@ export interface PackedLineage {
   f: Record<string, [number, number | string | null, Lineage['rule']]>;
 }
 
+/** A mapping has a few dozen field origins: each split once. */
+const splitCache = new Map<string, [string, number] | null>();
+
 /** `mappings/x.yaml:12` as [file, line]; null when it is not of that form. */
 function splitMapping(mapping: string): [string, number] | null {
+  let parts = splitCache.get(mapping);
+  if (parts === undefined) {
+    if (splitCache.size >= 10_000) splitCache.clear();
+    parts = parseMapping(mapping);
+    splitCache.set(mapping, parts);
+  }
+  return parts;
+}
+
+function parseMapping(mapping: string): [string, number] | null {
   const at = mapping.lastIndexOf(':');
   const line = Number(mapping.slice(at + 1));
   return at > 0 && Number.isInteger(line) && String(line) === mapping.slice(at + 1) ? [mapping.slice(0, at), line] : null;

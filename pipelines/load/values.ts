@@ -15,7 +15,16 @@ const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2
 /** Why `value` does not fit `type`, or null when it does (null values always fit). */
 export function valueProblem(value: JsonValue, type: FieldSpec['type'] | AttributeType, values?: readonly string[]): string | null {
   if (value === null) return null;
-  const shown = JSON.stringify(value).slice(0, 60);
+  const problem = fits(value, type, values);
+  return problem === null ? null : problem.replace(SHOWN, () => JSON.stringify(value).slice(0, 60));
+}
+
+/** Where the value goes in a message: it is only serialized for a value refused (orders carry large `lines`). */
+const SHOWN = '\u0000value\u0000';
+
+/** valueProblem's test, its message with {@link SHOWN} for the value. */
+function fits(value: JsonValue, type: FieldSpec['type'] | AttributeType, values?: readonly string[]): string | null {
+  const shown = SHOWN;
   switch (type) {
     case 'string':
     case 'text':
