@@ -111,7 +111,9 @@ export function registerCustomers(program: Command): void {
       const { config } = await rulesFrom(opts.config);
       const views = await withDb(async (db) => {
         const ids = await findCustomers(db, query, config.identity.default_region);
-        return Promise.all(ids.map((id) => showCustomer(db, id)));
+        const views = [];
+        for (const id of ids) views.push(await showCustomer(db, id)); // one client: one query at a time
+        return views;
       });
       if (opts.json) return console.log(JSON.stringify(views.length === 1 ? views[0] : views, null, 2));
       if (views.length > 1) console.log(`${views.length} customers hold ${query}\n`);

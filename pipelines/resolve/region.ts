@@ -220,19 +220,18 @@ export async function lockRegion(db: Db, keys: readonly string[], owners: Owners
  */
 export async function loadRecords(db: Db, customers: readonly number[]): Promise<{ records: StoredRecord[]; identities: IdentityRow[] }> {
   if (customers.length === 0) return { records: [], identities: [] };
-  const [recs, ids] = await Promise.all([
-    db.query<{ source: string; stream: string; source_key: string; target: TargetName; customer_id: string; identity_keys: string[]; pinned: boolean; synced_at: Date }>(
-      // Fields are read later, only for the customers whose golden record is recomputed.
-      `SELECT source, stream, source_key, target, customer_id, identity_keys, pinned, synced_at
-         FROM unified.source_record WHERE customer_id = ANY($1::bigint[])`,
-      [customers],
-    ),
-    db.query<{ key: string; customer_id: string; state: KeyState }>(
-      `SELECT kind || ':' || value AS key, customer_id, state FROM unified.customer_identity
-        WHERE customer_id = ANY($1::bigint[]) AND state <> 'link'`,
-      [customers],
-    ),
-  ]);
+  // One after another: a transaction's client runs one query at a time anyway.
+  const recs = await db.query<{ source: string; stream: string; source_key: string; target: TargetName; customer_id: string; identity_keys: string[]; pinned: boolean; synced_at: Date }>(
+    // Fields are read later, only for the customers whose golden record is recomputed.
+    `SELECT source, stream, source_key, target, customer_id, identity_keys, pinned, synced_at
+       FROM unified.source_record WHERE customer_id = ANY($1::bigint[])`,
+    [customers],
+  );
+  const ids = await db.query<{ key: string; customer_id: string; state: KeyState }>(
+    `SELECT kind || ':' || value AS key, customer_id, state FROM unified.customer_identity
+      WHERE customer_id = ANY($1::bigint[]) AND state <> 'link'`,
+    [customers],
+  );
   const notLink = new Map(ids.rows.map((r) => [`${r.key}\u0000${r.customer_id}`, r.state]));
   const identities = new Map<string, IdentityRow>();
   const records = recs.rows.map((r): StoredRecord => {

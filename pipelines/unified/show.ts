@@ -23,6 +23,17 @@ export interface CustomerView {
 
 type Db = pg.ClientBase | pg.Pool;
 
+/**
+ * Runs the queries at once on a pool; one after another on a client (a client runs one query
+ * at a time anyway, and pg deprecates queueing several).
+ */
+async function runQueries<T extends unknown[]>(db: Db, queries: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+  if ('totalCount' in db) return (await Promise.all(queries.map((q) => q()))) as T;
+  const out: unknown[] = [];
+  for (const q of queries) out.push(await q());
+  return out as T;
+}
+
 export async function showCustomer(db: Db, id: number): Promise<CustomerView> {
   const fields = Object.keys(TARGETS.customer.fields);
   const c = await db.query<Record<string, JsonValue>>(
@@ -33,15 +44,15 @@ export async function showCustomer(db: Db, id: number): Promise<CustomerView> {
   const row = c.rows[0];
   if (!row) throw new JunctionError('ID_NOT_FOUND', `no customer ${id}`);
   if (row.merged_into !== null) throw new JunctionError('ID_NOT_FOUND', `customer ${id} was merged into ${String(row.merged_into)}`);
-  const [attrs, ids, recs, log, absorbed] = await Promise.all([
-    db.query(
+  const [attrs, ids, recs, log, absorbed] = await runQueries(db, [
+    () => db.query(
       `SELECT name, type, to_jsonb(coalesce(value_string, value_integer::text, value_decimal::text, value_boolean::text,
               value_datetime::text, value_date::text, value_json::text)) AS value, lineage
          FROM unified.customer_attribute WHERE customer_id = $1 ORDER BY name`,
       [id],
     ),
     // The customer's identities are its records' keys; their rows (by primary key) give the state.
-    db.query(
+    () => db.query(
       `SELECT k.kind, k.value, ci.state
          FROM (SELECT DISTINCT split_part(key, ':', 1) AS kind, substr(key, strpos(key, ':') + 1) AS value
                  FROM unified.source_record sr, unnest(sr.identity_keys) AS key WHERE sr.customer_id = $1) k
@@ -49,13 +60,13 @@ export async function showCustomer(db: Db, id: number): Promise<CustomerView> {
         ORDER BY k.kind, k.value`,
       [id],
     ),
-    db.query(
+    () => db.query(
       `SELECT source, stream, source_key, target, synced_at, pinned, identity_keys FROM unified.source_record
         WHERE customer_id = $1 ORDER BY source, stream, source_key`,
       [id],
     ),
-    db.query('SELECT at, action, customer_id, absorbed_id, evidence FROM unified.merge_log WHERE customer_id = $1 OR absorbed_id = $1 ORDER BY id', [id]),
-    db.query<{ id: string }>('SELECT id FROM unified.customer WHERE merged_into = $1 ORDER BY id', [id]),
+    () => db.query('SELECT at, action, customer_id, absorbed_id, evidence FROM unified.merge_log WHERE customer_id = $1 OR absorbed_id = $1 ORDER BY id', [id]),
+    () => db.query<{ id: string }>('SELECT id FROM unified.customer WHERE merged_into = $1 ORDER BY id', [id]),
   ]);
   return {
     id,
