@@ -55,6 +55,7 @@ export async function estateIsSeeded(settings: StackSettings, scale: number, gro
   }
 }
 
+/** {@link forgetEstate} on the stack's hub database and ClickHouse. */
 async function forgetOldEstate(settings: StackSettings): Promise<void> {
   const db = new pg.Client({ connectionString: settings.services.postgres.url });
   const clickhouse = createClickhouseClient(settings);
