@@ -11,17 +11,19 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 
-/** Unified view and hub tables derived from the estate's records. */
-const POSTGRES_TABLES = [
-  'unified.customer_attribute', 'unified.merge_log', 'unified.crm_profile', 'unified.ticket', 'unified."order"',
-  'unified.source_record', 'unified.mapping_origin', 'unified.identity_capped', 'unified.customer_identity', 'unified.customer',
-  'hub.checkpoint', 'hub.dead_letter',
-];
+/** Hub tables derived from the estate's records, besides every table of the `unified` schema. */
+const HUB_TABLES = ['hub.checkpoint', 'hub.dead_letter'];
 
 /** ClickHouse tables fed by syncs (chat tables and sync runs are not the estate's). */
 const CLICKHOUSE_TABLES = ['orders', 'tickets', 'customers'];
 
+/** Every table of the `unified` schema, quoted: a table added to the view later is not left behind. */
+export async function unifiedTables(db: pg.ClientBase | pg.Pool): Promise<string[]> {
+  const { rows } = await db.query<{ t: string }>(`SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = 'unified'`);
+  return rows.map((r) => r.t);
+}
+
 export async function forgetEstate(db: pg.ClientBase | pg.Pool, clickhouse: ClickHouseClient): Promise<void> {
-  await db.query(`TRUNCATE ${POSTGRES_TABLES.join(', ')}`);
+  await db.query(`TRUNCATE ${[...(await unifiedTables(db)), ...HUB_TABLES].join(', ')}`);
   for (const table of CLICKHOUSE_TABLES) await clickhouse.command({ query: `TRUNCATE TABLE ${table}` });
 }

@@ -15,38 +15,30 @@ const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2
 /** Why `value` does not fit `type`, or null when it does (null values always fit). */
 export function valueProblem(value: JsonValue, type: FieldSpec['type'] | AttributeType, values?: readonly string[]): string | null {
   if (value === null) return null;
-  const problem = fits(value, type, values);
-  return problem === null ? null : problem.replace(SHOWN, () => JSON.stringify(value).slice(0, 60));
-}
-
-/** Where the value goes in a message: it is only serialized for a value refused (orders carry large `lines`). */
-const SHOWN = '\u0000value\u0000';
-
-/** valueProblem's test, its message with {@link SHOWN} for the value. */
-function fits(value: JsonValue, type: FieldSpec['type'] | AttributeType, values?: readonly string[]): string | null {
-  const shown = SHOWN;
+  // Serialized only in the messages of refused values (orders carry large `lines`).
+  const shown = () => JSON.stringify(value).slice(0, 60);
   switch (type) {
     case 'string':
     case 'text':
     case 'email':
     case 'phone':
-      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) return `expected ${type}, got ${shown}`;
-      if (values && !values.includes(String(value))) return `expected one of ${values.join(', ')}, got ${shown}`;
+      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) return `expected ${type}, got ${shown()}`;
+      if (values && !values.includes(String(value))) return `expected one of ${values.join(', ')}, got ${shown()}`;
       return null;
     case 'integer':
-      return Number.isSafeInteger(value) || (typeof value === 'string' && INTEGER.test(value)) ? null : `expected integer, got ${shown}`;
+      return Number.isSafeInteger(value) || (typeof value === 'string' && INTEGER.test(value)) ? null : `expected integer, got ${shown()}`;
     case 'decimal':
-      return (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && DECIMAL.test(value)) ? null : `expected decimal, got ${shown}`;
+      return (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && DECIMAL.test(value)) ? null : `expected decimal, got ${shown()}`;
     case 'boolean':
-      return typeof value === 'boolean' ? null : `expected boolean, got ${shown}`;
+      return typeof value === 'boolean' ? null : `expected boolean, got ${shown()}`;
     case 'datetime':
       // Without an offset PostgreSQL would read the time in the session's zone: refuse.
       // A regex and Date.parse: luxon's parser costs more than the rest of the load stage's checks.
       return typeof value === 'string' && ISO_DATETIME.test(value) && !Number.isNaN(Date.parse(value))
         ? null
-        : `expected an ISO-8601 datetime with offset, got ${shown}`;
+        : `expected an ISO-8601 datetime with offset, got ${shown()}`;
     case 'date':
-      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value)) ? null : `expected YYYY-MM-DD, got ${shown}`;
+      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value)) ? null : `expected YYYY-MM-DD, got ${shown()}`;
     case 'json':
       return null;
   }

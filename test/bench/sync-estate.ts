@@ -17,6 +17,7 @@ import { seedEstate } from '../../demo/seed/seed-estate.js';
 import { stackDown, stackUp } from '../../demo/stack/stack.js';
 import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
 import { migrateClickhouse, migratePostgres } from '../../sql/migrate.js';
+import { unifiedTables } from '../../demo/forget-estate.js';
 
 export const HUB_DB = 'junction_bench_sync';
 const ESTATE_DB = 'junction_bench_estate';
@@ -145,8 +146,7 @@ export async function freshHub(w: BenchWorld): Promise<void> {
 
 /** Empties the unified view and the checkpoints (run history stays), for a second sync from scratch. */
 export async function emptyUnifiedView(db: pg.ClientBase): Promise<void> {
-  const { rows } = await db.query<{ t: string }>(`SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = 'unified'`);
-  await db.query(`TRUNCATE ${rows.map((r) => r.t).join(', ')}, hub.checkpoint RESTART IDENTITY CASCADE`);
+  await db.query(`TRUNCATE ${(await unifiedTables(db)).join(', ')}, hub.checkpoint RESTART IDENTITY CASCADE`);
 }
 
 /** Drops the hub databases (the estate stays for the next run). */
