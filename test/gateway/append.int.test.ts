@@ -86,4 +86,42 @@ describe('appendBatch under group commit', () => {
       }
     }
   });
+
+  it('probes gateway.message by index as the table grows under a long-lived connection: no sequential scan', async () => {
+    // A plan cached while the table was small read the whole table for every batch once it
+    // had grown (sql/postgres/009_gateway_append_lateral.sql). The gateway's connections
+    // live long and the table grows under them: the same happens here in a few seconds.
+    const { rows: made } = await db.pool.query(
+      `INSERT INTO gateway.conversation (visitor_id, team, opening_client_msg_id) SELECT 'plan-' || g, 'support', 'x' FROM generate_series(1, 900) g RETURNING id`,
+    );
+    const ids = made.map((r: { id: string }) => Number(r.id));
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const probe = async (round: string) => {
+        for (let c = 0; c < 12; c++) {
+          const results = await appendBatch(client, Array.from({ length: 10 }, (_, i) => req(ids[(c * 10 + i) % ids.length]!, 'visitor:probe', `${round}-${c}-${i}`)));
+          expect(results.every((r) => !(r instanceof Error) && !r.duplicate)).toBe(true);
+        }
+      };
+      const seqScans = async () => {
+        await client.query('SELECT pg_stat_force_next_flush()');
+        await client.query('SELECT pg_stat_clear_snapshot()');
+        const { rows } = await client.query(`SELECT seq_scan::int AS n FROM pg_stat_user_tables WHERE relid = 'gateway.message'::regclass`);
+        return rows[0].n as number;
+      };
+      await probe('small');
+      // The table grows by 36,000 rows behind the connection's back.
+      await db.pool.query(
+        `INSERT INTO gateway.message (conversation_id, seq, sender_id, sender_kind, client_msg_id, text)
+         SELECT c.id, 1000 + s, 'visitor:fill', 'visitor', 'fill-' || s, 'text' FROM unnest($1::bigint[]) AS c(id), generate_series(1, 40) s`,
+        [ids],
+      );
+      const before = await seqScans();
+      await probe('large');
+      expect(await seqScans()).toBe(before);
+    } finally {
+      await client.end();
+    }
+  });
 });
