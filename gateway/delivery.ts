@@ -6,6 +6,13 @@
  * next seq first pulls the missing range from PostgreSQL (it is committed: seqs are
  * allocated under the conversation's row lock, so seq n+1 commits after n).
  * Operations run one at a time per conversation, in the order they were asked for.
+ *
+ * The connection that wrote a message gets its `ack` in that message's place instead of a
+ * copy: one frame per message for its writer instead of two. The store's answer and the
+ * message's copy (fan-out, catch-up) race; whichever comes first, the ack goes out once, after
+ * every earlier seq and before any later one: an ack first waits for the seqs before it, and a
+ * copy of a message still in flight holds the stream until the store's answer (the ack, with
+ * its `duplicate` flag) arrives.
  */
 import type { MessageRecord } from './events.js';
 
@@ -18,10 +25,25 @@ export interface DeliveryIo {
 }
 
 const PAGE = 500;
+/** How long an ack waits for the earlier seqs and its message's copy to come through fan-out. */
+const COPY_WAIT_MS = 1000;
+
+/** A message this connection wrote, from submit until its ack went out. */
+export interface OwnMessage {
+  readonly clientMsgId: string;
+  readonly senderId: string;
+  /** Set when the store answered: the ack to send, or null when the message was refused. */
+  settle(ack: (() => void) | null): void;
+  readonly answer: Promise<(() => void) | null>;
+  /** The ack went out in place of a copy (so the answer's own turn sends nothing). */
+  placed: boolean;
+}
 
 export class ConversationStream {
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** This connection's messages in flight, by clientMsgId (the first submit of each). */
+  private inflight: Map<string, OwnMessage> | null = null;
 
   /** @param delivered the highest seq the client already has */
   constructor(
@@ -40,8 +62,20 @@ export class ConversationStream {
     return this.chain;
   }
 
-  private emit(m: MessageRecord): void {
+  private async emit(m: MessageRecord): Promise<void> {
     if (this.closed || m.seq !== this.delivered + 1) return;
+    const own = this.inflight?.get(m.clientMsgId);
+    if (own && own.senderId === m.sender.id) {
+      // Our own message, its ack not out yet: hold this place until the store answers.
+      this.inflight!.delete(m.clientMsgId);
+      const ack = await own.answer;
+      own.placed = true;
+      if (this.closed || m.seq !== this.delivered + 1) return void ack?.();
+      this.delivered = m.seq;
+      if (ack) ack();
+      else this.io.send(m);
+      return;
+    }
     this.delivered = m.seq;
     this.io.send(m);
   }
@@ -55,7 +89,7 @@ export class ConversationStream {
     for (;;) {
       if (this.closed || (until !== undefined && this.delivered >= until)) return;
       const page = await this.io.fetch(this.conversationId, this.delivered, PAGE, until);
-      for (const m of page) this.emit(m);
+      for (const m of page) await this.emit(m);
       if (page.length < PAGE) return;
     }
   }
@@ -65,8 +99,61 @@ export class ConversationStream {
     return this.enqueue(async () => {
       if (m.seq <= this.delivered) return;
       if (m.seq > this.delivered + 1) await this.pull(m.seq - 1);
-      this.emit(m);
+      await this.emit(m);
     });
+  }
+
+  /**
+   * This connection submits a message: its ack, once {@link OwnMessage.settle}d, goes out in
+   * the message's place. A clientMsgId already in flight is not tracked twice (the resend's
+   * ack then follows the first one's).
+   */
+  expect(clientMsgId: string, senderId: string): OwnMessage {
+    let settle!: OwnMessage['settle'];
+    const answer = new Promise<(() => void) | null>((resolve) => (settle = resolve));
+    const own: OwnMessage = { clientMsgId, senderId, settle, answer, placed: false };
+    const map = (this.inflight ??= new Map());
+    if (!map.has(clientMsgId)) map.set(clientMsgId, own);
+    return own;
+  }
+
+  /**
+   * The store answered `own` with message `m`: its ack goes out in the message's place.
+   * When earlier seqs have not reached this socket yet, they are on their way through
+   * fan-out ahead of this message's copy (published before it, on one connection), so the
+   * copy puts the ack in place; should it not come within `copyWaitMs` (a publish failed),
+   * the gap is read from the store. Reading it at once instead made every ack of a busy
+   * gateway, whose fan-out lags its store answers, a query. The ack always goes out, even
+   * when the catch-up fails or the conversation left the socket.
+   */
+  stored(own: OwnMessage, m: MessageRecord, ack: () => void, copyWaitMs = COPY_WAIT_MS): Promise<void> {
+    own.settle(ack);
+    return this.enqueue(async () => {
+      if (own.placed) return;
+      if (!this.closed && m.seq > this.delivered + 1 && this.inflight?.get(own.clientMsgId) === own) {
+        setTimeout(() => void this.enqueue(() => this.placeAck(own, m, ack)), copyWaitMs).unref();
+        return;
+      }
+      await this.placeAck(own, m, ack);
+    });
+  }
+
+  private async placeAck(own: OwnMessage, m: MessageRecord, ack: () => void): Promise<void> {
+    if (own.placed) return;
+    own.placed = true;
+    if (this.inflight?.get(own.clientMsgId) === own) this.inflight.delete(own.clientMsgId);
+    try {
+      if (!this.closed && m.seq > this.delivered + 1) await this.pull(m.seq - 1);
+    } finally {
+      if (!this.closed && m.seq === this.delivered + 1) this.delivered = m.seq;
+      ack();
+    }
+  }
+
+  /** The store refused `own`: a copy holding its place (there should be none) goes out as a message. */
+  refused(own: OwnMessage): void {
+    own.settle(null);
+    if (this.inflight?.get(own.clientMsgId) === own) this.inflight.delete(own.clientMsgId);
   }
 
   /** Stops sending (the conversation left this socket). */

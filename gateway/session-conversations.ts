@@ -8,7 +8,7 @@
  */
 import type { Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
-import { ConversationStream } from './delivery.js';
+import { ConversationStream, type OwnMessage } from './delivery.js';
 import type { FanoutEvent, MessageRecord } from './events.js';
 import type { FanoutListener } from './fanout.js';
 import type { ConversationSummary, ServerFrame } from './protocol.js';
@@ -34,6 +34,12 @@ interface Seen {
   stoppedAt: number | null;
   /** Ends the context watch of an agent's linked open conversation. */
   unwatch: (() => void) | null;
+}
+
+/** A message this socket wrote, with the stream its ack goes out on. */
+export interface OwnTicket {
+  stream: ConversationStream;
+  own: OwnMessage;
 }
 
 /** Conversation events already handled: one event reaches a session on up to four channels. */
@@ -171,6 +177,23 @@ export class SessionConversations {
   /** A live message from fan-out, to its conversation's stream. */
   offer(message: MessageRecord): Promise<void> {
     return this.seen?.get(message.conversationId)?.stream?.offer(message) ?? Promise.resolve();
+  }
+
+  /** The socket submits a message: its ack will take the message's place (ConversationStream.expect); null when the conversation has no stream here. */
+  expectOwn(conversationId: number, clientMsgId: string): OwnTicket | null {
+    const stream = this.seen?.get(conversationId)?.stream;
+    return stream ? { stream, own: stream.expect(clientMsgId, this.host.participant) } : null;
+  }
+
+  /** The store answered: the ack goes out in the message's place (ConversationStream.stored), or at once when untracked. */
+  stored(ticket: OwnTicket | null, message: MessageRecord, ack: () => void): void {
+    if (ticket) void ticket.stream.stored(ticket.own, message, ack);
+    else ack();
+  }
+
+  /** The store refused the message. */
+  refused(ticket: OwnTicket | null): void {
+    ticket?.stream.refused(ticket.own);
   }
 
   async onConversationEvent(event: Extract<FanoutEvent, { e: 'conversation' }>): Promise<void> {

@@ -311,9 +311,11 @@ export class SocketSession implements ConversationsHost {
     }
     const id = conversationId;
     // Not awaited: the next frame may be queued into the same batch.
+    const ticket = this.conversations.expectOwn(id, clientMsgId);
     this.ctx.messages.submit({ conversationId: id, senderId: this.participant, clientMsgId, text }).then(
-      ({ message, duplicate }) => this.send({ type: 'ack', clientMsgId, conversationId: id, seq: message.seq, at: message.at, duplicate }),
+      ({ message, duplicate }) => this.conversations.stored(ticket, message, () => this.send({ type: 'ack', clientMsgId, conversationId: id, seq: message.seq, at: message.at, duplicate })),
       (err: unknown) => {
+        this.conversations.refused(ticket);
         // Closed by the agent while this message was on its way: a resend reopens it.
         const reopenable = this.principal.kind === 'visitor' && isJunctionError(err) && err.code === 'GW_CONVERSATION_CLOSED' && this.ctx.settings.reopen_within_s > 0;
         if (isJunctionError(err)) return this.sendError(err.code, err.message, { clientMsgId, conversationId: id, retryable: err.retryable || reopenable });

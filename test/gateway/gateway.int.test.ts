@@ -51,15 +51,17 @@ describe('gateway: two instances', () => {
     for (let i = 1; i < 20; i++) visitorWs.send({ type: 'msg', conversationId, clientMsgId: `v-${i}`, text: `visitor ${i}` });
     for (let i = 0; i < 20; i++) agentWs.send({ type: 'msg', conversationId, clientMsgId: `a-${i}`, text: `agent ${i}` });
 
-    const atAgent = await agentWs.waitCount((f) => f.type === 'msg' && f.conversationId === conversationId, 40);
-    const atVisitor = await visitorWs.waitCount((f) => f.type === 'msg' && f.conversationId === conversationId, 40);
-    for (const seen of [atAgent, atVisitor]) {
-      const msgs = seen as Extract<(typeof seen)[number], { type: 'msg' }>[];
-      expect(msgs.map((m) => m.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-      const fromVisitor = msgs.filter((m) => m.sender.kind === 'visitor').map((m) => m.clientMsgId);
-      const fromAgent = msgs.filter((m) => m.sender.kind === 'agent').map((m) => m.clientMsgId);
-      expect(fromVisitor).toEqual(Array.from({ length: 20 }, (_, i) => `v-${i}`));
-      expect(fromAgent).toEqual(Array.from({ length: 20 }, (_, i) => `a-${i}`));
+    // Each side sees seqs 1..40 once, in order: the other side's messages as msg frames, its
+    // own as their acks, each in the message's place.
+    await until(() => agentWs.timeline(conversationId).length >= 40 && visitorWs.timeline(conversationId).length >= 40);
+    for (const [ws, own] of [[agentWs, 'a-'], [visitorWs, 'v-']] as const) {
+      const seen = ws.timeline(conversationId);
+      expect(seen.map((m) => m.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect(seen.filter((m) => m.clientMsgId.startsWith('v-')).map((m) => m.clientMsgId)).toEqual(Array.from({ length: 20 }, (_, i) => `v-${i}`));
+      expect(seen.filter((m) => m.clientMsgId.startsWith('a-')).map((m) => m.clientMsgId)).toEqual(Array.from({ length: 20 }, (_, i) => `a-${i}`));
+      // The other side's messages arrive as msg frames; no msg copy of one's own follows its ack.
+      expect(seen.filter((m) => !m.clientMsgId.startsWith(own)).every((m) => m.via === 'msg')).toBe(true);
+      expect(ws.msgs(conversationId).length).toBeLessThanOrEqual(40);
     }
     const acks = await visitorWs.waitCount((f) => f.type === 'ack', 20);
     expect(acks.every((f) => f.type === 'ack' && !f.duplicate)).toBe(true);

@@ -177,6 +177,24 @@ export class TestClient {
     return this.frames.filter((f): f is Extract<ServerFrame, { type: 'msg' }> => f.type === 'msg' && (conversationId === undefined || f.conversationId === conversationId));
   }
 
+  /**
+   * A conversation as this connection saw it, in arrival order: every `msg`, and each `ack`
+   * that stands for this connection's own message (one whose seq it did not hold yet; an ack
+   * at or below a seq held is a resend's or follows the stored copy). A seq shown twice is a
+   * double delivery.
+   */
+  timeline(conversationId: number): { seq: number; clientMsgId: string; via: 'msg' | 'ack' }[] {
+    const out: { seq: number; clientMsgId: string; via: 'msg' | 'ack' }[] = [];
+    let top = 0;
+    for (const f of this.frames) {
+      if ((f.type !== 'msg' && f.type !== 'ack') || f.conversationId !== conversationId) continue;
+      if (f.type === 'ack' && f.seq <= top) continue;
+      out.push({ seq: f.seq, clientMsgId: f.clientMsgId, via: f.type });
+      top = Math.max(top, f.seq);
+    }
+    return out;
+  }
+
   close(): void {
     this.ws.close();
   }

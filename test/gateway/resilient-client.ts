@@ -3,12 +3,20 @@
  * conversation and every message it sent that was not acked yet; after a drop it
  * reconnects (to any instance), says hello with its resume points and resends the unacked
  * messages with their original clientMsgIds. It also records every seq it ever received,
- * raw, so tests can count losses and duplicates.
+ * raw, so tests can count losses and duplicates: each `msg`, and each `ack` standing in for
+ * its own message (a seq beyond what it held; see PROTOCOL.md).
  */
 import type { ServerFrame } from '../../gateway/protocol.js';
 import { TestClient } from './helpers.js';
 
 type Msg = Extract<ServerFrame, { type: 'msg' }>;
+/** A message as it arrived: its own copy (`msg`) or, for this client's own, the ack in its place. */
+export interface Received {
+  conversationId: number;
+  seq: number;
+  clientMsgId: string;
+  via: 'msg' | 'ack';
+}
 
 export interface OutgoingMessage {
   conversationId?: number;
@@ -20,7 +28,7 @@ export class ResilientClient {
   client: TestClient | null = null;
   readonly lastSeq = new Map<number, number>();
   /** Every seq received per conversation, in arrival order, over every connection. */
-  readonly received = new Map<number, Msg[]>();
+  readonly received = new Map<number, Received[]>();
   readonly pending = new Map<string, OutgoingMessage>();
   readonly acks = new Map<string, { conversationId: number; seq: number }>();
   readonly errors: ServerFrame[] = [];
@@ -43,13 +51,11 @@ export class ResilientClient {
   private onFrame(client: TestClient, f: ServerFrame): void {
     if (client !== this.client) return;
     if (f.type === 'msg') {
-      const list = this.received.get(f.conversationId) ?? [];
-      list.push(f);
-      this.received.set(f.conversationId, list);
-      if (f.seq > (this.lastSeq.get(f.conversationId) ?? 0)) this.lastSeq.set(f.conversationId, f.seq);
+      this.receive(f, 'msg');
       this.ackSoon(client);
       this.onMessage?.(f);
     } else if (f.type === 'ack') {
+      if (f.seq > (this.lastSeq.get(f.conversationId) ?? 0)) this.receive(f, 'ack');
       const m = this.pending.get(f.clientMsgId);
       this.pending.delete(f.clientMsgId);
       this.acks.set(f.clientMsgId, { conversationId: f.conversationId, seq: f.seq });
@@ -94,6 +100,13 @@ export class ResilientClient {
   close(): void {
     this.client?.close();
     this.client = null;
+  }
+
+  private receive(f: Pick<Msg, 'conversationId' | 'seq' | 'clientMsgId'>, via: Received['via']): void {
+    const list = this.received.get(f.conversationId) ?? [];
+    list.push({ conversationId: f.conversationId, seq: f.seq, clientMsgId: f.clientMsgId, via });
+    this.received.set(f.conversationId, list);
+    if (f.seq > (this.lastSeq.get(f.conversationId) ?? 0)) this.lastSeq.set(f.conversationId, f.seq);
   }
 
   /** Seqs received for a conversation, raw (duplicates would show twice). */
