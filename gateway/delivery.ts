@@ -120,9 +120,10 @@ export class ConversationStream {
   /**
    * The store answered `own` with message `m`: its ack goes out in the message's place.
    * When earlier seqs have not reached this socket yet, they are on their way through
-   * fan-out ahead of this message's copy (published before it, on one connection), so the
-   * copy puts the ack in place; should it not come within `copyWaitMs` (a publish failed),
-   * the gap is read from the store. Reading it at once instead made every ack of a busy
+   * fan-out: written on this instance, they were published before this message, so they
+   * arrive ahead of its copy; written on another, the copy's own gap fill reads them. Either
+   * way the copy puts the ack in place; should it not come within `copyWaitMs` (a publish
+   * failed), the gap is read from the store. Reading it at once instead made every ack of a busy
    * gateway, whose fan-out lags its store answers, a query. The ack always goes out, even
    * when the catch-up fails or the conversation left the socket.
    */
