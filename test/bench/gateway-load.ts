@@ -78,7 +78,7 @@ export function keptUp(r: StepResult, seconds: number): boolean {
 
 /**
  * Steps the offered rate up (×`factor`) until delivery falls behind twice in a row or p99
- * passes 1 s. `best`: the best sustained step (p99 under the bound); `maxKeptUp`: the most
+ * passes 1 s, then tries two rates between the best sustained step and the one above it. `best`: the best sustained step (p99 under the bound); `maxKeptUp`: the most
  * delivered while delivery kept up, whatever the latency.
  */
 export async function findMaxRate(target: LoadTarget, o: { seconds: number; start?: number; factor?: number; limit?: number; log: (line: string) => void; label: string }): Promise<{ best: StepResult | null; maxKeptUp: number; steps: StepResult[] }> {
@@ -101,6 +101,24 @@ export async function findMaxRate(target: LoadTarget, o: { seconds: number; star
     if (r.p99 > 1000) break;
     rate = Math.round(rate * (o.factor ?? 1.5));
     await sleep(1000);
+  }
+  // The steps are coarse (×1.5): between the best sustained one and the step above it, try
+  // rates in between (×1.15, then ×1.31 if that held), after a pause in which the backlog of
+  // the overloaded steps drains.
+  const top = best;
+  const stepAbove = top ? steps.find((s) => s.offered > top.offered) : undefined;
+  if (top && stepAbove && !stepAbove.sustained) {
+    const factor = o.factor ?? 1.5;
+    const base = top.offered;
+    for (const f of [Math.cbrt(factor), Math.cbrt(factor) ** 2]) {
+      await sleep(5000);
+      const r = await runStep(target, Math.round(base * f), o.seconds);
+      steps.push(r);
+      o.log(`${o.label}: offered ${r.offered} msg/s (between steps) → delivered ${r.delivered} msg/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.sustained ? '' : ' (not sustained)'}`);
+      if (keptUp(r, o.seconds)) maxKeptUp = Math.max(maxKeptUp, r.delivered);
+      if (!r.sustained) break;
+      if (r.delivered > (best?.delivered ?? 0)) best = r;
+    }
   }
   return { best, maxKeptUp, steps };
 }
