@@ -78,8 +78,9 @@ export function keptUp(r: StepResult, seconds: number): boolean {
 
 /**
  * Steps the offered rate up (×`factor`) until delivery falls behind twice in a row or p99
- * passes 1 s, then tries two rates between the best sustained step and the one above it. `best`: the best sustained step (p99 under the bound); `maxKeptUp`: the most
- * delivered while delivery kept up, whatever the latency.
+ * passes 1 s, then tries two rates between the best sustained step and the one above it.
+ * `best`: the best sustained step (p99 under the bound); `maxKeptUp`: the most delivered
+ * while delivery kept up, whatever the latency.
  */
 export async function findMaxRate(target: LoadTarget, o: { seconds: number; start?: number; factor?: number; limit?: number; log: (line: string) => void; label: string }): Promise<{ best: StepResult | null; maxKeptUp: number; steps: StepResult[] }> {
   const steps: StepResult[] = [];
@@ -87,10 +88,14 @@ export async function findMaxRate(target: LoadTarget, o: { seconds: number; star
   let behind = 0;
   let best: StepResult | null = null;
   let maxKeptUp = 0;
-  while (rate <= (o.limit ?? 200_000) && behind < 2) {
-    const r = await runStep(target, rate, o.seconds);
+  const step = async (offered: number, note = '') => {
+    const r = await runStep(target, offered, o.seconds);
     steps.push(r);
-    o.log(`${o.label}: offered ${r.offered} msg/s → delivered ${r.delivered} msg/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.sustained ? '' : ' (not sustained)'}`);
+    o.log(`${o.label}: offered ${r.offered} msg/s${note} → delivered ${r.delivered} msg/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.sustained ? '' : ' (not sustained)'}`);
+    return r;
+  };
+  while (rate <= (o.limit ?? 200_000) && behind < 2) {
+    const r = await step(rate);
     if (r.sustained && (!best || r.delivered > best.delivered)) best = r;
     if (keptUp(r, o.seconds)) {
       maxKeptUp = Math.max(maxKeptUp, r.delivered);
@@ -112,9 +117,7 @@ export async function findMaxRate(target: LoadTarget, o: { seconds: number; star
     const base = top.offered;
     for (const f of [Math.cbrt(factor), Math.cbrt(factor) ** 2]) {
       await sleep(5000);
-      const r = await runStep(target, Math.round(base * f), o.seconds);
-      steps.push(r);
-      o.log(`${o.label}: offered ${r.offered} msg/s (between steps) → delivered ${r.delivered} msg/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.sustained ? '' : ' (not sustained)'}`);
+      const r = await step(Math.round(base * f), ' (between steps)');
       if (keptUp(r, o.seconds)) maxKeptUp = Math.max(maxKeptUp, r.delivered);
       if (!r.sustained) break;
       if (r.delivered > (best?.delivered ?? 0)) best = r;

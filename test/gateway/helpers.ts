@@ -183,8 +183,8 @@ export class TestClient {
    * at or below a seq held is a resend's or follows the stored copy). A seq shown twice is a
    * double delivery.
    */
-  timeline(conversationId: number): { seq: number; clientMsgId: string; via: 'msg' | 'ack' }[] {
-    const out: { seq: number; clientMsgId: string; via: 'msg' | 'ack' }[] = [];
+  timeline(conversationId: number): Arrival[] {
+    const out: Arrival[] = [];
     let top = 0;
     for (const f of this.frames) {
       if ((f.type !== 'msg' && f.type !== 'ack') || f.conversationId !== conversationId) continue;
@@ -198,6 +198,13 @@ export class TestClient {
   close(): void {
     this.ws.close();
   }
+}
+
+/** A message as a connection received it: its `msg`, or for the connection's own message, the `ack` in its place. */
+export interface Arrival {
+  seq: number;
+  clientMsgId: string;
+  via: 'msg' | 'ack';
 }
 
 /** Sends a message and waits for its ack (or error). */

@@ -7,15 +7,12 @@
  * its own message (a seq beyond what it held; see PROTOCOL.md).
  */
 import type { ServerFrame } from '../../gateway/protocol.js';
-import { TestClient } from './helpers.js';
+import { TestClient, type Arrival } from './helpers.js';
 
 type Msg = Extract<ServerFrame, { type: 'msg' }>;
-/** A message as it arrived: its own copy (`msg`) or, for this client's own, the ack in its place. */
-export interface Received {
+/** A message as it arrived, over any of the client's connections. */
+export interface Received extends Arrival {
   conversationId: number;
-  seq: number;
-  clientMsgId: string;
-  via: 'msg' | 'ack';
 }
 
 export interface OutgoingMessage {
