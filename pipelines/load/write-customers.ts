@@ -67,13 +67,15 @@ export async function writeGolden(db: Db, goldens: ReadonlyMap<number, Golden>, 
 export async function writeAbsorbed(db: Db, absorbed: readonly { id: number; into: number }[]): Promise<void> {
   if (absorbed.length === 0) return;
   const params = [absorbed.map((a) => a.id), absorbed.map((a) => a.into)];
-  // Customers absorbed earlier by the ones absorbed now follow them (an index on merged_into finds them).
+  // Customers absorbed earlier by the ones absorbed now follow them (the index on merged_into
+  // finds them). Rows are reached by index, absorbed id by absorbed id (`OFFSET 0` keeps the
+  // per-id subqueries): joined as sets, the planner scanned the whole table for every batch.
   await db.query(
     `UPDATE unified.customer c SET merged_into = m.survivor, hub_updated_at = now()
-       FROM (SELECT id, survivor FROM unnest($1::bigint[], $2::bigint[]) AS a(id, survivor)
+       FROM (SELECT a.survivor, a.id FROM unnest($1::bigint[], $2::bigint[]) AS a(id, survivor)
              UNION ALL
-             SELECT older.id, a.survivor FROM unnest($1::bigint[], $2::bigint[]) AS a(id, survivor)
-               JOIN unified.customer older ON older.merged_into = a.id) m
+             SELECT a.survivor, t.id FROM unnest($1::bigint[], $2::bigint[]) AS a(id, survivor)
+              CROSS JOIN LATERAL (SELECT older.id FROM unified.customer older WHERE older.merged_into = a.id OFFSET 0) t) m
       WHERE c.id = m.id`,
     params,
   );

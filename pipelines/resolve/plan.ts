@@ -165,9 +165,11 @@ export async function loadCustomerFields(db: pg.ClientBase, customers: readonly 
     source: string; stream: string; source_key: string; target: TargetName; customer_id: string;
     fields: Record<string, JsonValue>; mapping_version: string; synced_at: Date;
   }>(
-    `SELECT sr.source, sr.stream, sr.source_key, sr.target, sr.customer_id, sr.fields, sr.mapping_version, sr.synced_at
-       FROM unified.source_record sr
-      WHERE sr.customer_id = ANY($1::bigint[]) AND sr.target = ANY($2::text[])`,
+    // Customer by customer through the customer_id index (`OFFSET 0` keeps the per-customer
+    // subquery): a filter on `customer_id = ANY(…)` let the planner scan the whole table.
+    `SELECT sr.* FROM unnest($1::bigint[]) AS c(id)
+      CROSS JOIN LATERAL (SELECT sr.source, sr.stream, sr.source_key, sr.target, sr.customer_id, sr.fields, sr.mapping_version, sr.synced_at
+                            FROM unified.source_record sr WHERE sr.customer_id = c.id AND sr.target = ANY($2::text[]) OFFSET 0) sr`,
     [customers, targets],
   );
   // Origins are the same for every record of a mapping version: read (and parsed) once per

@@ -37,35 +37,43 @@ const TICKET_COLUMNS = [
   epoch('t.created_at'), epoch('t.updated_at'), epoch('t.first_response_at'), epoch('t.resolved_at'), epoch('t.synced_at'),
 ].join(', ');
 
-/** Orders or tickets: the batch's written and moved records, and every record of a merge's survivor (its absorbed customers' records are now its own). */
+/**
+ * Orders or tickets: the batch's written and moved records, and every record of a merge's
+ * survivor (its absorbed customers' records are now its own). Each key is looked up by the
+ * primary key (`OFFSET 0` keeps the lookup a per-key subquery): a join of the key list with
+ * the table let the planner hash the whole table for every batch, a cost that grew with it.
+ */
 function entitySql(table: string, alias: string, columns: string): string {
-  return `SELECT ${columns} FROM ${table} ${alias}
-            JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(source, stream, source_key)
-              ON ${alias}.source = k.source AND ${alias}.stream = k.stream AND ${alias}.source_key = k.source_key
+  return `SELECT e.* FROM unnest($1::text[], $2::text[], $3::text[]) AS k(source, stream, source_key)
+            CROSS JOIN LATERAL (SELECT ${columns} FROM ${table} ${alias}
+                                 WHERE ${alias}.source = k.source AND ${alias}.stream = k.stream AND ${alias}.source_key = k.source_key OFFSET 0) e
           UNION ALL
           SELECT ${columns} FROM ${table} ${alias} WHERE ${alias}.customer_id = ANY($4::bigint[])`;
 }
 
 // The identity keys are the ones the customer's records carry (capped values included: they
-// are still that customer's phone, they just link nothing).
+// are still that customer's phone, they just link nothing). Each customer is looked up by id
+// and its records read in one pass through the customer_id index (`OFFSET 0` keeps both
+// per-customer subqueries): aggregating every match of the batch's ids first made the
+// planner scan source_record twice and customer once for each batch, a cost that grew with
+// the tables.
 const CUSTOMER_SQL = `
-  WITH recs AS (
-    SELECT customer_id, count(*)::int AS record_count, array_agg(DISTINCT source ORDER BY source) AS sources
-      FROM unified.source_record WHERE customer_id = ANY($1::bigint[]) GROUP BY customer_id
-  ), keys AS (
-    SELECT sr.customer_id, array_agg(DISTINCT k ORDER BY k) AS keys
-      FROM unified.source_record sr CROSS JOIN LATERAL unnest(sr.identity_keys) AS k
-     WHERE sr.customer_id = ANY($1::bigint[]) GROUP BY sr.customer_id
-  )
-  SELECT c.id, coalesce(c.name, '') AS name, coalesce(c.email, '') AS email, coalesce(c.phone, '') AS phone,
-         coalesce(c.gender, '') AS gender, to_char(c.birthday, 'YYYY-MM-DD') AS birthday, coalesce(c.province, '') AS province,
-         coalesce(c.city, '') AS city, coalesce(c.vip_level, '') AS vip_level, coalesce(c.account_manager, '') AS account_manager,
-         ${epoch('c.created_at')}, ${epoch('c.updated_at')}, c.merged_into,
-         coalesce(recs.record_count, 0) AS record_count, coalesce(recs.sources, '{}') AS sources, coalesce(keys.keys, '{}') AS keys
-    FROM unified.customer c
-    LEFT JOIN recs ON recs.customer_id = c.id
-    LEFT JOIN keys ON keys.customer_id = c.id
-   WHERE c.id = ANY($1::bigint[])`;
+  SELECT c.* FROM unnest($1::bigint[]) AS ids(id)
+   CROSS JOIN LATERAL (
+     SELECT c.id, coalesce(c.name, '') AS name, coalesce(c.email, '') AS email, coalesce(c.phone, '') AS phone,
+            coalesce(c.gender, '') AS gender, to_char(c.birthday, 'YYYY-MM-DD') AS birthday, coalesce(c.province, '') AS province,
+            coalesce(c.city, '') AS city, coalesce(c.vip_level, '') AS vip_level, coalesce(c.account_manager, '') AS account_manager,
+            ${epoch('c.created_at')}, ${epoch('c.updated_at')}, c.merged_into,
+            r.record_count, coalesce(r.sources, '{}') AS sources, coalesce(r.keys, '{}') AS keys
+       FROM unified.customer c
+      CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE k.n IS NULL OR k.n = 1)::int AS record_count,
+               array_agg(DISTINCT sr.source ORDER BY sr.source) AS sources,
+               array_agg(DISTINCT k.key ORDER BY k.key) FILTER (WHERE k.key IS NOT NULL) AS keys
+          FROM unified.source_record sr
+          LEFT JOIN LATERAL unnest(sr.identity_keys) WITH ORDINALITY AS k(key, n) ON true
+         WHERE sr.customer_id = c.id) r
+      WHERE c.id = ids.id OFFSET 0) c`;
 
 /** Seconds since the epoch as PostgreSQL gave them (int8 arrives as text), or null. */
 function seconds(v: unknown): number | null {
