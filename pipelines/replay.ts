@@ -2,7 +2,9 @@
  * `junction dlq replay`: stored dead-letter payloads re-run through the *current* mapping,
  * resolved and loaded like a sync batch. Per (source, stream) a `hub.sync_run` (trigger
  * `replay`) is recorded; per chunk of letters one PostgreSQL transaction holds the load, the
- * ClickHouse rows and the letters' new state, so a crash replays the chunk again harmlessly.
+ * ClickHouse outbox entry and the letters' new state, so a crash replays the chunk again
+ * harmlessly; the chunk's ClickHouse rows are sent once it has committed (an entry a crash
+ * left behind goes with the stream's next sync).
  *
  * A letter that loads is marked `replayed_at`/`replay_run_id`. One that fails again stays
  * unreplayed, its stage, code, message and mapping version updated in place (the payload is
@@ -23,7 +25,8 @@ import { mapRecord } from './map/map-batch.js';
 import { customerEventPublisher } from './events.js';
 import { resolveRules, type ResolveRules } from './resolve/rules.js';
 import { countBatch, setRunStatus, startRun, type RunRow } from './run-record.js';
-import { clickhouseRowsForBatch, insertClickhouseRows } from './sinks/clickhouse.js';
+import { batchSelection } from './sinks/clickhouse.js';
+import { enqueueRows, sendEntry } from './sinks/clickhouse-outbox.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
 import type { MappedRecord, RecordFailure } from './types.js';
 import { inTransaction, RETRY_TX_SQLSTATE } from './transaction.js';
@@ -69,7 +72,7 @@ export interface ReplaySummary {
 export interface ReplayOptions {
   config: ResolvedConfig;
   pool: pg.Pool;
-  /** When given, the replayed records' rows are sent to ClickHouse before each chunk commits. */
+  /** When given, the replayed records' rows are sent to ClickHouse after each chunk commits. */
   clickhouse?: ClickHouseClient;
   /** When given, `customer.updated` is published for the customers each chunk touched. */
   redis?: Redis;
@@ -93,6 +96,8 @@ interface ChunkOutcome {
   superseded: number;
   customerIds: number[];
   absorbed: { id: number; into: number }[];
+  /** Its ClickHouse outbox entry, sent once the chunk has committed. */
+  outboxId: number | null;
 }
 
 interface StreamContext {
@@ -184,11 +189,11 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
     if (failure) failed.push({ id: m.id, failure });
     else loaded.push(m.id);
   }
-  if (ctx.options.clickhouse) await insertClickhouseRows(ctx.options.clickhouse, await clickhouseRowsForBatch(tx, result));
+  const outboxId = ctx.options.clickhouse ? await enqueueRows(tx, ctx.source, ctx.stream, ctx.runId, batchSelection(result)) : null;
   await markReplayed(tx, [...loaded, ...superseded], ctx.runId);
   await markFailedAgain(tx, failed);
   await countBatch(tx, ctx.runId, letters.length, loaded.length, failed.length);
-  return { loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length, customerIds: result.customerIds, absorbed: result.absorbed };
+  return { loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length, customerIds: result.customerIds, absorbed: result.absorbed, outboxId };
 }
 
 function compileFor(config: ResolvedConfig, source: string, stream: string): CompiledMapping | { code: ErrorCode; message: string } {
@@ -250,6 +255,7 @@ async function replayStream(options: ReplayOptions, rules: ResolveRules, source:
       summary.loaded += outcome.loaded;
       summary.failedAgain += outcome.failedAgain;
       summary.superseded += outcome.superseded;
+      if (outcome.outboxId !== null) await sendEntry(pool, options.clickhouse!, outcome.outboxId);
       await publish?.({ runId: run.id, source, stream, result: outcome });
     }
     // Older letters of a record whose newest letter was just handled carry an outdated payload.

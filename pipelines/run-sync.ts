@@ -2,10 +2,13 @@
  * One sync of a source stream, batch by batch: extract → map → resolve → load. The BullMQ
  * worker and `junction sync --inline` both run this.
  *
- * Each batch commits in one PostgreSQL transaction with its dead letters, its checkpoint and
- * the run's counters; its ClickHouse rows are inserted inside that transaction, before the
- * COMMIT. A crash anywhere re-reads at most the uncommitted batch: PostgreSQL's upserts skip
- * what they already hold and ClickHouse's ReplacingMergeTree views show a re-sent row once.
+ * Each batch commits in one PostgreSQL transaction with its dead letters, its checkpoint,
+ * the run's counters and its ClickHouse outbox entry; the ClickHouse rows are read and sent
+ * after the COMMIT, while the next batch loads (sinks/clickhouse-outbox.ts), and the run
+ * ends once they are all in. A crash anywhere re-reads at most the uncommitted batch:
+ * PostgreSQL's upserts skip what they already hold, entries left in the outbox are sent when
+ * the stream's next run (or this one's retry) starts, and ClickHouse's ReplacingMergeTree
+ * views show a re-sent row once.
  * `customer.updated` events, metrics and job progress follow each COMMIT (never inside it).
  * The next page is read from the source and mapped while the current batch loads
  * (pipelines/prefetch.ts).
@@ -33,7 +36,8 @@ import { batchDuration, recordsFailed, recordsRead, recordsWritten } from './met
 import { prefetch } from './prefetch.js';
 import { resolveRules } from './resolve/rules.js';
 import { countBatch, resumeRun, setRunStatus, startRun, type RunRow, type RunStatus } from './run-record.js';
-import { clickhouseRowsForBatch, insertClickhouseRows } from './sinks/clickhouse.js';
+import { batchSelection } from './sinks/clickhouse.js';
+import { OutboxSender, enqueueRows, sendPending } from './sinks/clickhouse-outbox.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
 import { inTransaction } from './transaction.js';
 
@@ -197,9 +201,9 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       await writeDeadLetters(tx, runId, failures);
       await writeCheckpoint(tx, source, position, batch.checkpoint, batch.records.length);
       await countBatch(tx, runId, batch.records.length, applied.loaded, failures.length);
-      if (o.clickhouse) await insertClickhouseRows(o.clickhouse, await clickhouseRowsForBatch(tx, applied));
+      const outboxId = o.clickhouse ? await enqueueRows(tx, source, stream, runId, batchSelection(applied)) : null;
       await o.beforeCommit?.();
-      return { applied, failed: failures.length };
+      return { applied, failed: failures.length, outboxId };
     }).catch((err: unknown): never => {
       if (isJunctionError(err)) throw err;
       throw new JunctionError('SYNC_BATCH_FAILED', `batch ${progress.batches + 1} of ${source}.${stream} failed: ${(err as Error).message}`, {
@@ -214,7 +218,10 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
   const reading = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, reading.signal]) : reading.signal;
   const every = o.runRowEvery ?? 10;
+  const outbox = o.clickhouse ? new OutboxSender(pool, o.clickhouse) : null;
   try {
+    // What an earlier run of the stream committed but did not get to send (a crash).
+    if (o.clickhouse) await sendPending(pool, o.clickhouse, source, stream);
     await sendRunRow('running');
     const batches = connector.read(stream, start, { batchSize: o.batchSize ?? config.pipelines.batch_size, signal });
     // Reading and mapping run one batch ahead of loading: the source's latency and the
@@ -229,7 +236,8 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     for await (const { batch, mapped, mapMs } of prefetch(mappedBatches(), { onStop: () => reading.abort(new DOMException('sync stopped', 'AbortError')) })) {
       if (o.signal?.aborted) throw aborted(source, o.signal);
       const t0 = performance.now();
-      const { applied, failed } = await loadBatch(batch, mapped);
+      const { applied, failed, outboxId } = await loadBatch(batch, mapped);
+      if (outboxId !== null) await outbox!.send(outboxId);
       batchDuration.observe(labels, (mapMs + performance.now() - t0) / 1000);
       recordsRead.inc(labels, batch.records.length);
       recordsWritten.inc(labels, applied.loaded);
@@ -241,9 +249,11 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       if (progress.batches % every === 0) await sendRunRow('running');
       if (mode === 'backfill' && o.to !== undefined && pastEnd(batch.checkpoint, o.to)) break;
     }
+    await outbox?.flush();
     await finishRun(pool, runId, source, stream, mode, checkpoint);
     await sendRunRow('succeeded');
   } catch (err) {
+    await outbox?.settle();
     // Stopped by the caller for a reason of its own (lost lock, shutdown): record that reason.
     const reason: unknown = o.signal?.aborted && isJunctionError(o.signal.reason) ? o.signal.reason : err;
     const { code, message } = classifyError(reason);

@@ -1,25 +1,26 @@
 /**
- * Puts right what ClickHouse holds but the unified view does not. A batch sends its rows
- * before COMMIT, so when its transaction rolls back (a worker killed mid-batch, a failed
- * commit) ClickHouse keeps them: the re-run of the batch re-sends its records with a later
- * version, but not everything: a customer created by the rolled-back attempt got an id the
- * re-run does not reuse (a "ghost" in `customers_current`), and a merge the re-run no longer
- * makes left records pointing at the wrong customer. Changes made outside the sync
- * (`junction customers unmerge`) are caught the same way.
+ * Puts right what ClickHouse holds but the unified view does not. Until 2026-11-23 a batch
+ * sent its rows before COMMIT, so when its transaction rolled back (a worker killed
+ * mid-batch, a failed commit) ClickHouse kept them: the re-run of the batch re-sent its
+ * records with a later version, but not everything: a customer created by the rolled-back
+ * attempt got an id the re-run does not reuse (a "ghost" in `customers_current`), and a merge
+ * the re-run no longer makes left records pointing at the wrong customer. Batches now send
+ * after COMMIT (clickhouse-outbox.ts), which makes no ghosts, but analytics written before
+ * that, and changes made outside the sync (`junction customers unmerge`), are caught here.
  *
  * Only rows whose latest version is older than every open PostgreSQL transaction are
  * checked (versions and transaction starts come from the same PostgreSQL clock), so the
  * transaction that wrote them has ended: when it committed, PostgreSQL agrees; when it
  * rolled back, the rows are compared with what PostgreSQL holds and re-sent, or tombstoned
  * when PostgreSQL has no such record or customer. Re-sending takes the same locks as a
- * batch (the records' advisory stripes, then customer and record rows), so a batch running
- * meanwhile writes its rows with a later version and wins.
+ * batch (the records' advisory stripes, then customer and record rows) and its turn among
+ * row builds, so a batch running meanwhile sends its rows with a later version and wins.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import { recordRef } from '../resolve/keys.js';
 import { lockStripes } from '../resolve/region.js';
-import { buildRows, insertClickhouseRows, pgClockVersion, type ClickhouseRows, type RecordKeys } from './clickhouse.js';
+import { BUILD_TURN, buildRows, insertClickhouseRows, pgClockVersion, type ClickhouseRows, type RecordKeys } from './clickhouse.js';
 
 /** Options of {@link repairClickhouse}. */
 export interface RepairOptions {
@@ -147,6 +148,8 @@ async function resend(
         [k.source, k.stream, k.key],
       );
     }
+    // Builds take turns (see buildRowsInTurn); this one keeps its turn until it has sent.
+    await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...BUILD_TURN]);
     const rows: ClickhouseRows = await buildRows(tx, { orders: suspects.orders, tickets: suspects.tickets, ownersOf: [], customerIds });
     const version = await pgClockVersion(tx);
     const resent: RepairCounts = { customers: rows.customers?.length ?? 0, orders: rows.orders?.length ?? 0, tickets: rows.tickets?.length ?? 0 };

@@ -1,14 +1,14 @@
 /**
- * The ClickHouse feed of a batch (tables in sql/clickhouse/002_analytics.sql). Rows are built
- * inside the batch's PostgreSQL transaction, after resolve and load, and inserted before it
- * commits: a crash after the insert re-sends the batch, which the ReplacingMergeTree
- * versions and the `*_current` views make harmless.
+ * The ClickHouse feed of a batch (tables in sql/clickhouse/002_analytics.sql): which rows a
+ * batch sends, how they are read from the unified view and how they are inserted. Syncs and
+ * replays send them after COMMIT through the outbox (clickhouse-outbox.ts); a repair sends
+ * them under the batch locks (clickhouse-repair.ts).
  *
- * Versions are microseconds of the PostgreSQL server's clock read when the rows are built.
- * The batch holds its locks by then (customer rows, the records it wrote or moved), so a
- * later batch that changes the same order, ticket or customer reads its rows after this one
- * committed, with a larger version: the latest state wins whichever worker sends it, and a
- * re-sent batch (same data, later clock) is harmless. One clock for every worker, too.
+ * Versions are microseconds of the PostgreSQL server's clock read just before the rows are
+ * read, and builds take turns (or hold the locks that order them after any writer of the
+ * same rows), so a later version always carries a later state: the latest state wins in the
+ * ReplacingMergeTree views whichever process sends it, and a re-sent row (same data, later
+ * clock) is harmless. One clock for every worker, too.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
@@ -248,28 +248,49 @@ export async function buildRows(tx: pg.ClientBase, selection: RowSelection): Pro
 }
 
 /**
- * Builds the batch's rows from what it wrote, in `tx` (after `applyBatch`, before COMMIT):
- * its orders and tickets, those it moved to another customer, every order and ticket of a
- * merge's survivor, and the customer dimension row (or tombstone) of every customer it
- * touched. One query per table.
+ * What a batch must send, from what it wrote: its orders and tickets, those it moved to
+ * another customer, every order and ticket of a merge's survivor, and the customer dimension
+ * row (or tombstone) of every customer it touched.
  */
-export async function clickhouseRowsForBatch(tx: pg.ClientBase, result: BatchResult): Promise<ClickhouseRows> {
-  return buildRows(tx, {
+export function batchSelection(result: BatchResult): RowSelection {
+  return {
     orders: keysOf(result, 'order'),
     tickets: keysOf(result, 'ticket'),
     ownersOf: [...new Set(result.absorbed.map((a) => a.into))],
     customerIds: result.customerIds,
-  });
+  };
+}
+
+/** The batch's rows built in `tx` (after `applyBatch`, before COMMIT, under its locks). One query per table. */
+export async function clickhouseRowsForBatch(tx: pg.ClientBase, result: BatchResult): Promise<ClickhouseRows> {
+  return buildRows(tx, batchSelection(result));
+}
+
+/** The advisory lock builds take turns on (class, key): see {@link buildRowsInTurn}. */
+export const BUILD_TURN = [4_2002, 0] as const;
+
+/**
+ * {@link buildRows} in turn with every other build (a session-level advisory lock around the
+ * clock read and the reads, given back before ClickHouse is written to): a build that starts
+ * later reads a later clock and a later state, so versions order states even though no
+ * resolution lock is held. `db` must not be in a transaction (a failed read would keep the
+ * turn until the session ends); on a failure the caller should close the connection.
+ */
+export async function buildRowsInTurn(db: pg.ClientBase, selection: RowSelection): Promise<ClickhouseRows> {
+  await db.query('SELECT pg_advisory_lock($1, $2)', [...BUILD_TURN]);
+  try {
+    return await buildRows(db, selection);
+  } finally {
+    await db.query('SELECT pg_advisory_unlock($1, $2)', [...BUILD_TURN]);
+  }
 }
 
 /**
- * Inserts rows, one batched JSONEachRow insert per table, the tables at once (a batch's
- * transaction holds its resolution locks until these are done, so they should not queue
- * behind each other). A failure is `SYNC_CLICKHOUSE_FAILED` naming the table (the first
+ * Inserts rows, one batched JSONEachRow insert per table, the tables at once. A failure is `SYNC_CLICKHOUSE_FAILED` naming the table (the first
  * table's, when several failed), retryable when ClickHouse was unreachable or overloaded,
  * not when it refused the rows (a missing table or column: run `junction migrate`). Rows
  * are versioned, so the tables that did take their rows take them again harmlessly when
- * the batch is retried.
+ * they are sent again.
  */
 export async function insertClickhouseRows(client: ClickHouseClient, rows: ClickhouseRows): Promise<void> {
   const tables = Object.entries(rows).filter(([, values]) => values.length > 0);

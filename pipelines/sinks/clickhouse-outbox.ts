@@ -1,0 +1,110 @@
+/**
+ * The ClickHouse feed of committed batches, sent after COMMIT (a transactional outbox). A
+ * batch stores what it must send (its {@link RowSelection}: keys and customer ids, not rows)
+ * in hub.clickhouse_outbox inside its own transaction; once it has committed, the rows are
+ * read from the unified view as it then is and inserted, and the outbox row goes. Reading
+ * and inserting them is no longer part of the batch's transaction, which holds resolution
+ * locks that every concurrent batch of the same people waits for.
+ *
+ * Versions: every ClickHouse row of a batch carries the PostgreSQL clock read just before its
+ * rows are read. Builds take turns ({@link buildRowsInTurn}), so a build that starts later
+ * reads both a later clock and a later state: the latest state wins in the ReplacingMergeTree
+ * views, whichever process sends last. A row is sent at least once: a crash between COMMIT and
+ * the send leaves the outbox row, which the stream's next run (or the retry of this one) sends
+ * first ({@link sendPending}); sending it twice is harmless.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type pg from 'pg';
+import { buildRowsInTurn, insertClickhouseRows, type RowSelection } from './clickhouse.js';
+
+/** Writes `selection` to the outbox in `tx` (the batch's transaction); null when there is nothing to send. */
+export async function enqueueRows(tx: pg.ClientBase, source: string, stream: string, runId: number | null, selection: RowSelection): Promise<number | null> {
+  const { orders, tickets, ownersOf, customerIds } = selection;
+  if (orders.key.length === 0 && tickets.key.length === 0 && ownersOf.length === 0 && customerIds.length === 0) return null;
+  const { rows } = await tx.query<{ id: string }>(
+    'INSERT INTO hub.clickhouse_outbox (source, stream, run_id, selection) VALUES ($1, $2, $3, $4) RETURNING id',
+    [source, stream, runId, JSON.stringify(selection)],
+  );
+  return Number(rows[0]!.id);
+}
+
+/**
+ * Reads and inserts the rows of outbox entry `id`, then deletes it. False when the entry is
+ * gone (another process sent it). A failure leaves the entry for a later send.
+ */
+export async function sendEntry(pool: pg.Pool, client: ClickHouseClient, id: number): Promise<boolean> {
+  const db = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    // Statements on their own (no transaction): nothing is held while ClickHouse answers.
+    const { rows } = await db.query<{ selection: RowSelection }>('SELECT selection FROM hub.clickhouse_outbox WHERE id = $1', [id]);
+    if (rows.length === 0) return false;
+    const built = await buildRowsInTurn(db, rows[0]!.selection).catch((err: unknown) => {
+      broken = err as Error;
+      throw err;
+    });
+    await insertClickhouseRows(client, built);
+    await db.query('DELETE FROM hub.clickhouse_outbox WHERE id = $1', [id]);
+    return true;
+  } finally {
+    // A connection whose turn could not be given back is closed, which gives it back.
+    db.release(broken);
+  }
+}
+
+/** Sends every entry `source.stream` left behind, oldest first; returns how many were sent. */
+export async function sendPending(pool: pg.Pool, client: ClickHouseClient, source: string, stream: string): Promise<number> {
+  const { rows } = await pool.query<{ id: string }>('SELECT id FROM hub.clickhouse_outbox WHERE source = $1 AND stream = $2 ORDER BY id', [source, stream]);
+  let sent = 0;
+  for (const r of rows) if (await sendEntry(pool, client, Number(r.id))) sent++;
+  return sent;
+}
+
+/**
+ * Sends a run's entries in the background, one at a time in commit order, so that a batch's
+ * send overlaps the next batch. At most `depth` sends wait; {@link send} waits for room.
+ * The first failure is kept: {@link flush} throws it (the entries stay for the retry).
+ */
+export class OutboxSender {
+  private chain: Promise<void> = Promise.resolve();
+  private waiting = 0;
+  private failure: unknown;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly client: ClickHouseClient,
+    private readonly depth = 2,
+  ) {}
+
+  /** Queues entry `id`; throws the failure of an earlier send, if any. */
+  async send(id: number): Promise<void> {
+    this.throwFailure();
+    if (this.waiting >= this.depth) await this.chain;
+    this.throwFailure();
+    this.waiting++;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.failure === undefined) await sendEntry(this.pool, this.client, id);
+      } catch (err) {
+        this.failure ??= err;
+      } finally {
+        this.waiting--;
+      }
+    });
+  }
+
+  /** Waits for every queued send; throws the first failure. */
+  async flush(): Promise<void> {
+    await this.chain;
+    this.throwFailure();
+  }
+
+  /** Waits for every queued send, whatever their outcome (on the way out of a failed run). */
+  async settle(): Promise<void> {
+    await this.chain;
+  }
+
+  private throwFailure(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
