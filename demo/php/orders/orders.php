@@ -170,7 +170,10 @@ function listOrdersUpdatedSince($req)
             $args[] = $after[0];
             $args[] = $after[1];
         }
-        $sql .= ' ORDER BY updated_at, order_no LIMIT ' . ($size + 1);
+        // orders.updated_at, not the to_char() column of the same name that ORDER BY would
+        // otherwise pick: sorting that text read and sorted every later row for each page,
+        // and at second precision it disagreed with the keyset above.
+        $sql .= ' ORDER BY orders.updated_at, orders.order_no LIMIT ' . ($size + 1);
         $st = orders_db()->prepare($sql);
         $st->execute($args);
         $rows = $st->fetchAll();

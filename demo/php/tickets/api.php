@@ -165,7 +165,7 @@ if ($a === 'list') {
     $st->execute(array($since));
     $total = $st->fetchColumn();
     $st = $db->prepare("SELECT $TICKET_FIELDS FROM tickets_legacy.tickets WHERE updated_at >= ?
-        ORDER BY updated_at, id LIMIT ? OFFSET ?");
+        ORDER BY tickets.updated_at, tickets.id LIMIT ? OFFSET ?");  // the column, not the to_char() alias: the index serves it
     $st->bindValue(1, $since);
     $st->bindValue(2, $size);
     $st->bindValue(3, $offset);
