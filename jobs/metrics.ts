@@ -110,6 +110,9 @@ export function createOpsRegistry(deps: OpsMetricsDeps): client.Registry {
     eachStream(s, (l, st) => g.set(l, st.recordsTotal)),
   );
   gauge('junction_dead_letters_pending', 'dead letters of the stream not replayed yet', streamLabels, (g, s) => eachStream(s, (l, st) => g.set(l, st.deadLetters.pending)));
+  gauge('junction_clickhouse_pending_batches', 'committed batches of the stream whose ClickHouse rows are not sent yet (hub.clickhouse_outbox)', streamLabels, (g, s) =>
+    eachStream(s, (l, st) => g.set(l, st.clickhousePending)),
+  );
   gauge('junction_queue_jobs', 'sync jobs in the queue by state', ['state'], (g, s) => {
     for (const state of QUEUE_STATES) if (s.queue) g.set({ state }, s.queue[state] ?? 0);
   });

@@ -1,6 +1,7 @@
 /**
  * Every source and stream of the config as ops watch them: the last checkpoint and its
- * record total (`hub.checkpoint`), lag, the last run, dead letters and the source's circuit.
+ * record total (`hub.checkpoint`), lag, the last run, dead letters, batches whose ClickHouse
+ * rows are not sent yet and the source's circuit.
  * Shared by `GET /api/ops/sources` and the collect-time gauges of `/metrics`.
  *
  * Lag comes two ways, because a cursor is not always a time:
@@ -28,6 +29,8 @@ export interface StreamStatus {
   lastRun: RunView | null;
   lastSuccessAt: string | null;
   deadLetters: { pending: number; total: number };
+  /** Committed batches whose ClickHouse rows are not sent yet (`hub.clickhouse_outbox`). */
+  clickhousePending: number;
 }
 
 export interface SourceStatus {
@@ -83,17 +86,19 @@ export async function streamsStatus(deps: StatusDeps): Promise<SourceStatus[]> {
   const now = deps.now ?? new Date();
   const sources = Object.entries(config.sources);
   const streams = sources.flatMap(([source, cfg]) => Object.keys((cfg as { streams?: object }).streams ?? {}).map((stream) => ({ source, stream })));
-  const [checkpoints, letters, runs, successes, circuits] = await Promise.all([
+  const [checkpoints, letters, outbox, runs, successes, circuits] = await Promise.all([
     pool.query<CheckpointRow>('SELECT source, stream, cursor_value, cursor_key, records_total, updated_at FROM hub.checkpoint'),
     pool.query<{ source: string; stream: string; pending: number; total: number }>(
       `SELECT source, stream, count(*) FILTER (WHERE replayed_at IS NULL)::int AS pending, count(*)::int AS total FROM hub.dead_letter GROUP BY 1, 2`,
     ),
+    pool.query<{ source: string; stream: string; n: number }>('SELECT source, stream, count(*)::int AS n FROM hub.clickhouse_outbox GROUP BY 1, 2'),
     lastRuns(pool, streams),
     lastRuns(pool, streams, { succeededOnly: true }),
     listCircuits(redis, sources.map(([name]) => name), deps.keys ?? DEFAULT_KEYS),
   ]);
   const cp = new Map(checkpoints.rows.map((r) => [`${r.source}.${r.stream}`, r]));
   const dl = new Map(letters.rows.map((r) => [`${r.source}.${r.stream}`, r]));
+  const unsent = new Map(outbox.rows.map((r) => [`${r.source}.${r.stream}`, r.n]));
   return sources.map(([name, cfg]) => {
     const src = cfg as { type: string; enabled?: boolean; streams?: Record<string, { cursor_format?: CursorFormat }> };
     return {
@@ -119,6 +124,7 @@ export async function streamsStatus(deps: StatusDeps): Promise<SourceStatus[]> {
           lastRun: runs.get(ref) ?? null,
           lastSuccessAt: successAt?.toISOString() ?? null,
           deadLetters: { pending: dl.get(ref)?.pending ?? 0, total: dl.get(ref)?.total ?? 0 },
+          clickhousePending: unsent.get(ref) ?? 0,
         };
       }),
     };

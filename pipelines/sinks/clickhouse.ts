@@ -261,7 +261,11 @@ export function batchSelection(result: BatchResult): RowSelection {
   };
 }
 
-/** The batch's rows built in `tx` (after `applyBatch`, before COMMIT, under its locks). One query per table. */
+/**
+ * The batch's rows built in `tx` (after `applyBatch`, before COMMIT, under its locks), as
+ * batches sent them before the outbox: the tests use it to put rows of a rolled-back batch
+ * into ClickHouse, which the repair must then find. One query per table.
+ */
 export async function clickhouseRowsForBatch(tx: pg.ClientBase, result: BatchResult): Promise<ClickhouseRows> {
   return buildRows(tx, batchSelection(result));
 }

@@ -64,6 +64,8 @@ beforeAll(async () => {
     (1, 'shop_pg', 'accounts', 'a1', 'map', 'MAP_BAD_VALUE', 'bad date', '{"id": "a1"}', NULL),
     (1, 'shop_pg', 'accounts', 'a2', 'map', 'MAP_BAD_VALUE', 'bad date', '{"id": "a2"}', NULL),
     (1, 'shop_pg', 'accounts', 'a3', 'resolve', 'ID_INVALID_VALUE', 'bad enum', '{"id": "a3"}', now())`);
+  // A committed batch whose ClickHouse rows were not sent yet.
+  await p.query(`INSERT INTO hub.clickhouse_outbox (source, stream, run_id, selection) VALUES ('shop_pg', 'accounts', 1, '{"customerIds": [1]}')`);
   await q.redis.hset(q.keys.circuit('shop_pg'), { state: 'open', failures: '3', opened_at: String(Date.parse('2026-01-05T00:00:00Z')), reason: 'connect ECONNREFUSED', code: 'CONN_UNREACHABLE' });
 }, 120_000);
 
@@ -99,7 +101,7 @@ describe('admin token', () => {
 });
 
 describe('GET /api/ops/sources', () => {
-  it('reports the figures of hub.checkpoint, the runs, dead letters and the circuit', async () => {
+  it('reports the figures of hub.checkpoint, the runs, dead letters, unsent ClickHouse batches and the circuit', async () => {
     const { status, body } = await call('/api/ops/sources');
     expect(status).toBe(200);
     const shop = body.sources.find((s: { name: string }) => s.name === 'shop_pg');
@@ -117,9 +119,11 @@ describe('GET /api/ops/sources', () => {
     expect(accounts.lag.sinceSuccessSeconds).toBeGreaterThanOrEqual(3600 - 5);
     expect(accounts.lastRun).toMatchObject({ id: 2, status: 'failed', errorCode: 'CONN_UNREACHABLE' });
     expect(accounts.deadLetters).toEqual({ pending: 2, total: 3 });
+    expect(accounts.clickhousePending).toBe(1);
     const addresses = shop.streams.find((s: { stream: string }) => s.stream === 'addresses');
     expect(addresses.lag).toEqual({ cursorSeconds: null, sinceSuccessSeconds: null });
     expect(addresses.lastRun).toMatchObject({ id: 3, status: 'running', trigger: 'ops' });
+    expect(addresses.clickhousePending).toBe(0);
   });
 });
 
@@ -229,6 +233,7 @@ describe('/metrics, /readyz and the queue board', () => {
     expect(text).toMatch(/^junction_stream_lag_seconds\{source="shop_pg",stream="accounts"\} \d+$/m);
     expect(text).toContain('junction_stream_records{source="shop_pg",stream="accounts"} 571');
     expect(text).toContain('junction_dead_letters_pending{source="shop_pg",stream="accounts"} 2');
+    expect(text).toContain('junction_clickhouse_pending_batches{source="shop_pg",stream="accounts"} 1');
     expect(text).toContain('junction_circuit_state{source="shop_pg"} 2');
     expect(text).toMatch(/^junction_queue_jobs\{state="waiting"\} \d+$/m);
     expect(text).toContain('junction_schedule_paused{schedule="accounts-every-minute"} 0');

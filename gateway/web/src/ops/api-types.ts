@@ -49,6 +49,7 @@ export interface StreamStatus {
   lastRun: RunView | null;
   lastSuccessAt: string | null;
   deadLetters: { pending: number; total: number };
+  clickhousePending: number;
 }
 
 export interface SourceStatus {

@@ -45,6 +45,7 @@ export function StreamRow({ source, enabled, circuit, stream: st, onEnqueued }: 
       </td>
       <td data-label="Records" className="num">
         {count(st.recordsTotal)}
+        {st.clickhousePending > 0 && <div className="muted">{count(st.clickhousePending)} batches not yet in ClickHouse</div>}
       </td>
       <td data-label="Dead letters" className="num">
         {st.deadLetters.pending > 0 ? <strong className="bad-text">{count(st.deadLetters.pending)} pending</strong> : <span>0 pending</span>}
