@@ -2,8 +2,8 @@
  * A batch's reads and writes reach a grown unified view by index. Batches of thousands of
  * keys were joined as sets with the view's tables, and the planner answered with hash joins
  * and filters that read whole tables for every batch (seen with auto_explain during
- * `npm run bench -- sync`): the ClickHouse read-back of customers (source_record twice, by a
- * filter on `customer_id = ANY(…)` that compares each row with every id), of orders (the
+ * `npm run bench -- sync`): the ClickHouse read-back of customers (source_record twice and
+ * customer once, each by a filter on `= ANY(…)` over the whole table), of orders (the
  * whole order table hashed), the golden fields of dirty customers, and the re-pointing of
  * absorbed customers. Those costs grew with the view, so a sync slowed down as it went.
  *
