@@ -25,7 +25,7 @@ import { mapRecord } from './map/map-batch.js';
 import { customerEventPublisher } from './events.js';
 import { resolveRules, type ResolveRules } from './resolve/rules.js';
 import { countBatch, setRunStatus, startRun, type RunRow } from './run-record.js';
-import { batchSelection } from './sinks/clickhouse.js';
+import { batchSelection, type RowSelection } from './sinks/clickhouse.js';
 import { enqueueRows, sendEntry } from './sinks/clickhouse-outbox.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
 import type { MappedRecord, RecordFailure } from './types.js';
@@ -97,7 +97,7 @@ interface ChunkOutcome {
   customerIds: number[];
   absorbed: { id: number; into: number }[];
   /** Its ClickHouse outbox entry, sent once the chunk has committed. */
-  outboxId: number | null;
+  outbox: { id: number; selection: RowSelection } | null;
 }
 
 interface StreamContext {
@@ -189,11 +189,12 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
     if (failure) failed.push({ id: m.id, failure });
     else loaded.push(m.id);
   }
-  const outboxId = ctx.options.clickhouse ? await enqueueRows(tx, ctx.source, ctx.stream, ctx.runId, batchSelection(result)) : null;
+  const selection = batchSelection(result);
+  const outboxId = ctx.options.clickhouse ? await enqueueRows(tx, ctx.source, ctx.stream, ctx.runId, selection) : null;
   await markReplayed(tx, [...loaded, ...superseded], ctx.runId);
   await markFailedAgain(tx, failed);
   await countBatch(tx, ctx.runId, letters.length, loaded.length, failed.length);
-  return { loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length, customerIds: result.customerIds, absorbed: result.absorbed, outboxId };
+  return { loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length, customerIds: result.customerIds, absorbed: result.absorbed, outbox: outboxId === null ? null : { id: outboxId, selection } };
 }
 
 function compileFor(config: ResolvedConfig, source: string, stream: string): CompiledMapping | { code: ErrorCode; message: string } {
@@ -255,7 +256,7 @@ async function replayStream(options: ReplayOptions, rules: ResolveRules, source:
       summary.loaded += outcome.loaded;
       summary.failedAgain += outcome.failedAgain;
       summary.superseded += outcome.superseded;
-      if (outcome.outboxId !== null) await sendEntry(pool, options.clickhouse!, outcome.outboxId);
+      if (outcome.outbox) await sendEntry(pool, options.clickhouse!, outcome.outbox.id, outcome.outbox.selection);
       await publish?.({ runId: run.id, source, stream, result: outcome });
     }
     // Older letters of a record whose newest letter was just handled carry an outdated payload.

@@ -201,9 +201,10 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       await writeDeadLetters(tx, runId, failures);
       await writeCheckpoint(tx, source, position, batch.checkpoint, batch.records.length);
       await countBatch(tx, runId, batch.records.length, applied.loaded, failures.length);
-      const outboxId = o.clickhouse ? await enqueueRows(tx, source, stream, runId, batchSelection(applied)) : null;
+      const selection = batchSelection(applied);
+      const outboxId = o.clickhouse ? await enqueueRows(tx, source, stream, runId, selection) : null;
       await o.beforeCommit?.();
-      return { applied, failed: failures.length, outboxId };
+      return { applied, failed: failures.length, outboxId, selection };
     }).catch((err: unknown): never => {
       if (isJunctionError(err)) throw err;
       throw new JunctionError('SYNC_BATCH_FAILED', `batch ${progress.batches + 1} of ${source}.${stream} failed: ${(err as Error).message}`, {
@@ -236,8 +237,8 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     for await (const { batch, mapped, mapMs } of prefetch(mappedBatches(), { onStop: () => reading.abort(new DOMException('sync stopped', 'AbortError')) })) {
       if (o.signal?.aborted) throw aborted(source, o.signal);
       const t0 = performance.now();
-      const { applied, failed, outboxId } = await loadBatch(batch, mapped);
-      if (outboxId !== null) await outbox!.send(outboxId);
+      const { applied, failed, outboxId, selection } = await loadBatch(batch, mapped);
+      if (outboxId !== null) await outbox!.send(outboxId, selection);
       batchDuration.observe(labels, (mapMs + performance.now() - t0) / 1000);
       recordsRead.inc(labels, batch.records.length);
       recordsWritten.inc(labels, applied.loaded);

@@ -14,6 +14,7 @@
  * first ({@link sendPending}); sending it twice is harmless.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import pLimit from 'p-limit';
 import type pg from 'pg';
 import { buildRowsInTurn, insertClickhouseRows, type RowSelection } from './clickhouse.js';
 
@@ -30,16 +31,21 @@ export async function enqueueRows(tx: pg.ClientBase, source: string, stream: str
 
 /**
  * Reads and inserts the rows of outbox entry `id`, then deletes it. False when the entry is
- * gone (another process sent it). A failure leaves the entry for a later send.
+ * gone (another process sent it). A failure leaves the entry for a later send. The process
+ * that wrote the entry passes its `selection` and skips reading it back.
  */
-export async function sendEntry(pool: pg.Pool, client: ClickHouseClient, id: number): Promise<boolean> {
+export async function sendEntry(pool: pg.Pool, client: ClickHouseClient, id: number, selection?: RowSelection): Promise<boolean> {
   const db = await pool.connect();
   let broken: Error | undefined;
   try {
     // Statements on their own (no transaction): nothing is held while ClickHouse answers.
-    const { rows } = await db.query<{ selection: RowSelection }>('SELECT selection FROM hub.clickhouse_outbox WHERE id = $1', [id]);
-    if (rows.length === 0) return false;
-    const built = await buildRowsInTurn(db, rows[0]!.selection).catch((err: unknown) => {
+    let wanted = selection;
+    if (!wanted) {
+      const { rows } = await db.query<{ selection: RowSelection }>('SELECT selection FROM hub.clickhouse_outbox WHERE id = $1', [id]);
+      if (rows.length === 0) return false;
+      wanted = rows[0]!.selection;
+    }
+    const built = await buildRowsInTurn(db, wanted).catch((err: unknown) => {
       broken = err as Error;
       throw err;
     });
@@ -61,13 +67,14 @@ export async function sendPending(pool: pg.Pool, client: ClickHouseClient, sourc
 }
 
 /**
- * Sends a run's entries in the background, one at a time in commit order, so that a batch's
- * send overlaps the next batch. At most `depth` sends wait; {@link send} waits for room.
- * The first failure is kept: {@link flush} throws it (the entries stay for the retry).
+ * Sends a run's entries in the background, one at a time in commit order (`p-limit` of 1),
+ * so that a batch's send overlaps the next batch. When `depth` sends are queued,
+ * {@link send} waits for them. The first failure is kept and the sends queued after it are
+ * skipped: {@link flush} throws it (the entries stay for the retry).
  */
 export class OutboxSender {
-  private chain: Promise<void> = Promise.resolve();
-  private waiting = 0;
+  private readonly queue = pLimit(1);
+  private last: Promise<void> = Promise.resolve();
   private failure: unknown;
 
   constructor(
@@ -76,32 +83,28 @@ export class OutboxSender {
     private readonly depth = 2,
   ) {}
 
-  /** Queues entry `id`; throws the failure of an earlier send, if any. */
-  async send(id: number): Promise<void> {
+  /** Queues entry `id` (its `selection` as written); throws the failure of an earlier send, if any. */
+  async send(id: number, selection: RowSelection): Promise<void> {
     this.throwFailure();
-    if (this.waiting >= this.depth) await this.chain;
+    if (this.queue.activeCount + this.queue.pendingCount >= this.depth) await this.last;
     this.throwFailure();
-    this.waiting++;
-    this.chain = this.chain.then(async () => {
-      try {
-        if (this.failure === undefined) await sendEntry(this.pool, this.client, id);
-      } catch (err) {
+    this.last = this.queue(async () => {
+      if (this.failure !== undefined) return;
+      await sendEntry(this.pool, this.client, id, selection).catch((err: unknown) => {
         this.failure ??= err;
-      } finally {
-        this.waiting--;
-      }
+      });
     });
   }
 
   /** Waits for every queued send; throws the first failure. */
   async flush(): Promise<void> {
-    await this.chain;
+    await this.last;
     this.throwFailure();
   }
 
   /** Waits for every queued send, whatever their outcome (on the way out of a failed run). */
   async settle(): Promise<void> {
-    await this.chain;
+    await this.last;
   }
 
   private throwFailure(): void {
