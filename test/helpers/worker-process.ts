@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../config/env.js';
+import { HUB_NODE_FLAGS, PROJECT_ROOT } from '../../config/env.js';
 
 export interface WorkerProcessOptions {
   /** The config file the worker loads (`--config`). */
@@ -44,7 +44,7 @@ function exitOf(child: ChildProcess): Promise<void> {
 
 /** Starts `junction start --role worker` and resolves once it reports that it runs. */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
-  const args = [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'start', '--role', 'worker', '--config', options.configFile];
+  const args = [...HUB_NODE_FLAGS, path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'start', '--role', 'worker', '--config', options.configFile];
   if (options.concurrency) args.push('--concurrency', String(options.concurrency));
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
