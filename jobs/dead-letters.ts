@@ -3,6 +3,7 @@
  * (`before`), filtered; the list leaves the raw payload out, a single letter carries it.
  */
 import type pg from 'pg';
+import { payloadOf } from '../pipelines/dead-letter.js';
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
@@ -70,7 +71,7 @@ function toView(r: Row): DeadLetterView {
     replayedAt: r.replayed_at?.toISOString() ?? null,
     replayRunId: num(r.replay_run_id),
   };
-  if ('payload' in r) view.payload = r.payload;
+  if ('payload' in r) view.payload = payloadOf(r.payload);
   return view;
 }
 

@@ -2,11 +2,45 @@
  * Dead letters (`hub.dead_letter`): a record that failed a stage, with the stage, error code
  * and message, mapping version and raw payload, so `junction dlq replay` can run it again
  * through the current mapping. Written in the batch's transaction: the batch goes on.
+ *
+ * PostgreSQL's text and jsonb cannot hold U+0000, which legacy sources do send (C strings,
+ * padded CHAR columns). The payload is kept whole anyway: one holding a NUL is stored as
+ * the base64 of its JSON text under {@link NUL_WRAPPER} and read back by {@link payloadOf};
+ * the key and message, which are for people, show U+FFFD in its place.
  */
 import type { Pool, PoolClient } from 'pg';
 import type { RecordFailure } from './types.js';
 
 type Queryable = Pick<Pool | PoolClient, 'query'>;
+
+/** The one key of a stored payload that had to be wrapped. */
+export const NUL_WRAPPER = '$junction_base64_json';
+
+function isWrapped(v: unknown): v is Record<typeof NUL_WRAPPER, string> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  return keys.length === 1 && keys[0] === NUL_WRAPPER;
+}
+
+/**
+ * The JSON text to store for `raw`: itself, or wrapped when it holds a NUL (JSON writes it
+ * `\u0000`) or would read back as a wrapper.
+ */
+export function storedPayload(raw: unknown): string {
+  const json = JSON.stringify(raw) ?? 'null';
+  if (!json.includes('\\u0000') && !isWrapped(raw)) return json;
+  return JSON.stringify({ [NUL_WRAPPER]: Buffer.from(json, 'utf8').toString('base64') });
+}
+
+/** The payload as the source sent it, from what the table holds. */
+export function payloadOf<T = unknown>(stored: unknown): T {
+  return (isWrapped(stored) ? JSON.parse(Buffer.from(stored[NUL_WRAPPER], 'base64').toString('utf8')) : stored) as T;
+}
+
+/** Text for a text column: U+0000 shown as U+FFFD. */
+export function storableText<T extends string | null | undefined>(text: T): T {
+  return (typeof text === 'string' && text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text) as T;
+}
 
 /** Inserts every failure of a batch with one statement. */
 export async function writeDeadLetters(tx: Queryable, runId: number | null, failures: readonly RecordFailure[]): Promise<void> {
@@ -18,12 +52,12 @@ export async function writeDeadLetters(tx: Queryable, runId: number | null, fail
       runId,
       failures.map((f) => f.source),
       failures.map((f) => f.stream),
-      failures.map((f) => f.sourceKey),
+      failures.map((f) => storableText(f.sourceKey)),
       failures.map((f) => f.stage),
       failures.map((f) => f.code),
-      failures.map((f) => f.message),
+      failures.map((f) => storableText(f.message)),
       failures.map((f) => f.mappingVersion ?? null),
-      failures.map((f) => JSON.stringify(f.raw)),
+      failures.map((f) => storedPayload(f.raw)),
     ],
   );
 }

@@ -19,6 +19,7 @@ import { isJunctionError, JunctionError, type ErrorCode } from '../config/errors
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
 import type { SourceRecord } from '../connectors/types.js';
+import { payloadOf, storableText } from './dead-letter.js';
 import { applyBatch } from './load/apply-batch.js';
 import { compileMapping, type CompiledMapping } from './map/compile.js';
 import { mapRecord } from './map/map-batch.js';
@@ -151,7 +152,7 @@ async function markFailedAgain(tx: pg.ClientBase, failed: readonly { id: number;
       failed.map((f) => f.id),
       failed.map((f) => f.failure.stage),
       failed.map((f) => f.failure.code),
-      failed.map((f) => f.failure.message),
+      failed.map((f) => storableText(f.failure.message)),
       failed.map((f) => f.failure.mappingVersion ?? null),
     ],
   );
@@ -169,7 +170,7 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
         FOR UPDATE OF d SKIP LOCKED`,
     [ids],
   );
-  const letters: Letter[] = res.rows.map((r) => ({ id: Number(r.id), sourceKey: r.source_key, payload: r.payload, stale: r.stale === true }));
+  const letters: Letter[] = res.rows.map((r) => ({ id: Number(r.id), sourceKey: r.source_key, payload: payloadOf<SourceRecord>(r.payload), stale: r.stale === true }));
   const superseded = letters.filter((l) => l.stale).map((l) => l.id);
   const failed: { id: number; failure: RecordFailure }[] = [];
   const mapped: { id: number; record: MappedRecord }[] = [];

@@ -44,6 +44,30 @@ export function valueProblem(value: JsonValue, type: FieldSpec['type'] | Attribu
   }
 }
 
+/**
+ * Where `value` holds U+0000, as a path (`.lines[2].sku`, `` for the value itself), or null.
+ * PostgreSQL's text and jsonb cannot store it (22021 / 22P05): one such string would fail
+ * the batch's multi-row statements, and every retry of the batch after it.
+ */
+export function nulPath(value: unknown, at = ''): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? at : null;
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], `${at}[${i}]`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  for (const key in value as Record<string, unknown>) {
+    const found = key.includes('\u0000') ? `${at}.${JSON.stringify(key)}` : nulPath((value as Record<string, unknown>)[key], `${at}.${key}`);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+const NUL_PROBLEM = 'holds a NUL character (U+0000), which PostgreSQL cannot store; strip it in the mapping, e.g. $replace(x, "\\u0000", "")';
+
 /** Splits a batch into records that fit the unified schema and failures. */
 export function checkValues(records: readonly MappedRecord[], rules: ResolveRules): { ok: MappedRecord[]; failures: RecordFailure[] } {
   const ok: MappedRecord[] = [];
@@ -51,6 +75,8 @@ export function checkValues(records: readonly MappedRecord[], rules: ResolveRule
   for (const r of records) {
     const spec = TARGETS[r.target] as (typeof TARGETS)[keyof typeof TARGETS] | undefined;
     const problems: string[] = [];
+    if (r.sourceKey.includes('\u0000')) problems.push(`key ${NUL_PROBLEM}`);
+    for (const k of r.identities) if (k.value.includes('\u0000')) problems.push(`identity ${k.kind} ${NUL_PROBLEM}`);
     if (!spec) problems.push(`unknown target ${JSON.stringify(r.target)}`);
     else {
       for (const [field, value] of Object.entries(r.fields)) {
@@ -59,7 +85,9 @@ export function checkValues(records: readonly MappedRecord[], rules: ResolveRule
         if (!f && !attribute) problems.push(`${field}: not a field of ${r.target} nor a declared attribute`);
         else {
           const problem = f ? valueProblem(value, f.type, f.values) : valueProblem(value, attribute!);
+          const nul = problem ? null : nulPath(value);
           if (problem) problems.push(`${field}: ${problem}`);
+          else if (nul !== null) problems.push(`${field}${nul} ${NUL_PROBLEM}`);
         }
       }
     }

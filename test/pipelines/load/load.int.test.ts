@@ -132,6 +132,8 @@ describe('values that do not fit', () => {
     ['a value outside the enum', { target: 'order', fields: { status: 'lost' } }, 'status: expected one of'],
     ['a decimal that is not one', { target: 'order', fields: { total_amount: '12,50' } }, 'total_amount: expected decimal'],
     ['a field the model does not have', { target: 'customer', fields: { shoe_size: 42 } }, 'shoe_size: not a field of customer'],
+    ['a NUL character in a text field', { target: 'customer', fields: { name: 'Wang\u0000' } }, 'name holds a NUL character (U+0000)'],
+    ['a NUL character inside a json field', { target: 'order', fields: { lines: [{ sku: 'A' }, { sku: 'B\u0000' }] } }, 'lines[1].sku holds a NUL character'],
   ] as const)('%s fails that record only (ID_INVALID_VALUE)', async (_name, spec, message) => {
     const bad = mapped('x/y/bad', { target: spec.target, fields: spec.fields as MappedRecord['fields'] });
     const result = await apply([bad, shop]);
