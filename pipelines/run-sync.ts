@@ -115,13 +115,27 @@ export function positionStream(stream: string, mode: SyncMode): string {
   return mode === 'incremental' ? stream : `${stream}#${mode}`;
 }
 
-/** Whether a batch's last cursor value lies after the backfill's end. */
+const INTEGER_TEXT = /^-?\d+$/;
+const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
+/** A date or date-time as connectors write cursors (`2026-01-31`, ISO 8601 with time and offset). */
+const DATE_TEXT = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/;
+
+/**
+ * Whether a batch's last cursor value lies after the backfill's end. Numbers compare as
+ * numbers (PostgreSQL's int8 arrives as text: `"12"` < `"100"`, exactly even past 2^53),
+ * dates as instants, anything else as text.
+ */
 export function pastEnd(checkpoint: Checkpoint | null, to: string): boolean {
   const cursor = checkpoint?.cursor;
   if (cursor === null || cursor === undefined) return false;
-  if (typeof cursor === 'number') return cursor > Number(to);
-  const [a, b] = [Date.parse(cursor), Date.parse(to)];
-  return Number.isNaN(a) || Number.isNaN(b) ? cursor > to : a > b;
+  const text = String(cursor);
+  if (INTEGER_TEXT.test(text) && INTEGER_TEXT.test(to)) return BigInt(text) > BigInt(to);
+  if (DECIMAL_TEXT.test(text) && DECIMAL_TEXT.test(to)) return Number(text) > Number(to);
+  if (DATE_TEXT.test(text) && DATE_TEXT.test(to)) {
+    const [a, b] = [Date.parse(text), Date.parse(to)];
+    if (!Number.isNaN(a) && !Number.isNaN(b)) return a > b;
+  }
+  return text > to;
 }
 
 function aborted(source: string, signal: AbortSignal): JunctionError {
