@@ -82,6 +82,45 @@ export async function claimTick(db: Queryable, schedule: string, tick: Date, job
   return res.rowCount === 1;
 }
 
+/** A tick to decide again: claimed by a scheduler that never finished it, or whose enqueue failed. */
+export interface StaleTick {
+  schedule: string;
+  tick: Date;
+  jobId: string;
+  /** Who held it when it was read: the take-over only wins if it still does. */
+  scheduler: string;
+}
+
+/**
+ * Ticks of the last `withinMs` still `claimed` more than `graceMs` after they were claimed
+ * (their scheduler died between claiming and deciding) or `failed` (the enqueue failed), of
+ * the schedules named.
+ */
+export async function staleTicks(db: Queryable, names: readonly string[], graceMs: number, withinMs: number): Promise<StaleTick[]> {
+  const res = await db.query<{ schedule: string; tick: Date; job_id: string; scheduler: string }>(
+    `SELECT schedule, tick, job_id, scheduler FROM hub.schedule_tick
+      WHERE schedule = ANY($1::text[]) AND tick > now() - make_interval(secs => $3::float8 / 1000)
+        AND (status = 'failed' OR (status = 'claimed' AND created_at < now() - make_interval(secs => $2::float8 / 1000)))
+      ORDER BY tick`,
+    [names, graceMs, withinMs],
+  );
+  return res.rows.map((r) => ({ schedule: r.schedule, tick: r.tick, jobId: r.job_id, scheduler: r.scheduler }));
+}
+
+/**
+ * Takes a stale tick over (compare-and-set on its holder and state): true when this scheduler
+ * now owns it. Two schedulers taking the same tick over cannot both win; and if the first
+ * holder was only slow, both enqueue the same job id, which BullMQ keeps once.
+ */
+export async function retakeTick(db: Queryable, stale: StaleTick, scheduler: string): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE hub.schedule_tick SET scheduler = $3, status = 'claimed', reason = NULL, created_at = now()
+      WHERE schedule = $1 AND tick = $2 AND scheduler = $4 AND status IN ('claimed', 'failed')`,
+    [stale.schedule, stale.tick, scheduler, stale.scheduler],
+  );
+  return res.rowCount === 1;
+}
+
 /** Records what a claimed tick did. */
 export async function finishTick(
   db: Queryable,

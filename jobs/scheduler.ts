@@ -2,9 +2,13 @@
  * The scheduler role: one node-cron task per enabled schedule; each tick enqueues the
  * schedule's sync job. Any number of scheduler processes may run: a tick is claimed in
  * PostgreSQL first (`hub.schedule_tick`, first insert wins) and its job id is deterministic
- * (`schedule:<name>:<tick minute, epoch ms>`), so one tick gives one job. A tick whose stream
- * still has a job waiting or running is skipped and recorded as such; a paused schedule's
- * tick is recorded as `paused` and enqueues nothing.
+ * (`schedule:<name>:<tick, epoch ms>`: the tick's minute, or its second for a 6-field cron),
+ * so one tick gives one job. A tick whose stream still has a job waiting or running is
+ * skipped and recorded as such; a paused schedule's tick is recorded as `paused` and enqueues
+ * nothing. A tick left `claimed` by a scheduler that died before deciding it, or `failed`
+ * because the enqueue failed, is taken over and decided again by any scheduler (at start and
+ * then at most every {@link SWEEP_MS}) while it is recent: a nightly sync is not lost to a
+ * crash or a Redis blip at 03:00.
  */
 import os from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
@@ -17,7 +21,7 @@ import type { Logger } from '../config/log.js';
 import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/queue.js';
 import { syncJobOptions } from '../pipelines/job-options.js';
 import { findSchedule, scheduleTarget, type Schedule } from './schedules.js';
-import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun } from './schedule-state.js';
+import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun, retakeTick, staleTicks } from './schedule-state.js';
 import { DEFAULT_KEYS, streamActivity, type JobKeys } from './stream-activity.js';
 
 export interface SchedulerOptions {
@@ -33,6 +37,10 @@ export interface SchedulerOptions {
   instance?: string;
   /** Tick rows older than this are deleted. @defaultValue 30 */
   keepTickDays?: number;
+  /** How long a tick may stay `claimed` before another scheduler takes it over. @defaultValue 30000 */
+  staleTickGraceMs?: number;
+  /** How far back stale ticks are decided again (older ones stay as they are). @defaultValue 900000 */
+  staleTickWindowMs?: number;
 }
 
 export type TickResult =
@@ -47,14 +55,23 @@ export interface Scheduler {
   start(): string[];
   /**
    * Handles the tick of schedule `name` planned for `at` (what each cron task calls; tests
-   * call it directly with a fixed time). `at` is truncated to the minute.
+   * call it directly with a fixed time). `at` is truncated to the minute (to the second for a
+   * 6-field cron).
    */
   tick(name: string, at: Date): Promise<TickResult>;
+  /** Takes over and decides the stale ticks of the enabled schedules (what start and ticks run); their results. */
+  retryStaleTicks(): Promise<TickResult[]>;
   /** Stops ticking and waits for ticks in progress. */
   stop(): Promise<void>;
 }
 
 const MINUTE = 60_000;
+const SECOND = 1000;
+/** The least time between two looks for stale ticks. */
+export const SWEEP_MS = 30_000;
+
+/** The unit ticks are truncated to: a 6-field cron (with seconds) ticks within the minute. */
+const tickUnit = (expr: string) => (expr.trim().split(/\s+/).length === 6 ? SECOND : MINUTE);
 
 /** The job id of a tick: equal in every scheduler process for the same schedule and minute. */
 export function tickJobId(name: string, tick: Date): string {
@@ -68,6 +85,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const keys = options.keys ?? DEFAULT_KEYS;
   const instance = options.instance ?? `${os.hostname()}:${process.pid}`;
   const keepDays = options.keepTickDays ?? 30;
+  const graceMs = options.staleTickGraceMs ?? 30_000;
+  const windowMs = options.staleTickWindowMs ?? 15 * MINUTE;
+  let lastSweep = 0;
   const tasks: ScheduledTask[] = [];
   const inFlight = new Set<Promise<unknown>>();
   let stopped = false;
@@ -102,25 +122,44 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   async function tick(name: string, at: Date): Promise<TickResult> {
     const schedule = findSchedule(config, name);
-    const minute = new Date(Math.floor(at.getTime() / MINUTE) * MINUTE);
-    const jobId = tickJobId(name, minute);
-    if (!(await claimTick(pool, name, minute, jobId, instance))) {
-      log.debug({ schedule: name, tick: minute }, 'tick owned by another scheduler');
-      return { status: 'duplicate', schedule: name, tick: minute, jobId };
+    const unit = tickUnit(schedule.cron);
+    const planned = new Date(Math.floor(at.getTime() / unit) * unit);
+    const jobId = tickJobId(name, planned);
+    if (!(await claimTick(pool, name, planned, jobId, instance))) {
+      log.debug({ schedule: name, tick: planned }, 'tick owned by another scheduler');
+      return { status: 'duplicate', schedule: name, tick: planned, jobId };
     }
-    const result = await decide(schedule, minute, jobId);
+    const result = await decide(schedule, planned, jobId);
     await pruneTicks(pool, name, keepDays).catch((err: unknown) => log.warn({ err, schedule: name }, 'could not prune old ticks'));
     return result;
   }
 
-  function tracked(name: string, at: Date): Promise<void> {
-    const p = tick(name, at).then(
+  async function retryStaleTicks(): Promise<TickResult[]> {
+    lastSweep = Date.now();
+    const enabled = new Map(config.schedules.filter((s) => s.enabled).map((s) => [s.name, s]));
+    const results: TickResult[] = [];
+    for (const stale of await staleTicks(pool, [...enabled.keys()], graceMs, windowMs)) {
+      if (!(await retakeTick(pool, stale, instance))) continue;
+      log.warn({ schedule: stale.schedule, tick: stale.tick, previous: stale.scheduler }, 'deciding a tick its scheduler left unfinished');
+      results.push(await decide(enabled.get(stale.schedule)!, stale.tick, stale.jobId));
+    }
+    return results;
+  }
+
+  function track(work: Promise<unknown>, what: Record<string, unknown>): Promise<void> {
+    const p = work.then(
       () => undefined,
-      (err: unknown) => log.error({ err, schedule: name, tick: at }, 'schedule tick failed'),
+      (err: unknown) => log.error({ err, ...what }, 'schedule tick failed'),
     );
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
     return p;
+  }
+
+  /** A cron task's tick (node-cron's noOverlap waits for it), and a look for stale ticks when due. */
+  function tracked(name: string, at: Date): Promise<void> {
+    if (Date.now() - lastSweep >= SWEEP_MS) void track(retryStaleTicks(), { stale: true });
+    return track(tick(name, at), { schedule: name, tick: at });
   }
 
   // node-cron logs through console by default; route it to ours.
@@ -143,9 +182,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         });
         tasks.push(task);
       }
+      void track(retryStaleTicks(), { stale: true });
       return tasks.map((t) => t.name ?? t.id);
     },
     tick,
+    retryStaleTicks,
     async stop() {
       stopped = true;
       await Promise.all(tasks.map((t) => t.destroy()));

@@ -10,6 +10,7 @@ import { silentLogger } from '../../config/log.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { SYNC_QUEUE } from '../../pipelines/queue.js';
 import { createScheduler, tickJobId, type Scheduler } from '../../jobs/scheduler.js';
+import { claimTick, finishTick } from '../../jobs/schedule-state.js';
 import { setSchedulePaused } from '../../jobs/schedules.js';
 import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
 import { configYaml, testConfig, testQueue, type TestQueue } from './fixture.js';
@@ -144,8 +145,38 @@ describe('scheduler ticks', () => {
   });
 });
 
+describe('ticks left unfinished', () => {
+  const recent = () => new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000);
+
+  it('a tick claimed by a scheduler that died before enqueueing is taken over and enqueued once', async () => {
+    const tick = recent();
+    const jobId = tickJobId('accounts-every-minute', tick);
+    await claimTick(db.pool, 'accounts-every-minute', tick, jobId, 'dead:1');
+    // Within the grace period the claim is left to its owner.
+    expect(await scheduler('b:2').retryStaleTicks()).toEqual([]);
+    const take = () => createScheduler({ config, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'b:2', staleTickGraceMs: 0 });
+    const [first, second] = await Promise.all([take().retryStaleTicks(), take().retryStaleTicks()]);
+    expect([...first, ...second]).toEqual([{ status: 'enqueued', schedule: 'accounts-every-minute', tick, jobId }]);
+    expect(await ticks('accounts-every-minute')).toMatchObject([{ status: 'enqueued', job_id: jobId, scheduler: 'b:2' }]);
+    expect(await q.queue.getJob(jobId)).toBeDefined();
+    expect(await q.queue.count()).toBe(1);
+  });
+
+  it('a tick whose enqueue failed is decided again; old ones are left alone', async () => {
+    const tick = recent();
+    const old = new Date(tick.getTime() - 3_600_000);
+    for (const t of [tick, old]) {
+      await claimTick(db.pool, 'accounts-every-minute', t, tickJobId('accounts-every-minute', t), 'a:1');
+      await finishTick(db.pool, 'accounts-every-minute', t, { status: 'failed', reason: 'Redis down' });
+    }
+    const results = await scheduler('a:1').retryStaleTicks();
+    expect(results).toEqual([{ status: 'enqueued', schedule: 'accounts-every-minute', tick, jobId: tickJobId('accounts-every-minute', tick) }]);
+    expect((await ticks('accounts-every-minute')).map((r) => r.status)).toEqual(['failed', 'enqueued']);
+  });
+});
+
 describe('scheduler cron tasks', () => {
-  it('starts a node-cron task per enabled schedule, whose tick enqueues the job of its minute', async () => {
+  it('starts a node-cron task per enabled schedule, whose tick enqueues the job of its second (6-field cron)', async () => {
     const every = await testConfig(
       configYaml(`schedules:
   - { name: every-second, sync: shop_pg.accounts, cron: "* * * * * *" }
@@ -163,7 +194,7 @@ describe('scheduler cron tasks', () => {
     await s.stop();
     const enqueued = rows.find((r) => r.status === 'enqueued');
     expect(enqueued, 'a tick within 5 s').toBeDefined();
-    expect(enqueued.tick.getUTCSeconds()).toBe(0);
+    expect(enqueued.tick.getUTCMilliseconds()).toBe(0);
     expect(enqueued.job_id).toBe(tickJobId('every-second', enqueued.tick));
     expect(await q.queue.getJob(enqueued.job_id)).toBeDefined();
     expect(await ticks('never')).toEqual([]);
