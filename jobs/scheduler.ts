@@ -101,7 +101,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       log.info({ schedule: name, tick }, 'schedule paused: tick not enqueued');
       return { status: 'paused', schedule: name, tick, jobId };
     }
-    const busy = await streamActivity(queue, redis, keys, source, stream);
+    const busy = await streamActivity(queue, redis, keys, source, stream, schedule.mode);
     if (busy) {
       const runId = await recordSkippedRun(pool, { source, stream, mode: schedule.mode, trigger: `schedule:${name}`, reason: busy.reason });
       await finishTick(pool, name, tick, { status: 'skipped', reason: busy.reason, runId });

@@ -110,6 +110,20 @@ describe('scheduler ticks', () => {
     }
   });
 
+  it('enqueues a full tick while an incremental job of the stream waits or holds the lock (the lock serializes them)', async () => {
+    const incremental = await q.queue.add('shop_pg.addresses', { source: 'shop_pg', stream: 'addresses', mode: 'incremental', trigger: 'cli' });
+    await q.redis.set(q.keys.streamLock('shop_pg', 'addresses'), incremental.id!, 'PX', 60_000);
+    try {
+      const r = await scheduler('a:1').tick('addresses-nightly', at(6));
+      expect(r.status).toBe('enqueued');
+      expect((await q.queue.getJob(r.jobId))?.data.mode).toBe('full');
+      // The next full tick finds the full job and is skipped.
+      expect((await scheduler('a:1').tick('addresses-nightly', at(7))).status).toBe('skipped');
+    } finally {
+      await q.redis.del(q.keys.streamLock('shop_pg', 'addresses'));
+    }
+  });
+
   it('skips a tick while a worker holds the stream lock', async () => {
     await q.redis.set(q.keys.streamLock('shop_pg', 'accounts'), 'job-42', 'PX', 60_000);
     try {
