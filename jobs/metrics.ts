@@ -25,6 +25,7 @@ import type { SyncJobData, SyncJobResult } from '../pipelines/queue.js';
 import { CIRCUIT_GAUGE } from './circuits.js';
 import { readPauseStates } from './schedule-state.js';
 import { streamsStatus, type SourceStatus } from './streams-status.js';
+import { within } from './timeout.js';
 import type { JobKeys } from './stream-activity.js';
 
 export interface OpsMetricsDeps {
@@ -65,7 +66,8 @@ export function createOpsRegistry(deps: OpsMetricsDeps): client.Registry {
     const names = config.schedules.map((s) => s.name);
     const snap = Promise.all([
       part('streams', streamsStatus({ config, pool, redis, keys: deps.keys })),
-      part('queue', queue.getJobCounts(...QUEUE_STATES)),
+      // Bounded: with Redis away ioredis would queue the read and the scrape would never end.
+      part('queue', within(queue.getJobCounts(...QUEUE_STATES), 2000, 'redis')),
       part('schedules', readPauseStates(pool, names)),
     ]).then(([sources, counts, paused]) => ({ sources, queue: counts, paused }));
     pending = { at: Date.now(), snapshot: snap };

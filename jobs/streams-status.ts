@@ -17,6 +17,10 @@ import type { ResolvedConfig } from '../config/load.js';
 import { listCircuits, type CircuitStatus } from './circuits.js';
 import { lastRuns, type RunView } from './runs.js';
 import { DEFAULT_KEYS, type JobKeys } from './stream-activity.js';
+import { within } from './timeout.js';
+
+/** How long the circuits' Redis read may take: ioredis queues commands while Redis is away. */
+const REDIS_MS = 2000;
 
 export interface StreamStatus {
   stream: string;
@@ -94,7 +98,7 @@ export async function streamsStatus(deps: StatusDeps): Promise<SourceStatus[]> {
     pool.query<{ source: string; stream: string; n: number }>('SELECT source, stream, count(*)::int AS n FROM hub.clickhouse_outbox GROUP BY 1, 2'),
     lastRuns(pool, streams),
     lastRuns(pool, streams, { succeededOnly: true }),
-    listCircuits(redis, sources.map(([name]) => name), deps.keys ?? DEFAULT_KEYS),
+    within(listCircuits(redis, sources.map(([name]) => name), deps.keys ?? DEFAULT_KEYS), REDIS_MS, 'redis'),
   ]);
   const cp = new Map(checkpoints.rows.map((r) => [`${r.source}.${r.stream}`, r]));
   const dl = new Map(letters.rows.map((r) => [`${r.source}.${r.stream}`, r]));
