@@ -235,8 +235,15 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
   const every = o.runRowEvery ?? 10;
   const outbox = o.clickhouse ? new OutboxSender(pool, o.clickhouse) : null;
   try {
-    // What an earlier run of the stream committed but did not get to send (a crash).
-    if (o.clickhouse) await sendPending(pool, o.clickhouse, source, stream);
+    // What an earlier run of the stream committed but did not get to send (a crash, or
+    // ClickHouse away). If it still cannot be sent, the sync goes on and tries again at the end.
+    let owed: unknown;
+    if (o.clickhouse) {
+      await sendPending(pool, o.clickhouse, source, stream).catch((err: unknown) => {
+        owed = err;
+        log.warn({ err, source, stream }, 'ClickHouse: rows an earlier run owes could not be sent; syncing PostgreSQL anyway');
+      });
+    }
     await sendRunRow('running');
     const batches = connector.read(stream, start, { batchSize: o.batchSize ?? config.pipelines.batch_size, signal });
     // Reading and mapping run one batch ahead of loading: the source's latency and the
@@ -265,6 +272,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       if (mode === 'backfill' && o.to !== undefined && pastEnd(batch.checkpoint, o.to)) break;
     }
     await outbox?.flush();
+    if (owed !== undefined) await sendPending(pool, o.clickhouse!, source, stream);
     await finishRun(pool, runId, source, stream, mode, checkpoint);
     await sendRunRow('succeeded');
   } catch (err) {

@@ -69,8 +69,10 @@ export async function sendPending(pool: pg.Pool, client: ClickHouseClient, sourc
 /**
  * Sends a run's entries in the background, one at a time in commit order (`p-limit` of 1),
  * so that a batch's send overlaps the next batch. When `depth` sends are queued,
- * {@link send} waits for them. The first failure is kept and the sends queued after it are
- * skipped: {@link flush} throws it (the entries stay for the retry).
+ * {@link send} waits for them. The first failure is kept and later sends are skipped, their
+ * entries staying in the outbox, while the sync goes on: analytics being down must not stop
+ * the unified view agents read. {@link flush} throws the failure at the end of the run
+ * (`SYNC_CLICKHOUSE_FAILED`, retryable), and the retry sends what is owed.
  */
 export class OutboxSender {
   private readonly queue = pLimit(1);
@@ -83,11 +85,11 @@ export class OutboxSender {
     private readonly depth = 2,
   ) {}
 
-  /** Queues entry `id` (its `selection` as written); throws the failure of an earlier send, if any. */
+  /** Queues entry `id` (its `selection` as written); after a failure, leaves it in the outbox. */
   async send(id: number, selection: RowSelection): Promise<void> {
-    this.throwFailure();
+    if (this.failure !== undefined) return;
     if (this.queue.activeCount + this.queue.pendingCount >= this.depth) await this.last;
-    this.throwFailure();
+    if (this.failure !== undefined) return;
     this.last = this.queue(async () => {
       if (this.failure !== undefined) return;
       await sendEntry(this.pool, this.client, id, selection).catch((err: unknown) => {

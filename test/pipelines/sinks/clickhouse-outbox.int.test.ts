@@ -1,6 +1,8 @@
 /**
  * The ClickHouse outbox against the real servers: a sync whose ClickHouse is down still
- * commits its batches and keeps what it owes, and the stream's next run sends that first;
+ * commits every batch (the unified view stays current) and keeps what it owes, ending with
+ * SYNC_CLICKHOUSE_FAILED; a run that cannot send what an earlier one owes syncs anyway; the
+ * stream's next run with ClickHouse back sends it all;
  * an entry is read as the view is when it is sent (entries sent out of order leave the
  * latest state); a send waits for its turn among row builds; a sent entry is gone.
  */
@@ -61,26 +63,32 @@ beforeEach(async () => {
 });
 
 describe('clickhouse outbox', () => {
-  it('a sync whose ClickHouse is down commits its batches and keeps what it owes; the next run sends that first', async () => {
+  it('a sync whose ClickHouse is down commits all its batches and keeps what it owes; the next run sends it', async () => {
     const config = await loadConfig(writeSyncConfig(dir, { sourceUrl: src.url, mappingVersion: 1, pipelines: '{ batch_size: 300 }' }));
     const base = stackSettings();
     // Port 9 (discard) on loopback: nothing listens there.
     const down = createClickhouseClient({ ...base, services: { ...base.services, clickhouse: { ...base.services.clickhouse, url: 'http://127.0.0.1:9' } } }, { requestTimeoutMs: 5_000 });
     const sync = (clickhouse: typeof down) => syncInline({ config, pool: hub.pool, clickhouse, source: SOURCE, stream: STREAM, batchSize: 300, log: silentLogger });
+    const committed = async () => Number((await hub.pool.query('SELECT count(*) AS n FROM unified."order"')).rows[0].n);
     try {
       const failed = await sync(down).catch((e: unknown) => e);
       expect(isJunctionError(failed) && [failed.code, failed.retryable]).toEqual(['SYNC_CLICKHOUSE_FAILED', true]);
+      // Every batch committed and left its entry; nothing reached ClickHouse.
+      expect(await committed()).toBe(ROWS);
+      expect(await outboxCount()).toBe(ROWS / 300);
+      // A new source row, and ClickHouse still down: the next run cannot send what is owed, syncs the row anyway.
+      await src.pool.query(`UPDATE legacy.orders SET status = 'COMPLETED', updated_at = now() WHERE order_no = 'SO0000001'`);
+      const again = await sync(down).catch((e: unknown) => e);
+      expect(isJunctionError(again) && again.code).toBe('SYNC_CLICKHOUSE_FAILED');
+      expect((await hub.pool.query(`SELECT status FROM unified."order" WHERE order_no = 'SO0000001'`)).rows).toEqual([{ status: 'delivered' }]);
+      expect(await outboxCount()).toBe(ROWS / 300 + 1);
     } finally {
       await down.close();
     }
-    // Every committed batch left its entry, and nothing reached ClickHouse.
-    const committed = Number((await hub.pool.query('SELECT count(*) AS n FROM unified."order"')).rows[0].n);
-    expect(committed).toBeGreaterThanOrEqual(300);
-    expect(await outboxCount()).toBe(committed / 300);
     expect(await ch.rows('SELECT count() AS n FROM orders')).toEqual([{ n: '0' }]);
 
     const run = await sync(ch.client);
-    expect(run.read).toBe(ROWS - committed);
+    expect(run.read).toBe(0);
     expect(await outboxCount()).toBe(0);
     expect(await ch.rows('SELECT count() AS n, uniqExact(source_key) AS k FROM orders_current')).toEqual([{ n: String(ROWS), k: String(ROWS) }]);
   }, 60_000);
