@@ -14,9 +14,11 @@
  * (pipelines/prefetch.ts).
  *
  * Checkpoints: `incremental` reads after the stream's checkpoint and moves it. `full` and
- * `backfill` keep their own position (`<stream>#full`, `<stream>#backfill` rows of
- * hub.checkpoint) so a retried job resumes where its last batch committed; a full run moves
- * the stream's checkpoint to where it ended, a backfill never touches it.
+ * `backfill` runs keep their own position (`<stream>#full#<run id>`, `<stream>#backfill#<run
+ * id>` rows of hub.checkpoint) so a retried job resumes where its last batch committed, and a
+ * second backfill of other dates cannot move the first one's position; a full run moves the
+ * stream's checkpoint to where it ended, a backfill never touches it. Positions of runs that
+ * never finished are deleted after {@link STALE_POSITION_DAYS} days.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
@@ -110,10 +112,13 @@ export interface RunSyncOptions {
   runRowEvery?: number;
 }
 
-/** The hub.checkpoint row a mode reads and writes its position in. */
-export function positionStream(stream: string, mode: SyncMode): string {
-  return mode === 'incremental' ? stream : `${stream}#${mode}`;
+/** The hub.checkpoint row a run reads and writes its position in. */
+export function positionStream(stream: string, mode: SyncMode, runId: number): string {
+  return mode === 'incremental' ? stream : `${stream}#${mode}#${runId}`;
 }
+
+/** Days after which the position of a full or backfill run that never finished is deleted. */
+export const STALE_POSITION_DAYS = 7;
 
 const INTEGER_TEXT = /^-?\d+$/;
 const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
@@ -190,10 +195,15 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
 
   const progress: SyncProgress = { ...emptyProgress(), ...(resumed ? o.resumeProgress : {}) };
   if (resumed) Object.assign(progress, { read: run.read, loaded: run.written, failed: run.failed });
-  const position = positionStream(stream, mode);
+  const position = positionStream(stream, mode, runId);
   const summary = (checkpoint: Checkpoint | null): SyncSummary => ({ runId, source, stream, mode, checkpoint, durationMs: Math.round(performance.now() - started), ...progress });
   if (run.status === 'succeeded') return summary(await readCheckpoint(pool, source, stream));
-  if (!resumed && mode !== 'incremental') await pool.query('DELETE FROM hub.checkpoint WHERE source = $1 AND stream = $2', [source, position]);
+  if (!resumed && mode !== 'incremental') {
+    await pool.query(
+      `DELETE FROM hub.checkpoint WHERE source = $1 AND (stream = $2 OR (starts_with(stream, $3) AND updated_at < now() - make_interval(days => $4)))`,
+      [source, position, `${stream}#`, STALE_POSITION_DAYS],
+    );
+  }
   const stored = mode === 'incremental' || resumed ? await readCheckpoint(pool, source, position) : null;
   const start: Checkpoint | null = mode === 'backfill' ? (stored ?? { cursor: o.from!, key: null }) : stored;
   let checkpoint = start;
@@ -273,7 +283,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     }
     await outbox?.flush();
     if (owed !== undefined) await sendPending(pool, o.clickhouse!, source, stream);
-    await finishRun(pool, runId, source, stream, mode, checkpoint);
+    await finishRun(pool, runId, source, stream, mode, checkpoint, position);
     await sendRunRow('succeeded');
   } catch (err) {
     await outbox?.settle();
@@ -309,10 +319,10 @@ function addBatch(p: SyncProgress, read: number, applied: BatchResult, failed: n
  * the end (the position row is still there and reads nothing more); after it, a retry finds
  * the run succeeded and does nothing.
  */
-async function finishRun(pool: pg.Pool, runId: number, source: string, stream: string, mode: SyncMode, checkpoint: Checkpoint | null): Promise<void> {
+async function finishRun(pool: pg.Pool, runId: number, source: string, stream: string, mode: SyncMode, checkpoint: Checkpoint | null, position: string): Promise<void> {
   await inTransaction(pool, async (tx) => {
     if (mode === 'full' && checkpoint !== null) await writeCheckpoint(tx, source, stream, checkpoint, 0);
-    if (mode !== 'incremental') await tx.query('DELETE FROM hub.checkpoint WHERE source = $1 AND stream = $2', [source, positionStream(stream, mode)]);
+    if (mode !== 'incremental') await tx.query('DELETE FROM hub.checkpoint WHERE source = $1 AND stream = $2', [source, position]);
     await setRunStatus(tx, runId, 'succeeded');
   });
 }

@@ -218,12 +218,12 @@ describe('sync worker', () => {
     expect(back.read).toBeLessThanOrEqual(300 + 200);
     expect(back.unchanged).toBe(back.read);
     expect(await checkpoint()).toEqual(before);
-    expect(await checkpoint(`${STREAM}#backfill`)).toBeUndefined();
+    expect(await checkpoint(`${STREAM}#backfill#${back.runId}`)).toBeUndefined();
 
     const full = await (await enqueue({ mode: 'full' })).waitUntilFinished(h.events, 120_000);
     expect(full).toMatchObject({ read: ROWS, unchanged: ROWS, loaded: 0 });
     expect(await checkpoint()).toEqual(before);
-    expect(await checkpoint(`${STREAM}#full`)).toBeUndefined();
+    expect(await checkpoint(`${STREAM}#full#${full.runId}`)).toBeUndefined();
   }, 180_000);
 
   it('a worker shutting down hands its running job back; another worker resumes the same run exactly', async () => {
