@@ -22,8 +22,10 @@ import type { SourceRecord } from '../connectors/types.js';
 import { payloadOf, storableText } from './dead-letter.js';
 import { applyBatch } from './load/apply-batch.js';
 import { compileMapping, type CompiledMapping } from './map/compile.js';
-import { mapRecord } from './map/map-batch.js';
+import { mapRecord, type MapOutcome } from './map/map-batch.js';
 import { customerEventPublisher } from './events.js';
+import { linkableKeys, recordRef } from './resolve/keys.js';
+import { lockStripes } from './resolve/region.js';
 import { resolveRules, type ResolveRules } from './resolve/rules.js';
 import { countBatch, setRunStatus, startRun, type RunRow } from './run-record.js';
 import { batchSelection, type RowSelection } from './sinks/clickhouse.js';
@@ -158,26 +160,52 @@ async function markFailedAgain(tx: pg.ClientBase, failed: readonly { id: number;
   );
 }
 
-/** One chunk in the caller's transaction: lock the letters, map, load, mark. */
+/**
+ * Which of `ids` a sync loaded after the letter was written. Read under the records' stripe
+ * locks: a sync batch writing one of them either committed before (and is seen here) or
+ * waits for this chunk, so a letter is never loaded over a newer version being committed.
+ */
+async function staleLetters(tx: pg.ClientBase, ids: readonly number[]): Promise<Set<number>> {
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT d.id FROM hub.dead_letter d
+       JOIN unified.source_record sr ON sr.source = d.source AND sr.stream = d.stream AND sr.source_key = d.source_key
+      WHERE d.id = ANY($1::bigint[]) AND sr.synced_at > d.created_at`,
+    [ids],
+  );
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
+/** One chunk in the caller's transaction: lock the letters, map, lock their records, load, mark. */
 async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly number[]): Promise<ChunkOutcome> {
   // SKIP LOCKED: a second replay running at the same time leaves these to this one.
-  const res = await tx.query<{ id: string; source_key: string | null; payload: SourceRecord; stale: boolean | null }>(
-    `SELECT d.id, d.source_key, d.payload, sr.synced_at > d.created_at AS stale
-       FROM hub.dead_letter d
-       LEFT JOIN unified.source_record sr ON sr.source = d.source AND sr.stream = d.stream AND sr.source_key = d.source_key
+  const res = await tx.query<{ id: string; source_key: string | null; payload: unknown }>(
+    `SELECT d.id, d.source_key, d.payload FROM hub.dead_letter d
       WHERE d.id = ANY($1::bigint[]) AND d.replayed_at IS NULL
       ORDER BY d.id
         FOR UPDATE OF d SKIP LOCKED`,
     [ids],
   );
-  const letters: Letter[] = res.rows.map((r) => ({ id: Number(r.id), sourceKey: r.source_key, payload: payloadOf<SourceRecord>(r.payload), stale: r.stale === true }));
-  const superseded = letters.filter((l) => l.stale).map((l) => l.id);
-  const failed: { id: number; failure: RecordFailure }[] = [];
-  const mapped: { id: number; record: MappedRecord }[] = [];
+  const letters: Letter[] = res.rows.map((r) => ({ id: Number(r.id), sourceKey: r.source_key, payload: payloadOf<SourceRecord>(r.payload), stale: false }));
+  const outcomes: { letter: Letter; outcome: MapOutcome }[] = [];
   for (const letter of letters) {
-    if (letter.stale) continue;
     let outcome = mapRecord(ctx.compiled, letter.payload);
     if (outcome instanceof Promise) outcome = await outcome;
+    outcomes.push({ letter, outcome });
+  }
+  // The stripes resolution will lock (records and their keys), all at once and in order, before
+  // looking at what syncs stored: taking some now and more later could deadlock with a sync.
+  const names: string[] = [];
+  for (const { letter, outcome } of outcomes) {
+    if (letter.sourceKey !== null) names.push(recordRef({ source: ctx.source, stream: ctx.stream, sourceKey: letter.sourceKey }));
+    if (outcome.ok) names.push(recordRef(outcome.record), ...linkableKeys(outcome.record.identities, ctx.rules, outcome.record.fields));
+  }
+  await lockStripes(tx, names, ctx.rules.lockStripes);
+  const stale = await staleLetters(tx, letters.map((l) => l.id));
+  const superseded = letters.filter((l) => stale.has(l.id)).map((l) => l.id);
+  const failed: { id: number; failure: RecordFailure }[] = [];
+  const mapped: { id: number; record: MappedRecord }[] = [];
+  for (const { letter, outcome } of outcomes) {
+    if (stale.has(letter.id)) continue;
     if (outcome.ok) mapped.push({ id: letter.id, record: outcome.record });
     else failed.push({ id: letter.id, failure: outcome.failure });
   }
