@@ -31,6 +31,32 @@ const config = z
 
 /** Waiting for a pooled connection (or a new one) longer than this is CONN_TIMEOUT. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * The client-side deadline of a statement is its statement_timeout plus this: the server's
+ * own timeout normally answers first, the client's ends the wait on a server that stopped
+ * answering (gone behind a dead network path, frozen), which would otherwise never settle.
+ */
+const CLIENT_GRACE_MS = 1_000;
+/** Silence on an idle connection after which TCP keepalive probes start. */
+const KEEPALIVE_DELAY_MS = 10_000;
+
+/**
+ * A statement with its client-side deadline (`query_timeout`). With values, it goes through
+ * the extended protocol even when they are empty: pg sends a statement without values through
+ * the simple protocol, which runs every `;`-separated statement of the text, so a configured
+ * `SELECT 1; COMMIT; DELETE …` would end the read-only transaction and delete in autocommit;
+ * the extended protocol makes the server refuse a second statement. Without values: our own
+ * fixed text, which may hold several statements.
+ */
+function pgStatement(text: string, deadlineMs: number, values?: unknown[]): PgQueryConfig {
+  return values ? { text, values, queryMode: 'extended', query_timeout: deadlineMs } : { text, query_timeout: deadlineMs };
+}
+
+/** pg query options @types/pg does not list (both are in pg 8.23). */
+interface PgQueryConfig extends pg.QueryConfig {
+  queryMode?: 'extended';
+  query_timeout: number;
+}
 
 /** What the PostgreSQL driver needs from a source's config. */
 export interface PgDriverOptions {
@@ -58,6 +84,8 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
     // Lets a DBA see who runs the query, and a test find this source's backend.
     application_name: `junction:${source}`.slice(0, 63),
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
   };
   let pool: pg.Pool | undefined;
   const getPool = (): pg.Pool => {
@@ -85,8 +113,9 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
     }
   };
 
-  async function readOnly<T>(opts: StatementOptions, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async function readOnly<T>(opts: StatementOptions, work: (client: pg.PoolClient, deadlineMs: number) => Promise<T>): Promise<T> {
     const timeoutMs = Math.max(1, Math.trunc(opts.timeoutMs));
+    const deadlineMs = timeoutMs + CLIENT_GRACE_MS;
     const { signal } = opts;
     let client: pg.PoolClient;
     try {
@@ -109,28 +138,33 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
       if (signal?.aborted) throw signal.reason;
       // One round trip. TimeZone UTC makes timestamptz text and offset-less inputs
       // (`--since 2026-01-01`) independent of the server's and role's settings.
-      await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}; SET LOCAL TimeZone = 'UTC'`);
-      const result = await work(client);
-      await client.query('COMMIT');
+      await client.query(pgStatement(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}; SET LOCAL TimeZone = 'UTC'`, deadlineMs));
+      const result = await work(client, deadlineMs);
+      await client.query(pgStatement('COMMIT', deadlineMs));
       return result;
     } catch (err) {
       failure = err;
       throw pgError(err, source, cancelled || signal?.aborted === true);
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      await release(client, failure, cancelled);
+      await release(client, failure, cancelled, deadlineMs);
       client.off('error', onClientError);
     }
   }
 
-  /** Back to the pool after a rollback, unless the connection itself is suspect. */
-  async function release(client: pg.PoolClient, failure: unknown, cancelled: boolean): Promise<void> {
+  /**
+   * Back to the pool after a rollback, unless the connection itself is suspect. A cancelled
+   * one never goes back, even when its statement finished first: the cancel request may still
+   * be on its way and would kill the next statement run on that backend.
+   */
+  async function release(client: pg.PoolClient, failure: unknown, cancelled: boolean, deadlineMs: number): Promise<void> {
+    if (cancelled) return client.release(true);
     if (failure === undefined) return client.release();
     const sqlstate = (failure as { code?: unknown } | null)?.code;
-    const healthy = !cancelled && typeof sqlstate === 'string' && /^[0-9A-Z]{5}$/.test(sqlstate) && pgErrorClass(failure).code !== 'CONN_UNREACHABLE';
+    const healthy = typeof sqlstate === 'string' && /^[0-9A-Z]{5}$/.test(sqlstate) && pgErrorClass(failure).code !== 'CONN_UNREACHABLE';
     if (healthy) {
       try {
-        await client.query('ROLLBACK');
+        await client.query(pgStatement('ROLLBACK', deadlineMs));
         return client.release();
       } catch {
         // fall through: drop it
@@ -157,21 +191,20 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
 
   return {
     query: (statement, opts) =>
-      readOnly(opts, async (client) => {
-        const res = await client.query({ text: statement.sql, values: statement.binds as unknown[] });
+      readOnly(opts, async (client, deadlineMs) => {
+        const res = await client.query(pgStatement(statement.sql, deadlineMs, statement.binds as unknown[]));
         return { rows: res.rows.map(jsonRow), columns: columnsOf(res.fields) };
       }),
 
     describe: (statement, opts) =>
-      readOnly(opts, async (client) => {
-        const res = await client.query({ text: statement.sql, values: statement.binds as unknown[] });
+      readOnly(opts, async (client, deadlineMs) => {
+        const res = await client.query(pgStatement(statement.sql, deadlineMs, statement.binds as unknown[]));
         const columns = columnsOf(res.fields);
         const tables = [...new Set(res.fields.filter((f) => f.tableID).map((f) => String(f.tableID)))];
         if (tables.length === 0) return columns;
         // Nullability is not in the row description; the catalog has it for table columns.
         const notNull = await client.query<{ rel: string; num: number }>(
-          'SELECT attrelid::text AS rel, attnum::int AS num FROM pg_attribute WHERE attrelid = ANY($1::oid[]) AND attnotnull',
-          [tables],
+          pgStatement('SELECT attrelid::text AS rel, attnum::int AS num FROM pg_attribute WHERE attrelid = ANY($1::oid[]) AND attnotnull', deadlineMs, [tables]),
         );
         const required = new Set(notNull.rows.map((r) => `${r.rel}:${r.num}`));
         return columns.map((c, i) => {

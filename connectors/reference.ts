@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { stringify } from 'yaml';
 import { connectorSpecs } from './index.js';
+import type { ConnectorSpec } from './spec.js';
 
 type Json = { [key: string]: unknown };
 
@@ -96,7 +97,10 @@ export function renderConnectorReference(): string {
     const json = asObj(z.toJSONSchema(spec.config, { io: 'input', target: 'draft-07', unrepresentable: 'any' }));
     const list: Row[] = [];
     rows(json, '', list);
-    parts.push(`## ${spec.type}`, '', spec.summary, '', table(list), '', '### Example', '', '```yaml');
+    parts.push(`## ${spec.type}`, '', spec.summary, '', table(list), '');
+    const notes = (spec as ConnectorSpec).notes ?? [];
+    if (notes.length) parts.push('### Notes', '', ...notes.map((n) => `- ${n}`), '');
+    parts.push('### Example', '', '```yaml');
     for (const example of spec.examples) parts.push(stringify({ sources: { [`my_${spec.type}`]: example } }).trimEnd());
     parts.push('```', '');
   }

@@ -13,6 +13,7 @@ import { secret } from '../config/secret.js';
 import type { ConnectorSpec } from './spec.js';
 import type { Batch, CheckResult, Checkpoint, Connector, LookupOptions, LookupResult, ReadOptions, StreamInfo } from './types.js';
 import { inferFields } from './rest/discover.js';
+import { MAX_JSON_DEPTH } from './rest/decode.js';
 import { NotFound, lookupResultAt, recordsAt } from './rest/envelope.js';
 import { RestClient } from './rest/http.js';
 import { RequestGate, type SharedRateLimit } from './rest/limiter.js';
@@ -145,6 +146,7 @@ const config = z
 export const spec = {
   type: 'rest',
   summary: 'HTTP/JSON API: signed or token auth, response envelope, legacy encodings, paging, rate limit',
+  notes: [`A JSON response nested deeper than ${MAX_JSON_DEPTH} levels (arrays and objects) is refused with CONN_BAD_RESPONSE.`],
   config,
   examples: [
     {

@@ -29,6 +29,8 @@ export interface ConnectorSpec<K extends string = string, C extends z.ZodType = 
   readonly summary: string;
   /** A `z.strictObject` with `type: z.literal(K)`: one member of the sources' discriminated union. */
   readonly config: C;
+  /** Behaviour worth knowing that is not an option (limits, refusals), one sentence each. */
+  readonly notes?: readonly string[];
   /** Example source configs (input form, as written in YAML). */
   readonly examples: readonly unknown[];
   /**

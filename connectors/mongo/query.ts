@@ -62,8 +62,13 @@ export function keysetSort(spec: CursorSpec): Sort {
  * The predicate "strictly after the checkpoint" on `(cursor, key)`:
  * `{$or: [{f: {$gt: c}}, {f: c, k: {$gt: k}}]}`. A null cursor (documents without the field
  * sort first in MongoDB) continues among the nulls, then takes every non-null value.
+ * A null key means "from the cursor value, inclusive": `{f: {$gte: c}}` (a `$gt: null` tie
+ * clause would match nothing, as MongoDB brackets comparisons by type).
  */
 export function afterCheckpoint(spec: CursorSpec, checkpoint: Checkpoint): Document {
+  if (checkpoint.key === null && spec.cursor !== undefined && checkpoint.cursor !== null) {
+    return { [spec.cursor]: { $gte: cursorToBson(checkpoint.cursor) } };
+  }
   const key = keyToBson(spec.key, checkpoint.key);
   if (spec.cursor === undefined) return { [spec.key]: { $gt: key } };
   const f = spec.cursor;
@@ -76,7 +81,8 @@ export function afterCheckpoint(spec: CursorSpec, checkpoint: Checkpoint): Docum
 
 /** The configured filter and the keyset predicate, merged with `$and` so neither can widen the other. */
 export function keysetFilter(base: Document, spec: CursorSpec, checkpoint: Checkpoint | null): Filter<Document> {
-  if (!checkpoint) return base;
+  // `{cursor: null, key: null}` is "from the start, inclusive": no predicate at all.
+  if (!checkpoint || (checkpoint.cursor === null && checkpoint.key === null)) return base;
   const after = afterCheckpoint(spec, checkpoint);
   return Object.keys(base).length === 0 ? after : { $and: [base, after] };
 }

@@ -84,11 +84,45 @@ export function excerpt(text: string, secrets: readonly string[], max = 200): st
 }
 
 /**
+ * Arrays and objects nested deeper than this are refused (CONN_BAD_RESPONSE). JSON.parse takes
+ * any depth, but serialising a record later throws a bare RangeError at a few thousand levels
+ * (and the lossless parser recurses); no real API nests records this deep.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether arrays and objects in JSON `text` nest deeper than `max` (brackets in strings do not count). */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // a backslash escapes the next character, a quote included
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
+
+/**
  * JSON to plain values. Numbers that a JS number cannot hold exactly (long ids, decimals
  * with many digits) stay strings, as the record contract asks; the slower lossless parser
- * only runs when the text has a long digit run at all.
+ * only runs when the text has a long digit run at all. Nesting is checked before parsing, in
+ * one pass over the text, so neither parser nor a later stringify meets a hostile depth.
  */
 export function parseJson(text: string, ctx: DecodeContext): unknown {
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new JunctionError('CONN_BAD_RESPONSE', `${ctx.path}: response JSON is nested deeper than ${MAX_JSON_DEPTH} levels`, {
+      where: { source: ctx.source },
+      details: { length: text.length, maxDepth: MAX_JSON_DEPTH },
+    });
+  }
   try {
     if (!/\d{16}/.test(text)) return JSON.parse(text);
     return parseLossless(text, null, {

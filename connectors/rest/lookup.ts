@@ -50,6 +50,30 @@ export function fill(template: string, params: Readonly<Record<string, Scalar>>,
   });
 }
 
+/**
+ * Segments that URL resolution drops or climbs out of: `.` and `..`, percent-encoded dots
+ * included (WHATWG URL treats `%2e` as a dot), so encoding the dots would not help.
+ */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/**
+ * Fills the path segment by segment: encodeURIComponent keeps a value inside its segment
+ * (it encodes `/`), but leaves `.` alone, so a value making a segment `..` would move the
+ * request elsewhere on the source (with its credentials). Such a segment is refused.
+ */
+function fillPath(template: string, values: Readonly<Record<string, Scalar>>, where: { source: string; name: string }): string {
+  const cut = template.search(/[?#]/);
+  const pathPart = cut < 0 ? template : template.slice(0, cut);
+  const segments = pathPart.split('/').map((segment) => {
+    const filled = fill(segment, values, encodeURIComponent, where);
+    if (filled !== segment && DOT_SEGMENT.test(filled)) {
+      throw new JunctionError('CONN_UNSAFE_PARAM', `lookup ${where.name}: a path parameter may not make the path segment "${filled}"`, { where: { source: where.source } });
+    }
+    return filled;
+  });
+  return segments.join('/') + (cut < 0 ? '' : fill(template.slice(cut), values, encodeURIComponent, where));
+}
+
 /** The lookup's request: path with encoded segments, query values filled (the client encodes them). */
 export function lookupRequest(
   source: string,
@@ -59,7 +83,7 @@ export function lookupRequest(
 ): { path: string; query: Record<string, string> } {
   const values = checkParams(source, name, lookup, params);
   const where = { source, name };
-  const path = fill(lookup.path, values, encodeURIComponent, where);
+  const path = fillPath(lookup.path, values, where);
   const query = Object.fromEntries(Object.entries(lookup.query).map(([k, v]) => [k, fill(String(v), values, (s) => s, where)]));
   return { path, query };
 }

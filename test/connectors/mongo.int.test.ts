@@ -18,7 +18,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const settings = stackSettings();
 const mongoUrl = settings.services.mongo.url;
-const SCRATCH = { inc: 'conn_test_mongo_inc', ties: 'conn_test_mongo_ties', bson: 'conn_test_mongo_bson' } as const;
+const SCRATCH = { inc: 'conn_test_mongo_inc', ties: 'conn_test_mongo_ties', bson: 'conn_test_mongo_bson', since: 'conn_test_mongo_since' } as const;
 
 let mongo: MongoClient;
 let users: Collection;
@@ -35,6 +35,8 @@ function connector(extra: Record<string, unknown> = {}, url = mongoUrl): Connect
       inc: { collection: SCRATCH.inc, cursor: ['updatedAt', '_id'], key: '_id' },
       ties: { collection: SCRATCH.ties, cursor: ['updatedAt', '_id'], key: '_id', batch_size: 64 },
       bson: { collection: SCRATCH.bson, cursor: ['updatedAt', '_id'], key: '_id' },
+      since: { collection: SCRATCH.since, cursor: ['updatedAt', '_id'], key: '_id' },
+      since_by_key: { collection: SCRATCH.since, key: '_id' },
       with_phone: { collection: 'users', filter: { phone: { $exists: true } }, projection: { phone: 1 }, cursor: ['updatedAt', '_id'], key: '_id' },
     },
     lookups: {
@@ -161,6 +163,24 @@ describe('mongo connector: reading', () => {
     const resumeFrom = batches[4]!.checkpoint;
     const rest = records(await readAll(conn, 'ties', resumeFrom));
     expect(rest.map((r) => r._id)).toEqual(ids.slice(5 * 64));
+  });
+
+  it('a start point with key null is inclusive: {cursor: X, key: null} returns the documents at exactly X; {cursor: null, key: null} returns all', async () => {
+    const since = mongo.db().collection(SCRATCH.since);
+    const at = new Date('2032-03-03T03:03:03.003Z');
+    const docs = [
+      { _id: new ObjectId(), n: 'no cursor', updatedAt: null },
+      { _id: new ObjectId(), n: 'before', updatedAt: new Date(at.getTime() - 1000) },
+      { _id: new ObjectId(), n: 'at 1', updatedAt: at },
+      { _id: new ObjectId(), n: 'at 2', updatedAt: at },
+      { _id: new ObjectId(), n: 'after', updatedAt: new Date(at.getTime() + 1000) },
+    ];
+    await since.insertMany(docs);
+    const conn = connector();
+    const from = async (stream: string, checkpoint: Checkpoint) => records(await readAll(conn, stream, checkpoint)).map((r) => r.n);
+    expect(await from('since', { cursor: at.toISOString(), key: null })).toEqual(['at 1', 'at 2', 'after']);
+    expect(await from('since', { cursor: null, key: null })).toEqual(docs.map((d) => d.n));
+    expect(await from('since_by_key', { cursor: null, key: null })).toEqual(docs.map((d) => d.n));
   });
 
   it('converts BSON types to plain JSON: ObjectId, Date, Long, Binary, Int32, Double, nested documents and arrays', async () => {

@@ -49,10 +49,22 @@ async function directRows(sql: string): Promise<Record<string, unknown>[]> {
   return rows.map((r: Record<string, unknown>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v])));
 }
 
-/** A TCP proxy to PostgreSQL that a test can pull the plug on. */
-async function tcpProxy(target: URL): Promise<{ port: number; close: () => Promise<void> }> {
+interface TestProxy {
+  port: number;
+  close: () => Promise<void>;
+  /** The connections open now stop passing bytes either way, without closing: a server that stopped answering. */
+  freeze: () => void;
+  /** New connections reach PostgreSQL only after this long (a slow path to the server). */
+  delayConnects: (ms: number) => void;
+}
+
+/** A TCP proxy to PostgreSQL that a test can pull the plug on, freeze, or slow down. */
+async function tcpProxy(target: URL): Promise<TestProxy> {
   const sockets = new Set<net.Socket>();
+  const frozen = new WeakSet<net.Socket>();
+  let connectDelayMs = 0;
   const server = net.createServer((client) => {
+    client.pause();
     const upstream = net.connect(Number(target.port), target.hostname);
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -62,7 +74,14 @@ async function tcpProxy(target: URL): Promise<{ port: number; close: () => Promi
         upstream.destroy();
       });
     }
-    client.pipe(upstream).pipe(client);
+    const forward = (from: net.Socket, to: net.Socket) => from.on('data', (chunk: Buffer) => void (frozen.has(from) || to.write(chunk)));
+    upstream.once('connect', () =>
+      setTimeout(() => {
+        forward(client, upstream);
+        forward(upstream, client);
+        client.resume();
+      }, connectDelayMs),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -72,7 +91,16 @@ async function tcpProxy(target: URL): Promise<{ port: number; close: () => Promi
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       }),
+    freeze: () => sockets.forEach((s) => frozen.add(s)),
+    delayConnects: (ms) => (connectDelayMs = ms),
   };
+}
+
+/** The estate URL through `proxy`. */
+function via(proxy: TestProxy): string {
+  const url = new URL(estateUrl);
+  url.port = String(proxy.port);
+  return url.toString();
 }
 
 beforeAll(async () => {
@@ -242,9 +270,7 @@ describe('type conversion', () => {
 describe('failures', () => {
   it('the source going down mid-read: a classified error, and the consumer holds the checkpoint of the last complete batch', async () => {
     const proxy = await tcpProxy(new URL(estateUrl));
-    const viaProxy = new URL(estateUrl);
-    viaProxy.port = String(proxy.port);
-    const c = source('conn_test_pg_down', { streams: { items: { table: `${S}.items`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 50 } } }, viaProxy.toString());
+    const c = source('conn_test_pg_down', { streams: { items: { table: `${S}.items`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 50 } } }, via(proxy));
     const seen: SourceRecord[] = [];
     let checkpoint: Checkpoint | null = null;
     let failure: unknown;
@@ -294,6 +320,26 @@ describe('failures', () => {
     const c = source('conn_test_pg_ro', { streams: { items: { table: `${S}.items`, key: 'id' } }, lookups: { bump: { query: `SELECT nextval('${S}.seq') AS n` } } });
     await expect(c.lookup('bump', {})).rejects.toMatchObject({ code: 'CONN_QUERY_FAILED', retryable: false, details: { sqlstate: '25006' } });
     expect((await db.query(`SELECT last_value, is_called FROM ${S}.seq`)).rows[0]).toEqual({ last_value: '1', is_called: false });
+  });
+
+  it('refuses a second statement in a configured query (extended protocol): lookup, check() and discover() leave a scratch table untouched', async () => {
+    await db.query(`CREATE TABLE ${S}.victim (id int PRIMARY KEY); INSERT INTO ${S}.victim VALUES (1), (2), (3)`);
+    const remaining = async () => (await db.query(`SELECT count(*)::int AS n FROM ${S}.victim`)).rows[0].n as number;
+    // The stream's query closes the probe's subquery itself, so its text holds four statements.
+    const breakout = `SELECT 1 AS id) AS x; COMMIT; DELETE FROM ${S}.victim; SELECT * FROM (SELECT 1 AS id`;
+    const c = source('conn_test_pg_multi', {
+      streams: { sneaky: { query: breakout, key: 'id' } },
+      lookups: { sneaky: { query: `SELECT 1 AS one; COMMIT; DELETE FROM ${S}.victim` } },
+    });
+    const refused = { code: 'CONN_QUERY_FAILED', retryable: false, where: { source: 'conn_test_pg_multi' }, details: { sqlstate: '42601' } };
+    await expect(c.lookup('sneaky', {})).rejects.toMatchObject(refused);
+    expect(await remaining()).toBe(3);
+    const checked = await c.check();
+    expect(checked).toMatchObject({ ok: false, code: 'CONN_QUERY_FAILED' });
+    expect(checked.detail).toMatch(/stream sneaky: conn_test_pg_multi: cannot insert multiple commands/);
+    expect(await remaining()).toBe(3);
+    await expect(c.discover()).rejects.toMatchObject(refused);
+    expect(await remaining()).toBe(3);
   });
 
   it('a login that may not read the table: check() reports it (CONN_PERMISSION) without throwing', async () => {
@@ -392,6 +438,46 @@ describe('cancellation', () => {
     })();
     await expect(reading).rejects.toMatchObject({ code: 'CONN_ABORTED' });
     expect(batches).toBe(2);
+  });
+
+  it('a server that stops answering: the client-side deadline ends a lookup with CONN_TIMEOUT, and the pool stays usable', { timeout: 15_000 }, async () => {
+    const proxy = await tcpProxy(new URL(estateUrl));
+    try {
+      const c = source('conn_test_pg_hang', { max_connections: 1, streams: { items: { table: `${S}.items`, key: 'id' } }, lookups: { one: { query: 'SELECT 1 AS one' } } }, via(proxy));
+      expect(await c.lookup('one', {})).toEqual({ one: 1 });
+      proxy.freeze(); // the pooled connection: its statements never reach the server, no answer comes
+      const started = performance.now();
+      await expect(c.lookup('one', {}, { timeoutMs: 300 })).rejects.toMatchObject({ code: 'CONN_TIMEOUT', retryable: true, where: { source: 'conn_test_pg_hang' } });
+      const waited = performance.now() - started;
+      expect(waited).toBeGreaterThanOrEqual(300);
+      expect(waited).toBeLessThan(3_000);
+      // The hung connection is dropped, not pooled again: the next lookup gets a new one.
+      expect(await c.lookup('one', {}, { timeoutMs: 2_000 })).toEqual({ one: 1 });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a cancel that arrives after its statement finished does not kill the next statement on that connection', { timeout: 15_000 }, async () => {
+    const proxy = await tcpProxy(new URL(estateUrl));
+    try {
+      const c = source(
+        'conn_test_pg_late_cancel',
+        { max_connections: 1, streams: { items: { table: `${S}.items`, key: 'id' } }, lookups: { nap: { query: 'SELECT pg_sleep(:seconds) AS slept', params: ['seconds'], timeout_ms: 5_000 } } },
+        via(proxy),
+      );
+      expect(await c.lookup('nap', { seconds: 0 })).toEqual({ slept: '' });
+      // pg_cancel_backend goes over a new connection: slowed down, it lands after the short statement.
+      proxy.delayConnects(400);
+      const controller = new AbortController();
+      const short = c.lookup('nap', { seconds: 0.1 }, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 30);
+      await short.catch(() => undefined);
+      // Started at once on whichever connection the pool gives: the late cancel must not reach it.
+      await expect(c.lookup('nap', { seconds: 1 })).resolves.toEqual({ slept: '' });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('an AbortSignal cancels the running statement on the server', async () => {

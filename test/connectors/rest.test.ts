@@ -13,6 +13,7 @@ import type { JunctionError } from '../../config/errors.js';
 import { createLogger } from '../../config/log.js';
 import { spec } from '../../connectors/rest.js';
 import { CursorCodec, compareKeys } from '../../connectors/rest/cursor.js';
+import { MAX_JSON_DEPTH, parseResponse } from '../../connectors/rest/decode.js';
 import { applyAuth, sign, signatureBase } from '../../connectors/rest/signature.js';
 import type { Batch, Checkpoint, Connector, SourceRecord } from '../../connectors/types.js';
 
@@ -172,6 +173,25 @@ describe('broken and hostile responses', () => {
     expect(err.code).toBe('CONN_BAD_RESPONSE');
     expect(err.retryable).toBe(false);
     expect(srv.hits).toHaveLength(1);
+  });
+
+  it('JSON nested 10,000 deep → CONN_BAD_RESPONSE naming the source; the limit itself and brackets inside strings pass', () => {
+    const ctx = { source: 'test_rest', path: '/api', encoding: 'utf-8', secrets: [] };
+    const decode = (body: string) => parseResponse({ status: 200, headers: new Headers({ 'content-type': 'application/json' }), bytes: Buffer.from(body) }, ctx);
+    const nested = (depth: number) => `{"data":${'['.repeat(depth - 1)}1${']'.repeat(depth - 1)}}`;
+    let err: unknown;
+    try {
+      decode(nested(10_000));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'CONN_BAD_RESPONSE', retryable: false, where: { source: 'test_rest' }, details: { maxDepth: MAX_JSON_DEPTH } });
+    expect((err as Error).message).toMatch(/^\/api: response JSON is nested deeper than 64 levels/);
+    // Also on the lossless path (a long digit run) and for objects.
+    expect(() => decode(`{"id":12345678901234567890,"x":${'{"a":'.repeat(MAX_JSON_DEPTH)}1${'}'.repeat(MAX_JSON_DEPTH)}}`)).toThrow(/nested deeper than 64/);
+    expect(JSON.stringify(decode(nested(MAX_JSON_DEPTH)))).toBe(nested(MAX_JSON_DEPTH));
+    const inStrings = { s: '[[[[{{{{\\"'.repeat(100), t: '\\' };
+    expect(decode(JSON.stringify(inStrings))).toEqual(inStrings);
   });
 
   it('a body cut off mid-transfer (fewer bytes than Content-Length) is a retryable network failure', async () => {
@@ -470,6 +490,28 @@ describe('lookups', () => {
     const c = connect(srv.url);
     expect(await c.lookup('item', { id: 'x&a=delete 中' })).toEqual({ id: 'x&a=delete 中', a: 'get' });
     expect(await c.lookup('item', { id: 'missing' })).toBeNull();
+  });
+
+  it('keeps a path parameter inside its segment: `..` and `.` are refused (CONN_UNSAFE_PARAM) before any request, other dots pass', async () => {
+    const srv = await serve((_q, res, url) => send(res, 200, JSON.stringify({ code: 0, data: { path: url.pathname } })));
+    const c = connect(`${srv.url}/v2`, {
+      lookups: {
+        detail: { path: '/tickets/{{params.id}}/detail', params: ['id'], record_path: 'data' },
+        file: { path: '/files/{{params.name}}.{{params.ext}}', params: ['name', 'ext'], record_path: 'data' },
+      },
+    });
+    for (const id of ['..', '.']) {
+      const err = await failure(c.lookup('detail', { id }));
+      expect(err).toMatchObject({ code: 'CONN_UNSAFE_PARAM', where: { source: 'test_rest' } });
+      expect(err.message).toContain(`path segment "${id}"`);
+    }
+    // Two values that together make `..`.
+    expect((await failure(c.lookup('file', { name: '.', ext: '' }))).code).toBe('CONN_UNSAFE_PARAM');
+    expect(srv.hits).toHaveLength(0);
+    expect(await c.lookup('detail', { id: '../..' })).toEqual({ path: '/v2/tickets/..%2F../detail' });
+    expect(await c.lookup('detail', { id: '...' })).toEqual({ path: '/v2/tickets/.../detail' });
+    expect(await c.lookup('detail', { id: 'a.b' })).toEqual({ path: '/v2/tickets/a.b/detail' });
+    expect(await c.lookup('file', { name: 'report', ext: 'pdf' })).toEqual({ path: '/v2/files/report.pdf' });
   });
 
   it('refuses non-scalar parameters (CONN_UNSAFE_PARAM) and missing ones (CONN_UNKNOWN_LOOKUP) before any request', async () => {
