@@ -12,7 +12,7 @@ import { createSqlConnector } from './sql/connector.js';
 import { postgresDialect } from './sql/dialects.js';
 import type { ColumnInfo, SqlDriver, StatementOptions } from './sql/driver.js';
 import { pgError, pgErrorClass } from './sql/pg-errors.js';
-import { pgFieldType, pgTypeName, pgTypesConfig } from './sql/pg-types.js';
+import { pgBindValue, pgFieldType, pgTypeName, pgTypesConfig } from './sql/pg-types.js';
 
 const config = z
   .strictObject({
@@ -212,6 +212,8 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
           return { ...c, nullable: !required.has(`${f.tableID}:${f.columnID}`) };
         });
       }),
+
+    bindValue: (value, column) => pgBindValue(value, column, options.timezone ?? 'UTC'),
 
     async close() {
       const p = pool;

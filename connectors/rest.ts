@@ -7,7 +7,7 @@
  */
 import * as z from 'zod';
 import { JunctionError, isJunctionError } from '../config/errors.js';
-import { timeZoneSchema } from '../config/formats.js';
+import { timeZoneSchema, withCode } from '../config/formats.js';
 import type { Logger } from '../config/log.js';
 import { secret } from '../config/secret.js';
 import type { ConnectorSpec } from './spec.js';
@@ -106,16 +106,31 @@ const retry = z
 const path = () => z.string().regex(/^\//, { error: 'expected a path starting with /' });
 const query = () => z.record(z.string(), scalar()).default({});
 
-const stream = z.strictObject({
-  ...streamBase(),
-  path: path(),
-  method: z.enum(['GET', 'POST']).default('GET'),
-  query: query(),
-  cursor_param: z.string().optional().describe('query parameter filtering cursor >= value (inclusive); enables incremental reads'),
-  cursor_format: cursorFormat.optional().describe('how the source writes cursor values: orders them and formats cursor_param'),
-  page: page.optional(),
-  record_path: fieldPath().optional().describe('overrides envelope.list'),
-});
+const CURSOR_PARAM_NEEDED =
+  'a cursor on page_number or offset paging needs cursor_param, the query parameter by which the API filters cursor >= value ' +
+  '(e.g. updated_since): without it pages are counted from the first while records up to the checkpoint are skipped, and a ' +
+  'record updated during a read moves to the end and shifts another onto a page already read, which is then lost for good. ' +
+  'Set cursor_param, or remove cursor to read the stream in full';
+
+const stream = z
+  .strictObject({
+    ...streamBase(),
+    path: path(),
+    method: z.enum(['GET', 'POST']).default('GET'),
+    query: query(),
+    cursor_param: z.string().optional().describe('query parameter filtering cursor >= value (inclusive); enables incremental reads'),
+    cursor_format: cursorFormat.optional().describe('how the source writes cursor values: orders them and formats cursor_param'),
+    page: page.optional(),
+    record_path: fieldPath().optional().describe('overrides envelope.list'),
+  })
+  .superRefine((s, ctx) => {
+    // Only the filter re-bases numbered pages on what was read (rest/paging.ts); tokens,
+    // next links and a single request do not drift.
+    const numbered = s.page?.style === 'page_number' || s.page?.style === 'offset';
+    if (numbered && s.cursor !== undefined && s.cursor_param === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cursor_param'], message: CURSOR_PARAM_NEEDED, ...withCode('CFG_MISSING_KEY') });
+    }
+  });
 
 /** Path and query values are templates: `{{params.NAME}}` is replaced by the URL-encoded parameter. */
 const lookup = z.strictObject({ ...lookupBase(), path: path(), query: query(), record_path: fieldPath().optional() });
@@ -146,7 +161,10 @@ const config = z
 export const spec = {
   type: 'rest',
   summary: 'HTTP/JSON API: signed or token auth, response envelope, legacy encodings, paging, rate limit',
-  notes: [`A JSON response nested deeper than ${MAX_JSON_DEPTH} levels (arrays and objects) is refused with CONN_BAD_RESPONSE.`],
+  notes: [
+    `A JSON response nested deeper than ${MAX_JSON_DEPTH} levels (arrays and objects) is refused with CONN_BAD_RESPONSE.`,
+    'A stream with a `cursor` and `page_number` or `offset` paging must set `cursor_param` (CFG_MISSING_KEY otherwise): numbered pages shift when records change during a read, and only re-filtering from the last record read keeps that from losing records.',
+  ],
   config,
   examples: [
     {

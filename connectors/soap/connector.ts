@@ -200,7 +200,7 @@ export class SoapConnector implements Connector {
     // the service's business (its maximum); a batch may span pages or split one.
     const pageSize = Math.min(page, options.limit ?? Infinity);
     const batchSize = Math.min(options.batchSize ?? page, options.limit ?? Infinity);
-    return readSoapStream(def, checkpoint, { batchSize, pageSize, limit: options.limit, signal, source: this.source }, callPage);
+    return readSoapStream(def, checkpoint, { batchSize, pageSize, limit: options.limit, signal, source: this.source, stream }, callPage);
   }
 
   async lookup(name: string, params: Record<string, unknown>, options: LookupOptions = {}): Promise<LookupResult> {

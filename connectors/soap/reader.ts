@@ -7,7 +7,10 @@
  * the reader drops every record whose `(cursor, key)` is <= the checkpoint, comparing
  * times as instants. So records sharing the checkpoint's cursor value are neither lost nor
  * repeated, provided the service orders by `(cursor, key)` and sends the cursor at the
- * precision it orders by.
+ * precision it orders by. Token and single reads check that order on what they receive and
+ * fail with CONN_CURSOR when it does not hold: a service that sorts by a finer value than it
+ * sends (seconds sent, microseconds sorted) would otherwise have changes dropped as "already
+ * read" without a trace.
  *
  * - `page: { token, size }`: one call per page of `size` records (what the service allows),
  *   passing the previous page's token back, until the token is empty.
@@ -46,6 +49,8 @@ export interface StreamReadOptions {
   signal?: AbortSignal | undefined;
   /** Where errors point. */
   source: string;
+  /** The stream's name, for errors. */
+  stream?: string | undefined;
   /** The end of the last window. @defaultValue Date.now() when the read starts */
   now?: number;
 }
@@ -113,9 +118,25 @@ export async function* readSoapStream(
     return { records, checkpoint: checkpointOf(records[records.length - 1]!) };
   };
 
+  // The last record received (token and single reads), to check the service's order.
+  let received: CursorKey | null = null;
+  const checkOrder = (record: SourceRecord): void => {
+    const at = position(record);
+    if (received && compareCursorKey(received, at) > 0) {
+      const shown = (p: CursorKey) => `(${JSON.stringify(p.cursor ?? null)}, ${JSON.stringify(p.key ?? null)})`;
+      throw new JunctionError(
+        'CONN_CURSOR',
+        `stream ${options.stream ?? stream.operation}: ${stream.operation} returned ${shown(at)} after ${shown(received)}: records are not ordered by (${fields.cursor}, ${fields.key}) as sent, so resuming after a checkpoint could skip records`,
+        { where: { source: options.source, key: isScalar(at.key) ? String(at.key) : undefined }, details: { stream: options.stream, operation: stream.operation } },
+      );
+    }
+    received = at;
+  };
+
   for await (const page of pages(stream, checkpoint, options, call)) {
     const records = recordsAt(page.result, stream.record_path, what);
     if (page.kind === 'window') records.sort((a, b) => compareCursorKey(position(a), position(b)));
+    else if (fields.cursor !== undefined) records.forEach(checkOrder);
     // Token and single pages arrive in service order, all after the start but for the records
     // that share the checkpoint's cursor: `last` stays the checkpoint for them.
     const fresh = last && fields.cursor !== undefined ? records.filter((r) => compareCursorKey(position(r), last!) > 0) : records;

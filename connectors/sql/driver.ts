@@ -45,8 +45,9 @@ export interface SqlDriver {
   describe(statement: SqlStatement, options: StatementOptions): Promise<ColumnInfo[]>;
   /**
    * Turns a checkpoint's JSON value back into a bind value for `column`, when the driver
-   * cannot bind the JSON form as is (Oracle binds times as typed dates). Absent: the JSON
-   * value is bound unchanged (PostgreSQL infers the type from the column it is compared to).
+   * cannot bind the JSON form as is (Oracle binds times as typed dates; PostgreSQL would drop
+   * the offset of a value compared with a `timestamp` column). Absent: the JSON value is
+   * bound unchanged.
    */
   bindValue?(value: string | number, column: ColumnInfo): unknown;
   close(): Promise<void>;

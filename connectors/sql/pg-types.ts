@@ -14,7 +14,8 @@
 import pg from 'pg';
 import type { CustomTypesConfig } from 'pg';
 import type { FieldType } from '../types.js';
-import { pgTimestampToIso, pgTimestamptzToIso } from './time-values.js';
+import type { ColumnInfo } from './driver.js';
+import { isoToWallClock, pgTimestampToIso, pgTimestamptzToIso } from './time-values.js';
 
 /** Type OIDs from `pg_type` that get a parser here or a field type in `discover()`. */
 export const PG_OID = {
@@ -157,4 +158,14 @@ export function pgFieldType(oid: number): FieldType {
 export function pgTypeName(oid: number): string {
   const entry = Object.entries(PG_OID).find(([, v]) => v === oid);
   return entry ? entry[0] : `oid:${oid}`;
+}
+
+/**
+ * A checkpoint value bound for a comparison with `column`. A `timestamp` (without time zone)
+ * column gets the wall clock in `zone` of a value with an offset: PostgreSQL would drop the
+ * offset (see {@link isoToWallClock}). Anything else is bound as is: PostgreSQL infers the
+ * type from the column it is compared to, and `timestamptz` honours the offset.
+ */
+export function pgBindValue(value: string | number, column: ColumnInfo, zone: string): string | number {
+  return typeof value === 'string' && column.dbType === 'timestamp' ? isoToWallClock(value, zone) : value;
 }

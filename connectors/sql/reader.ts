@@ -15,10 +15,11 @@ import { pageQuery, type PageStart, type SqlStatement } from './query-builder.js
 import type { StreamPlan } from './stream-plan.js';
 
 /**
- * Retries of one page after a transient failure (connection lost, deadlock) before the
- * error reaches the consumer. Reads are idempotent, so a retry is safe. Statement timeouts
- * are not retried here: the same statement would likely time out again, and the sync job
- * retries from its checkpoint with a longer back-off.
+ * Retries of one page (or of the column lookup its start is bound with) after a transient
+ * failure (connection lost, deadlock) before the error reaches the consumer. Reads are
+ * idempotent, so a retry is safe. Statement timeouts are not retried here: the same
+ * statement would likely time out again, and the sync job retries from its checkpoint with
+ * a longer back-off.
  */
 const PAGE_RETRIES = 2;
 
@@ -72,7 +73,7 @@ export function checkpointOf(plan: StreamPlan, record: SourceRecord, source: str
 }
 
 /** The page start for `checkpoint`, or null for "from the beginning". */
-async function pageStart(ctx: ReaderContext, plan: StreamPlan, checkpoint: Checkpoint | null): Promise<PageStart | null> {
+async function pageStart(ctx: ReaderContext, plan: StreamPlan, checkpoint: Checkpoint | null, signal: AbortSignal | undefined): Promise<PageStart | null> {
   if (!checkpoint || (checkpoint.cursor === null && checkpoint.key === null)) return null;
   const { cursor, key } = checkpoint;
   if ((cursor !== null && !isScalar(cursor)) || (key !== null && !isScalar(key))) {
@@ -86,7 +87,8 @@ async function pageStart(ctx: ReaderContext, plan: StreamPlan, checkpoint: Check
   }
   const bindValue = ctx.driver.bindValue?.bind(ctx.driver);
   if (!bindValue) return { cursor, key };
-  const columns = await ctx.columns(plan);
+  // Asked between pages on first use: a lost connection is retried like a page.
+  const columns = await retrying(ctx, plan, signal, 'column lookup', () => ctx.columns(plan));
   const bound = (value: string | number | null, name: string | undefined) => {
     if (value === null || name === undefined) return value;
     const column = columns.find((c) => c.name === name);
@@ -96,17 +98,22 @@ async function pageStart(ctx: ReaderContext, plan: StreamPlan, checkpoint: Check
   return { cursor: bound(cursor, plan.cursor), key: bound(key, plan.tiebreak) };
 }
 
-/** One page, retried after transient failures; an abort always surfaces as CONN_ABORTED. */
-async function runPage(ctx: ReaderContext, plan: StreamPlan, statement: SqlStatement, size: number, signal: AbortSignal | undefined): Promise<SqlResult> {
+/** One page. */
+function runPage(ctx: ReaderContext, plan: StreamPlan, statement: SqlStatement, size: number, signal: AbortSignal | undefined): Promise<SqlResult> {
+  return retrying(ctx, plan, signal, 'page query', () => ctx.driver.query(statement, { timeoutMs: plan.timeoutMs, signal, expectedRows: size }));
+}
+
+/** A statement retried after transient failures; an abort always surfaces as CONN_ABORTED. */
+async function retrying<T>(ctx: ReaderContext, plan: StreamPlan, signal: AbortSignal | undefined, what: string, work: () => Promise<T>): Promise<T> {
   try {
-    return await pRetry(() => ctx.driver.query(statement, { timeoutMs: plan.timeoutMs, signal, expectedRows: size }), {
+    return await pRetry(work, {
       retries: PAGE_RETRIES,
       minTimeout: 200,
       factor: 2,
       signal,
       shouldRetry: ({ error, retriesLeft }) => {
         const retry = isJunctionError(error) && error.retryable && error.code !== 'CONN_TIMEOUT' && !signal?.aborted;
-        if (retry) ctx.log.warn({ stream: plan.name, code: (error as JunctionError).code, retriesLeft }, 'page query failed; retrying');
+        if (retry) ctx.log.warn({ stream: plan.name, code: (error as JunctionError).code, retriesLeft }, `${what} failed; retrying`);
         return retry;
       },
     });
@@ -131,7 +138,7 @@ export async function* readStream(ctx: ReaderContext, plan: StreamPlan, checkpoi
   let remaining = options.limit ?? Number.POSITIVE_INFINITY;
   let last = checkpoint;
   throwIfAborted(signal, ctx.source);
-  let start = await pageStart(ctx, plan, checkpoint);
+  let start = await pageStart(ctx, plan, checkpoint, signal);
   while (remaining > 0) {
     throwIfAborted(signal, ctx.source);
     const size = Math.min(batchSize, remaining);
@@ -149,6 +156,6 @@ export async function* readStream(ctx: ReaderContext, plan: StreamPlan, checkpoi
     remaining -= rows.length;
     yield { records: rows, checkpoint: next };
     if (rows.length < size) return;
-    start = await pageStart(ctx, plan, next);
+    start = await pageStart(ctx, plan, next, signal);
   }
 }

@@ -9,7 +9,7 @@
  *   offset of the source's configured `timezone` at that moment, `2026-01-01T08:00:00.000+08:00`.
  *   Bound back as a cursor, the database drops the offset and gets the stored wall clock.
  */
-import { DateTime } from 'luxon';
+import { DateTime, FixedOffsetZone } from 'luxon';
 
 /** Calendar and clock fields of a wall-clock time (fraction as written: up to 6 digits). */
 export interface WallClock {
@@ -111,4 +111,37 @@ export function localWallClock(date: Date): WallClock {
 export function parseIso(text: string, zone: string): DateTime | undefined {
   const dt = DateTime.fromISO(text, { zone, setZone: true });
   return dt.isValid ? dt : undefined;
+}
+
+// An ISO-8601 time with an explicit offset; the fraction is kept as written (microseconds).
+const ISO_WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)$/i;
+
+function offsetMinutes(text: string): number {
+  if (text.toUpperCase() === 'Z') return 0;
+  const digits = text.slice(1).replace(':', '');
+  return (text.startsWith('-') ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || 0));
+}
+
+/**
+ * A checkpoint or `--since` value for a comparison with a wall-clock column in `zone`, as
+ * `YYYY-MM-DD HH:MM:SS[.fraction]`. The database drops the offset of a value compared with a
+ * wall-clock column, so `2026-01-01T00:00:00Z` against America/Sao_Paulo would start at 00:00
+ * there (03:00Z); this turns it into that instant's wall clock there, `2025-12-31 21:00:00`.
+ * A value whose offset is the zone's own for its wall clock (what the connector emits) keeps
+ * its wall clock as written, also one inside a DST gap that the zone cannot represent.
+ * Without an offset, or not ISO-8601: returned unchanged for the database to read.
+ */
+export function isoToWallClock(text: string, zone: string): string {
+  const m = ISO_WITH_OFFSET.exec(text);
+  if (!m) return text;
+  const [, y, mo, d, h, mi, s = '00', fraction, zoneText = 'Z'] = m;
+  const fields = { year: Number(y), month: Number(mo), day: Number(d), hour: Number(h), minute: Number(mi), second: Number(s) };
+  const offset = offsetMinutes(zoneText);
+  const there = DateTime.fromObject(fields, { zone });
+  if (!there.isValid) return text;
+  // The offset moves whole minutes: the fraction is the same on both clocks, and kept exact.
+  const frac = fraction ? `.${fraction}` : '';
+  if (there.offset === offset) return `${y}-${mo}-${d} ${h}:${mi}:${s}${frac}`;
+  const wall = DateTime.fromObject(fields, { zone: FixedOffsetZone.instance(offset) }).setZone(zone);
+  return wall.isValid ? `${wall.toFormat('yyyy-MM-dd HH:mm:ss')}${frac}` : text;
 }

@@ -267,6 +267,47 @@ describe('type conversion', () => {
   });
 });
 
+describe('a timestamp (without time zone) cursor in a non-UTC source zone', () => {
+  // America/Sao_Paulo: -03:00 now; in 2018 its clocks jumped from 00:00 to 01:00 on
+  // 2018-11-04, so the stored wall clock 00:30 that day exists in no offset of the zone.
+  const ROWS: [number, string][] = [
+    [1, '2018-11-03 23:30:00'],
+    [2, '2018-11-04 00:30:00.000001'],
+    [3, '2018-11-04 01:30:00'],
+    [4, '2025-12-31 20:00:00'],
+    [5, '2025-12-31 21:00:00'], // 2026-01-01T00:00:00Z
+    [6, '2025-12-31 22:00:00.5'],
+    [7, '2026-01-01 00:00:00'],
+    [8, '2026-01-01 01:00:00'],
+  ];
+  let c: Connector;
+  beforeAll(async () => {
+    await db.query(`CREATE TABLE ${S}.local_since (id int PRIMARY KEY, at timestamp NOT NULL)`);
+    await db.query(`INSERT INTO ${S}.local_since SELECT * FROM unnest($1::int[], $2::timestamp[])`, [ROWS.map((r) => r[0]), ROWS.map((r) => r[1])]);
+    c = source('conn_test_pg_local_since', { timezone: 'America/Sao_Paulo', streams: { local: { table: `${S}.local_since`, cursor: ['at', 'id'], key: 'id' } } });
+  });
+
+  it.each([
+    ['UTC', '2026-01-01T00:00:00Z', [5, 6, 7, 8]],
+    ['another offset', '2026-01-01T08:00:00+08:00', [5, 6, 7, 8]],
+    ['sub-second, the zone offset', '2025-12-31T22:00:00.5-03:00', [6, 7, 8]],
+    ['no offset: the source zone wall clock', '2026-01-01T00:00:00', [7, 8]],
+  ])('--since with %s starts at that instant', async (_name, since, ids) => {
+    const { records } = await collect(c.read('local', { cursor: since, key: null }));
+    expect(records.map((r) => r.id)).toEqual(ids);
+  });
+
+  it("resumes from the connector's own checkpoints unchanged, one row per batch, a wall clock in a DST gap included", async () => {
+    const { records, batches } = await collect(c.read('local', null, { batchSize: 1 }));
+    expect(records.map((r) => r.id)).toEqual(ROWS.map((r) => r[0]));
+    expect(records[1]!.at).toBe('2018-11-04T00:30:00.000001-02:00');
+    for (const [i, batch] of batches.entries()) {
+      const rest = await collect(c.read('local', batch.checkpoint, { batchSize: 3 }));
+      expect(rest.records.map((r) => r.id)).toEqual(ROWS.slice(i + 1).map((r) => r[0]));
+    }
+  });
+});
+
 describe('failures', () => {
   it('the source going down mid-read: a classified error, and the consumer holds the checkpoint of the last complete batch', async () => {
     const proxy = await tcpProxy(new URL(estateUrl));

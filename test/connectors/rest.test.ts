@@ -16,6 +16,7 @@ import { CursorCodec, compareKeys } from '../../connectors/rest/cursor.js';
 import { MAX_JSON_DEPTH, parseResponse } from '../../connectors/rest/decode.js';
 import { applyAuth, sign, signatureBase } from '../../connectors/rest/signature.js';
 import type { Batch, Checkpoint, Connector, SourceRecord } from '../../connectors/types.js';
+import { load, yaml } from '../config/yaml-fixtures.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, n: number) => void | Promise<void>;
 
@@ -313,10 +314,12 @@ describe('retries', () => {
 
   it('the source going down after the first page: retryable error, only the first batch and its checkpoint', async () => {
     const srv = await serve((req, res, url) => {
-      if (url.searchParams.get('page') === '1') return send(res, 200, ok(Array.from({ length: 10 }, (_, i) => ({ id: String(i + 1), t: i + 1 }))));
+      if (!url.searchParams.has('since')) return send(res, 200, ok(Array.from({ length: 10 }, (_, i) => ({ id: String(i + 1), t: i + 1 }))));
       req.socket.destroy();
     });
-    const c = connect(srv.url, { streams: { items: { path: '/api', key: 'id', cursor: 't', page: { style: 'page_number', size: 10, size_param: 'size' } } } });
+    const c = connect(srv.url, {
+      streams: { items: { path: '/api', key: 'id', cursor: 't', cursor_param: 'since', page: { style: 'page_number', size: 10, size_param: 'size' } } },
+    });
     const got: Batch[] = [];
     const err = await failure(
       (async () => {
@@ -326,7 +329,8 @@ describe('retries', () => {
     expect(err).toMatchObject({ code: 'CONN_UNREACHABLE', retryable: true });
     expect(got).toHaveLength(1);
     expect(got[0]?.checkpoint).toEqual({ cursor: 10, key: '10' });
-    expect(srv.hits.map((u) => u.searchParams.get('page'))).toEqual(['1', '2', '2', '2']);
+    // The second page is page 1 again after the last record read (then retried twice).
+    expect(srv.hits.map((u) => [u.searchParams.get('page'), u.searchParams.get('since')])).toEqual([['1', null], ...Array(3).fill(['1', '10'])]);
   });
 });
 
@@ -362,10 +366,11 @@ describe('paging styles', () => {
       const offset = Number(url.searchParams.get('offset'));
       send(res, 200, JSON.stringify({ code: 0, data: { list: rows.slice(offset, offset + Number(url.searchParams.get('limit'))) } }));
     });
-    const c = connect(srv.url, { streams: { items: { path: '/api', key: 'id', cursor: 't', page: { style: 'offset', size: 10 } } } });
+    // No cursor: a full read (a cursor here needs cursor_param, see below).
+    const c = connect(srv.url, { streams: { items: { path: '/api', key: 'id', page: { style: 'offset', size: 10 } } } });
     const batches = await readAll(c);
     expect(batches.flatMap((b) => b.records)).toEqual(rows);
-    expect(batches.at(-1)?.checkpoint).toEqual({ cursor: rows[24]!.t, key: '25' });
+    expect(batches.at(-1)?.checkpoint).toBeNull();
     expect(srv.hits.map((u) => u.searchParams.get('offset'))).toEqual(['0', '10', '20']);
   });
 
@@ -431,6 +436,30 @@ describe('page numbers over a changing table (tie- and drift-safe)', () => {
     },
   });
   const ids = (batches: Batch[]) => batches.flatMap((b) => b.records.map((r) => Number(r.id)));
+
+  it.each(['page_number', 'offset'])('a cursor on %s paging without cursor_param is refused at load, at the stream (CFG_MISSING_KEY)', async (style) => {
+    const source = (extra: string) =>
+      yaml(`
+        version: 1
+        sources:
+          tickets:
+            type: rest
+            base_url: http://127.0.0.1:1
+            streams:
+              tickets: { path: /api, cursor: updated_at, key: id, page: { style: ${style}, size: 10 }${extra} }
+      `);
+    const { codes, errors } = await load({ 'junction.yaml': source('') });
+    expect(codes).toEqual([expect.stringMatching(/junction\.yaml:7:\d+ CFG_MISSING_KEY$/)]);
+    expect(errors[0]).toContain('sources.tickets.streams.tickets.cursor_param');
+    expect(errors[0]).toMatch(/needs cursor_param.*lost for good.*remove cursor to read the stream in full/);
+    expect((await load({ 'junction.yaml': source(', cursor_param: updated_since') })).errors).toEqual([]);
+  });
+
+  it('a cursor without cursor_param is accepted where pages do not shift: tokens, next links, a single request', () => {
+    for (const page of [{ style: 'cursor', size: 10, next: 'data.next' }, { style: 'next_link', size: 10 }, undefined] as const) {
+      expect(() => connect('http://127.0.0.1:1', { streams: { items: { path: '/api', key: 'id', cursor: 't', page } } })).not.toThrow();
+    }
+  });
 
   it('an earlier record updated mid-read shifts the pages, and nothing is skipped', async () => {
     const table: Row[] = Array.from({ length: 30 }, (_, i) => ({ id: i + 1, t: at(i) }));

@@ -87,7 +87,8 @@ async function dbOrders(): Promise<{ orderNo: string; ms: number }[]> {
   return rows.map((r) => ({ orderNo: r.order_no, ms: r.updated_at.getTime() }));
 }
 
-async function insertScratch(orderNos: string[], updatedAt: Date): Promise<void> {
+/** `updatedAt` as text keeps microseconds, which a Date would round to milliseconds. */
+async function insertScratch(orderNos: string[], updatedAt: Date | string): Promise<void> {
   await db.query(
     `INSERT INTO orders_legacy.orders (order_no, customer_no, contact_phone, status, total_amount, currency, created_at, updated_at)
      SELECT no, NULL, NULL, 'PAID', 12.30, 'CNY', $2, $2 FROM unnest($1::text[]) AS no`,
@@ -184,6 +185,31 @@ describe('soap connector against the PHP order service', () => {
       expect(mid.key).toBe(nos[5 * 64 - 1]);
       const rest = recordsOf(await readAll(conn, 'orders', mid, { batchSize: 64 })).map((r) => r.orderNo);
       expect(rest).toEqual(nos.slice(5 * 64));
+    } finally {
+      await deleteScratch();
+    }
+  });
+
+  it('orders changed at different microseconds of one second: each read across a resume, updatedAt at full precision', async () => {
+    const before = (await dbOrders()).at(-1)!;
+    // A whole second well after every real order, written as Shanghai wall clock.
+    const second = new Date(Math.ceil(before.ms / 1000) * 1000 + 30 * 86_400_000).toISOString().replace('.000Z', '');
+    const [a, b, c] = [`${SCRATCH}SUB-A`, `${SCRATCH}SUB-B`, `${SCRATCH}SUB-C`];
+    try {
+      await insertScratch([b], `${second}.100123Z`);
+      const conn = connector();
+      const start: Checkpoint = { cursor: new Date(before.ms).toISOString(), key: before.orderNo };
+      const first = await readAll(conn, 'orders', start);
+      expect(recordsOf(first).map((r) => r.orderNo)).toEqual([b]);
+      const checkpoint = first.at(-1)!.checkpoint!;
+
+      // Later in the same second, under smaller and larger keys than the checkpoint's.
+      await insertScratch([a], `${second}.800456Z`);
+      await insertScratch([c], `${second}.100124Z`);
+      const next = recordsOf(await readAll(conn, 'orders', checkpoint));
+      expect(next.map((r) => r.orderNo)).toEqual([c, a]);
+      const shanghai = (iso: string) => new Date(Date.parse(`${iso}Z`) + 8 * 3_600_000).toISOString().slice(0, 19);
+      expect(next.map((r) => r.updatedAt)).toEqual([`${shanghai(second)}.100124+08:00`, `${shanghai(second)}.800456+08:00`]);
     } finally {
       await deleteScratch();
     }

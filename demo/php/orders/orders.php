@@ -11,7 +11,8 @@
  * Operations
  *   listOrdersUpdatedSince(since: dateTime, pageToken?: string, pageSize?: int = 100)
  *       -> { orders: { order: Order[] }, nextPageToken?: string }
- *       Orders with updatedAt >= since, ordered by (updatedAt, orderNo). nextPageToken is
+ *       Orders with updatedAt >= since, ordered by (updatedAt, orderNo); updatedAt carries
+ *       the microseconds that order is by (none when whole seconds). nextPageToken is
  *       opaque (base64 of the last row's "updated_at|order_no") and absent on the last page;
  *       paging on it never skips or repeats rows that share one updatedAt.
  *       A since without offset is Asia/Shanghai time.
@@ -34,9 +35,14 @@ define('ORDERS_WSDL', __DIR__ . '/orders.wsdl');
 define('ORDERS_DEFAULT_PAGE_SIZE', 100);
 define('ORDERS_MAX_PAGE_SIZE', 1000);
 
+// updatedAt goes out at the precision it is sorted and paged by (microseconds, trailing zeros
+// dropped as in canonical xs:dateTime: whole seconds stay 10:00:05+08:00). At whole seconds,
+// two orders changed within one second came out of order, and a client resuming after
+// (updatedAt, orderNo) skipped the one with the smaller orderNo.
 $ORDER_COLUMNS = "order_no, customer_no, contact_phone, status, total_amount::text AS total_amount, currency,
     to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS created_at,
-    to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') AS updated_at,
+    to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS') || rtrim(rtrim(to_char(updated_at, '.US'), '0'), '.')
+        || to_char(updated_at, 'TZH:TZM') AS updated_at,
     to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS cursor_ts";
 
 function orders_db()
