@@ -27,17 +27,47 @@ export interface MessagePathOptions {
 /** Deadlock or serialization failure: the batch did nothing and can simply run again. */
 const RETRY_SQLSTATES = new Set(['40P01', '40001']);
 
+/** Class 22, data exception (e.g. 22021, a NUL in text): the row, not the store, is at fault. */
+function isDataError(err: unknown): err is { code: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
+const notStored = (cause: unknown) => new JunctionError('GW_STORE_UNAVAILABLE', 'the message was not stored; resend it with the same clientMsgId', { cause, retryable: true });
+/** Not retryable: the same message would fail again. */
+const cannotStore = (cause: { code: string }) =>
+  new JunctionError('GW_BAD_FRAME', `the message cannot be stored (SQLSTATE ${cause.code}); resending it will not help`, { cause, details: { sqlstate: cause.code } });
+
 export function createMessagePath(o: MessagePathOptions): GroupCommit<AppendRequest, AppendResult> {
+  const append = (batch: AppendRequest[]) =>
+    appendBatch(o.pool, batch).catch((err: { code?: string }) => {
+      if (err.code && RETRY_SQLSTATES.has(err.code)) return appendBatch(o.pool, batch);
+      throw err;
+    });
+  /** Stores each request in a transaction of its own, in order, so that a bad row fails only its sender. */
+  const oneByOne = async (batch: AppendRequest[]): Promise<(AppendResult | JunctionError)[]> => {
+    const results: (AppendResult | JunctionError)[] = [];
+    for (const req of batch) {
+      try {
+        results.push((await append([req]))[0]!);
+      } catch (cause) {
+        o.log.error({ err: cause, conversationId: req.conversationId }, 'message not stored');
+        results.push(isDataError(cause) ? cannotStore(cause) : notStored(cause));
+      }
+    }
+    return results;
+  };
   const flush = async (batch: AppendRequest[]): Promise<(AppendResult | Error)[]> => {
     let results: (AppendResult | JunctionError)[];
     try {
-      results = await appendBatch(o.pool, batch).catch((err: { code?: string }) => {
-        if (err.code && RETRY_SQLSTATES.has(err.code)) return appendBatch(o.pool, batch);
-        throw err;
-      });
+      results = await append(batch);
     } catch (cause) {
-      o.log.error({ err: cause, batch: batch.length }, 'message batch not stored');
-      throw new JunctionError('GW_STORE_UNAVAILABLE', 'the message was not stored; resend it with the same clientMsgId', { cause, retryable: true });
+      if (!isDataError(cause)) {
+        o.log.error({ err: cause, batch: batch.length }, 'message batch not stored');
+        throw notStored(cause);
+      }
+      // One row the database cannot hold rolled the whole batch back; alone, the others store.
+      results = await oneByOne(batch);
     }
     const published = new Set<string>();
     const items = [];

@@ -40,6 +40,11 @@ export type CloseCode = (typeof CLOSE)[keyof typeof CLOSE];
 /** Conversation ids are PostgreSQL bigserials; they stay far below 2^53 so JSON numbers carry them. */
 const conversationId = z.number().int().positive();
 const seq = z.number().int().min(0);
+/**
+ * A client string that is stored. PostgreSQL `text` and `jsonb` cannot hold U+0000: one such
+ * string would fail its whole group-commit batch, so it is a bad frame here, at the edge.
+ */
+const storedText = () => z.string().refine((s) => !s.includes('\u0000'), { error: 'must not contain U+0000 (NUL)' });
 /** Client-chosen id of a message, unique per sender and conversation (a UUID is fine). */
 const clientMsgId = z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/, { error: 'printable ASCII without spaces' });
 
@@ -53,7 +58,7 @@ export const helloFrame = z.strictObject({
 
 /** Where a visitor is (routing rules and analytics read it); only a message that opens a conversation uses it. */
 export const pageInfo = z.strictObject({
-  url: z.string().max(2048).optional(),
+  url: storedText().max(2048).optional(),
   language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$/).optional(),
   channel: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).optional(),
 });
@@ -64,7 +69,7 @@ export const msgFrame = z.strictObject({
   conversationId: conversationId.optional(),
   clientMsgId,
   // The length limit is config (`gateway.max_text_chars`), checked by the session.
-  text: z.string().min(1),
+  text: storedText().min(1),
   page: pageInfo.optional(),
 });
 

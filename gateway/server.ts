@@ -175,16 +175,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', onUpgradeError);
-    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
+    const path = upgradePath(req.url);
+    if (path === null) return refuseUpgrade(socket, new JunctionError('GW_BAD_REQUEST', 'malformed request target'));
     if (!accepting) return refuseUpgrade(socket, new JunctionError('GW_SHUTTING_DOWN', 'this instance is shutting down; connect to another'));
     if (path !== '/ws') return refuseUpgrade(socket, new JunctionError('GW_BAD_REQUEST', 'WebSocket endpoint is /ws'));
-    authenticateUpgrade(req, ctx).then(
-      (principal) => accept(principal, req, socket, head),
-      (err: unknown) => {
-        if (!isJunctionError(err)) log.error({ err }, 'upgrade authentication failed');
-        refuseUpgrade(socket, isJunctionError(err) ? err : new JunctionError('GW_INTERNAL', 'authentication failed', { cause: err }));
-      },
-    );
+    authenticateUpgrade(req, ctx)
+      .then(
+        (principal) => accept(principal, req, socket, head),
+        (err: unknown) => {
+          if (!isJunctionError(err)) log.error({ err }, 'upgrade authentication failed');
+          refuseUpgrade(socket, isJunctionError(err) ? err : new JunctionError('GW_INTERNAL', 'authentication failed', { cause: err }));
+        },
+      )
+      // A throw in there would be an unhandled rejection, which ends the process.
+      .catch((err: unknown) => {
+        log.error({ err }, 'upgrade failed');
+        socket.destroy();
+      });
   });
 
   const heartbeat = setInterval(() => {
@@ -232,6 +239,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     })());
 
   return { port, instanceId, sockets: () => sessions.size, commitStats: () => ({ ...ctx.messages.stats }), context: ctx, close };
+}
+
+/**
+ * The path of an upgrade's request target, or null when it does not parse: Node's HTTP parser
+ * lets through targets such as `//%` or `//[` on which `new URL` throws, and a throw in the
+ * `upgrade` listener would take the whole process down.
+ */
+function upgradePath(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://gateway').pathname;
+  } catch {
+    return null;
+  }
 }
 
 /** One connector per source that `gateway.lookups` names. @throws JunctionError CFG_UNKNOWN_REF for a source not given */

@@ -225,12 +225,12 @@ export class SocketSession implements ConversationsHost {
       case 'read': {
         if (!this.visible(frame.conversationId, frame.type)) return;
         this.ctx.receipts.note(frame.conversationId, this.participant, frame.type === 'ack' ? { acked: frame.seq } : { read: frame.seq });
-        if (frame.type === 'read') await this.publishTo(frame.conversationId, { e: 'read', conversationId: frame.conversationId, who: this.participant, seq: frame.seq });
+        if (frame.type === 'read') await this.relay(frame.conversationId, { e: 'read', conversationId: frame.conversationId, who: this.participant, seq: frame.seq });
         return;
       }
       case 'typing':
         if (!this.visible(frame.conversationId, 'typing')) return;
-        return this.publishTo(frame.conversationId, { e: 'typing', conversationId: frame.conversationId, who: this.participant, on: frame.on });
+        return this.relay(frame.conversationId, { e: 'typing', conversationId: frame.conversationId, who: this.participant, on: frame.on });
       case 'transfer': {
         if (this.principal.kind !== 'agent') return this.sendError('GW_FORBIDDEN', 'only agents transfer conversations', { conversationId: frame.conversationId });
         if (!this.visible(frame.conversationId, 'transfer')) return;
@@ -251,8 +251,17 @@ export class SocketSession implements ConversationsHost {
     return false;
   }
 
-  private async publishTo(conversationId: number, event: FanoutEvent): Promise<void> {
-    await this.ctx.fanout.publish([{ channels: [this.ctx.keys.conversation(conversationId)], event }]);
+  /**
+   * Relays an ephemeral event (typing, a read receipt) to the conversation. Nothing is lost
+   * when Redis fails: typing is momentary and the read receipt was noted for PostgreSQL, so
+   * the failure is logged and the socket stays open.
+   */
+  private async relay(conversationId: number, event: FanoutEvent): Promise<void> {
+    try {
+      await this.ctx.fanout.publish([{ channels: [this.ctx.keys.conversation(conversationId)], event }]);
+    } catch (err) {
+      this.ctx.log.warn({ err, session: this.sessionId, conversationId, event: event.e }, 'ephemeral event not relayed');
+    }
   }
 
   private async hello(frame: HelloFrame): Promise<void> {

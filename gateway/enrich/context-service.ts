@@ -82,6 +82,7 @@ export class ContextService {
     const hit = this.built.get(customerId);
     // A build in flight is always shared; a finished one for reuse_ms.
     if (hit && (hit.at === 0 || Date.now() - hit.at < this.o.settings.context.reuse_ms)) return hit.panel;
+    this.prune();
     const entry = { at: 0, panel: this.build(customerId) };
     this.built.set(customerId, entry);
     entry.panel.then(
@@ -89,6 +90,20 @@ export class ContextService {
       () => this.built.get(customerId) === entry && this.built.delete(customerId),
     );
     return entry.panel;
+  }
+
+  /**
+   * Drops finished panels older than reuse_ms. Run at each build, so the map holds no more
+   * than the panels built within reuse_ms (plus builds in flight), not every customer ever shown.
+   */
+  private prune(): void {
+    const now = Date.now();
+    for (const [id, e] of this.built) if (e.at !== 0 && now - e.at >= this.o.settings.context.reuse_ms) this.built.delete(id);
+  }
+
+  /** Panels held for reuse or being built (for tests and ops: it must stay bounded). */
+  get cachedPanels(): number {
+    return this.built.size;
   }
 
   private async build(customerId: number): Promise<Panel> {

@@ -12,30 +12,45 @@ import { signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../au
 import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../auth/password.js';
 import { signToken } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
-import { findAgentForLogin, replacePasswordHash } from '../store/agents.js';
+import { agentEmail, findAgentForLogin, replacePasswordHash } from '../store/agents.js';
 import { findCustomerByIdentity } from '../store/customers.js';
 import { bearerPrincipal } from './bearer.js';
 import { parseBody } from './errors.js';
 
-const loginSchema = z.strictObject({ email: z.string().min(3).max(254), password: z.string().min(1).max(1024) });
+// No NUL in the email: PostgreSQL text cannot hold it, the lookup would fail as a 500.
+const loginSchema = z.strictObject({ email: z.string().min(3).max(254).regex(/^[^\u0000]*$/, { error: 'must not contain U+0000 (NUL)' }), password: z.string().min(1).max(1024) });
+
+/**
+ * Failed logins a minute from one address, whatever the email (guessing across accounts).
+ * A constant: `gateway:` has no section for login limits yet.
+ */
+export const LOGIN_FAILURES_PER_ADDRESS = 30;
 
 const visitorSessionSchema = signedIdentitySchema.partial();
 
 export function authRoutes(ctx: GatewayContext): express.Router {
   const router = express.Router();
-  // Password guessing: 10 tries a minute per address and client.
+  // Password guessing: 10 tries a minute per address and account (keyed by the email as the
+  // lookup normalizes it, so " ann@x" is not a fresh budget for ann@x), and across accounts
+  // LOGIN_FAILURES_PER_ADDRESS failed tries a minute per address. Successful logins give their
+  // point back there, so an office behind one NAT (or a bench logging in hundreds of agents)
+  // is not held up.
   const loginLimiter = new RateLimiterMemory({ points: 10, duration: 60 });
+  const addressLimiter = new RateLimiterMemory({ points: LOGIN_FAILURES_PER_ADDRESS, duration: 60 });
 
   router.post('/api/auth/login', async (req, res) => {
     const { email, password } = parseBody(loginSchema, req.body);
+    const address = req.socket.remoteAddress ?? '';
     try {
-      await loginLimiter.consume(`${req.socket.remoteAddress}|${email.toLowerCase()}`);
+      await addressLimiter.consume(address);
+      await loginLimiter.consume(`${address}|${agentEmail(email)}`);
     } catch {
       throw new JunctionError('GW_RATE_LIMITED', 'too many login attempts; wait a minute');
     }
     const agent = await findAgentForLogin(ctx.pool, email);
     const ok = agent ? await verifyPassword(password, agent.passwordHash) : await verifyDummy(password);
     if (!agent || !ok) throw new JunctionError('GW_BAD_CREDENTIALS', 'unknown email or wrong password');
+    await addressLimiter.reward(address, 1);
     if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', 'this agent is disabled');
     if (needsRehash(agent.passwordHash)) {
       // Legacy scrypt (or weaker argon2) hash: replace it now that the password is known.

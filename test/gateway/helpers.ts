@@ -4,10 +4,13 @@
  * by the real config schema, agents, tokens, and a WebSocket test client that records
  * every frame and how the socket ended.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { stackSettings } from '../../config/env.js';
+import { PROJECT_ROOT, stackSettings } from '../../config/env.js';
 import { configSchema } from '../../config/schema.js';
 import type { GatewaySettings } from '../../gateway/context.js';
 import { GatewayKeys } from '../../gateway/events.js';
@@ -67,6 +70,27 @@ export async function gatewayEnv(name: string): Promise<GatewayEnv> {
       await db.close();
     },
   };
+}
+
+/**
+ * A gateway in a process of its own (`fixtures/gateway-process.ts`) on `env`'s database and
+ * Redis prefix, for what must be seen from outside the process (kill -9, a crash); resolves once it listens.
+ */
+export function spawnGateway(env: GatewayEnv): Promise<{ proc: ChildProcess; port: number }> {
+  const options = { pgUrl: env.db.url, redisUrl: stackSettings().services.redis.url, redisPrefix: env.prefix };
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test/gateway/fixtures/gateway-process.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, GW_TEST_OPTIONS: JSON.stringify(options) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the gateway process did not start in 30 s')), 30_000);
+    proc.once('exit', (code) => reject(new Error(`the gateway process exited with ${code}`)));
+    createInterface({ input: proc.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve({ proc, port: (JSON.parse(line) as { port: number }).port });
+    });
+  });
 }
 
 let agentCount = 0;

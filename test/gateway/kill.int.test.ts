@@ -2,36 +2,15 @@
  * kill -9 of an instance: its clients reconnect to the surviving one, resume and resend;
  * every message that was acked before the kill reaches the agent, once, in order.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, stackSettings } from '../../config/env.js';
 import type { RunningGateway } from '../../gateway/server.js';
-import { gatewayEnv, login, makeAgent, visitorToken, type GatewayEnv } from './helpers.js';
+import { gatewayEnv, login, makeAgent, spawnGateway, visitorToken, type GatewayEnv } from './helpers.js';
 import { ResilientClient } from './resilient-client.js';
 
 let env: GatewayEnv;
 let survivor: RunningGateway;
 let child: ChildProcess | undefined;
-
-/** Starts a gateway in a child process and resolves with its port. */
-function spawnGateway(): Promise<{ proc: ChildProcess; port: number }> {
-  const options = { pgUrl: env.db.url, redisUrl: stackSettings().services.redis.url, redisPrefix: env.prefix };
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test/gateway/fixtures/gateway-process.ts')], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, GW_TEST_OPTIONS: JSON.stringify(options) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the gateway process did not start in 30 s')), 30_000);
-    proc.once('exit', (code) => reject(new Error(`the gateway process exited with ${code}`)));
-    createInterface({ input: proc.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve({ proc, port: (JSON.parse(line) as { port: number }).port });
-    });
-  });
-}
 
 beforeAll(async () => {
   env = await gatewayEnv('kill');
@@ -47,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('kill -9 of an instance', () => {
   it('delivers every acked message after its clients resume on the other instance', async () => {
-    const { proc, port: doomed } = await spawnGateway();
+    const { proc, port: doomed } = await spawnGateway(env);
     child = proc;
     const agentAccount = await makeAgent(env);
     const agent = new ResilientClient(await login(survivor.port, agentAccount));

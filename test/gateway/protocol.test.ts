@@ -28,6 +28,9 @@ describe('parseClientFrame', () => {
     ['a clientMsgId with spaces', '{"type":"msg","clientMsgId":"a b","text":"x"}', 'GW_BAD_FRAME', CLOSE.BAD_FRAME],
     ['a transfer naming both agent and team', '{"type":"transfer","conversationId":1,"toAgentId":2,"toTeam":"x"}', 'GW_BAD_FRAME', CLOSE.BAD_FRAME],
     ['a resume point that is not an id', '{"type":"hello","resume":{"abc":1}}', 'GW_BAD_FRAME', CLOSE.BAD_FRAME],
+    // PostgreSQL text and jsonb cannot hold U+0000: it would fail the whole group-commit batch.
+    ['a text with U+0000', '{"type":"msg","clientMsgId":"a","text":"a\\u0000b"}', 'GW_BAD_FRAME', CLOSE.BAD_FRAME],
+    ['a page url with U+0000', '{"type":"msg","clientMsgId":"a","text":"x","page":{"url":"https://x/\\u0000"}}', 'GW_BAD_FRAME', CLOSE.BAD_FRAME],
   ])('refuses %s', (_what, text, code, close) => {
     const r = parseClientFrame(text);
     expect(r.ok).toBe(false);

@@ -1,9 +1,11 @@
 /** Everything the gateway must refuse, each with its stable code: at the upgrade, at the API, on the socket. */
+import type { ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIdentity } from '../../gateway/auth/identity.js';
 import { signToken } from '../../gateway/auth/token.js';
 import type { RunningGateway } from '../../gateway/server.js';
-import { gatewayEnv, http, IDENTITY_SECRET, login, makeAgent, TestClient, TOKEN_SECRET, visitorToken, type GatewayEnv } from './helpers.js';
+import { gatewayEnv, http, IDENTITY_SECRET, login, makeAgent, sendAndAck, spawnGateway, TestClient, TOKEN_SECRET, visitorToken, type GatewayEnv } from './helpers.js';
 
 let env: GatewayEnv;
 let gw: RunningGateway;
@@ -33,6 +35,45 @@ describe('refused at the upgrade (HTTP status before any socket exists)', () => 
     ['the token without the junction.v1 subprotocol', () => TestClient.open(gw.port, token, { protocols: [`bearer.${token}`] }), 400, 'GW_BAD_REQUEST'],
   ])('%s', async (_what, open, status, code) => {
     await expect(open()).rejects.toEqual({ status, code });
+  });
+
+  describe('a request target that does not parse (a gateway in its own process: a throw there would end it)', () => {
+    let child: { proc: ChildProcess; port: number };
+    beforeAll(async () => {
+      child = await spawnGateway(env);
+    });
+    afterAll(async () => {
+      const proc = child?.proc;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGTERM'); // the fixture closes the gateway, releasing its connections before the database is dropped
+      await exited;
+    });
+
+    /** Sends an upgrade request with `target` as it is (fetch and ws would normalize it); resolves with the raw answer. */
+    const rawUpgrade = (port: number, target: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let got = '';
+        socket.on('data', (d) => (got += d.toString()));
+        socket.on('end', () => resolve(got));
+        socket.on('error', reject);
+        socket.setTimeout(5000, () => (socket.destroy(), reject(new Error(`no answer within 5 s; got ${JSON.stringify(got)}`))));
+        socket.write(
+          `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: junction.v1, bearer.${token}\r\n\r\n`,
+        );
+      });
+
+    // Node's HTTP parser lets these through; `new URL` throws on them.
+    it.each(['//%', '//[', '//:99999'])('%s: 400 GW_BAD_REQUEST, and the gateway still serves', async (target) => {
+      const answer = await rawUpgrade(child.port, target);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toMatch(/\r\nX-Junction-Error: GW_BAD_REQUEST\r\n/);
+      expect(child.proc.exitCode).toBeNull();
+      (await TestClient.open(child.port, token)).close();
+      expect((await http(child.port, 'GET', '/healthz')).status).toBe(200);
+    });
   });
 
   it('accepts the same token from an allowed Origin and without one (non-browser client)', async () => {
@@ -119,6 +160,25 @@ describe('refused on the socket (error frame, then a stable close code)', () => 
   it('a binary frame: GW_BAD_FRAME, 4400', async () => {
     const { closed } = await violate([Buffer.from([1, 2, 3])]);
     expect(closed.code).toBe(4400);
+  });
+
+  it('a text with U+0000 (PostgreSQL cannot store it): GW_BAD_FRAME, 4400; a message committed alongside is stored', async () => {
+    // One lane and a long window: both messages would share one transaction.
+    const batching = await env.start({ settings: { commit_window_ms: 100, commit_lanes: 1 } });
+    const open = async () => {
+      const { client } = await TestClient.connect(batching.port, (await visitorToken(batching.port)).token);
+      return { client, conversationId: (await sendAndAck(client, { clientMsgId: 'first', text: 'hi' })).conversationId };
+    };
+    const [bad, good] = [await open(), await open()];
+    bad.client.send({ type: 'msg', conversationId: bad.conversationId, clientMsgId: 'nul', text: 'a\u0000b' });
+    const ack = await sendAndAck(good.client, { conversationId: good.conversationId, clientMsgId: 'second', text: 'fine' });
+    expect(ack.seq).toBe(2);
+    const closed = await Promise.race([bad.client.closed, new Promise((r) => setTimeout(r, 5000, 'still open'))]);
+    expect(closed).toMatchObject({ code: 4400 });
+    expect(bad.client.frames.at(-1)).toMatchObject({ type: 'error', code: 'GW_BAD_FRAME' });
+    const { rows } = await env.db.pool.query<{ text: string }>('SELECT text FROM gateway.message WHERE conversation_id = $1 ORDER BY seq', [good.conversationId]);
+    expect(rows.map((r) => r.text)).toEqual(['hi', 'fine']);
+    good.client.close();
   });
 
   it('a flood beyond the per-socket rate limit: GW_RATE_LIMITED, 4408', async () => {
