@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, type Collection, type Document } from 'mongodb';
 import { stackSettings } from '../../config/env.js';
-import { JunctionError } from '../../config/errors.js';
 import { silentLogger } from '../../config/log.js';
 import { createConnector } from '../../connectors/index.js';
 import { toRecord } from '../../connectors/json.js';
@@ -15,6 +14,7 @@ import { spec } from '../../connectors/mongo.js';
 import type { Batch, Checkpoint, Connector, ReadOptions, SourceRecord } from '../../connectors/types.js';
 import { seedFixture } from '../demo/estate-fixture.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { errorOf } from '../helpers/errors.js';
 
 const settings = stackSettings();
 const mongoUrl = settings.services.mongo.url;
@@ -57,15 +57,6 @@ async function readAll(conn: Connector, stream: string, checkpoint: Checkpoint |
 
 const records = (batches: Batch[]): SourceRecord[] => batches.flatMap((b) => b.records);
 const lastCheckpoint = (batches: Batch[]): Checkpoint | null => batches.at(-1)?.checkpoint ?? null;
-
-async function errorOf(promise: Promise<unknown>): Promise<JunctionError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(JunctionError);
-  return err as JunctionError;
-}
 
 /**
  * The JSON a user document should become, written out independently of json.ts: ObjectId

@@ -1,8 +1,8 @@
 /** The SOAP stream reader on a scripted service: the (cursor, key) order check resuming relies on. */
 import { describe, expect, it } from 'vitest';
-import { JunctionError } from '../../config/errors.js';
 import { readSoapStream, type OperationCall, type SoapStreamOptions } from '../../connectors/soap/reader.js';
 import type { Checkpoint, SourceRecord } from '../../connectors/types.js';
+import { errorOf } from '../helpers/errors.js';
 
 const order = (orderNo: string, updatedAt: string): SourceRecord => ({ orderNo, updatedAt });
 
@@ -31,15 +31,6 @@ async function read(stream: SoapStreamOptions, pages: SourceRecord[][], checkpoi
   const options = { batchSize: 10, pageSize: 2, source: 'orders_soap', stream: 'orders' };
   for await (const batch of readSoapStream(stream, checkpoint, options, service(pages))) out.push(...batch.records);
   return out;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<JunctionError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(JunctionError);
-  return err as JunctionError;
 }
 
 describe('readSoapStream order check', () => {

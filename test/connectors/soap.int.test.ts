@@ -15,13 +15,13 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, stackSettings, withDatabase } from '../../config/env.js';
-import { JunctionError } from '../../config/errors.js';
 import { silentLogger } from '../../config/log.js';
 import { createConnector } from '../../connectors/index.js';
 import { spec } from '../../connectors/soap.js';
 import type { Batch, Checkpoint, Connector, ReadOptions, SourceRecord } from '../../connectors/types.js';
 import { seedFixture } from '../demo/estate-fixture.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { errorOf } from '../helpers/errors.js';
 
 const settings = stackSettings();
 const WSDL_URL = settings.services.orders_soap.url;
@@ -63,15 +63,6 @@ async function readAll(conn: Connector, stream: string, checkpoint: Checkpoint |
 }
 
 const recordsOf = (batches: Batch[]): SourceRecord[] => batches.flatMap((b) => b.records);
-
-async function errorOf(promise: Promise<unknown>): Promise<JunctionError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(JunctionError);
-  return err as JunctionError;
-}
 
 /** sha256 over `orderNo|epoch ms` lines, in the order given. */
 function ordersHash(rows: { orderNo: string; ms: number }[]): string {
