@@ -14,6 +14,11 @@ import type { FanoutEvent } from './events.js';
 
 export interface FanoutListener {
   onEvent(event: FanoutEvent): void;
+  /**
+   * The subscriber connection came back after a drop and its channels are subscribed again:
+   * whatever was published meanwhile was lost, so read it back from where it is stored.
+   */
+  resubscribed?(): void;
 }
 
 interface Subscription {
@@ -25,6 +30,8 @@ interface Subscription {
 
 export class Fanout {
   private readonly subs = new Map<string, Subscription>();
+  /** Set once the subscriber connection was ready: a later `ready` is a reconnect. */
+  private connectedBefore: boolean;
 
   /**
    * @param pub a connection for PUBLISH (shared with other commands)
@@ -32,10 +39,42 @@ export class Fanout {
    */
   constructor(
     private readonly pub: Redis,
-    private readonly sub: Redis,
+    /** @internal the subscriber connection (tests drop it) */
+    readonly sub: Redis,
     private readonly log: Logger,
   ) {
+    this.connectedBefore = sub.status === 'ready';
     sub.on('message', (channel: string, text: string) => this.dispatch(channel, text));
+    sub.on('ready', () => this.onReady());
+  }
+
+  private onReady(): void {
+    if (!this.connectedBefore) {
+      this.connectedBefore = true;
+      return;
+    }
+    // ioredis sends the SUBSCRIBEs of the lost connection right after emitting `ready`; a
+    // PING sent after them (next microtask) is answered once they took effect, so the
+    // listeners' catch-up reads cannot miss a message published in between.
+    queueMicrotask(() => {
+      this.sub.ping().then(
+        () => this.notifyResubscribed(),
+        (err: unknown) => this.log.warn({ err }, 'fan-out not confirmed after reconnect; the next reconnect catches up'),
+      );
+    });
+  }
+
+  private notifyResubscribed(): void {
+    const listeners = new Set<FanoutListener>();
+    for (const s of this.subs.values()) for (const l of s.listeners) listeners.add(l);
+    this.log.info({ channels: this.subs.size, listeners: listeners.size }, 'fan-out resubscribed; catching up');
+    for (const l of listeners) {
+      try {
+        l.resubscribed?.();
+      } catch (err) {
+        this.log.error({ err }, 'fan-out listener failed to catch up');
+      }
+    }
   }
 
   private dispatch(channel: string, text: string): void {

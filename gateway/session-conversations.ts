@@ -153,6 +153,15 @@ export class SessionConversations {
     }
   }
 
+  /**
+   * Fan-out was lost for a while (the subscriber connection reconnected): every stream reads
+   * what it missed from PostgreSQL. Before the welcome nothing is due: it catches up then.
+   */
+  catchUpAgain(): void {
+    if (!this.welcomed) return;
+    for (const s of this.seen?.values() ?? []) if (s.stream) void s.stream.catchUp();
+  }
+
   /** A conversation the client names before its event arrived (assigned a moment ago). */
   async discover(id: number): Promise<boolean> {
     const c = await getConversation(this.ctx.pool, id);

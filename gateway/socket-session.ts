@@ -7,6 +7,11 @@
  * message is only *queued* for group commit before the next frame is read: its ack is sent
  * when its batch commits, so a client may pipeline messages without waiting for acks and
  * they still take seqs in the order sent.
+ *
+ * The rate limit counts a frame when it arrives, not when its turn comes: frames whose
+ * handling waits on PostgreSQL would otherwise be counted at the database's pace, and a
+ * flooding socket's backlog would grow without ever tripping the limit. The backlog is
+ * capped as well ({@link MAX_WAITING_FRAMES}).
  */
 import type { RawData, WebSocket } from 'ws';
 import { JunctionError, isJunctionError, type ErrorCode } from '../config/errors.js';
@@ -20,12 +25,20 @@ import type { PresenceEntry } from './presence.js';
 import { CLOSE, parseClientFrame, type ClientFrame, type CloseCode, type ConversationSummary, type HelloFrame, type MsgFrame, type ServerFrame } from './protocol.js';
 import { SessionConversations, type ConversationsHost } from './session-conversations.js';
 import { openConversationsOf } from './store/conversations.js';
+import { storedMessage } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
 
 /** How long a socket may stay silent before its `hello`. */
 export const HELLO_TIMEOUT_MS = 10_000;
 /** A client that lets this much pile up unread is dropped; it resumes when it reconnects. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/**
+ * Frames a socket may have waiting for their turn; one more closes it like a flood (4408,
+ * GW_RATE_LIMITED). Raised to what `gateway.rate_limit` lets a client send at once (one
+ * second's frames plus the burst): ws hands over every frame of one TCP read before any is
+ * handled, so a client pipelining within a high configured limit must not be cut off.
+ */
+export const MAX_WAITING_FRAMES = 64;
 
 // One set of socket listeners for every socket (`this` is the socket), instead of four
 // closures per socket: an idle socket should cost little more than `ws` itself.
@@ -57,6 +70,8 @@ export class SocketSession implements ConversationsHost {
   private readonly budget: FrameBudget;
   /** Frames (and fan-out events) are handled one at a time, in arrival order; null when idle. */
   private inbound: Promise<void> | null = null;
+  /** Frames received whose turn has not come yet. */
+  private waiting = 0;
   private events: Promise<void> | null = null;
   /** Fan-out events that came before the welcome was sent. */
   private early: FanoutEvent[] | null = null;
@@ -97,7 +112,16 @@ export class SocketSession implements ConversationsHost {
   /** @internal a frame from the socket (socket listener) */
   received(data: RawData, isBinary: boolean): void {
     if (this.state === 'closed') return;
-    const next = (this.inbound ?? Promise.resolve()).then(() => this.onFrame(data, isBinary)).catch((err: unknown) => this.fail(err));
+    if (!this.budget.take()) return this.violate('GW_RATE_LIMITED', CLOSE.RATE_LIMITED, 'too many frames');
+    const { frames_per_second, burst } = this.ctx.settings.rate_limit;
+    if (this.waiting >= Math.max(MAX_WAITING_FRAMES, frames_per_second + burst)) return this.violate('GW_RATE_LIMITED', CLOSE.RATE_LIMITED, 'too many frames waiting to be handled');
+    this.waiting++;
+    const next = (this.inbound ?? Promise.resolve())
+      .then(() => {
+        this.waiting--;
+        return this.onFrame(data, isBinary);
+      })
+      .catch((err: unknown) => this.fail(err));
     this.inbound = next;
     void next.then(() => {
       if (this.inbound === next) this.inbound = null;
@@ -194,7 +218,6 @@ export class SocketSession implements ConversationsHost {
 
   private async onFrame(data: RawData, isBinary: boolean): Promise<void> {
     if (this.state === 'closed') return;
-    if (!this.budget.take()) return this.violate('GW_RATE_LIMITED', CLOSE.RATE_LIMITED, 'too many frames');
     if (isBinary) return this.violate('GW_BAD_FRAME', CLOSE.BAD_FRAME, 'binary frames are not part of the protocol');
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     const parsed = parseClientFrame(text);
@@ -313,6 +336,10 @@ export class SocketSession implements ConversationsHost {
       return this.sendError('GW_CONVERSATION_NOT_FOUND', `no conversation ${conversationId} for you`, { clientMsgId, conversationId });
     }
     if (this.principal.kind === 'visitor' && this.conversations.get(conversationId)?.status === 'closed') {
+      // A resend of a message stored before the close (its ack was lost) is answered with the
+      // original ack: it must neither reopen the conversation nor be refused as closed.
+      const original = await storedMessage(this.ctx.pool, conversationId, this.participant, clientMsgId);
+      if (original) return this.send({ type: 'ack', clientMsgId, conversationId, seq: original.seq, at: original.at, duplicate: true });
       // A visitor writing into a recently closed conversation reopens it (see reopenForVisitor).
       const reopened = await reopenForVisitor(this.ctx, this.principal, conversationId);
       if (!reopened) return this.sendError('GW_CONVERSATION_CLOSED', `conversation ${conversationId} is closed; send without conversationId to start a new one`, { clientMsgId, conversationId });
@@ -348,6 +375,11 @@ export class SocketSession implements ConversationsHost {
     void next.then(() => {
       if (this.events === next) this.events = null;
     });
+  }
+
+  /** Fan-out came back after a Redis reconnect: catch up what was published meanwhile. */
+  resubscribed(): void {
+    if (this.state === 'ready') this.conversations.catchUpAgain();
   }
 
   private async handleEvent(event: FanoutEvent): Promise<void> {

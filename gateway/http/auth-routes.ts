@@ -1,14 +1,15 @@
 /**
  * `POST /api/auth/login` (agents: email + password → a short-lived token) and
  * `POST /api/visitor/session` (visitors: a token, optionally linked to a signed identity;
- * with a still-valid visitor token as bearer it renews the same visitor).
+ * with a still-valid visitor token as bearer it renews the same visitor, unless it carried an
+ * identity and a different one is signed now).
  */
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
-import { signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../auth/identity.js';
+import { IDENTITY_KEYS, signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../auth/identity.js';
 import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../auth/password.js';
 import { signToken } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
@@ -27,6 +28,11 @@ const loginSchema = z.strictObject({ email: z.string().min(3).max(254).refine((s
 export const LOGIN_FAILURES_PER_ADDRESS = 30;
 
 const visitorSessionSchema = signedIdentitySchema.partial();
+
+/** The same normalized claims (a token's claims and a freshly verified identity). */
+function sameIdentity(a: IdentityClaims, b: IdentityClaims | null): boolean {
+  return b !== null && IDENTITY_KEYS.every((k) => a[k] === b[k]);
+}
 
 export function authRoutes(ctx: GatewayContext): express.Router {
   const router = express.Router();
@@ -80,7 +86,10 @@ export function authRoutes(ctx: GatewayContext): express.Router {
       );
       customerId = await findCustomerByIdentity(ctx.pool, identity, ctx.settings.external_id_kind);
     }
-    const visitorId = previous?.visitorId ?? randomUUID();
+    // Visibility is by visitorId: a renewal that signs in someone else (a shared device, a
+    // logout and login on the retailer's site) starts a new visitor, or B would read A's chats.
+    const sameVisitor = previous && (previous.identity === null || sameIdentity(previous.identity, identity));
+    const visitorId = sameVisitor ? previous.visitorId : randomUUID();
     const { token, expiresAt } = signToken({ kind: 'visitor', visitorId, customerId, identity }, ctx.settings.token_secret, ctx.settings.visitor_token_ttl_s);
     res.json({ token, expiresAt: expiresAt.toISOString(), visitorId, identified: identity !== null, customerLinked: customerId !== null });
   });

@@ -37,6 +37,19 @@ export async function messagesAfter(db: Db, conversationId: number, afterSeq: nu
 }
 
 /**
+ * The message `senderId` stored as `clientMsgId` in the conversation, if any: a resend's
+ * original. Read only where the append cannot answer the resend itself (see
+ * `SocketSession.message`: before reopening a closed conversation).
+ */
+export async function storedMessage(db: Db, conversationId: number, senderId: string, clientMsgId: string): Promise<MessageRecord | null> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${MESSAGE_COLUMNS} FROM gateway.message WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3`,
+    [conversationId, senderId, clientMsgId],
+  );
+  return rows[0] ? toMessage(rows[0]) : null;
+}
+
+/**
  * The `limit` messages just before `beforeSeq` (history paging backwards), returned in seq
  * order, and whether older ones exist. One row more than asked tells the latter without a
  * count (the primary key `(conversation_id, seq)` serves the descending scan).

@@ -1,7 +1,9 @@
-/** A socket session against the real services when Redis fails under it. */
+/** A socket session against the real services: Redis failing under it, floods while PostgreSQL is slow, resends after a close. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/server.js';
-import { gatewayEnv, sendAndAck, TestClient, visitorToken, type GatewayEnv } from './helpers.js';
+import { MAX_WAITING_FRAMES } from '../../gateway/socket-session.js';
+import { getConversation } from '../../gateway/store/conversations.js';
+import { connectAgent, gatewayEnv, makeAgent, sendAndAck, TestClient, visitorToken, type GatewayEnv } from './helpers.js';
 
 let env: GatewayEnv;
 let gw: RunningGateway;
@@ -29,5 +31,77 @@ describe('socket session', () => {
     expect(client.frames.filter((f) => f.type === 'error').map((f) => f.type === 'error' && f.code)).toEqual(['GW_CONVERSATION_NOT_FOUND']);
     expect(client.ws.readyState).toBe(client.ws.OPEN);
     client.close();
+  });
+});
+
+/**
+ * Runs `fn` while the conversation table is locked: every frame whose handling reads it
+ * (a message naming a conversation this socket does not know) waits, as behind a slow database.
+ */
+async function whileConversationsLocked<T>(fn: () => Promise<T>): Promise<T> {
+  const tx = await env.db.pool.connect();
+  try {
+    await tx.query('BEGIN');
+    await tx.query('LOCK TABLE gateway.conversation IN ACCESS EXCLUSIVE MODE');
+    return await fn();
+  } finally {
+    await tx.query('ROLLBACK').catch(() => undefined);
+    tx.release();
+  }
+}
+
+const unknownConversation = (i: number) => ({ type: 'msg', conversationId: 999_999, clientMsgId: `flood-${i}`, text: 'x' });
+const stillOpen = (ms: number) => new Promise<'still open'>((r) => setTimeout(r, ms, 'still open'));
+
+describe('a socket flooding frames that wait on PostgreSQL', () => {
+  it('is closed by the rate limit as the frames arrive, not at the pace they are handled', async () => {
+    const limited = await env.start({ settings: { rate_limit: { frames_per_second: 5, burst: 5 } } });
+    const { client } = await TestClient.connect(limited.port, (await visitorToken(limited.port)).token);
+    const closed = await whileConversationsLocked(async () => {
+      for (let i = 0; i < 20; i++) client.send(unknownConversation(i));
+      return Promise.race([client.closed, stillOpen(5000)]);
+    });
+    expect(closed).toMatchObject({ code: 4408 });
+    expect(client.frames.at(-1)).toMatchObject({ type: 'error', code: 'GW_RATE_LIMITED' });
+  });
+
+  it('is closed once more than MAX_WAITING_FRAMES wait, though each second stays within the rate limit', async () => {
+    const limited = await env.start({ settings: { rate_limit: { frames_per_second: MAX_WAITING_FRAMES, burst: 0 } } });
+    const { client } = await TestClient.connect(limited.port, (await visitorToken(limited.port)).token);
+    // Two batches a second apart, each within frames_per_second, together beyond the queue's cap.
+    const batch = Math.ceil(MAX_WAITING_FRAMES * 0.75);
+    const closed = await whileConversationsLocked(async () => {
+      for (let i = 0; i < batch; i++) client.send(unknownConversation(i));
+      await new Promise((r) => setTimeout(r, 1100));
+      for (let i = batch; i < 2 * batch; i++) client.send(unknownConversation(i));
+      return Promise.race([client.closed, stillOpen(5000)]);
+    });
+    expect(closed).toMatchObject({ code: 4408 });
+    expect(client.frames.at(-1)).toMatchObject({ type: 'error', code: 'GW_RATE_LIMITED' });
+  });
+});
+
+describe('a resend of a message stored before the conversation closed (its ack lost)', () => {
+  it.each([
+    ['reopening allowed', 86_400],
+    ['reopening disabled', 0],
+  ])('gets the original ack and leaves the conversation closed (%s)', async (_what, reopenWithin) => {
+    const g = await env.start({ settings: { reopen_within_s: reopenWithin } });
+    const agent = await makeAgent(env);
+    const agentClient = await connectAgent(env, g.port, agent);
+    const { client } = await TestClient.connect(g.port, (await visitorToken(g.port)).token);
+    const first = await sendAndAck(client, { clientMsgId: 'opening', text: 'hello' });
+    const conversationId = first.conversationId;
+    const original = await sendAndAck(client, { conversationId, clientMsgId: 'lost-ack', text: 'my order is late' });
+    await agentClient.next((f) => f.type === 'msg' && f.clientMsgId === 'lost-ack');
+    agentClient.send({ type: 'close', conversationId });
+    await client.next((f) => f.type === 'conversation' && f.event === 'closed');
+    client.send({ type: 'msg', conversationId, clientMsgId: 'lost-ack', text: 'my order is late' });
+    const answer = await client.next((f) => (f.type === 'ack' || f.type === 'error') && f.clientMsgId === 'lost-ack' && f !== original);
+    expect(answer).toEqual({ ...original, duplicate: true });
+    expect((await getConversation(env.db.pool, conversationId))?.status).toBe('closed');
+    expect(client.frames.some((f) => f.type === 'conversation' && f.event === 'reopened')).toBe(false);
+    client.close();
+    agentClient.close();
   });
 });

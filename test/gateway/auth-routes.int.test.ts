@@ -1,0 +1,70 @@
+/** `POST /api/visitor/session` renewals: who keeps the visitor (and so its conversations) and who starts afresh. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIdentity, type IdentityClaims } from '../../gateway/auth/identity.js';
+import type { RunningGateway } from '../../gateway/server.js';
+import { gatewayEnv, http, IDENTITY_SECRET, sendAndAck, TestClient, type GatewayEnv } from './helpers.js';
+
+let env: GatewayEnv;
+let gw: RunningGateway;
+
+beforeAll(async () => {
+  env = await gatewayEnv('auth_routes');
+  gw = await env.start();
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+const signed = (identity: IdentityClaims) => {
+  const timestamp = Math.floor(Date.now() / 1000);
+  return { identity, timestamp, signature: signIdentity(identity, timestamp, IDENTITY_SECRET) };
+};
+
+async function session(body: Record<string, unknown>, token?: string): Promise<{ token: string; visitorId: string }> {
+  const r = await http(gw.port, 'POST', '/api/visitor/session', body, token ? { authorization: `Bearer ${token}` } : {});
+  expect(r.status).toBe(200);
+  return { token: r.json!.token as string, visitorId: r.json!.visitorId as string };
+}
+
+/** Whether `token` reads the conversation, over REST and in the socket's welcome. */
+async function sees(token: string, conversationId: number): Promise<boolean> {
+  const rest = await http(gw.port, 'GET', `/api/conversations/${conversationId}/messages`, undefined, { authorization: `Bearer ${token}` });
+  const { client, welcome } = await TestClient.connect(gw.port, token);
+  client.close();
+  const onSocket = welcome.conversations.some((c) => c.id === conversationId);
+  expect(onSocket).toBe(rest.status === 200);
+  return rest.status === 200;
+}
+
+describe('renewing a visitor session', () => {
+  const ann = { email: 'ann@example.com' };
+
+  /** A visitor (optionally identified as `identity`) with an open conversation. */
+  async function visitorWithConversation(identity: IdentityClaims | null) {
+    const v = await session(identity ? signed(identity) : {});
+    const { client } = await TestClient.connect(gw.port, v.token);
+    const { conversationId } = await sendAndAck(client, { clientMsgId: 'first', text: 'where is my order?' });
+    client.close();
+    return { ...v, conversationId };
+  }
+
+  it.each([
+    ['with no identity in the request', true, () => ({})],
+    ['with the same signed identity', true, () => signed({ email: 'Ann@Example.com' })],
+    ['with another signed identity', false, () => signed({ email: 'bob@example.com' })],
+    ['with the same identity plus another claim', false, () => signed({ email: 'ann@example.com', phone: '138 0013 8000' })],
+  ])("ann's token renewed %s keeps the visitor and its conversation: %s", async (_what, keeps, body) => {
+    const before = await visitorWithConversation(ann);
+    const renewed = await session(body(), before.token);
+    expect(renewed.visitorId === before.visitorId).toBe(keeps);
+    expect(await sees(renewed.token, before.conversationId)).toBe(keeps);
+  });
+
+  it('an anonymous visitor that signs in keeps its visitor (and the chat it started)', async () => {
+    const before = await visitorWithConversation(null);
+    const renewed = await session(signed(ann), before.token);
+    expect(renewed.visitorId).toBe(before.visitorId);
+    expect(await sees(renewed.token, before.conversationId)).toBe(true);
+  });
+});
