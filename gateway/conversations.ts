@@ -6,12 +6,12 @@
 import { JunctionError } from '../config/errors.js';
 import { announce } from './announce.js';
 import { drainSoon } from './drain.js';
-import type { Principal } from './auth/token.js';
+import { participantId, type Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import type { ConversationSummary } from './protocol.js';
 import type { PageInfo } from './routing.js';
 import { getAgent } from './store/agents.js';
-import { closeConversation, openConversationFor, transferConversation } from './store/conversations.js';
+import { canSee, closeConversation, getConversation, notYours, openConversationFor, transferConversation } from './store/conversations.js';
 import { inTransaction } from './store/db.js';
 import { lockReopenable, reopenLocked } from './store/reopen.js';
 
@@ -53,11 +53,22 @@ export async function reopenForVisitor(
   return c;
 }
 
-/** Transfers to an agent (any team; their team follows) or to a team's queue. */
+/**
+ * Why a change `by` asked for did not happen: the conversation is gone or no longer theirs
+ * (GW_CONVERSATION_NOT_FOUND, as if they had never seen it), or it is closed.
+ */
+async function refusal(ctx: GatewayContext, conversationId: number, by: Principal, closedMessage: string): Promise<JunctionError> {
+  const c = await getConversation(ctx.pool, conversationId);
+  if (!c || !canSee(c, by)) return notYours(conversationId);
+  return new JunctionError('GW_CONVERSATION_CLOSED', closedMessage);
+}
+
+/** Transfers a conversation `by` holds (or sees queued) to an agent (any team; their team follows) or to a team's queue. */
 export async function transfer(
   ctx: GatewayContext,
   conversationId: number,
   to: { toAgentId: number } | { toTeam: string },
+  by: Principal,
 ): Promise<ConversationSummary> {
   let target: { agentId: number; team: string } | { team: string };
   if ('toAgentId' in to) {
@@ -68,8 +79,8 @@ export async function transfer(
   } else {
     target = { team: to.toTeam };
   }
-  const moved = await transferConversation(ctx.pool, conversationId, target);
-  if (!moved) throw new JunctionError('GW_CONVERSATION_CLOSED', `conversation ${conversationId} is closed`);
+  const moved = await transferConversation(ctx.pool, conversationId, target, by);
+  if (!moved) throw await refusal(ctx, conversationId, by, `conversation ${conversationId} is closed`);
   const c = moved.conversation;
   await announce(ctx, c.assignedAgentId === null ? 'queued' : 'transferred', c);
   if (c.assignedAgentId === null) drainSoon(ctx, c.team);
@@ -77,9 +88,10 @@ export async function transfer(
   return c;
 }
 
-export async function close(ctx: GatewayContext, conversationId: number, by: string): Promise<ConversationSummary> {
-  const c = await closeConversation(ctx.pool, conversationId, by);
-  if (!c) throw new JunctionError('GW_CONVERSATION_CLOSED', `conversation ${conversationId} is already closed`);
+/** Closes a conversation `by` sees. */
+export async function close(ctx: GatewayContext, conversationId: number, by: Principal): Promise<ConversationSummary> {
+  const c = await closeConversation(ctx.pool, conversationId, by, participantId(by));
+  if (!c) throw await refusal(ctx, conversationId, by, `conversation ${conversationId} is already closed`);
   await announce(ctx, 'closed', c);
   if (c.assignedAgentId !== null) await drainForAgent(ctx, c.assignedAgentId);
   return c;

@@ -9,10 +9,10 @@
 import type { Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import { ConversationStream, type OwnMessage } from './delivery.js';
-import type { FanoutEvent, MessageRecord } from './events.js';
+import type { ConversationEventKind, FanoutEvent, MessageRecord } from './events.js';
 import type { FanoutListener } from './fanout.js';
 import type { ConversationSummary, ServerFrame } from './protocol.js';
-import { canSee, getConversation } from './store/conversations.js';
+import { canSee, getConversation, openConversationsOf } from './store/conversations.js';
 import { messagesAfter } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
 
@@ -154,12 +154,31 @@ export class SessionConversations {
   }
 
   /**
-   * Fan-out was lost for a while (the subscriber connection reconnected): every stream reads
-   * what it missed from PostgreSQL. Before the welcome nothing is due: it catches up then.
+   * Conversation events may have been missed: fan-out was lost for a while (the subscriber
+   * connection reconnected), or the store refused a write as not this client's. What this
+   * client sees is read again from PostgreSQL and each difference is handled as its event
+   * would have been (a conversation transferred away is told and detached; one assigned
+   * meanwhile is attached); then every stream reads the messages it missed. With `only`,
+   * just that conversation is read again. Before the welcome nothing is due: the hello reads
+   * everything anyway.
    */
-  catchUpAgain(): void {
-    if (!this.welcomed) return;
-    for (const s of this.seen?.values() ?? []) if (s.stream) void s.stream.catchUp();
+  async resync(only?: number): Promise<void> {
+    if (!this.welcomed || this.host.isClosed()) return;
+    const now = new Map<number, ConversationSummary>();
+    if (only === undefined) for (const c of await openConversationsOf(this.ctx.pool, this.host.principal)) now.set(c.id, c);
+    // Delivering here but no longer among the open ones this client sees: closed, or gone elsewhere.
+    const stale = only !== undefined ? [only] : [...(this.seen ?? [])].filter(([id, s]) => s.stream && !now.has(id)).map(([id]) => id);
+    for (const id of stale) {
+      const c = await getConversation(this.ctx.pool, id);
+      if (c) now.set(id, c);
+    }
+    for (const c of now.values()) {
+      const known = this.seen?.get(c.id)?.summary;
+      const missed = missedEvent(known, c, this.host.principal);
+      if (missed) await this.apply(missed, c);
+      else if (known) this.track(c);
+    }
+    if (only === undefined) for (const s of this.seen?.values() ?? []) if (s.stream) void s.stream.catchUp();
   }
 
   /** A conversation the client names before its event arrived (assigned a moment ago). */
@@ -210,14 +229,18 @@ export class SessionConversations {
     if (handled.includes(event.eventId)) return;
     handled.push(event.eventId);
     if (handled.length > SEEN_EVENTS) handled.shift();
-    const c = event.conversation;
+    await this.apply(event.event, event.conversation);
+  }
+
+  /** A conversation changed (`kind`, now `c`): attach, track or detach it, and tell the client. */
+  private async apply(kind: ConversationEventKind, c: ConversationSummary): Promise<void> {
     const known = this.seen?.get(c.id);
     const visible = canSee(c, this.host.principal);
     if (!visible && !known) return;
     if (visible && !known && c.status === 'open') await this.attachFromReceipt(c);
     else if (visible && c.status === 'open' && !known?.stream) await this.reattach(c);
     else if (visible) this.track(c);
-    this.host.send({ type: 'conversation', event: event.event, conversation: c });
+    this.host.send({ type: 'conversation', event: kind, conversation: c });
     // It left this client (transferred elsewhere) or ended: no more frames for it.
     if (!visible) this.detach(c.id, true);
     else if (c.status === 'closed') this.detach(c.id, false);
@@ -236,4 +259,15 @@ export class SessionConversations {
     for (const channel of this.channels ?? []) this.ctx.fanout.unsubscribe(channel, this.host);
     this.channels = null;
   }
+}
+
+/**
+ * The conversation event a client holding `before` (undefined: it does not know the
+ * conversation) missed if the conversation is now `now`; null when nothing it sees changed.
+ */
+export function missedEvent(before: ConversationSummary | undefined, now: ConversationSummary, p: Principal): ConversationEventKind | null {
+  if (!before) return now.status === 'open' && canSee(now, p) ? (now.assignedAgentId === null ? 'queued' : 'assigned') : null;
+  if (before.status !== now.status) return now.status === 'closed' ? 'closed' : 'reopened';
+  if (before.assignedAgentId !== now.assignedAgentId || before.team !== now.team) return now.assignedAgentId === null ? 'queued' : 'transferred';
+  return null;
 }

@@ -24,7 +24,7 @@ import { FrameBudget } from './frame-budget.js';
 import type { PresenceEntry } from './presence.js';
 import { CLOSE, parseClientFrame, type ClientFrame, type CloseCode, type ConversationSummary, type HelloFrame, type MsgFrame, type ServerFrame } from './protocol.js';
 import { SessionConversations, type ConversationsHost } from './session-conversations.js';
-import { openConversationsOf } from './store/conversations.js';
+import { isNotYours, openConversationsOf } from './store/conversations.js';
 import { storedMessage } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
 
@@ -257,13 +257,26 @@ export class SocketSession implements ConversationsHost {
       case 'transfer': {
         if (this.principal.kind !== 'agent') return this.sendError('GW_FORBIDDEN', 'only agents transfer conversations', { conversationId: frame.conversationId });
         if (!this.visible(frame.conversationId, 'transfer')) return;
-        await transfer(this.ctx, frame.conversationId, frame.toAgentId !== undefined ? { toAgentId: frame.toAgentId } : { toTeam: frame.toTeam! });
-        return;
+        const to = frame.toAgentId !== undefined ? { toAgentId: frame.toAgentId } : { toTeam: frame.toTeam! };
+        return this.change(frame.conversationId, () => transfer(this.ctx, frame.conversationId, to, this.principal));
       }
       case 'close':
         if (!this.visible(frame.conversationId, 'close')) return;
-        await closeConversation(this.ctx, frame.conversationId, this.participant);
-        return;
+        return this.change(frame.conversationId, () => closeConversation(this.ctx, frame.conversationId, this.principal));
+    }
+  }
+
+  /**
+   * A transfer or close: its refusal names the conversation; one refused as no longer this
+   * client's (a missed event) has the socket's view of it read again.
+   */
+  private async change(conversationId: number, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      if (!isJunctionError(err)) throw err;
+      this.sendError(err.code, err.message, { conversationId, retryable: err.retryable });
+      if (isNotYours(err)) this.resync(conversationId);
     }
   }
 
@@ -352,6 +365,7 @@ export class SocketSession implements ConversationsHost {
       ({ message, duplicate }) => this.conversations.stored(ticket, message, () => this.send({ type: 'ack', clientMsgId, conversationId: id, seq: message.seq, at: message.at, duplicate })),
       (err: unknown) => {
         this.conversations.refused(ticket);
+        if (isNotYours(err)) this.resync(id);
         // Closed by the agent while this message was on its way: a resend reopens it.
         const reopenable = this.principal.kind === 'visitor' && isJunctionError(err) && err.code === 'GW_CONVERSATION_CLOSED' && this.ctx.settings.reopen_within_s > 0;
         if (isJunctionError(err)) return this.sendError(err.code, err.message, { clientMsgId, conversationId: id, retryable: err.retryable || reopenable });
@@ -370,16 +384,30 @@ export class SocketSession implements ConversationsHost {
       (this.early ??= []).push(event);
       return;
     }
-    const next = (this.events ?? Promise.resolve()).then(() => this.handleEvent(event)).catch((err: unknown) => this.ctx.log.error({ err, session: this.sessionId }, 'event handling failed'));
+    this.inTurn(() => this.handleEvent(event));
+  }
+
+  /** Runs `work` after the events before it (events are handled one at a time, in order). */
+  private inTurn(work: () => Promise<void>): void {
+    const next = (this.events ?? Promise.resolve()).then(work).catch((err: unknown) => this.ctx.log.error({ err, session: this.sessionId }, 'event handling failed'));
     this.events = next;
     void next.then(() => {
       if (this.events === next) this.events = null;
     });
   }
 
+  /**
+   * What this socket sees is read again from PostgreSQL (SessionConversations.resync), in
+   * turn with the events: after a Redis reconnect (events were lost), or for `only` when
+   * the store answered that a conversation is no longer this client's.
+   */
+  private resync(only?: number): void {
+    if (this.state === 'ready') this.inTurn(() => this.conversations.resync(only));
+  }
+
   /** Fan-out came back after a Redis reconnect: catch up what was published meanwhile. */
   resubscribed(): void {
-    if (this.state === 'ready') this.conversations.catchUpAgain();
+    this.resync();
   }
 
   private async handleEvent(event: FanoutEvent): Promise<void> {

@@ -12,6 +12,7 @@
  */
 import { JunctionError } from '../../config/errors.js';
 import { participantKind, type MessageRecord } from '../events.js';
+import { notYours } from './conversations.js';
 import type { Db } from './db.js';
 
 export interface AppendRequest {
@@ -29,7 +30,7 @@ export interface AppendResult {
 
 interface AppendRow {
   ord: number;
-  outcome: 'new' | 'stored' | 'repeat' | 'not_found' | 'closed';
+  outcome: 'new' | 'stored' | 'repeat' | 'not_found' | 'forbidden' | 'closed';
   first_ord: number;
   seq: string | null;
   msg_text: string;
@@ -38,8 +39,9 @@ interface AppendRow {
 
 /**
  * Stores `batch` in one transaction, one round trip (`gateway.append_messages`,
- * sql/postgres/007_gateway_append.sql). Per request: its result, or a JunctionError
- * (GW_CONVERSATION_NOT_FOUND, GW_CONVERSATION_CLOSED) that fails that request alone.
+ * sql/postgres/011_gateway_append_authority.sql). Per request: its result, or a JunctionError
+ * that fails that request alone: GW_CONVERSATION_NOT_FOUND (no such conversation, or the
+ * sender may not write into it: `notYours`), GW_CONVERSATION_CLOSED.
  * A database failure throws: the whole batch failed and nothing was stored.
  */
 export async function appendBatch(db: Db, batch: readonly AppendRequest[]): Promise<(AppendResult | JunctionError)[]> {
@@ -57,6 +59,9 @@ export async function appendBatch(db: Db, batch: readonly AppendRequest[]): Prom
     switch (row.outcome) {
       case 'not_found':
         results.push(new JunctionError('GW_CONVERSATION_NOT_FOUND', `no conversation ${r.conversationId}`));
+        break;
+      case 'forbidden':
+        results.push(notYours(r.conversationId));
         break;
       case 'closed':
         results.push(new JunctionError('GW_CONVERSATION_CLOSED', `conversation ${r.conversationId} is closed`));

@@ -3,6 +3,7 @@
  * who may see one, transfer and close. Appending messages is `append.ts`'s job.
  */
 import type pg from 'pg';
+import { isJunctionError, JunctionError } from '../../config/errors.js';
 import type { Principal } from '../auth/token.js';
 import type { ConversationSummary } from '../protocol.js';
 import { inTransaction, type Db } from './db.js';
@@ -41,6 +42,17 @@ export function toSummary(r: ConversationRow): ConversationSummary {
 export function canSee(c: ConversationSummary, p: Principal): boolean {
   if (p.kind === 'visitor') return c.visitorId === p.visitorId;
   return c.assignedAgentId === p.agentId || (c.assignedAgentId === null && c.team === p.team);
+}
+
+/**
+ * The answer for a conversation that exists but is not the caller's to see, write into or
+ * change: the same code as for one that does not exist. `details.notYours` tells the
+ * caller's socket that its own list of conversations is out of date.
+ */
+export const notYours = (id: number) => new JunctionError('GW_CONVERSATION_NOT_FOUND', `no conversation ${id} for you`, { details: { notYours: true } });
+
+export function isNotYours(err: unknown): boolean {
+  return isJunctionError(err) && err.code === 'GW_CONVERSATION_NOT_FOUND' && err.details?.['notYours'] === true;
 }
 
 export async function getConversation(db: Db, id: number): Promise<ConversationSummary | null> {
@@ -129,31 +141,46 @@ export async function openCountsByAgent(db: Db, agentIds: readonly number[]): Pr
 }
 
 /**
- * Hands an open conversation to an agent (team follows the agent's) or to a team's queue.
- * Null when it is not open; otherwise the conversation and the agent who had it.
+ * {@link canSee} as a condition on gateway.conversation's columns, with `p`'s values as
+ * parameters from `$at` on: the writes below check it under their row lock, so a socket
+ * whose list of conversations is out of date (a missed event) cannot act on one it lost.
+ */
+function seenBy(p: Principal, at: number): { sql: string; params: unknown[] } {
+  return p.kind === 'visitor'
+    ? { sql: `visitor_id = $${at}`, params: [p.visitorId] }
+    : { sql: `(assigned_agent_id = $${at}::bigint OR (assigned_agent_id IS NULL AND team = $${at + 1}))`, params: [p.agentId, p.team] };
+}
+
+/**
+ * Hands an open conversation `by` sees to an agent (team follows the agent's) or to a
+ * team's queue. Null when it is not open or not `by`'s; otherwise the conversation and the
+ * agent who had it.
  */
 export async function transferConversation(
   db: Db,
   id: number,
   to: { agentId: number; team: string } | { team: string },
+  by: Principal,
 ): Promise<{ conversation: ConversationSummary; previousAgentId: number | null } | null> {
+  const mine = seenBy(by, 4);
   const { rows } = await db.query<ConversationRow & { previous_agent_id: string | null }>(
-    `WITH old AS (SELECT id, assigned_agent_id FROM gateway.conversation WHERE id = $1 AND status = 'open' FOR NO KEY UPDATE)
+    `WITH old AS (SELECT id, assigned_agent_id FROM gateway.conversation WHERE id = $1 AND status = 'open' AND ${mine.sql} FOR NO KEY UPDATE)
      UPDATE gateway.conversation c SET assigned_agent_id = $2, team = $3, updated_at = now(),
             assigned_at = CASE WHEN $2::bigint IS NULL THEN NULL WHEN c.assigned_agent_id IS DISTINCT FROM $2::bigint THEN now() ELSE c.assigned_at END
        FROM old WHERE c.id = old.id RETURNING ${COLUMNS.split(', ').map((col) => `c.${col}`).join(', ')}, old.assigned_agent_id AS previous_agent_id`,
-    [id, 'agentId' in to ? to.agentId : null, to.team],
+    [id, 'agentId' in to ? to.agentId : null, to.team, ...mine.params],
   );
   const r = rows[0];
   return r ? { conversation: toSummary(r), previousAgentId: r.previous_agent_id === null ? null : Number(r.previous_agent_id) } : null;
 }
 
-/** Closes an open conversation. Null when it was not open. */
-export async function closeConversation(db: Db, id: number, by: string): Promise<ConversationSummary | null> {
+/** Closes an open conversation `by` sees. Null when it was not open or is not `by`'s. */
+export async function closeConversation(db: Db, id: number, by: Principal, byParticipant: string): Promise<ConversationSummary | null> {
+  const mine = seenBy(by, 3);
   const { rows } = await db.query<ConversationRow>(
     `UPDATE gateway.conversation SET status = 'closed', closed_at = now(), closed_by = $2, updated_at = now()
-     WHERE id = $1 AND status = 'open' RETURNING ${COLUMNS}`,
-    [id, by],
+     WHERE id = $1 AND status = 'open' AND ${mine.sql} RETURNING ${COLUMNS}`,
+    [id, byParticipant, ...mine.params],
   );
   return rows[0] ? toSummary(rows[0]) : null;
 }
