@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   SYNC_BAD_RANGE: 'a backfill without a start, from/to given to a sync that is not a backfill, or from after to',
   SYNC_LOCK_LOST: "the worker lost its stream's lock (it stalled past the lock's expiry); the batch was rolled back and the job is retried",
   SYNC_HUB_FAILED: "the hub's own PostgreSQL, Redis or ClickHouse failed outside a batch (connection lost, timeout); retried unless the error is permanent",
+  SYNC_SOURCE_DOWN: "the job waited longer than pipelines.circuit.give_up_ms for its source's circuit to close, and the probe failed again; the last source error is in the message",
   SYNC_INTERNAL: 'an unexpected error in the pipeline code (a bug); the job fails without retries',
   SYNC_DEAD_LETTER_NOT_FOUND: 'no dead letter has this id (`junction dlq list` shows them)',
   SYNC_CLICKHOUSE_FAILED: "a batch's rows (or a run's state) could not be inserted into ClickHouse; the batch's transaction is rolled back. Retryable when ClickHouse is unreachable or overloaded; a missing table or column means `junction migrate` was not run",

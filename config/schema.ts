@@ -232,6 +232,12 @@ const pipelinesSchema = z.strictObject({
     .strictObject({
       failures: z.number().int().min(1).default(3).describe('consecutive failed jobs of a source that open its circuit'),
       open_ms: z.number().int().min(100).default(30_000).describe('how long an open circuit waits before a probe job may run'),
+      give_up_ms: z
+        .number()
+        .int()
+        .min(1000)
+        .default(3_600_000)
+        .describe('how long a job may wait for its source to come back: a probe failing after that fails the job (SYNC_SOURCE_DOWN) instead of pausing it again'),
     })
     .prefault({}),
   sources: z.record(nameSchema('source name'), sourceLimitsSchema).default({}).describe('per-source limits; sources not listed get the defaults'),

@@ -106,10 +106,20 @@ export interface RunSyncOptions {
   onCommitted?: (batch: CommittedBatch) => Promise<void>;
   /** After each COMMIT, with the totals so far (progress bars, job progress). */
   onBatch?: (progress: SyncProgress) => Promise<void> | void;
-  /** The run's status when the sync fails with `err`. @defaultValue cancelled for CONN_ABORTED, else failed */
-  failureStatus?: (err: unknown) => RunStatus | Promise<RunStatus>;
+  /**
+   * The run's status when the sync fails with `err`, and the error to record when the caller
+   * decided on another than `err`'s own (a job giving up on its source: SYNC_SOURCE_DOWN).
+   * @defaultValue cancelled for CONN_ABORTED, else failed; `err`'s code and message
+   */
+  failureStatus?: (err: unknown) => RunFailure | Promise<RunFailure>;
   /** Batches between two run rows sent to ClickHouse (besides start and end). @defaultValue 10 */
   runRowEvery?: number;
+}
+
+/** How a run that failed is recorded (see SyncOptions.failureStatus). */
+export interface RunFailure {
+  status: RunStatus;
+  error?: { code: string; message: string };
 }
 
 /** The hub.checkpoint row a run reads and writes its position in. */
@@ -289,8 +299,9 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     await outbox?.settle();
     // Stopped by the caller for a reason of its own (lost lock, shutdown): record that reason.
     const reason: unknown = o.signal?.aborted && isJunctionError(o.signal.reason) ? o.signal.reason : err;
-    const { code, message } = classifyError(reason);
-    const status = (await o.failureStatus?.(err)) ?? (code === 'CONN_ABORTED' ? 'cancelled' : 'failed');
+    const decided = await o.failureStatus?.(err);
+    const { code, message } = decided?.error ?? classifyError(reason);
+    const status = decided?.status ?? (code === 'CONN_ABORTED' ? 'cancelled' : 'failed');
     await setRunStatus(pool, runId, status, { code, message }).catch((e: unknown) => log.warn({ err: e, runId }, 'run status not recorded'));
     await sendRunRow(status, code);
     throw err;

@@ -12,7 +12,9 @@
  * reason in its job log. Errors are handled by type (classify-error.ts): transient ones are
  * thrown for BullMQ to retry with the job's exponential backoff (job-options.ts); permanent
  * ones fail the job at once (`UnrecoverableError`, the code at the head of the reason);
- * a source whose circuit is open pauses its job until the next probe instead of retrying.
+ * a source whose circuit is open pauses its job until the next probe instead of retrying,
+ * for up to `pipelines.circuit.give_up_ms`: a probe failing after that fails the job
+ * (SYNC_SOURCE_DOWN).
  *
  * Crash safety: BullMQ's job lock (`lockDuration`) and the stream lock expire within
  * seconds of a `kill -9`; the stalled check (`stalledInterval`) puts the job back in the
@@ -32,7 +34,7 @@ import { customerEventPublisher } from './events.js';
 import { QUEUE_PREFIX, SYNC_QUEUE, redisKeys, type SyncJobData, type SyncJobProgress, type SyncJobResult } from './queue.js';
 import type { RunStatus } from './run-record.js';
 import { createClickhouseClient } from './sinks/clickhouse-client.js';
-import { checkSyncRequest, runSync, type SyncProgress } from './run-sync.js';
+import { checkSyncRequest, runSync, type RunFailure, type SyncProgress } from './run-sync.js';
 import { acquireSourceSlot, type SourceSlot } from './source-slots.js';
 import { acquireStreamLock, streamLockHolder, type StreamLock } from './stream-lock.js';
 
@@ -78,15 +80,19 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** A job as the worker stores it: the run it started, so a retry resumes that run. */
-type RunningJobData = SyncJobData & { runId?: number };
+/**
+ * A job as the worker stores it: the run it started, so a retry resumes that run, and since
+ * when (ms) it has been waiting for its source's circuit (unset again by a committed batch).
+ */
+type RunningJobData = SyncJobData & { runId?: number; circuitWaitSince?: number };
 
 /** What a failed attempt leads to. */
 type Outcome =
   | { kind: 'requeue' }
   | { kind: 'pause'; until: number; c: ErrorClass }
   | { kind: 'retry'; c: ErrorClass; final: boolean }
-  | { kind: 'fail'; c: ErrorClass; cancelled?: boolean };
+  /** `verdict`: the failure is the worker's decision (`c` is not the error's own class): the run records `c`. */
+  | { kind: 'fail'; c: ErrorClass; cancelled?: boolean; verdict?: boolean };
 
 /** Default `max_jobs` of a source not listed under pipelines.sources (config/schema.ts). */
 const DEFAULT_MAX_JOBS = 2;
@@ -112,6 +118,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const clickhouse = options.clickhouse ?? ownClickhouse!;
   const publish = customerEventPublisher(redis, { channel: options.eventsChannel, log });
   const circuit: CircuitSettings = { failures: config.pipelines.circuit.failures, openMs: config.pipelines.circuit.open_ms };
+  const giveUpMs = config.pipelines.circuit.give_up_ms;
   const running = new Map<string, AbortController>();
   let closing = false;
   const prefix = options.prefix ?? QUEUE_PREFIX;
@@ -129,6 +136,21 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (!last.logs[0]?.endsWith(line)) await job.log(`${new Date().toISOString()} ${line}`).catch(() => undefined);
     await job.moveToDelayed(at, token);
     throw new DelayedError(why);
+  }
+
+  /** Back to the delayed set while the source's circuit is open; the first such wait starts the job's give-up clock. */
+  async function waitForCircuit(job: Job<SyncJobData, SyncJobResult>, token: string, at: number, why: string): Promise<never> {
+    const data = job.data as RunningJobData;
+    if (data.circuitWaitSince === undefined) await job.updateData({ ...data, circuitWaitSince: Date.now() } as RunningJobData);
+    return delay(job, token, at, why);
+  }
+
+  /** The source's outage outlasted `give_up_ms` for this job: fail it instead of pausing again. */
+  function gaveUp(job: Job<SyncJobData, SyncJobResult>, source: string, c: ErrorClass): ErrorClass | null {
+    const since = (job.data as RunningJobData).circuitWaitSince;
+    if (since === undefined || Date.now() - since < giveUpMs) return null;
+    const waited = Math.round((Date.now() - since) / 1000);
+    return { code: 'SYNC_SOURCE_DOWN', message: `${source} has not come back in ${waited} s (pipelines.circuit.give_up_ms); last error ${failureText(c)}`, retryable: false, sourceFault: true };
   }
 
   async function processJob(job: Job<SyncJobData, SyncJobResult>, token: string | undefined, cancel: AbortSignal | undefined): Promise<SyncJobResult> {
@@ -157,7 +179,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         const c = await readCircuit(redis, source, keys);
         // Half-open: the probe's lease may end late; look again soon in case it closed.
         const at = gate.state === 'half_open' ? Math.min(gate.retryAt, Date.now() + 2 * busyMs) : gate.retryAt;
-        return await delay(job, token, at + jitter(busyMs), `circuit of ${source} is ${gate.state} after ${c.failures} failure(s): ${c.code ?? ''} ${c.reason ?? ''}; next probe at ${c.nextProbeAt ?? '?'}`);
+        return await waitForCircuit(job, token, at + jitter(busyMs), `circuit of ${source} is ${gate.state} after ${c.failures} failure(s): ${c.code ?? ''} ${c.reason ?? ''}; next probe at ${c.nextProbeAt ?? '?'}`);
       }
       return await runJob(job, token, lock, slot, cancel);
     } finally {
@@ -198,11 +220,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       }
       if (!c.retryable) return (outcome = { kind: 'fail', c });
       const state = c.sourceFault ? await readCircuit(redis, source, keys).catch(() => undefined) : undefined;
-      if (state?.state === 'open' && state.nextProbeAt) return (outcome = { kind: 'pause', until: Date.parse(state.nextProbeAt), c });
+      if (state?.state === 'open' && state.nextProbeAt) {
+        const down = gaveUp(job, source, c);
+        return (outcome = down ? { kind: 'fail', c: down, verdict: true } : { kind: 'pause', until: Date.parse(state.nextProbeAt), c });
+      }
       return (outcome = { kind: 'retry', c, final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) });
     };
-    const statusOf = (o: Outcome): RunStatus =>
-      o.kind === 'fail' ? (o.cancelled ? 'cancelled' : 'failed') : o.kind === 'retry' && o.final ? 'failed' : 'queued';
+    const failureOf = (o: Outcome): RunFailure => {
+      const status: RunStatus = o.kind === 'fail' ? (o.cancelled ? 'cancelled' : 'failed') : o.kind === 'retry' && o.final ? 'failed' : 'queued';
+      return o.kind === 'fail' && o.verdict ? { status, error: { code: o.c.code, message: o.c.message } } : { status };
+    };
 
     try {
       const base = job.progress && typeof job.progress === 'object' ? (job.progress as Partial<SyncJobProgress>) : undefined;
@@ -233,12 +260,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           if (!answered) {
             answered = true;
             await recordCircuitSuccess(redis, source, keys);
+            // The source is back: a later outage gets the whole give_up_ms again.
+            const { circuitWaitSince, ...rest } = job.data as RunningJobData;
+            if (circuitWaitSince !== undefined) await job.updateData(rest);
           }
         },
         onBatch: async (p) => {
           await job.updateProgress({ ...p, runId } satisfies SyncJobProgress).catch((err: unknown) => jobLog.warn({ err }, 'progress not updated'));
         },
-        failureStatus: async (err) => statusOf(await decide(err)),
+        failureStatus: async (err) => failureOf(await decide(err)),
       });
       await recordCircuitSuccess(redis, source, keys);
       return summary;
@@ -249,7 +279,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         case 'requeue':
           return await delay(job, token, Date.now(), 'the worker shut down mid-run; resuming on another worker');
         case 'pause':
-          return await delay(job, token, o.until + jitter(busyMs), `circuit of ${source} opened (${failureText(o.c)}); waiting for the next probe`);
+          return await waitForCircuit(job, token, o.until + jitter(busyMs), `circuit of ${source} opened (${failureText(o.c)}); waiting for the next probe`);
         case 'fail':
           throw new UnrecoverableError(failureText(o.c));
         case 'retry':

@@ -154,6 +154,56 @@ describe('a source going down and coming back', () => {
     for (const job of [first, second]) {
       const done = (await h.queue.getJob(job.id!))!;
       expect(done.attemptsMade).toBeLessThan(10);
+      // Its committed batches reset the give-up clock of its wait for the circuit.
+      expect(done.data).not.toHaveProperty('circuitWaitSince');
     }
   }, 180_000);
+});
+
+describe('a source that does not come back', () => {
+  const chDb = `${CH_DB}_give_up`;
+  let hub: ScratchDb;
+  let ch: ClickHouseClient;
+  let worker: RunningWorker | undefined;
+  let workerRedis: Redis | undefined;
+
+  beforeAll(async () => {
+    hub = await scratchDatabase('circuit_give_up');
+    await migrateClickhouse(settings.services.clickhouse.url, chDb, path.join(PROJECT_ROOT, 'sql', 'clickhouse'));
+    ch = createClickhouseClient(settings, { database: chDb });
+  }, 180_000);
+
+  afterAll(async () => {
+    await worker?.close();
+    workerRedis?.disconnect();
+    await ch?.command({ query: `DROP DATABASE IF EXISTS ${chDb}` });
+    await ch?.close();
+    await hub?.close();
+  });
+
+  it('fails the job with SYNC_SOURCE_DOWN and the last source error once it has waited give_up_ms, and its run is failed', async () => {
+    // Nothing listens on this port for the whole test.
+    const deadUrl = `postgres://junction:junction@127.0.0.1:${await freePort()}/nowhere`;
+    const config = await loadConfig(
+      writeSyncConfig(tempDir('circuit-give-up'), { sourceUrl: deadUrl, pipelines: '{ batch_size: 250, attempts: 10, backoff_ms: 100, circuit: { failures: 1, open_ms: 300, give_up_ms: 1500 } }' }),
+    );
+    // Its own source name in Redis: the circuit of the test above is left as it was.
+    const keys = { ...h.keys, circuit: (source: string) => h.keys.circuit(`give-up:${source}`) };
+    workerRedis = new Redis(h.redisUrl, { maxRetriesPerRequest: null });
+    worker = await startWorker({ config, pool: hub.pool, connection: workerRedis, log: silentLogger, clickhouse: ch, prefix: h.prefix, keys, eventsChannel: h.channel, busyRetryMs: 100 });
+    const startedAt = Date.now();
+    const job = await enqueueSync(h.queue, { source: SOURCE, stream: STREAM, mode: 'incremental', trigger: 'test' }, syncJobOptions(config.pipelines));
+
+    const error = await job.waitUntilFinished(h.events, 60_000).then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(error).toMatch(/^SYNC_SOURCE_DOWN: legacy_pg has not come back in \d+ s \(pipelines\.circuit\.give_up_ms\); last error CONN_UNREACHABLE: /);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1500);
+    const done = (await h.queue.getJob(job.id!))!;
+    // It paused (no attempt used) rather than spending its 10 attempts.
+    expect(done.attemptsMade).toBeLessThan(10);
+    const { rows } = await hub.pool.query(`SELECT status, error_code FROM hub.sync_run WHERE source = $1 ORDER BY id DESC LIMIT 1`, [SOURCE]);
+    expect(rows[0]).toEqual({ status: 'failed', error_code: 'SYNC_SOURCE_DOWN' });
+  }, 90_000);
 });
