@@ -246,7 +246,7 @@ async function sendRun(options: ReplayOptions, run: RunRow, summary: ReplayStrea
     errorCode: summary.error?.code ?? null,
   };
   // The replay is committed in PostgreSQL; a missing analytics row must not turn it into a failure.
-  await insertSyncRunRow(options.clickhouse, row).catch((err: unknown) => options.log.warn({ err, runId: run.id }, 'sync run not sent to ClickHouse'));
+  await insertSyncRunRow(options.clickhouse, options.pool, row).catch((err: unknown) => options.log.warn({ err, runId: run.id }, 'sync run not sent to ClickHouse'));
 }
 
 async function finish(options: ReplayOptions, run: RunRow, summary: ReplayStreamSummary): Promise<void> {

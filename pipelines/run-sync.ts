@@ -223,7 +223,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     const row = { runId, source, stream, mode, status, startedAt: run.startedAt, finishedAt: status === 'running' ? null : new Date(), errorCode };
     // The run row is analytics about the sync, not its data: a failed send is logged and the
     // next one (a few batches on, or the end) carries the state. hub.sync_run is authoritative.
-    await insertSyncRunRow(o.clickhouse, { ...row, recordsRead: progress.read, recordsWritten: progress.loaded, recordsFailed: progress.failed }).catch((err: unknown) =>
+    await insertSyncRunRow(o.clickhouse, pool, { ...row, recordsRead: progress.read, recordsWritten: progress.loaded, recordsFailed: progress.failed }).catch((err: unknown) =>
       log.warn({ err, runId, source, stream }, 'sync run row not sent to ClickHouse'),
     );
   };

@@ -1,9 +1,11 @@
 /**
  * Sync runs as analysts see them (ClickHouse `sync_runs`, sql/clickhouse/001_sync_runs.sql;
  * `sync_runs_current` shows each run once). A run is re-sent as it progresses; its version
- * grows with every send from this process, so the latest state wins.
+ * is the hub PostgreSQL's clock at the send, so the latest state wins even when two workers
+ * sent it (a run resumed elsewhere after a crash): their own clocks may disagree.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import type pg from 'pg';
 import { JunctionError } from '../../config/errors.js';
 import { clickhouseErrorCode, isRetryableClickhouseError } from './clickhouse-client.js';
 
@@ -24,21 +26,19 @@ export interface SyncRunRow {
   errorCode: string | null;
 }
 
-let lastVersion = 0;
-
 /**
- * Microseconds of this process's clock, strictly increasing: two sends within one
- * millisecond still order. A run is sent by the one worker that runs it, so one clock suffices.
+ * The version of a run row sent now: microseconds of the hub PostgreSQL's clock, the one
+ * clock every worker shares (`clock_timestamp()`, which moves within a transaction too).
  */
-function nextVersion(): number {
-  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
-  return lastVersion;
+export async function hubVersion(db: Pick<pg.Pool | pg.PoolClient, 'query'>): Promise<number> {
+  const { rows } = await db.query<{ v: string }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS v`);
+  return Number(rows[0]!.v);
 }
 
 const seconds = (d: Date | null) => (d === null ? 0 : Math.floor(d.getTime() / 1000));
 
 /** The ClickHouse row of a run state (exported for tests and bulk back-fills). */
-export function syncRunValues(row: SyncRunRow, version: number = nextVersion()): Record<string, unknown> {
+export function syncRunValues(row: SyncRunRow, version: number): Record<string, unknown> {
   return {
     run_id: row.runId,
     source: row.source,
@@ -56,12 +56,14 @@ export function syncRunValues(row: SyncRunRow, version: number = nextVersion()):
 }
 
 /**
- * Sends the run's current state (one row; cheap enough per batch or at the end). A failure
- * is `SYNC_CLICKHOUSE_FAILED`; callers that report runs on the side may log it and go on.
+ * Sends the run's current state (one row; cheap enough per batch or at the end), versioned
+ * by `hub`'s clock ({@link hubVersion}). A failure is `SYNC_CLICKHOUSE_FAILED` (reading the
+ * clock: the pg error); callers that report runs on the side may log it and go on.
  */
-export async function insertSyncRunRow(client: ClickHouseClient, row: SyncRunRow): Promise<void> {
+export async function insertSyncRunRow(client: ClickHouseClient, hub: Pick<pg.Pool | pg.PoolClient, 'query'>, row: SyncRunRow): Promise<void> {
+  const version = await hubVersion(hub);
   try {
-    await client.insert({ table: 'sync_runs', values: [syncRunValues(row)], format: 'JSONEachRow' });
+    await client.insert({ table: 'sync_runs', values: [syncRunValues(row, version)], format: 'JSONEachRow' });
   } catch (err) {
     throw new JunctionError('SYNC_CLICKHOUSE_FAILED', `sending run ${row.runId} of ${row.source}.${row.stream} to ClickHouse sync_runs failed: ${(err as Error).message.split('\n')[0]}`, {
       cause: err,

@@ -47,7 +47,7 @@ const byKey = <T extends object>(rows: T[], key: (r: NoInfer<T>) => string) => [
 async function sendRun(runId: number): Promise<void> {
   const { rows } = await db.pool.query(`SELECT * FROM hub.sync_run WHERE id = $1`, [runId]);
   const r = rows[0];
-  await insertSyncRunRow(ch.client, {
+  await insertSyncRunRow(ch.client, db.pool, {
     runId,
     source: r.source,
     stream: r.stream,
