@@ -54,13 +54,14 @@ export async function reopenForVisitor(
 }
 
 /**
- * Why a change `by` asked for did not happen: the conversation is gone or no longer theirs
- * (GW_CONVERSATION_NOT_FOUND, as if they had never seen it), or it is closed.
+ * Why a change `by` asked for did not happen: it is closed, or the conversation is gone or
+ * no longer theirs (GW_CONVERSATION_NOT_FOUND, as if they had never seen it).
  */
 async function refusal(ctx: GatewayContext, conversationId: number, by: Principal, closedMessage: string): Promise<JunctionError> {
   const c = await getConversation(ctx.pool, conversationId);
-  if (!c || !canSee(c, by)) return notYours(conversationId);
-  return new JunctionError('GW_CONVERSATION_CLOSED', closedMessage);
+  if (c?.status === 'closed' && canSee(c, by)) return new JunctionError('GW_CONVERSATION_CLOSED', closedMessage);
+  // Gone, someone else's, or `by` is an agent who was disabled meanwhile: not theirs to act on.
+  return notYours(conversationId);
 }
 
 /** Transfers a conversation `by` holds (or sees queued) to an agent (any team; their team follows) or to a team's queue. */

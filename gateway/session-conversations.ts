@@ -160,10 +160,13 @@ export class SessionConversations {
    * would have been (a conversation transferred away is told and detached; one assigned
    * meanwhile is attached); then every stream reads the messages it missed. With `only`,
    * just that conversation is read again. Before the welcome nothing is due: the hello reads
-   * everything anyway.
+   * everything anyway. A visitor who holds no conversation is not read: only their own
+   * first message opens one, and it is answered on the socket that sent it.
+   * @returns whether the client was sent any missed change
    */
-  async resync(only?: number): Promise<void> {
-    if (!this.welcomed || this.host.isClosed()) return;
+  async resync(only?: number): Promise<boolean> {
+    if (!this.welcomed || this.host.isClosed()) return false;
+    if (only === undefined && this.host.principal.kind === 'visitor' && !this.seen?.size) return false;
     const now = new Map<number, ConversationSummary>();
     if (only === undefined) for (const c of await openConversationsOf(this.ctx.pool, this.host.principal)) now.set(c.id, c);
     // Delivering here but no longer among the open ones this client sees: closed, or gone elsewhere.
@@ -172,13 +175,16 @@ export class SessionConversations {
       const c = await getConversation(this.ctx.pool, id);
       if (c) now.set(id, c);
     }
+    let changed = false;
     for (const c of now.values()) {
       const known = this.seen?.get(c.id)?.summary;
       const missed = missedEvent(known, c, this.host.principal);
       if (missed) await this.apply(missed, c);
       else if (known) this.track(c);
+      changed ||= missed !== null;
     }
     if (only === undefined) for (const s of this.seen?.values() ?? []) if (s.stream) void s.stream.catchUp();
+    return changed;
   }
 
   /** A conversation the client names before its event arrived (assigned a moment ago). */

@@ -24,6 +24,7 @@ import { FrameBudget } from './frame-budget.js';
 import type { PresenceEntry } from './presence.js';
 import { CLOSE, parseClientFrame, type ClientFrame, type CloseCode, type ConversationSummary, type HelloFrame, type MsgFrame, type ServerFrame } from './protocol.js';
 import { SessionConversations, type ConversationsHost } from './session-conversations.js';
+import { getAgent } from './store/agents.js';
 import { isNotYours, openConversationsOf } from './store/conversations.js';
 import { storedMessage } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
@@ -402,7 +403,15 @@ export class SocketSession implements ConversationsHost {
    * the store answered that a conversation is no longer this client's.
    */
   private resync(only?: number): void {
-    if (this.state === 'ready') this.inTurn(() => this.conversations.resync(only));
+    if (this.state !== 'ready') return;
+    this.inTurn(async () => {
+      const changed = await this.conversations.resync(only);
+      if (only === undefined || changed || this.principal.kind !== 'agent') return;
+      // Refused, yet the conversation is as this agent saw it: the agent itself was
+      // disabled, and the kick did not reach this socket.
+      const agent = await getAgent(this.ctx.pool, this.principal.agentId);
+      if (!agent || agent.disabled) this.kick('agent disabled');
+    });
   }
 
   /** Fan-out came back after a Redis reconnect: catch up what was published meanwhile. */

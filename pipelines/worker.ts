@@ -138,19 +138,33 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     throw new DelayedError(why);
   }
 
+  /** Milliseconds on Redis's clock: the give-up wait is started and judged by different workers, whose own clocks may disagree. */
+  async function sharedNow(): Promise<number> {
+    const [seconds, micros] = await redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
   /** Back to the delayed set while the source's circuit is open; the first such wait starts the job's give-up clock. */
   async function waitForCircuit(job: Job<SyncJobData, SyncJobResult>, token: string, at: number, why: string): Promise<never> {
     const data = job.data as RunningJobData;
-    if (data.circuitWaitSince === undefined) await job.updateData({ ...data, circuitWaitSince: Date.now() } as RunningJobData);
+    if (data.circuitWaitSince === undefined) await job.updateData({ ...data, circuitWaitSince: await sharedNow() } as RunningJobData);
     return delay(job, token, at, why);
   }
 
+  /** The source answered (a batch committed) or its circuit closed: a later outage gets the whole give_up_ms again. */
+  async function endCircuitWait(job: Job<SyncJobData, SyncJobResult>): Promise<void> {
+    const { circuitWaitSince, ...rest } = job.data as RunningJobData;
+    if (circuitWaitSince !== undefined) await job.updateData(rest);
+  }
+
   /** The source's outage outlasted `give_up_ms` for this job: fail it instead of pausing again. */
-  function gaveUp(job: Job<SyncJobData, SyncJobResult>, source: string, c: ErrorClass): ErrorClass | null {
+  async function gaveUp(job: Job<SyncJobData, SyncJobResult>, source: string, c: ErrorClass): Promise<ErrorClass | null> {
     const since = (job.data as RunningJobData).circuitWaitSince;
-    if (since === undefined || Date.now() - since < giveUpMs) return null;
-    const waited = Math.round((Date.now() - since) / 1000);
-    return { code: 'SYNC_SOURCE_DOWN', message: `${source} has not come back in ${waited} s (pipelines.circuit.give_up_ms); last error ${failureText(c)}`, retryable: false, sourceFault: true };
+    if (since === undefined) return null;
+    const waited = (await sharedNow()) - since;
+    if (waited < giveUpMs) return null;
+    const message = `${source} has not come back in ${Math.round(waited / 1000)} s (pipelines.circuit.give_up_ms); last error ${failureText(c)}`;
+    return { code: 'SYNC_SOURCE_DOWN', message, retryable: false, sourceFault: true };
   }
 
   async function processJob(job: Job<SyncJobData, SyncJobResult>, token: string | undefined, cancel: AbortSignal | undefined): Promise<SyncJobResult> {
@@ -181,6 +195,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         const at = gate.state === 'half_open' ? Math.min(gate.retryAt, Date.now() + 2 * busyMs) : gate.retryAt;
         return await waitForCircuit(job, token, at + jitter(busyMs), `circuit of ${source} is ${gate.state} after ${c.failures} failure(s): ${c.code ?? ''} ${c.reason ?? ''}; next probe at ${c.nextProbeAt ?? '?'}`);
       }
+      // Closed again (another job's probe brought the source back): the outage this job waited through is over.
+      if (!gate.probe) await endCircuitWait(job);
       return await runJob(job, token, lock, slot, cancel);
     } finally {
       await Promise.all([slot?.release(), lock.release()]).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'lock or slot not released (it expires by itself)'));
@@ -221,7 +237,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       if (!c.retryable) return (outcome = { kind: 'fail', c });
       const state = c.sourceFault ? await readCircuit(redis, source, keys).catch(() => undefined) : undefined;
       if (state?.state === 'open' && state.nextProbeAt) {
-        const down = gaveUp(job, source, c);
+        const down = await gaveUp(job, source, c).catch(() => null);
         return (outcome = down ? { kind: 'fail', c: down, verdict: true } : { kind: 'pause', until: Date.parse(state.nextProbeAt), c });
       }
       return (outcome = { kind: 'retry', c, final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) });
@@ -260,9 +276,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           if (!answered) {
             answered = true;
             await recordCircuitSuccess(redis, source, keys);
-            // The source is back: a later outage gets the whole give_up_ms again.
-            const { circuitWaitSince, ...rest } = job.data as RunningJobData;
-            if (circuitWaitSince !== undefined) await job.updateData(rest);
+            await endCircuitWait(job);
           }
         },
         onBatch: async (p) => {

@@ -2,7 +2,8 @@
 -- stored only when its sender may see the conversation at the moment the row is locked,
 -- by the same rule as gateway/store/conversations.ts `canSee`:
 --   visitor:<id>  the conversation's own visitor;
---   agent:<id>    an enabled agent it is assigned to, or one of its team while it is queued.
+--   agent:<id>    an enabled agent it is assigned to, or one of its team while it is queued
+--                 (a disabled agent writes nowhere, whatever its socket still believes).
 -- Anything else gets the outcome 'forbidden' (answered GW_CONVERSATION_NOT_FOUND).
 --
 -- A socket learns of transfers and closes through Redis fan-out. An event it missed (a
@@ -35,10 +36,11 @@ BEGIN
            cv.status, cv.last_seq, min(r.n) OVER (PARTITION BY r.c, r.s, r.cm) AS first_n,
            coalesce(CASE r.kind
              WHEN 'visitor' THEN cv.visitor_id = r.who
-             WHEN 'agent' THEN r.who ~ '^[0-9]{1,18}$' AND (
-               cv.assigned_agent_id = r.who::bigint
-               OR (cv.assigned_agent_id IS NULL AND EXISTS (
-                 SELECT 1 FROM gateway.agent a WHERE a.id = r.who::bigint AND a.team = cv.team AND a.disabled_at IS NULL)))
+             -- CASE, not AND: the cast must only run on digits.
+             WHEN 'agent' THEN CASE WHEN r.who ~ '^[0-9]{1,18}$' THEN EXISTS (
+               SELECT 1 FROM gateway.agent a
+               WHERE a.id = r.who::bigint AND a.disabled_at IS NULL
+                 AND (cv.assigned_agent_id = a.id OR (cv.assigned_agent_id IS NULL AND cv.team = a.team))) ELSE false END
              ELSE false
            END, false) AS allowed
     FROM req r

@@ -84,6 +84,7 @@ describe('appendBatch under group commit', () => {
     const disabled = await makeAgent('support', true);
     const mine = await conversation('open', agent);
     const queued = await conversation();
+    const disabledOwn = await conversation('open', disabled);
     const stored = await appendBatch(db.pool, [req(mine, 'visitor:v', 'before')]);
     expect(stored.map((r) => ('code' in r ? r.code : r.message.seq))).toEqual([1]);
     // Handed to `billing` (a transfer the visitor's and the agent's sockets may not have heard of yet).
@@ -99,6 +100,7 @@ describe('appendBatch under group commit', () => {
       req(queued, agent, 'team queue'),
       req(queued, 'agent:not-a-number', 'forged'),
       req(queued, 'system:x', 'unknown kind'),
+      req(disabledOwn, disabled, 'disabled, assigned'),
     ]);
     const view = (r: AppendResult | Error) => (r instanceof Error ? `${(r as { code?: string }).code}${isNotYours(r) ? ' (not yours)' : ''}` : [r.message.seq, r.duplicate]);
     expect(results.map(view)).toEqual([
@@ -110,6 +112,7 @@ describe('appendBatch under group commit', () => {
       'GW_CONVERSATION_NOT_FOUND (not yours)',
       'GW_CONVERSATION_NOT_FOUND (not yours)',
       [1, false],
+      'GW_CONVERSATION_NOT_FOUND (not yours)',
       'GW_CONVERSATION_NOT_FOUND (not yours)',
       'GW_CONVERSATION_NOT_FOUND (not yours)',
     ]);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/server.js';
-import type { ServerFrame } from '../../gateway/protocol.js';
+import { CLOSE, type ServerFrame } from '../../gateway/protocol.js';
 import { connectAgent, gatewayEnv, makeAgent, sendAndAck, TestClient, visitorToken, type GatewayEnv } from './helpers.js';
 
 let env: GatewayEnv;
@@ -14,7 +14,7 @@ let a: RunningGateway;
 let b: RunningGateway;
 
 // Each test routes its visitor to a team of its own, so no agent of another test gets it.
-const routing = ['gap', 'quiet', 'close'].map((team) => ({ team, match: `^${team}:` }));
+const routing = ['gap', 'quiet', 'close', 'kicked'].map((team) => ({ team, match: `^${team}:` }));
 
 beforeAll(async () => {
   env = await gatewayEnv('missed');
@@ -134,5 +134,16 @@ describe('a conversation that changed hands without its event reaching the socke
     const after = await env.db.pool.query('SELECT team, assigned_agent_id::int AS agent FROM gateway.conversation WHERE id = $1', [id]);
     expect(after.rows[0]).toEqual({ team: 'billing', agent: other.id });
     for (const c of [visitor, holderWs, holderAgain]) c.close();
+  });
+
+  it('closes the socket of an agent disabled without the kick reaching it, at its next write', async () => {
+    const { holder, holderWs, id } = await held('kicked');
+    // `agents disable` whose Redis kick was lost: PostgreSQL alone knows.
+    await env.db.pool.query('UPDATE gateway.agent SET disabled_at = now() WHERE id = $1', [holder.id]);
+    holderWs.send({ type: 'msg', conversationId: id, clientMsgId: 'ghost', text: 'still here' });
+    expect(await holderWs.next(errorFor('ghost'))).toMatchObject({ code: 'GW_CONVERSATION_NOT_FOUND' });
+    expect(await holderWs.next((f) => f.type === 'error' && f.code === 'GW_AGENT_DISABLED')).toBeTruthy();
+    expect((await holderWs.closed).code).toBe(CLOSE.FORBIDDEN);
+    expect(await storedTexts(id)).toEqual(['kicked: hello']);
   });
 });
