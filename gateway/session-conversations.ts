@@ -12,7 +12,7 @@ import { ConversationStream, type OwnMessage } from './delivery.js';
 import type { ConversationEventKind, FanoutEvent, MessageRecord } from './events.js';
 import type { FanoutListener } from './fanout.js';
 import type { ConversationSummary, ServerFrame } from './protocol.js';
-import { canSee, getConversation, openConversationsOf } from './store/conversations.js';
+import { canSee, getConversation, getConversations, openConversationsOf } from './store/conversations.js';
 import { messagesAfter } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
 
@@ -171,10 +171,7 @@ export class SessionConversations {
     if (only === undefined) for (const c of await openConversationsOf(this.ctx.pool, this.host.principal)) now.set(c.id, c);
     // Delivering here but no longer among the open ones this client sees: closed, or gone elsewhere.
     const stale = only !== undefined ? [only] : [...(this.seen ?? [])].filter(([id, s]) => s.stream && !now.has(id)).map(([id]) => id);
-    for (const id of stale) {
-      const c = await getConversation(this.ctx.pool, id);
-      if (c) now.set(id, c);
-    }
+    for (const c of await getConversations(this.ctx.pool, stale)) now.set(c.id, c);
     let changed = false;
     for (const c of now.values()) {
       const known = this.seen?.get(c.id)?.summary;
@@ -271,7 +268,7 @@ export class SessionConversations {
  * The conversation event a client holding `before` (undefined: it does not know the
  * conversation) missed if the conversation is now `now`; null when nothing it sees changed.
  */
-export function missedEvent(before: ConversationSummary | undefined, now: ConversationSummary, p: Principal): ConversationEventKind | null {
+function missedEvent(before: ConversationSummary | undefined, now: ConversationSummary, p: Principal): ConversationEventKind | null {
   if (!before) return now.status === 'open' && canSee(now, p) ? (now.assignedAgentId === null ? 'queued' : 'assigned') : null;
   if (before.status !== now.status) return now.status === 'closed' ? 'closed' : 'reopened';
   if (before.assignedAgentId !== now.assignedAgentId || before.team !== now.team) return now.assignedAgentId === null ? 'queued' : 'transferred';

@@ -82,7 +82,8 @@ export interface RunningWorker {
 
 /**
  * A job as the worker stores it: the run it started, so a retry resumes that run, and since
- * when (ms) it has been waiting for its source's circuit (unset again by a committed batch).
+ * when (ms, Redis's clock) it has been waiting for its source's circuit (unset again by a
+ * committed batch, or when it is admitted with the circuit closed).
  */
 type RunningJobData = SyncJobData & { runId?: number; circuitWaitSince?: number };
 

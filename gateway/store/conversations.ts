@@ -60,6 +60,13 @@ export async function getConversation(db: Db, id: number): Promise<ConversationS
   return rows[0] ? toSummary(rows[0]) : null;
 }
 
+/** The conversations of `ids` that exist, in one query. */
+export async function getConversations(db: Db, ids: readonly number[]): Promise<ConversationSummary[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<ConversationRow>(`SELECT ${COLUMNS} FROM gateway.conversation WHERE id = ANY($1::bigint[])`, [ids]);
+  return rows.map(toSummary);
+}
+
 /** The open conversations a principal sees (a visitor's own; an agent's assigned ones and the team queue). */
 export async function openConversationsOf(db: Db, p: Principal): Promise<ConversationSummary[]> {
   const { rows } =
