@@ -34,7 +34,9 @@ export type FanoutEvent =
   | { e: 'typing'; conversationId: number; who: string; on: boolean }
   | { e: 'read'; conversationId: number; who: string; seq: number }
   | { e: 'presence'; who: string; online: boolean; conversationId?: number }
-  | { e: 'kick'; reason: string };
+  | { e: 'kick'; reason: string }
+  /** A publish about this conversation failed earlier (see Fanout): read it again from PostgreSQL. */
+  | { e: 'resync'; conversationId: number };
 
 /** Default prefix of the gateway's Redis keys and channels (one Cluster hash tag). */
 export const DEFAULT_REDIS_PREFIX = '{junction}:gw:';

@@ -7,6 +7,11 @@
  * Listeners are objects (a socket's session is one), not closures: an idle socket listens on
  * its personal channel for hours, and a closure plus its unsubscribe function per socket is
  * memory tens of thousands of sockets pay for.
+ *
+ * A publish that fails (this instance lost Redis while the others did not) is not lost for
+ * the listeners elsewhere: what it was about is sent again once Redis takes it (see
+ * {@link retryEvent}), so a socket that only reads still learns of the message or the
+ * transfer it would otherwise miss until it wrote or reconnected.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../config/log.js';
@@ -21,6 +26,32 @@ export interface FanoutListener {
   resubscribed?(): void;
 }
 
+/** At most this many failed (channel, event) pairs wait to be sent again; more are dropped and counted. */
+const MAX_UNSENT = 10_000;
+/** Delays between attempts to send them again (the last one repeats). */
+const RETRY_MS = [250, 500, 1000, 2000, 5000];
+
+/**
+ * What a failed publish of `event` leaves to send once Redis takes it. A stateful event is
+ * not sent again as it was, since a late "transferred to X" would undo a later change made
+ * elsewhere: it becomes a `resync` of its conversation on the same channel, and listeners read
+ * the conversation as it is now from PostgreSQL. A kick is sent as it was. Typing, read
+ * receipts and presence are of the moment: null, dropped.
+ */
+export function retryEvent(event: FanoutEvent): FanoutEvent | null {
+  switch (event.e) {
+    case 'msg':
+      return { e: 'resync', conversationId: event.message.conversationId };
+    case 'conversation':
+      return { e: 'resync', conversationId: event.conversation.id };
+    case 'kick':
+    case 'resync':
+      return event;
+    default:
+      return null;
+  }
+}
+
 interface Subscription {
   /** An array, not a Set: most channels (a visitor's, a conversation's) have one or two. */
   listeners: FanoutListener[];
@@ -32,6 +63,12 @@ export class Fanout {
   private readonly subs = new Map<string, Subscription>();
   /** Set once the subscriber connection was ready: a later `ready` is a reconnect. */
   private connectedBefore: boolean;
+  /** Failed publishes to send again, by channel and text (the same hint is kept once), oldest first. */
+  private readonly unsent = new Map<string, { channel: string; text: string }>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private attempts = 0;
+  private dropped = 0;
+  private stopped = false;
 
   /**
    * @param pub a connection for PUBLISH (shared with other commands)
@@ -46,6 +83,9 @@ export class Fanout {
     this.connectedBefore = sub.status === 'ready';
     sub.on('message', (channel: string, text: string) => this.dispatch(channel, text));
     sub.on('ready', () => this.onReady());
+    pub.on('ready', () => {
+      if (this.unsent.size > 0) this.retrySoon(0);
+    });
   }
 
   private onReady(): void {
@@ -96,17 +136,95 @@ export class Fanout {
     }
   }
 
-  /** Publishes each event on each of its channels in one round trip. */
+  /**
+   * Publishes each event on each of its channels in one round trip.
+   * @throws the Redis error when a publish failed; what it was about is sent again later
+   */
   async publish(items: readonly { channels: readonly string[]; event: FanoutEvent }[]): Promise<void> {
     if (items.length === 0) return;
+    const sent: { channel: string; event: FanoutEvent }[] = [];
     const pipeline = this.pub.pipeline();
     for (const { channels, event } of items) {
       const text = JSON.stringify(event);
-      for (const channel of channels) pipeline.publish(channel, text);
+      for (const channel of channels) {
+        pipeline.publish(channel, text);
+        sent.push({ channel, event });
+      }
     }
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch (err) {
+      this.keep(sent);
+      throw err;
+    }
+    const failed = sent.filter((_, i) => !results || results[i]?.[0]);
+    if (failed.length === 0) return;
+    this.keep(failed);
+    throw results?.find(([err]) => err)?.[0] ?? new Error('fan-out publish failed');
+  }
+
+  /** Keeps what failed publishes were about, to be sent again (see {@link retryEvent}). */
+  private keep(failed: readonly { channel: string; event: FanoutEvent }[]): void {
+    if (this.stopped) return;
+    for (const { channel, event } of failed) {
+      const retry = retryEvent(event);
+      if (!retry) continue;
+      const text = JSON.stringify(retry);
+      const key = `${channel}\n${text}`;
+      if (this.unsent.has(key)) continue;
+      if (this.unsent.size >= MAX_UNSENT) this.dropped++;
+      else this.unsent.set(key, { channel, text });
+    }
+    if (this.unsent.size > 0) this.retrySoon();
+  }
+
+  private retrySoon(delay = RETRY_MS[Math.min(this.attempts, RETRY_MS.length - 1)]!): void {
+    if (this.stopped) return;
+    if (this.retryTimer) {
+      if (delay > 0) return;
+      clearTimeout(this.retryTimer);
+    }
+    this.retryTimer = setTimeout(() => void this.sendUnsent(), delay);
+    this.retryTimer.unref();
+  }
+
+  /** Sends the kept events again; what fails stays for the next attempt. */
+  private async sendUnsent(): Promise<void> {
+    this.retryTimer = null;
+    const batch = [...this.unsent];
+    if (batch.length === 0 || this.stopped) return;
+    const pipeline = this.pub.pipeline();
+    for (const [, { channel, text }] of batch) pipeline.publish(channel, text);
+    const results = await pipeline.exec().catch(() => null);
+    batch.forEach(([key], i) => {
+      if (results && !results[i]?.[0]) this.unsent.delete(key);
+    });
+    if (this.unsent.size > 0) {
+      this.attempts++;
+      this.log.warn({ waiting: this.unsent.size, attempts: this.attempts }, 'fan-out events still not published; trying again');
+      this.retrySoon();
+      return;
+    }
+    this.log.info({ sent: batch.length, attempts: this.attempts + 1 }, 'fan-out events published after an earlier failure');
+    if (this.dropped > 0) {
+      this.log.error({ dropped: this.dropped }, 'fan-out events dropped while Redis was away (more than could be kept): those clients catch up at their next message or reconnect');
+    }
+    this.attempts = 0;
+    this.dropped = 0;
+  }
+
+  /** Stops sending kept events (the instance shuts down). */
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.unsent.clear();
+  }
+
+  /** Failed events waiting to be sent again (tests and metrics). */
+  get unsentCount(): number {
+    return this.unsent.size;
   }
 
   /**

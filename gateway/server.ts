@@ -233,6 +233,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       lookups?.shutdown();
       await Promise.allSettled([...connectors.values()].map((c) => c.close()));
       await analytics.close();
+      fanout.stop();
       await Promise.allSettled([sub.quit(), redis.quit()]);
       await pool.end();
       log.info('gateway closed');

@@ -155,11 +155,12 @@ export class SessionConversations {
 
   /**
    * Conversation events may have been missed: fan-out was lost for a while (the subscriber
-   * connection reconnected), or the store refused a write as not this client's. What this
-   * client sees is read again from PostgreSQL and each difference is handled as its event
-   * would have been (a conversation transferred away is told and detached; one assigned
-   * meanwhile is attached); then every stream reads the messages it missed. With `only`,
-   * just that conversation is read again. Before the welcome nothing is due: the hello reads
+   * connection reconnected), the store refused a write as not this client's, or an instance
+   * whose publish failed says so (a `resync` event). What this client sees is read again from
+   * PostgreSQL and each difference is handled as its event would have been (a conversation
+   * transferred away is told and detached; one assigned meanwhile is attached); then every
+   * stream reads the messages it missed. With `only`, just that conversation is read again,
+   * and its stream catches up. Before the welcome nothing is due: the hello reads
    * everything anyway. A visitor who holds no conversation is not read: only their own
    * first message opens one, and it is answered on the socket that sent it.
    * @returns whether the client was sent any missed change
@@ -180,7 +181,8 @@ export class SessionConversations {
       else if (known) this.track(c);
       changed ||= missed !== null;
     }
-    if (only === undefined) for (const s of this.seen?.values() ?? []) if (s.stream) void s.stream.catchUp();
+    const streams = only === undefined ? [...(this.seen?.values() ?? [])] : [this.seen?.get(only)];
+    for (const s of streams) if (s?.stream) void s.stream.catchUp();
     return changed;
   }
 

@@ -439,6 +439,9 @@ export class SocketSession implements ConversationsHost {
         return;
       case 'conversation':
         return this.conversations.onConversationEvent(event);
+      case 'resync':
+        await this.conversations.resync(event.conversationId);
+        return;
     }
   }
 
