@@ -8,7 +8,10 @@ import type { GatewayContext } from './context.js';
 import type { ConversationEventKind } from './events.js';
 import type { ConversationSummary } from './protocol.js';
 
-/** Publishes a conversation event; a failure is logged, not thrown (the change is stored; resumes catch up). */
+/**
+ * Publishes a conversation event; a failure is logged, not thrown: the change is stored, and
+ * the fan-out tells the listeners to re-read the conversation once Redis takes it again.
+ */
 export async function announce(ctx: GatewayContext, event: ConversationEventKind, c: ConversationSummary): Promise<void> {
   ctx.analytics.conversationChanged(c.id);
   const channels = [ctx.keys.conversation(c.id), ctx.keys.visitor(c.visitorId), ctx.keys.team(c.team)];
@@ -16,6 +19,6 @@ export async function announce(ctx: GatewayContext, event: ConversationEventKind
   try {
     await ctx.fanout.publish([{ channels, event: { e: 'conversation', eventId: randomUUID(), event, conversation: c } }]);
   } catch (err) {
-    ctx.log.error({ err, conversationId: c.id, event }, 'conversation event not published');
+    ctx.log.error({ err, conversationId: c.id, event }, 'conversation event not published; its conversation is announced for a re-read once Redis takes it');
   }
 }

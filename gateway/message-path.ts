@@ -83,8 +83,8 @@ export function createMessagePath(o: MessagePathOptions): GroupCommit<AppendRequ
     try {
       await o.fanout.publish(items);
     } catch (err) {
-      // Stored is what counts: receivers get it on their next gap fill or resume.
-      o.log.error({ err, messages: items.length }, 'stored messages not published');
+      // Stored is what counts: the fan-out has their conversations re-read once Redis takes it.
+      o.log.error({ err, messages: items.length }, 'stored messages not published; their conversations are announced for a re-read once Redis takes it');
     }
     o.onStored?.(stored);
     return results;
