@@ -202,7 +202,10 @@ export class Fanout {
     });
     if (this.unsent.size > 0) {
       this.attempts++;
-      this.log.warn({ waiting: this.unsent.size, attempts: this.attempts }, 'fan-out events still not published; trying again');
+      // Once, then about once a minute (every 12th attempt at the longest delay) while Redis stays away.
+      if (this.attempts === 1 || this.attempts % 12 === 0) {
+        this.log.warn({ waiting: this.unsent.size, attempts: this.attempts }, 'fan-out events still not published; trying again');
+      }
       this.retrySoon();
       return;
     }
