@@ -29,6 +29,7 @@ import { resolveRules } from '../../pipelines/resolve/rules.js';
 import type { MappedRecord } from '../../pipelines/types.js';
 import { evaluate } from '../../pipelines/unified/evaluate.js';
 import { migratePostgres } from '../../sql/migrate.js';
+import { cpuDuring } from './cpu.js';
 
 export interface ResolveBenchOptions {
   /** Source records to map, resolve and load. @defaultValue 200000 */
@@ -58,6 +59,12 @@ export interface StageSeconds {
   commit: number;
 }
 
+/** CPU seconds a part of the run used: this process, and its PostgreSQL backend (null when not on this machine). */
+export interface CpuSeconds {
+  node: number;
+  postgres: number | null;
+}
+
 export interface ResolveBenchFigures {
   bench: 'resolve';
   records: number;
@@ -65,9 +72,11 @@ export interface ResolveBenchFigures {
   seconds: number;
   recordsPerSec: number;
   stages: StageSeconds;
+  /** Which side bounds the run: this process (mapping, resolving, building rows) or PostgreSQL. */
+  cpu: CpuSeconds;
   customers: number;
   merges: number;
-  raw: { seconds: number; recordsPerSec: number };
+  raw: { seconds: number; recordsPerSec: number; cpu: CpuSeconds };
   /** recordsPerSec / raw.recordsPerSec: the share of the physical floor's speed reached. */
   ratio: number;
   quality: { precision: number; recall: number };
@@ -143,6 +152,17 @@ export async function rawPeer(db: pg.Client, records: readonly MappedRecord[]): 
   return (performance.now() - started) / 1000;
 }
 
+function cpuFigures(c: { node: number; postgres: number | null }): CpuSeconds {
+  return { node: Number(c.node.toFixed(2)), postgres: c.postgres === null ? null : Number(c.postgres.toFixed(2)) };
+}
+
+/** `Node 12.3 s, PostgreSQL 8.1 s (61 + 40 µs per record)`. */
+function cpuLine(c: CpuSeconds, records: number): string {
+  const us = (s: number) => Math.round((s * 1e6) / records);
+  if (c.postgres === null) return `Node ${c.node} s (${us(c.node)} µs per record); PostgreSQL's not readable here`;
+  return `Node ${c.node} s, PostgreSQL backend ${c.postgres} s (${us(c.node)} + ${us(c.postgres)} µs per record)`;
+}
+
 export async function benchResolve(options: ResolveBenchOptions = {}): Promise<ResolveBenchFigures> {
   const scale = options.scale ?? 200_000;
   const batchSize = options.batchSize ?? 5000;
@@ -166,6 +186,7 @@ export async function benchResolve(options: ResolveBenchOptions = {}): Promise<R
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   try {
+    const backend = Number((await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
     log(`map + resolve + load in batches of ${batchSize}…`);
     let merges = 0;
     const stages: StageSeconds = { map: 0, resolve: 0, load: 0, commit: 0 };
@@ -176,29 +197,31 @@ export async function benchResolve(options: ResolveBenchOptions = {}): Promise<R
       at = now;
     };
     const started = performance.now();
-    for (const [ref, rows] of streams) {
-      const [source, stream] = ref.split('.') as [string, string];
-      // As a sync job does (pipelines/run-sync.ts): the next batch is mapped while this one loads.
-      async function* mappedBatches() {
-        for (let i = 0; i < rows.length; i += batchSize) yield await mapBatch(mappings.get(ref)!, source, stream, rows.slice(i, i + batchSize));
+    const run = await cpuDuring(backend, async () => {
+      for (const [ref, rows] of streams) {
+        const [source, stream] = ref.split('.') as [string, string];
+        // As a sync job does (pipelines/run-sync.ts): the next batch is mapped while this one loads.
+        async function* mappedBatches() {
+          for (let i = 0; i < rows.length; i += batchSize) yield await mapBatch(mappings.get(ref)!, source, stream, rows.slice(i, i + batchSize));
+        }
+        at = performance.now();
+        for await (const mapped of prefetch(mappedBatches())) {
+          lap('map');
+          await db.query('BEGIN');
+          lap('commit');
+          const { ok, failures } = checkValues(mapped.records, rules);
+          const resolution = await resolve(ok, db, rules);
+          lap('resolve');
+          await load(resolution, db, rules);
+          lap('load');
+          await db.query('COMMIT');
+          lap('commit');
+          merges += resolution.absorbed.length;
+          const failure = mapped.failures[0] ?? failures[0];
+          if (failure) throw new Error(`bench record ${failure.source}.${failure.stream} ${failure.sourceKey} failed: ${failure.message}`);
+        }
       }
-      at = performance.now();
-      for await (const mapped of prefetch(mappedBatches())) {
-        lap('map');
-        await db.query('BEGIN');
-        lap('commit');
-        const { ok, failures } = checkValues(mapped.records, rules);
-        const resolution = await resolve(ok, db, rules);
-        lap('resolve');
-        await load(resolution, db, rules);
-        lap('load');
-        await db.query('COMMIT');
-        lap('commit');
-        merges += resolution.absorbed.length;
-        const failure = mapped.failures[0] ?? failures[0];
-        if (failure) throw new Error(`bench record ${failure.source}.${failure.stream} ${failure.sourceKey} failed: ${failure.message}`);
-      }
-    }
+    });
     const seconds = (performance.now() - started) / 1000;
     log('raw peer: COPY into a temp table + one INSERT … ON CONFLICT…');
     // Mapped again, untimed: holding 200k mapped records through the timed run would charge
@@ -208,7 +231,8 @@ export async function benchResolve(options: ResolveBenchOptions = {}): Promise<R
       const [source, stream] = ref.split('.') as [string, string];
       for (let i = 0; i < rows.length; i += batchSize) all.push(...(await mapBatch(mappings.get(ref)!, source, stream, rows.slice(i, i + batchSize))).records);
     }
-    const rawSeconds = await rawPeer(db, all);
+    const raw = await cpuDuring(backend, () => rawPeer(db, all));
+    const rawSeconds = raw.result;
     const customers = Number((await db.query('SELECT count(*) AS n FROM unified.customer WHERE merged_into IS NULL')).rows[0].n);
     const quality = await evaluate(db, truth);
     const recordsPerSec = Math.round(records / seconds);
@@ -221,16 +245,19 @@ export async function benchResolve(options: ResolveBenchOptions = {}): Promise<R
       seconds: round(seconds),
       recordsPerSec,
       stages: { map: round(stages.map), resolve: round(stages.resolve), load: round(stages.load), commit: round(stages.commit) },
+      cpu: cpuFigures(run),
       customers,
       merges,
-      raw: { seconds: round(rawSeconds), recordsPerSec: rawRate },
+      raw: { seconds: round(rawSeconds), recordsPerSec: rawRate, cpu: cpuFigures(raw) },
       ratio: Number((recordsPerSec / rawRate).toFixed(3)),
       quality: { precision: Number(quality.precision.toFixed(5)), recall: Number(quality.recall.toFixed(5)) },
     };
     log(`map + resolve + load: ${records.toLocaleString('en')} records in ${figures.seconds} s = ${recordsPerSec.toLocaleString('en')} rec/s ` +
       `(${customers.toLocaleString('en')} customers, ${merges} merges)`);
     log(`  stages: map ${figures.stages.map} s, resolve ${figures.stages.resolve} s, load ${figures.stages.load} s, begin/commit ${figures.stages.commit} s`);
+    log(`  CPU: ${cpuLine(figures.cpu, records)}`);
     log(`raw COPY + INSERT … ON CONFLICT: ${figures.raw.seconds} s = ${rawRate.toLocaleString('en')} rec/s; ratio ${figures.ratio}`);
+    log(`  CPU: ${cpuLine(figures.raw.cpu, records)}`);
     log(`quality vs ground truth: precision ${figures.quality.precision}, recall ${figures.quality.recall}`);
     if (options.json) console.log(JSON.stringify(figures));
     return figures;
