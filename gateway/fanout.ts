@@ -142,26 +142,31 @@ export class Fanout {
    */
   async publish(items: readonly { channels: readonly string[]; event: FanoutEvent }[]): Promise<void> {
     if (items.length === 0) return;
-    const sent: { channel: string; event: FanoutEvent }[] = [];
     const pipeline = this.pub.pipeline();
     for (const { channels, event } of items) {
       const text = JSON.stringify(event);
-      for (const channel of channels) {
-        pipeline.publish(channel, text);
-        sent.push({ channel, event });
-      }
+      for (const channel of channels) pipeline.publish(channel, text);
     }
-    let results: [Error | null, unknown][] | null;
+    let results: [Error | null, unknown][] | null = null;
+    let error: unknown;
     try {
       results = await pipeline.exec();
+      error = results ? results.find(([err]) => err)?.[0] : new Error('fan-out publish failed');
     } catch (err) {
-      this.keep(sent);
-      throw err;
+      error = err;
     }
-    const failed = sent.filter((_, i) => !results || results[i]?.[0]);
-    if (failed.length === 0) return;
+    if (!error) return;
+    // The commands in the order they were queued: those without a success are kept.
+    const failed: { channel: string; event: FanoutEvent }[] = [];
+    let i = 0;
+    for (const { channels, event } of items) {
+      for (const channel of channels) {
+        const result = results?.[i++];
+        if (!result || result[0]) failed.push({ channel, event });
+      }
+    }
     this.keep(failed);
-    throw results?.find(([err]) => err)?.[0] ?? new Error('fan-out publish failed');
+    throw error;
   }
 
   /** Keeps what failed publishes were about, to be sent again (see {@link retryEvent}). */
