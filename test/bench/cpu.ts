@@ -4,40 +4,7 @@
  * rates and these figures drift between runs of the same code (by up to a fifth, measured
  * 2026-11-23), so a change is judged over several runs.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-
-let ticksPerSecond: number | undefined;
-
-/** Kernel clock ticks per second (`getconf CLK_TCK`, 100 on Linux when that cannot run). */
-function clockTicks(): number {
-  if (ticksPerSecond === undefined) {
-    try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      ticksPerSecond = 100;
-    }
-  }
-  return ticksPerSecond;
-}
-
-/**
- * User + system CPU seconds process `pid` has used so far, from `/proc/<pid>/stat`; null when
- * there is no such entry (the process runs on another machine, or this is not Linux).
- */
-export function processCpuSeconds(pid: number): number | null {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // The command name (field 2) may hold spaces and parentheses: fields count from its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / clockTicks() : null;
-}
+import pidusage from 'pidusage';
 
 /** CPU seconds of this process (every thread: the garbage collector's helpers too). */
 export function ownCpuSeconds(): number {
@@ -45,12 +12,25 @@ export function ownCpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
-/** CPU seconds this process and a PostgreSQL backend (by pid) use while `work` runs. */
-export async function cpuDuring<T>(backendPid: number, work: () => Promise<T>): Promise<{ result: T; node: number; postgres: number | null }> {
+/** User + system CPU seconds process `pid` of this machine has used so far; null when it cannot be read. */
+async function processCpuSeconds(pid: number): Promise<number | null> {
+  try {
+    return (await pidusage(pid)).ctime / 1000;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds this process and a PostgreSQL backend use while `work` runs. `backendPid` is
+ * null when the server is not on this machine (its pid means nothing here): then so is `postgres`.
+ */
+export async function cpuDuring<T>(backendPid: number | null, work: () => Promise<T>): Promise<{ result: T; node: number; postgres: number | null }> {
   const node0 = ownCpuSeconds();
-  const pg0 = processCpuSeconds(backendPid);
+  const pg0 = backendPid === null ? null : await processCpuSeconds(backendPid);
   const result = await work();
   const node = ownCpuSeconds() - node0;
-  const pg1 = processCpuSeconds(backendPid);
+  const pg1 = backendPid === null ? null : await processCpuSeconds(backendPid);
+  if (backendPid !== null) pidusage.clear();
   return { result, node, postgres: pg0 === null || pg1 === null ? null : pg1 - pg0 };
 }

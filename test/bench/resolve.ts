@@ -186,7 +186,11 @@ export async function benchResolve(options: ResolveBenchOptions = {}): Promise<R
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   try {
-    const backend = Number((await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+    // The backend's CPU is read from this machine's process table: only when the server runs here.
+    const { rows: [me] } = await db.query<{ pid: number; local: boolean }>(
+      `SELECT pg_backend_pid() AS pid, coalesce(host(inet_server_addr()) IN ('127.0.0.1', '::1'), true) AS local`,
+    );
+    const backend = me!.local ? me!.pid : null;
     log(`map + resolve + load in batches of ${batchSize}…`);
     let merges = 0;
     const stages: StageSeconds = { map: 0, resolve: 0, load: 0, commit: 0 };
