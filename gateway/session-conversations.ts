@@ -16,6 +16,14 @@ import { canSee, getConversation, getConversations, openConversationsOf } from '
 import { messagesAfter } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
 
+/**
+ * The read of a hinted conversation, one per `resync` event this instance received: every
+ * socket that heard the same hint (a team channel reaches each agent of the team) shares it.
+ * Each read starts after its hint arrived, which was published after the change it is
+ * about, so sharing it loses nothing; a hint heard later is another event and reads again.
+ */
+const hintReads = new WeakMap<FanoutEvent, Promise<ConversationSummary[]>>();
+
 /** The socket's session: it receives the fan-out events of every subscribed channel. */
 export interface ConversationsHost extends FanoutListener {
   readonly sessionId: string;
@@ -160,19 +168,21 @@ export class SessionConversations {
    * PostgreSQL and each difference is handled as its event would have been (a conversation
    * transferred away is told and detached; one assigned meanwhile is attached); then every
    * stream reads the messages it missed. With `only`, just that conversation is read again,
-   * and its stream catches up. Before the welcome nothing is due: the hello reads
-   * everything anyway. A visitor who holds no conversation is not read: only their own
-   * first message opens one, and it is answered on the socket that sent it.
+   * and its stream catches up; with the `hint` event that asked for it, the read is shared
+   * by every socket of this instance that heard that event. Before the welcome nothing is
+   * due: the hello reads everything anyway. A visitor who holds no conversation is not
+   * read: only their own first message opens one, and it is answered on the socket that
+   * sent it.
    * @returns whether the client was sent any missed change
    */
-  async resync(only?: number): Promise<boolean> {
+  async resync(only?: number, hint?: FanoutEvent & { e: 'resync' }): Promise<boolean> {
     if (!this.welcomed || this.host.isClosed()) return false;
     if (only === undefined && this.host.principal.kind === 'visitor' && !this.seen?.size) return false;
     const now = new Map<number, ConversationSummary>();
     if (only === undefined) for (const c of await openConversationsOf(this.ctx.pool, this.host.principal)) now.set(c.id, c);
     // Delivering here but no longer among the open ones this client sees: closed, or gone elsewhere.
     const stale = only !== undefined ? [only] : [...(this.seen ?? [])].filter(([id, s]) => s.stream && !now.has(id)).map(([id]) => id);
-    for (const c of await getConversations(this.ctx.pool, stale)) now.set(c.id, c);
+    for (const c of await this.readConversations(stale, only === undefined ? undefined : hint)) now.set(c.id, c);
     let changed = false;
     for (const c of now.values()) {
       const known = this.seen?.get(c.id)?.summary;
@@ -184,6 +194,17 @@ export class SessionConversations {
     const streams = only === undefined ? [...(this.seen?.values() ?? [])] : [this.seen?.get(only)];
     for (const s of streams) if (s?.stream) void s.stream.catchUp();
     return changed;
+  }
+
+  /** Summaries of `ids`; one read per `hint` for every socket here (see {@link hintReads}). */
+  private readConversations(ids: number[], hint?: FanoutEvent): Promise<ConversationSummary[]> {
+    if (!hint) return getConversations(this.ctx.pool, ids);
+    let read = hintReads.get(hint);
+    if (!read) {
+      read = getConversations(this.ctx.pool, ids);
+      hintReads.set(hint, read);
+    }
+    return read;
   }
 
   /** A conversation the client names before its event arrived (assigned a moment ago). */

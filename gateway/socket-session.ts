@@ -440,7 +440,7 @@ export class SocketSession implements ConversationsHost {
       case 'conversation':
         return this.conversations.onConversationEvent(event);
       case 'resync':
-        await this.conversations.resync(event.conversationId);
+        await this.conversations.resync(event.conversationId, event);
         return;
     }
   }

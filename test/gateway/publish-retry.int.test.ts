@@ -13,7 +13,7 @@ let env: GatewayEnv;
 let a: RunningGateway;
 let b: RunningGateway;
 
-const routing = ['unsent', 'handover'].map((team) => ({ team, match: `^${team}:` }));
+const routing = ['unsent', 'handover', 'herd'].map((team) => ({ team, match: `^${team}:` }));
 
 beforeAll(async () => {
   env = await gatewayEnv('pubretry');
@@ -84,6 +84,36 @@ describe('a publish that failed', () => {
     await visitor.next((f) => f.type === 'msg' && f.clientMsgId === 'n-1', 5000);
     expect(holderOnA.msgs(id).map((m) => m.clientMsgId)).toEqual(['h-1']);
     for (const c of [visitor, holderOnA, nextOnB]) c.close();
+  });
+
+  it('a hint on a team channel is read from PostgreSQL once per instance, and every agent of the team hears what it was about', async () => {
+    // Agents with no capacity: the conversation stays queued, seen by the whole team.
+    const team = await Promise.all([1, 2, 3, 4].map(() => makeAgent(env, 'herd', undefined, 0)));
+    const agentsOnB = await Promise.all(team.map((agent) => connectAgent(env, b.port, agent)));
+    const { client: visitor } = await TestClient.connect(a.port, (await visitorToken(a.port)).token);
+    const { conversationId: id } = await sendAndAck(visitor, { clientMsgId: 'q-1', text: 'herd: anyone?' });
+    const queued = (f: ServerFrame): f is Extract<ServerFrame, { type: 'conversation' }> => f.type === 'conversation' && f.conversation.id === id;
+    for (const agent of agentsOnB) expect(await agent.next(queued, 5000)).toMatchObject({ event: 'queued' });
+
+    // Closed where nobody announced it, as when the publish of the close failed; then the hint.
+    await env.db.pool.query(`UPDATE gateway.conversation SET status = 'closed', closed_at = now() WHERE id = $1`, [id]);
+    const pool = b.context.pool;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    let reads = 0;
+    pool.query = ((...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('FROM gateway.conversation WHERE id = ANY')) reads++;
+      return query(...args);
+    }) as typeof pool.query;
+    try {
+      await a.context.fanout.publish([{ channels: [env.keys.team('herd')], event: { e: 'resync', conversationId: id } }]);
+      for (const agent of agentsOnB) {
+        expect(await agent.next((f) => queued(f) && f.event === 'closed', 5000)).toMatchObject({ conversation: { status: 'closed' } });
+      }
+    } finally {
+      pool.query = query as typeof pool.query;
+    }
+    expect(reads).toBe(1);
+    for (const c of [visitor, ...agentsOnB]) c.close();
   });
 });
 
