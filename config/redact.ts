@@ -36,7 +36,9 @@ function normalise(secrets: Iterable<string>): string[] {
   return [...unique].sort((a, b) => b.length - a.length || a.localeCompare(b));
 }
 
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi;
+// The password runs to the authority's last `@` (drivers split there, so `p@ss` is one
+// password), never past its end (`/`, `?`, `#`, whitespace).
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^/?#\s]*@/gi;
 
 /**
  * Replaces secrets in `text` with `***`. `secrets` is a resolved config (its registered

@@ -13,6 +13,7 @@ import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { createLogger } from '../../config/log.js';
+import { redact } from '../../config/redact.js';
 import { syncJobOptions } from '../../pipelines/job-options.js';
 import { QUEUE_PREFIX, SYNC_QUEUE, enqueueSync, redisConnection, syncQueue, type SyncJobData } from '../../pipelines/queue.js';
 import { checkSyncRequest, runSync, type SyncMode, type SyncSummary } from '../../pipelines/run-sync.js';
@@ -88,7 +89,7 @@ async function checkRedis(url: string): Promise<void> {
     await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw new JunctionError('STACK_NOT_RUNNING', `Redis at ${url} does not answer (${(err as Error).message}): start the stack (junction stack up) or set JUNCTION_REDIS_URL`, { cause: err });
+    throw new JunctionError('STACK_NOT_RUNNING', `Redis at ${redact(url)} does not answer (${(err as Error).message}): start the stack (junction stack up) or set JUNCTION_REDIS_URL`, { cause: err });
   } finally {
     probe.disconnect();
   }

@@ -38,6 +38,14 @@ describe('junction CLI', () => {
     expect(visited).toBeGreaterThanOrEqual(8);
   }, 300_000);
 
+  it('a service that does not answer is named without its password', async () => {
+    const res = await runCli(['sync', 'tickets_php.tickets'], { JUNCTION_REDIS_URL: 'redis://:TopSecretRedisPw@127.0.0.1:1' });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('Redis at redis://:***@127.0.0.1:1 does not answer');
+    expect(res.stderr).toContain('[STACK_NOT_RUNNING]');
+    expect(res.stderr).not.toContain('TopSecretRedisPw');
+  });
+
   it('an unknown command is an error with a hint, not a silent success', async () => {
     const res = await runCli(['frobnicate']);
     expect(res.code).not.toBe(0);

@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from '../../config/env.js';
 import { interpolate } from '../../config/interpolate.js';
 import { loadConfig } from '../../config/load.js';
 import { redact, redactionList } from '../../config/redact.js';
+import { urlPasswords } from '../../config/secret.js';
 import { BASE, load, yaml } from './yaml-fixtures.js';
 
 describe('interpolate', () => {
@@ -110,6 +111,11 @@ describe('secret redaction', () => {
 
   it('redacts text with a list or with a loaded config', async () => {
     expect(redact('connect postgres://u:pw@h/db failed')).toBe('connect postgres://u:***@h/db failed');
+    // Drivers split user and host at the last `@`: the whole password goes, and only it.
+    expect(redact('connect postgres://u:p@ssw0rd-Secret@db.internal:5432/x?sslmode=a@b failed, mail a@b.c'))
+      .toBe('connect postgres://u:***@db.internal:5432/x?sslmode=a@b failed, mail a@b.c');
+    expect(redact('redis://:pw@h1 and redis://:pw2@h2/0')).toBe('redis://:***@h1 and redis://:***@h2/0');
+    expect(urlPasswords('postgres://u:p@ssw0rd-Secret@db/x and redis://:a%40b@h')).toEqual(['p@ssw0rd-Secret', 'p@ssw0rd-Secret', 'a%40b', 'a@b']);
     expect(redact('token hunter22 and hunter22x', ['hunter22', 'hunter22x'])).toBe('token *** and ***');
     expect(redact('port 1 on', ['1', 'on'])).toBe('port 1 on');
     const config = await loadConfig(path.join(PROJECT_ROOT, 'config/junction.yaml'), { env: {} });
