@@ -1,7 +1,8 @@
 /**
  * The reassignment sweep, run by every instance every `gateway.reassign_sweep_ms`: the open
- * conversations of agents gone longer than `gateway.reconnect_grace_ms` go back to their
- * team's queue, and every team's queue drains to agents with free slots.
+ * conversations of agents gone longer than `gateway.reconnect_grace_ms` (and of disabled
+ * agents, at once) go back to their team's queue, and every team's queue drains to agents
+ * with free slots.
  *
  * Why a sweep and not a timer per disconnect: the instance that saw the agent leave may die
  * too, and two instances' timers would both reassign. "Gone since" lives in Redis (presence's
@@ -26,14 +27,18 @@ export interface SweepResult {
   ran: boolean;
 }
 
-/** Agents holding open conversations who have been offline longer than the grace period. */
-async function agentsGone(ctx: GatewayContext, now: number): Promise<number[]> {
-  const holders = await agentsHoldingOpen(ctx.pool);
-  if (holders.length === 0) return [];
+/**
+ * Agents holding open conversations who have been offline longer than the grace period, and
+ * disabled ones at once: they can no longer write, whatever sockets they still have.
+ */
+async function agentsGone(ctx: GatewayContext, now: number): Promise<{ gone: number[]; disabled: Set<number> }> {
+  const all = await agentsHoldingOpen(ctx.pool);
+  const disabled = new Set(all.filter((h) => h.disabled).map((h) => h.id));
+  const holders = all.filter((h) => !h.disabled).map((h) => h.id);
   const online = await Promise.all(holders.map((id) => ctx.presence.isOnline(`agent:${id}`)));
   const offline = holders.filter((_, i) => !online[i]);
   const seen = await ctx.presence.lastSeen(offline);
-  return offline.filter((id) => now - (seen.get(id) ?? now) >= ctx.settings.reconnect_grace_ms);
+  return { gone: [...disabled, ...offline.filter((id) => now - (seen.get(id) ?? now) >= ctx.settings.reconnect_grace_ms)], disabled };
 }
 
 /**
@@ -41,7 +46,7 @@ async function agentsGone(ctx: GatewayContext, now: number): Promise<number[]> {
  * @param now the time absences are measured against (tests pass a later one to skip the wait); presence uses the clock
  */
 export async function sweep(ctx: GatewayContext, now = Date.now()): Promise<SweepResult> {
-  const gone = await agentsGone(ctx, now);
+  const { gone, disabled } = await agentsGone(ctx, now);
   let ran = true;
   let requeued: ConversationSummary[] = [];
   if (gone.length > 0) {
@@ -52,10 +57,13 @@ export async function sweep(ctx: GatewayContext, now = Date.now()): Promise<Swee
         return [];
       }
       // Checked again under the lock: an agent who came back meanwhile keeps their conversations.
-      const still = await Promise.all(gone.map((id) => ctx.presence.isOnline(`agent:${id}`)));
+      const still = await Promise.all(gone.map((id) => !disabled.has(id) && ctx.presence.isOnline(`agent:${id}`)));
       return requeueOf(tx, gone.filter((_, i) => !still[i]));
     });
     for (const c of requeued) await announce(ctx, 'queued', c);
+    // A disabled agent's sockets were told to close when it was disabled; should that kick
+    // have been lost (Redis away), they hear it again now.
+    if (disabled.size > 0) await ctx.fanout.publish([...disabled].map((id) => ({ channels: [ctx.keys.agent(id)], event: { e: 'kick' as const, reason: 'agent disabled' } })));
     if (requeued.length > 0) ctx.log.info({ agents: gone, conversations: requeued.map((c) => c.id) }, 'conversations of agents gone past the grace period requeued');
   }
   const assigned: ConversationSummary[] = [];

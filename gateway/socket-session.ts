@@ -306,6 +306,11 @@ export class SocketSession implements ConversationsHost {
     const p = this.principal;
     const personal = p.kind === 'agent' ? [this.ctx.keys.agent(p.agentId), this.ctx.keys.team(p.team)] : [this.ctx.keys.visitor(p.visitorId)];
     await Promise.all(personal.map((ch) => this.conversations.listen(ch)));
+    // Disabled since the upgrade: its kick went out before this socket listened for one.
+    if (p.kind === 'agent') {
+      const agent = await getAgent(this.ctx.pool, p.agentId);
+      if (!agent || agent.disabled) return this.kick('agent disabled');
+    }
     const open = await openConversationsOf(this.ctx.pool, p);
     const unnamed = open.filter((c) => frame.resume[String(c.id)] === undefined).map((c) => c.id);
     const acked = await ackedSeqs(this.ctx.pool, this.participant, unnamed);

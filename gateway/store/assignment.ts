@@ -85,11 +85,14 @@ export async function teamsWithQueue(db: Db): Promise<string[]> {
 }
 
 /** Agents holding open conversations. */
-export async function agentsHoldingOpen(db: Db): Promise<number[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT DISTINCT assigned_agent_id AS id FROM gateway.conversation WHERE status = 'open' AND assigned_agent_id IS NOT NULL ORDER BY 1`,
+export async function agentsHoldingOpen(db: Db): Promise<{ id: number; disabled: boolean }[]> {
+  const { rows } = await db.query<{ id: string; disabled: boolean }>(
+    `SELECT h.id, a.disabled_at IS NOT NULL AS disabled
+       FROM (SELECT DISTINCT assigned_agent_id AS id FROM gateway.conversation WHERE status = 'open' AND assigned_agent_id IS NOT NULL) h
+       JOIN gateway.agent a ON a.id = h.id
+      ORDER BY 1`,
   );
-  return rows.map((r) => Number(r.id));
+  return rows.map((r) => ({ id: Number(r.id), disabled: r.disabled }));
 }
 
 /**

@@ -217,6 +217,16 @@ describe('gateway: two instances', () => {
     expect([again.status, again.code]).toEqual([403, 'GW_AGENT_DISABLED']);
   });
 
+  it('closes with 4403 a socket of an agent disabled between its upgrade and its hello (it missed the kick)', async () => {
+    const agent = await makeAgent(env);
+    const pending = await TestClient.open(a.port, await login(a.port, agent));
+    await env.db.pool.query('UPDATE gateway.agent SET disabled_at = now() WHERE id = $1', [agent.id]);
+    await env.redis.publish(env.keys.agent(agent.id), JSON.stringify({ e: 'kick', reason: 'agent disabled' }));
+    pending.send({ type: 'hello', resume: {} });
+    expect((await pending.closed).code).toBe(4403);
+    expect(pending.frames.some((f) => f.type === 'welcome')).toBe(false);
+  });
+
   it('tells clients to reconnect elsewhere when an instance shuts down', async () => {
     const c = await env.start();
     const visitor = await visitorToken(c.port);

@@ -87,6 +87,25 @@ describe('reassignment decided by hand-driven sweeps', () => {
     for (const c of [otherWs, visitor]) c.close();
   });
 
+  it('requeues a disabled agent\'s conversations at once, and closes a socket of theirs that missed the kick', async () => {
+    const disabled = await makeAgent(env, 'manual-off');
+    const other = await makeAgent(env, 'manual-off');
+    const lingering = await connectAgent(env, gw.port, disabled);
+    const { client: visitor } = await TestClient.connect(gw.port, (await visitorToken(gw.port)).token);
+    const ack = await sendAndAck(visitor, { clientMsgId: 'd-1', text: 'hi' });
+    await env.db.pool.query('UPDATE gateway.conversation SET team = $2, assigned_agent_id = $3 WHERE id = $1', [ack.conversationId, 'manual-off', disabled.id]);
+    // Disabled while its kick was lost: its socket is still open and it still looks online.
+    await env.db.pool.query('UPDATE gateway.agent SET disabled_at = now() WHERE id = $1', [disabled.id]);
+    const otherWs = await connectAgent(env, gw.port, other);
+
+    const swept = await sweep(gw.context);
+    expect(swept.requeued.map((c) => c.id)).toEqual([ack.conversationId]);
+    expect(swept.assigned.map((c) => [c.id, c.assignedAgentId])).toEqual([[ack.conversationId, other.id]]);
+    expect((await lingering.closed).code).toBe(4403);
+    await otherWs.next((f) => f.type === 'conversation' && f.event === 'assigned' && f.conversation.id === ack.conversationId);
+    for (const c of [otherWs, visitor]) c.close();
+  });
+
   it('refuses a message on a closed conversation when reopening is off; a message without id opens a new one', async () => {
     const { client: visitor } = await TestClient.connect(gw.port, (await visitorToken(gw.port)).token);
     const first = await sendAndAck(visitor, { clientMsgId: 'r-1', text: 'hi' });
