@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   CFG_UNKNOWN_REF: 'a reference to a source, stream, mapping or schedule that is not declared',
   CFG_VERSION: 'a missing or unsupported `version:`',
   CFG_SCHEMA_STALE: 'config/junction.schema.json does not match the zod schema',
+  CFG_DEMO_ONLY: "a hub started outside the demo (without `--demo`) with the secrets config/junction.yaml publishes as defaults, or with gateway.demo_shop on",
   // mappings: checked at load (positioned in the mapping file) and per record while mapping
   MAP_UNKNOWN_FIELD: 'a mapped field that the target entity does not have (pipelines/model.ts)',
   MAP_TYPE_MISMATCH: "a helper or value that does not fit the target field's type (normalize: phone on a datetime, parse: datetime on a decimal, a default of the wrong type)",

@@ -40,7 +40,7 @@ export async function hubUp(options: HubOptions): Promise<{ pid: number; state: 
   const running = ownedPid(pidFile(settings), HUB_MARK);
   if (running !== undefined && (await ready(opsPort))) return { pid: running, state: 'running' };
   if (running !== undefined) await stopPid(running, 'SIGTERM', 10_000);
-  const args = [...HUB_NODE_FLAGS, path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'start', '--role', 'all'];
+  const args = [...HUB_NODE_FLAGS, path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'start', '--role', 'all', '--demo'];
   if (options.configFile) args.push('--config', options.configFile);
   const pid = launch({ command: process.execPath, args, cwd: PROJECT_ROOT }, hubLogFile(settings), pidFile(settings));
   log(`hub: started (pid ${pid}), waiting until ready…`);

@@ -12,7 +12,9 @@ import { InvalidArgumentError } from 'commander';
 import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import type { ResolvedConfig } from '../../config/load.js';
+import { JunctionError } from '../../config/errors.js';
 import { createLogger, type Logger } from '../../config/log.js';
+import { demoOnlySettings } from '../../config/published-secrets.js';
 import { redact } from '../../config/redact.js';
 import { QUEUE_PREFIX, SYNC_QUEUE, redisConnection, syncQueue } from '../../pipelines/queue.js';
 import { startWorker } from '../../pipelines/worker.js';
@@ -35,6 +37,7 @@ interface StartOptions {
   host: string;
   port?: number;
   gatewayPort?: number;
+  demo?: boolean;
 }
 
 function role(value: string): Role {
@@ -110,6 +113,26 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
   }
 }
 
+/**
+ * The servers this process would run must not answer with the secrets the repository
+ * publishes (config/published-secrets.ts), unless it runs the demo: then they are only named.
+ */
+async function checkDemoOnly(config: ResolvedConfig, opts: StartOptions): Promise<void> {
+  const serves = (prefix: string) => (prefix === 'gateway.' ? ['gateway', 'all'] : ['scheduler', 'all']).includes(opts.role);
+  const found = (await demoOnlySettings(config)).filter((p) => serves(p.startsWith('gateway.') ? 'gateway.' : 'ops.'));
+  if (found.length === 0) return;
+  if (opts.demo) {
+    console.error(`warning: running the demo with ${found.join(', ')} as the repository publishes them; never expose this hub`);
+    return;
+  }
+  throw new JunctionError(
+    'CFG_DEMO_ONLY',
+    `${found.join(', ')} ${found.length === 1 ? 'is' : 'are'} what config/junction.yaml publishes for the demo: anyone could sign tokens or call the ops API. ` +
+      'Set their environment variables (JUNCTION_GATEWAY_TOKEN_SECRET, JUNCTION_GATEWAY_IDENTITY_SECRET, JUNCTION_ADMIN_TOKEN), turn gateway.demo_shop off, ' +
+      'or pass --demo to run the demo as it is',
+  );
+}
+
 async function closeAll(closers: Closer[], log: Logger): Promise<boolean> {
   let clean = true;
   for (const c of [...closers].reverse()) {
@@ -133,8 +156,10 @@ export function registerStart(program: Command): void {
     .option('--host <addr>', 'scheduler, gateway: address the servers listen on', '127.0.0.1')
     .option('--port <port>', 'scheduler: ops server port (default: ops.port; 0 picks a free one)', port)
     .option('--gateway-port <port>', 'gateway: its port (default: gateway.port; 0 picks a free one)', port)
+    .option('--demo', "run with the demo's published secrets and shop page (refused otherwise); never for a hub others can reach")
     .action(async (opts: StartOptions) => {
       const config = await loadCliConfig(opts.config);
+      await checkDemoOnly(config, opts);
       const log = createLogger({ secrets: config });
       const closers: Closer[] = [];
       // Signals are handled from the start: a SIGINT while the roles are still starting

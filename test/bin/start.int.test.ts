@@ -103,6 +103,26 @@ describe('junction start', () => {
     expect(r.stderr).toContain('expected one of worker, scheduler, gateway, all');
   });
 
+  it('refuses to serve with the secrets config/junction.yaml publishes (and its demo shop) unless told it runs the demo', { timeout: 120_000 }, async () => {
+    const unset = { JUNCTION_GATEWAY_TOKEN_SECRET: '', JUNCTION_GATEWAY_IDENTITY_SECRET: '', JUNCTION_ADMIN_TOKEN: '', JUNCTION_PG_URL: db.url, JUNCTION_REDIS_URL: redisUrl };
+    const r = await runCli(['start', '--role', 'all', '--port', '0', '--gateway-port', '0'], unset);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('gateway.token_secret, gateway.identity_secret, ops.admin_token, gateway.demo_shop are what config/junction.yaml publishes');
+    expect(r.stderr).toContain('[CFG_DEMO_ONLY]');
+    expect(r.stderr).not.toContain('change-me');
+    // A worker serves nothing: it starts whatever the gateway and ops secrets are.
+    const worker = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'start', '--role', 'worker'], {
+      cwd: PROJECT_ROOT, env: { ...process.env, ...unset, JUNCTION_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(worker);
+    const workerHub: Hub = { child: worker, out: { stdout: '', stderr: '' }, exited: new Promise((resolve) => worker.on('exit', (code) => (children.delete(worker), resolve(code)))) };
+    worker.stdout!.on('data', (d: Buffer) => (workerHub.out.stdout += d.toString()));
+    worker.stderr!.on('data', (d: Buffer) => (workerHub.out.stderr += d.toString()));
+    await waitFor(workerHub, /worker: started/);
+    worker.kill('SIGTERM');
+    expect(await workerHub.exited).toBe(0);
+  });
+
   it('exits 1 with JOB_SCHEMA_MISSING on a database without the jobs tables, leaving nothing running', { timeout: 120_000 }, async () => {
     const hub = startHub(['--role', 'scheduler'], { JUNCTION_PG_URL: withDatabase(db.url, 'postgres') });
     expect(await hub.exited).toBe(1);
