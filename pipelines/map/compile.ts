@@ -57,6 +57,8 @@ export interface CompiledMapping {
   readonly identities: readonly CompiledIdentity[];
   /** Per field, where it is defined; one frozen object shared by every mapped record. */
   readonly origins: Readonly<Record<string, FieldOrigin>>;
+  /** Lines of the key and of each identity entry, for errors. */
+  readonly lines: { readonly key: number; readonly identity: readonly number[] };
 }
 
 /** Identity values of kinds without `normalize`: trimmed text; numbers as their digits. */
@@ -101,7 +103,8 @@ export function compileMapping(loaded: DeepReadonly<LoadedMapping>, config: MapC
   const fields: CompiledField[] = [];
   const origins: Record<string, FieldOrigin> = {};
   for (const [name, def] of Object.entries(mapping.fields)) {
-    const spec = specs[name];
+    // Own properties only: `constructor` or `toString` are not fields.
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (!spec) throw new JunctionError('MAP_UNKNOWN_FIELD', `${mapping.target} has no field ${name}`, { where });
     const { text, asPath, rule } = fieldParts(def);
     fields.push({
@@ -130,5 +133,6 @@ export function compileMapping(loaded: DeepReadonly<LoadedMapping>, config: MapC
     fields,
     identities,
     origins: Object.freeze(origins),
+    lines: { key: info.lines.key, identity: info.lines.identity },
   };
 }

@@ -19,6 +19,8 @@ export type MapOutcome = { ok: true; record: MappedRecord } | { ok: false; failu
 interface Slot {
   /** How errors name it: `key`, `fields.status`, `identity[1] (phone)`. */
   label: string;
+  /** Its line in the mapping file. */
+  line: number;
   expr: Expr | undefined;
 }
 
@@ -29,9 +31,9 @@ function slotsOf(m: CompiledMapping): Slot[] {
   let slots = slotCache.get(m);
   if (!slots) {
     slots = [
-      { label: 'key', expr: m.key },
-      ...m.fields.map((f) => ({ label: `fields.${f.name}`, expr: f.expr })),
-      ...m.identities.map((id, i) => ({ label: `identity[${i}] (${id.kind})`, expr: id.expr })),
+      { label: 'key', line: m.lines.key, expr: m.key },
+      ...m.fields.map((f) => ({ label: `fields.${f.name}`, line: m.origins[f.name]?.line ?? 0, expr: f.expr })),
+      ...m.identities.map((id, i) => ({ label: `identity[${i}] (${id.kind})`, line: m.lines.identity[i] ?? 0, expr: id.expr })),
     ];
     slotCache.set(m, slots);
   }
@@ -51,13 +53,23 @@ function failure(m: CompiledMapping, raw: SourceRecord, sourceKey: string | null
   };
 }
 
-const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/**
+ * The reason an evaluation failed. JSONata throws plain objects (`{ code, message, … }`),
+ * not Errors: their message and code, never `[object Object]`.
+ */
+function describe(err: unknown): string {
+  if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
+    const { message, code } = err as { message: string; code?: unknown };
+    return typeof code === 'string' && /^[A-Z]\d{4}$/.test(code) ? `${message} (JSONata ${code})` : message;
+  }
+  return String(err);
+}
 
 /** Builds the mapped record from the slots' values (everything after evaluation is synchronous). */
 function finish(m: CompiledMapping, raw: SourceRecord, values: unknown[]): MapOutcome {
   const sourceKey = keyText(values[0]);
   if (sourceKey === null) {
-    return failure(m, raw, null, 'MAP_MISSING_KEY', `${m.file} key: ${m.key.text} gives ${JSON.stringify(values[0]) ?? 'nothing'}, not a key`);
+    return failure(m, raw, null, 'MAP_MISSING_KEY', `${m.file}:${m.lines.key} key: ${m.key.text} gives ${JSON.stringify(values[0]) ?? 'nothing'}, not a key`);
   }
   const fields: MappedRecord['fields'] = {};
   let code: ErrorCode | undefined;
@@ -110,7 +122,7 @@ async function evaluateRest(m: CompiledMapping, raw: SourceRecord, values: unkno
       values[i] = await slot.expr!.evaluate(raw);
     } catch (err) {
       const sourceKey = i === 0 ? null : keyText(values[0]);
-      return failure(m, raw, sourceKey, 'MAP_EVAL_FAILED', `${m.file} ${slot.label}: ${slot.expr!.text}: ${describe(err)}`);
+      return failure(m, raw, sourceKey, 'MAP_EVAL_FAILED', `${m.file}:${slot.line} ${slot.label}: ${slot.expr!.text}: ${describe(err)}`);
     }
   }
   return finish(m, raw, values);

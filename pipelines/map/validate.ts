@@ -164,7 +164,8 @@ export function checkMappingSource(config: unknown, src: IssueSource): { errors:
     if (Array.isArray(m.identity)) m.identity.forEach((entry, i) => checker.expression(['identity', i, 'value'], rec(entry)?.value));
     const specs = typeof m.target === 'string' ? targetFields(m.target, attributes) : undefined;
     for (const [name, def] of Object.entries(rec(m.fields) ?? {})) {
-      const spec = specs?.[name];
+      // Own properties only: `constructor` or `toString` are not fields.
+      const spec = specs && Object.hasOwn(specs, name) ? specs[name] : undefined;
       if (specs && !spec) {
         const known = Object.keys(specs).join(', ');
         checker.add('MAP_UNKNOWN_FIELD', `${String(m.target)} has no field ${JSON.stringify(name)} (fields: ${known})`, ['fields', name], 'key');

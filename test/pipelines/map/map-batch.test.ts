@@ -44,7 +44,9 @@ describe('mapBatch', () => {
     const [missing, badDate, evalFailed, twoBad] = result.failures;
     expect(missing).toMatchObject({ source: 'shop', stream: 'accounts', stage: 'map', raw: records[1], mappingVersion: m.version });
     expect(badDate?.message).toMatch(/^m\.yaml:14 fields\.updated_at: cannot read "2025-13-01 00:00:00" as a datetime/);
-    expect(evalFailed?.message).toMatch(/^m\.yaml fields\.nickname: \$uppercase\(nick\): /);
+    // JSONata throws plain objects: their message and code, and the field's line, never "[object Object]".
+    expect(evalFailed?.message).toBe('m.yaml:15 fields.nickname: $uppercase(nick): Argument 1 of function "uppercase" does not match function signature (JSONata T0410)');
+    expect(missing?.message).toMatch(/^m\.yaml:\d+ key: id gives nothing, not a key$/);
     // every problem of the record, not just the first
     expect(twoBad?.message).toContain('fields.phone: "call me" is not a valid phone number');
     expect(twoBad?.message).toContain('fields.updated_at: cannot read "soon" as a datetime');

@@ -34,6 +34,12 @@ const cases: Case[] = [
     expected: (m) => [at(m, 8, 'crm_id', 'MAP_UNKNOWN_FIELD')],
   },
   {
+    // Names every object inherits are not fields either (they once passed, then crashed the compile).
+    name: 'a field named like an inherited property',
+    mapping: `${HEAD('order')}fields:\n  order_no: id\n  constructor: customerNo\n`,
+    expected: (m) => [at(m, 8, 'constructor', 'MAP_UNKNOWN_FIELD')],
+  },
+  {
     name: 'normalize: phone on a datetime field',
     mapping: `${HEAD('customer')}fields:\n  updated_at: { from: v, normalize: phone }\n`,
     expected: (m) => [at(m, 7, 'phone', 'MAP_TYPE_MISMATCH')],
