@@ -73,6 +73,8 @@ export async function lockStripes(db: Db, names: Iterable<string>, stripes: numb
 export interface StoredRow {
   customerId: number;
   payloadHash: string;
+  /** The mapping version its stored fields came from. */
+  mappingVersion: string;
   pinned: boolean;
   keys: string[];
   /** Version (xmin) of its customer's row when read: see {@link lockRegion}. */
@@ -83,8 +85,8 @@ export interface StoredRow {
 export async function storedByRef(db: Db, refs: readonly { source: string; stream: string; sourceKey: string }[]): Promise<Map<string, StoredRow>> {
   const out = new Map<string, StoredRow>();
   if (refs.length === 0) return out;
-  const { rows } = await db.query<{ ref: string; customer_id: string; payload_hash: string; pinned: boolean; identity_keys: string[]; version: string }>(
-    `SELECT sr.source || '/' || sr.stream || '/' || sr.source_key AS ref, sr.customer_id, sr.payload_hash, sr.pinned, sr.identity_keys,
+  const { rows } = await db.query<{ ref: string; customer_id: string; payload_hash: string; mapping_version: string; pinned: boolean; identity_keys: string[]; version: string }>(
+    `SELECT sr.source || '/' || sr.stream || '/' || sr.source_key AS ref, sr.customer_id, sr.payload_hash, sr.mapping_version, sr.pinned, sr.identity_keys,
             c.xmin::text AS version
        FROM ROWS FROM (jsonb_array_elements_text($1::jsonb), jsonb_array_elements_text($2::jsonb), jsonb_array_elements_text($3::jsonb))
             AS k(source, stream, source_key)
@@ -93,7 +95,9 @@ export async function storedByRef(db: Db, refs: readonly { source: string; strea
     [JSON.stringify(refs.map((r) => r.source)), JSON.stringify(refs.map((r) => r.stream)), JSON.stringify(refs.map((r) => r.sourceKey))],
   );
   for (const r of rows) {
-    out.set(r.ref, { customerId: Number(r.customer_id), payloadHash: r.payload_hash, pinned: r.pinned, keys: r.identity_keys, customerVersion: r.version });
+    out.set(r.ref, {
+      customerId: Number(r.customer_id), payloadHash: r.payload_hash, mappingVersion: r.mapping_version, pinned: r.pinned, keys: r.identity_keys, customerVersion: r.version,
+    });
   }
   return out;
 }

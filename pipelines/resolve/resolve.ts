@@ -43,7 +43,13 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
 
   await lockStripes(tx, [...byRef.keys(), ...[...keysOf.values()].flat()], rules.lockStripes);
   let stored = await storedByRef(tx, [...byRef.values()]);
-  const work = new Map([...byRef].filter(([ref, r]) => stored.get(ref)?.payloadHash !== r.payloadHash));
+  // Unchanged: the same source payload mapped by the same mapping. A mapping edited since
+  // (a fixed time zone, a new enum entry) must reach records whose source did not change.
+  const unchangedRecord = (ref: string, r: MappedRecord) => {
+    const s = stored.get(ref);
+    return s !== undefined && s.payloadHash === r.payloadHash && s.mappingVersion === r.mappingVersion;
+  };
+  const work = new Map([...byRef].filter(([ref, r]) => !unchangedRecord(ref, r)));
   const unchanged = byRef.size - work.size;
   if (work.size === 0) {
     return {

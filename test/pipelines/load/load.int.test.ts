@@ -82,6 +82,17 @@ describe('idempotent loading', () => {
     const rows = await db.pool.query(`SELECT status, total_amount::text, lines FROM unified."order"`);
     expect(rows.rows).toEqual([{ status: 'shipped', total_amount: '398.00', lines: [{ sku: 'A', qty: 2 }] }]);
   });
+
+  it('an unchanged source record mapped by an edited mapping updates its rows, once', async () => {
+    await apply([crm, shop, order]);
+    // The same source payload (same hash) through a new version of the mapping.
+    const remapped: MappedRecord = { ...order, fields: { ...order.fields, status: 'shipped' }, mappingVersion: 'mappings/orders_soap.orders.yaml@v2' };
+    expect(remapped.payloadHash).toBe(order.payloadHash);
+    expect(await apply([remapped])).toMatchObject({ loaded: 1, unchanged: 0 });
+    const { rows } = await db.pool.query(`SELECT o.status, sr.mapping_version FROM unified."order" o JOIN unified.source_record sr USING (source, stream, source_key)`);
+    expect(rows).toEqual([{ status: 'shipped', mapping_version: 'mappings/orders_soap.orders.yaml@v2' }]);
+    expect(await apply([remapped])).toMatchObject({ loaded: 0, unchanged: 1 });
+  });
 });
 
 describe('values that COPY must escape', () => {
