@@ -159,6 +159,9 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
         return { ref: r, yaml: await readYamlFile(r.abs, show(r.abs), env, where) };
       }),
     );
+    // One mapping per stream: syncs and replays take the first that reads it, so a second
+    // would preview as if it were live and never run.
+    const streams = new Map<string, string>();
     for (const { ref, yaml } of loaded) {
       files.push(yaml);
       errors.push(...yaml.errors);
@@ -167,7 +170,16 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
       errors.push(...checkMapping(cfg.data, yaml.source));
       const checked = checkMappingSource(cfg.data, yaml.source);
       errors.push(...checked.errors);
-      if (mapping) mappings.push({ file: ref.abs, ref: ref.ref, mapping, info: checked.info });
+      if (!mapping) continue;
+      const stream = `${mapping.source}.${mapping.stream}`;
+      const first = streams.get(stream);
+      if (first !== undefined) {
+        const { line, col } = positionAt(yaml.source.doc, yaml.source.lineCounter, ['stream'], 'value');
+        errors.push(new JunctionError('CFG_DUPLICATE_NAME', `${stream} is already mapped by ${first}: one mapping file per stream`, { where: { file: yaml.source.file, line, col, path: 'stream' } }));
+        continue;
+      }
+      streams.set(stream, ref.ref);
+      mappings.push({ file: ref.abs, ref: ref.ref, mapping, info: checked.info });
     }
   }
   envSecrets(files).forEach((s) => secrets.add(s));

@@ -107,6 +107,12 @@ const cases: Case[] = [
     expected: ['junction.yaml:8:3 CFG_DUPLICATE_NAME'],
   },
   {
+    // Syncs take the first mapping of a stream: a second would preview as if live and never run.
+    name: 'two mapping files for one stream (reported at the second one\'s stream)',
+    files: { 'junction.yaml': `${BASE}mappings: [m.yaml, m2.yaml]\n`, 'm.yaml': MAPPING, 'm2.yaml': MAPPING },
+    expected: ['m2.yaml:3:9 CFG_DUPLICATE_NAME'],
+  },
+  {
     name: 'duplicate schedule name',
     files: {
       'junction.yaml': `${BASE}schedules:\n  - { name: sync, sync: shop.accounts, cron: "* * * * *" }\n  - { name: sync, sync: shop.accounts, mode: full, cron: "0 3 * * *" }\n`,
