@@ -64,7 +64,7 @@ export async function sweep(ctx: GatewayContext, now = Date.now()): Promise<Swee
     // A disabled agent's sockets were told to close when it was disabled; should that kick
     // have been lost (Redis away), they hear it again now.
     if (disabled.size > 0) await ctx.fanout.publish([...disabled].map((id) => ({ channels: [ctx.keys.agent(id)], event: { e: 'kick' as const, reason: 'agent disabled' } })));
-    if (requeued.length > 0) ctx.log.info({ agents: gone, conversations: requeued.map((c) => c.id) }, 'conversations of agents gone past the grace period requeued');
+    if (requeued.length > 0) ctx.log.info({ agents: gone, conversations: requeued.map((c) => c.id) }, 'conversations of agents gone past the grace period, or disabled, requeued');
   }
   const assigned: ConversationSummary[] = [];
   for (const team of await teamsWithQueue(ctx.pool)) assigned.push(...(await drainQueue(ctx, team)));
