@@ -139,7 +139,7 @@ function hubLines({ config, failed }: HubDescription): string[] {
   const token = config.ops.admin_token === DEMO_ADMIN_TOKEN ? `demo token: ${DEMO_ADMIN_TOKEN}` : 'token: ops.admin_token (JUNCTION_ADMIN_TOKEN)';
   return [
     '',
-    'The hub (junction start --role all, log in .junction/logs/hub.log):',
+    'The hub (junction start --role all --demo, log in .junction/logs/hub.log):',
     `  ops API       ${ops}/api/ops/sources   (Authorization: Bearer …, ${token})`,
     `  queue board   ${ops}/ops/queues        (any user name, the token as password)`,
     `  metrics       ${ops}/metrics, health ${ops}/readyz`,

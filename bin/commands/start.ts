@@ -118,8 +118,9 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
  * publishes (config/published-secrets.ts), unless it runs the demo: then they are only named.
  */
 async function checkDemoOnly(config: ResolvedConfig, opts: StartOptions): Promise<void> {
-  const serves = (prefix: string) => (prefix === 'gateway.' ? ['gateway', 'all'] : ['scheduler', 'all']).includes(opts.role);
-  const found = (await demoOnlySettings(config)).filter((p) => serves(p.startsWith('gateway.') ? 'gateway.' : 'ops.'));
+  // gateway.* guards the gateway role, ops.* the scheduler's ops server; `all` runs both.
+  const serves = (setting: string) => opts.role === 'all' || opts.role === (setting.startsWith('gateway.') ? 'gateway' : 'scheduler');
+  const found = (await demoOnlySettings(config)).filter(serves);
   if (found.length === 0) return;
   if (opts.demo) {
     console.error(`warning: running the demo with ${found.join(', ')} as the repository publishes them; never expose this hub`);

@@ -25,8 +25,9 @@ interface Hub {
   exited: Promise<number | null>;
 }
 
-function startHub(args: string[], env: Record<string, string> = {}): Hub {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'start', ...args, '--config', configFile, '--port', '0'], {
+/** `junction start` with `args`, this file's config (`config: null`: the committed one) and the scratch hub database. */
+function startHub(args: string[], env: Record<string, string> = {}, config: string | null = configFile): Hub {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'start', ...args, ...(config ? ['--config', config] : []), '--port', '0'], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, JUNCTION_PG_URL: db.url, JUNCTION_REDIS_URL: redisUrl, JUNCTION_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -111,16 +112,10 @@ describe('junction start', () => {
     expect(r.stderr).toContain('[CFG_DEMO_ONLY]');
     expect(r.stderr).not.toContain('change-me');
     // A worker serves nothing: it starts whatever the gateway and ops secrets are.
-    const worker = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'start', '--role', 'worker'], {
-      cwd: PROJECT_ROOT, env: { ...process.env, ...unset, JUNCTION_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(worker);
-    const workerHub: Hub = { child: worker, out: { stdout: '', stderr: '' }, exited: new Promise((resolve) => worker.on('exit', (code) => (children.delete(worker), resolve(code)))) };
-    worker.stdout!.on('data', (d: Buffer) => (workerHub.out.stdout += d.toString()));
-    worker.stderr!.on('data', (d: Buffer) => (workerHub.out.stderr += d.toString()));
-    await waitFor(workerHub, /worker: started/);
-    worker.kill('SIGTERM');
-    expect(await workerHub.exited).toBe(0);
+    const worker = startHub(['--role', 'worker'], unset, null);
+    await waitFor(worker, /worker: started/);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
   });
 
   it('exits 1 with JOB_SCHEMA_MISSING on a database without the jobs tables, leaving nothing running', { timeout: 120_000 }, async () => {
