@@ -128,6 +128,22 @@ function mappingRefs(cfg: IssueSource, dir: string, errors: JunctionError[]): Ma
 }
 
 /**
+ * The directory that mapping labels (lineage, `mapping_version`) are relative to: the deepest
+ * one holding the config file and every mapping. Labels are stored, so they must not depend
+ * on the working directory of the process that loaded the config: workers started from
+ * different directories would each see the other's records as mapped by another version.
+ */
+function labelRoot(configDir: string, mappingFiles: string[]): string {
+  let root = configDir;
+  for (const file of mappingFiles) {
+    while (path.relative(root, file).startsWith('..')) root = path.dirname(root);
+  }
+  return root;
+}
+
+const toPosix = (p: string) => p.split(path.sep).join('/');
+
+/**
  * Loads and validates `file` and every mapping it lists.
  * @throws {@link ConfigErrors} with every problem found, messages redacted.
  */
@@ -152,6 +168,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     document = validate(configSchema, cfg, errors);
     errors.push(...checkSchedules(cfg));
     const refs = mappingRefs(cfg, dir, errors);
+    const root = labelRoot(dir, refs.map((r) => r.abs));
     const loaded = await Promise.all(
       refs.map(async (r) => {
         const { line, col } = positionAt(cfg.doc, cfg.lineCounter, ['mappings', r.index]);
@@ -168,7 +185,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
       if (!yaml.source) continue;
       const mapping = validate(mappingSchema, yaml.source, errors);
       errors.push(...checkMapping(cfg.data, yaml.source));
-      const checked = checkMappingSource(cfg.data, yaml.source);
+      const checked = checkMappingSource(cfg.data, yaml.source, toPosix(path.relative(root, ref.abs)));
       errors.push(...checked.errors);
       if (!mapping) continue;
       const stream = `${mapping.source}.${mapping.stream}`;

@@ -66,6 +66,11 @@ describe('committed mappings', () => {
     }
   });
 
+  it('have the same versions and lineage files whichever directory loads them (stored in every source_record)', async () => {
+    const elsewhere = await loadConfig(path.join(PROJECT_ROOT, 'config', 'junction.yaml'), { env: {}, relativeTo: path.join(PROJECT_ROOT, 'config') });
+    expect(elsewhere.mappings.map((m) => [m.info.file, m.info.version])).toEqual(config.mappings.map((m) => [m.info.file, m.info.version]));
+  });
+
   it('the schema targets are the model targets', () => {
     expect([...MAPPING_TARGETS].sort()).toEqual(Object.keys(TARGETS).sort());
   });

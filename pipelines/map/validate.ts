@@ -21,7 +21,7 @@ import { targetFields, type AttributeDecl } from './target-fields.js';
 
 /** Where a mapping's parts are defined, for lineage, and which version of it this is. */
 export interface MappingSourceInfo {
-  /** The file as shown to users (relative path). */
+  /** The file as stored in lineage: relative to the config's and mappings' common directory, never the cwd. */
   file: string;
   /** `<file>@<first 12 hex digits of the SHA-256 of its data>`. */
   version: string;
@@ -41,17 +41,17 @@ const rec = (v: unknown): Rec | undefined => (typeof v === 'object' && v !== nul
  * The version label hashes the mapping's data (after `${VAR}` interpolation), not its text:
  * a comment edit is the same mapping, and a changed variable is not.
  */
-function mappingVersion(src: IssueSource): string {
-  return `${src.file}@${sha256Json(src.data).slice(0, 12)}`;
+function mappingVersion(src: IssueSource, label: string): string {
+  return `${label}@${sha256Json(src.data).slice(0, 12)}`;
 }
 
-function sourceInfo(src: IssueSource): MappingSourceInfo {
+function sourceInfo(src: IssueSource, label: string): MappingSourceInfo {
   const line = (path: DocPath) => positionAt(src.doc, src.lineCounter, path, 'key').line;
   const data = rec(src.data) ?? {};
   const fields: Record<string, number> = {};
   for (const name of Object.keys(rec(data.fields) ?? {})) fields[name] = line(['fields', name]);
   const identity = Array.isArray(data.identity) ? data.identity.map((_, i) => positionAt(src.doc, src.lineCounter, ['identity', i]).line) : [];
-  return { file: src.file, version: mappingVersion(src), lines: { key: line(['key']), fields, identity } };
+  return { file: label, version: mappingVersion(src, label), lines: { key: line(['key']), fields, identity } };
 }
 
 class Checker {
@@ -151,9 +151,10 @@ class Checker {
 /**
  * Checks a mapping file (raw data, positions kept) against the model and the config it is
  * loaded with (`attributes:` for customer fields, `identity.default_region`).
+ * @param label the file as lineage and the version name it (defaults to the file as shown in errors)
  * @returns every error found, and the positions and version the compiled mapping keeps
  */
-export function checkMappingSource(config: unknown, src: IssueSource): { errors: JunctionError[]; info: MappingSourceInfo } {
+export function checkMappingSource(config: unknown, src: IssueSource, label = src.file): { errors: JunctionError[]; info: MappingSourceInfo } {
   const identity = rec(rec(config)?.identity);
   const region = typeof identity?.default_region === 'string' && isPhoneRegion(identity.default_region) ? identity.default_region : 'CN';
   const attributes = (rec(rec(config)?.attributes) ?? {}) as Record<string, AttributeDecl>;
@@ -173,5 +174,5 @@ export function checkMappingSource(config: unknown, src: IssueSource): { errors:
       checker.field(name, def, spec);
     }
   }
-  return { errors: checker.errors, info: sourceInfo(src) };
+  return { errors: checker.errors, info: sourceInfo(src, label) };
 }
