@@ -27,6 +27,8 @@ export const CLOSE = {
   RECONNECT: 1012,
   /** Not JSON, a frame that does not fit its type, or no `hello` first. */
   BAD_FRAME: 4400,
+  /** The socket's token expired (renew it with an `auth` frame before then, or reconnect with a fresh one). */
+  UNAUTHORIZED: 4401,
   /** The agent was disabled while connected. */
   FORBIDDEN: 4403,
   /** A `type` the protocol does not define. */
@@ -93,9 +95,12 @@ export const transferFrame = z
 
 export const closeFrame = z.strictObject({ type: z.literal('close'), conversationId });
 
-export const CLIENT_FRAME_TYPES = ['hello', 'msg', 'ack', 'typing', 'read', 'transfer', 'close'] as const;
+/** A renewed token for this socket (same principal): the socket lives until its expiry instead. */
+export const authFrame = z.strictObject({ type: z.literal('auth'), token: z.string().min(1).max(4096) });
 
-export const clientFrameSchema = z.discriminatedUnion('type', [helloFrame, msgFrame, ackFrame, typingFrame, readFrame, transferFrame, closeFrame]);
+export const CLIENT_FRAME_TYPES = ['hello', 'msg', 'ack', 'typing', 'read', 'transfer', 'close', 'auth'] as const;
+
+export const clientFrameSchema = z.discriminatedUnion('type', [helloFrame, msgFrame, ackFrame, typingFrame, readFrame, transferFrame, closeFrame, authFrame]);
 
 export type ClientFrame = z.output<typeof clientFrameSchema>;
 export type HelloFrame = z.output<typeof helloFrame>;
@@ -152,6 +157,8 @@ const serverFrames = [
     heartbeatMs: z.number().int(),
     maxPayloadBytes: z.number().int(),
     maxTextChars: z.number().int(),
+    /** When the socket's token expires (ISO); send an `auth` frame with a renewed token before then. */
+    tokenExpiresAt: z.string(),
   }),
   z.strictObject({
     type: z.literal('msg'),
@@ -190,6 +197,8 @@ const serverFrames = [
     clientMsgId: clientMsgId.optional(),
     conversationId: conversationId.optional(),
   }),
+  /** The `auth` frame's token was accepted: the socket now lives until `expiresAt`. */
+  z.strictObject({ type: z.literal('auth'), expiresAt: z.string() }),
   /** Sent before close 1012: this instance is going away. */
   z.strictObject({ type: z.literal('reconnect'), reason: z.string() }),
 ] as const;

@@ -30,14 +30,13 @@ import { startSweeper } from './reassign.js';
 import type { GatewayContext, GatewaySettings } from './context.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys } from './events.js';
 import { Fanout } from './fanout.js';
-import type { Principal } from './auth/token.js';
 import { createApp, type WebOptions } from './http/app.js';
 import { createMessagePath } from './message-path.js';
 import { Presence } from './presence.js';
 import { SUBPROTOCOL } from './protocol.js';
 import { SocketSession } from './socket-session.js';
 import { ReceiptWriter } from './store/receipts.js';
-import { authenticateUpgrade, refuseUpgrade } from './upgrade.js';
+import { authenticateUpgrade, refuseUpgrade, type Authenticated } from './upgrade.js';
 
 /** Options of {@link startGateway}. */
 export interface GatewayOptions {
@@ -166,11 +165,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // Shared by every upgrading socket: a closure made per upgrade would keep the request (its
   // headers, the parser's buffer) alive as long as the socket, through their shared scope.
   const onUpgradeError = (err: Error) => log.debug({ err }, 'upgrade socket error');
-  const accept = (principal: Principal, req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+  const accept = (auth: Authenticated, req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!accepting || socket.destroyed) return refuseUpgrade(socket, new JunctionError('GW_SHUTTING_DOWN', 'this instance is shutting down'));
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onUpgradeError); // ws listens for errors from here on
-      sessions.add(new SocketSession(ws, principal, ctx, forget));
+      sessions.add(new SocketSession(ws, auth.principal, auth.expiresAt, ctx, forget));
     });
   };
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -181,7 +180,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     if (path !== '/ws') return refuseUpgrade(socket, new JunctionError('GW_BAD_REQUEST', 'WebSocket endpoint is /ws'));
     authenticateUpgrade(req, ctx)
       .then(
-        (principal) => accept(principal, req, socket, head),
+        (auth) => accept(auth, req, socket, head),
         (err: unknown) => {
           if (!isJunctionError(err)) log.error({ err }, 'upgrade authentication failed');
           refuseUpgrade(socket, isJunctionError(err) ? err : new JunctionError('GW_INTERNAL', 'authentication failed', { cause: err }));
@@ -194,9 +193,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       });
   });
 
+  // Token expiry is enforced here too, so a socket outlives its token by at most one
+  // heartbeat without a timer of its own (an idle socket should cost little more than ws).
   const heartbeat = setInterval(() => {
     const live = [];
-    for (const s of sessions) if (s.ping() && s.ready) live.push(s.presenceEntry);
+    const now = Date.now();
+    for (const s of sessions) if (!s.expireIfDue(now) && s.ping() && s.ready) live.push(s.presenceEntry);
     presence.refresh(live).catch((err: unknown) => log.warn({ err }, 'presence refresh failed'));
   }, settings.heartbeat_ms);
   heartbeat.unref();

@@ -15,7 +15,7 @@
  */
 import type { RawData, WebSocket } from 'ws';
 import { JunctionError, isJunctionError, type ErrorCode } from '../config/errors.js';
-import { participantId, type Principal } from './auth/token.js';
+import { participantId, principalOf, samePrincipal, verifyToken, type Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import { drainSoon } from './drain.js';
 import { close as closeConversation, openForVisitor, reopenForVisitor, transfer } from './conversations.js';
@@ -85,6 +85,8 @@ export class SocketSession implements ConversationsHost {
   constructor(
     private readonly ws: WebSocket,
     readonly principal: Principal,
+    /** Epoch ms when this socket's token expires; an `auth` frame moves it. */
+    private tokenExpiresAt: number,
     private readonly ctx: GatewayContext,
     private readonly onClosed: (s: SocketSession) => void,
   ) {
@@ -192,6 +194,13 @@ export class SocketSession implements ConversationsHost {
     return true;
   }
 
+  /** Heartbeat: closes the socket (4401) once its token expired. @returns true when it did */
+  expireIfDue(now: number): boolean {
+    if (this.state === 'closed' || now < this.tokenExpiresAt) return false;
+    this.violate('GW_TOKEN_EXPIRED', CLOSE.UNAUTHORIZED, 'token expired; send auth with a renewed token before it expires, or reconnect with a fresh one');
+    return true;
+  }
+
   /** Drops the connection without a close handshake (shutdown of unresponsive sockets). */
   terminate(): void {
     this.ws.terminate();
@@ -264,7 +273,28 @@ export class SocketSession implements ConversationsHost {
       case 'close':
         if (!this.visible(frame.conversationId, 'close')) return;
         return this.change(frame.conversationId, () => closeConversation(this.ctx, frame.conversationId, this.principal));
+      case 'auth':
+        return this.renew(frame.token);
     }
+  }
+
+  /**
+   * A renewed token for this socket. A bad or expired one is answered with its error and
+   * changes nothing (the socket still ends at the old expiry); one for another principal,
+   * or for the same one with another team or linked customer, is refused: what this socket
+   * is subscribed to depends on those, so that takes a new connection.
+   */
+  private async renew(token: string): Promise<void> {
+    const claims = verifyToken(token, this.ctx.settings.token_secret);
+    if (!samePrincipal(principalOf(claims), this.principal)) {
+      throw new JunctionError('GW_TOKEN_INVALID', 'the token is for another principal, team or customer; reconnect with it');
+    }
+    if (this.principal.kind === 'agent') {
+      const agent = await getAgent(this.ctx.pool, this.principal.agentId);
+      if (!agent || agent.disabled) return this.kick('agent disabled');
+    }
+    this.tokenExpiresAt = Math.max(this.tokenExpiresAt, claims.exp * 1000);
+    this.send({ type: 'auth', expiresAt: new Date(this.tokenExpiresAt).toISOString() });
   }
 
   /**
@@ -326,6 +356,7 @@ export class SocketSession implements ConversationsHost {
       heartbeatMs: this.ctx.settings.heartbeat_ms,
       maxPayloadBytes: this.ctx.settings.max_payload_bytes,
       maxTextChars: this.ctx.settings.max_text_chars,
+      tokenExpiresAt: new Date(this.tokenExpiresAt).toISOString(),
     });
     this.state = 'ready';
     this.conversations.catchUpAll();

@@ -33,8 +33,14 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
   }
 }
 
+/** Who a socket speaks for, and until when (epoch ms: its token's expiry; an `auth` frame extends it). */
+export interface Authenticated {
+  principal: Principal;
+  expiresAt: number;
+}
+
 /** Checks Origin and token; for an agent, that they are still enabled. @throws JunctionError */
-export async function authenticateUpgrade(req: IncomingMessage, ctx: GatewayContext): Promise<Principal> {
+export async function authenticateUpgrade(req: IncomingMessage, ctx: GatewayContext): Promise<Authenticated> {
   const origin = req.headers.origin;
   if (origin === undefined ? ctx.settings.require_origin : !ctx.settings.allowed_origins.includes(origin) && !sameOrigin(origin, req.headers.host)) {
     throw new JunctionError('GW_ORIGIN_REFUSED', `origin ${origin ?? '(none)'} is not allowed`);
@@ -43,13 +49,14 @@ export async function authenticateUpgrade(req: IncomingMessage, ctx: GatewayCont
   const bearer = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
   if (!bearer) throw new JunctionError('GW_AUTH_REQUIRED', `offer subprotocols "${SUBPROTOCOL}" and "${TOKEN_SUBPROTOCOL_PREFIX}<token>"`);
   if (!offered.includes(SUBPROTOCOL)) throw new JunctionError('GW_BAD_REQUEST', `offer the "${SUBPROTOCOL}" subprotocol`);
-  const principal = principalOf(verifyToken(bearer.slice(TOKEN_SUBPROTOCOL_PREFIX.length), ctx.settings.token_secret));
+  const claims = verifyToken(bearer.slice(TOKEN_SUBPROTOCOL_PREFIX.length), ctx.settings.token_secret);
+  const principal = principalOf(claims);
   if (principal.kind === 'agent') {
     const agent = await getAgent(ctx.pool, principal.agentId);
     if (!agent) throw new JunctionError('GW_TOKEN_INVALID', `agent ${principal.agentId} does not exist`);
     if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', `agent ${principal.agentId} is disabled`);
   }
-  return principal;
+  return { principal, expiresAt: claims.exp * 1000 };
 }
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };

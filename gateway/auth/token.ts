@@ -24,7 +24,16 @@ export type Principal =
     };
 
 const claimsSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('agent'), agentId: z.number().int().positive(), team: z.string(), name: z.string(), iat: z.number(), exp: z.number() }),
+  z.strictObject({
+    kind: z.literal('agent'),
+    agentId: z.number().int().positive(),
+    team: z.string(),
+    name: z.string(),
+    iat: z.number(),
+    exp: z.number(),
+    /** When the agent logged in with their password (epoch s); refreshes keep it. Absent: `iat`. */
+    login: z.number().optional(),
+  }),
   z.strictObject({
     kind: z.literal('visitor'),
     visitorId: z.uuid(),
@@ -43,10 +52,13 @@ function mac(secret: string, body: string): Buffer {
   return createHmac('sha256', secret).update(`${VERSION}.${body}`).digest();
 }
 
-/** Signs `principal` for `ttlSeconds` from `now` (ms). */
-export function signToken(principal: Principal, secret: string, ttlSeconds: number, now = Date.now()): { token: string; expiresAt: Date } {
+/**
+ * Signs `principal` for `ttlSeconds` from `now` (ms). An agent token also says when its
+ * login happened (`loginAt`, epoch s; a login: now), so refreshes cannot extend it forever.
+ */
+export function signToken(principal: Principal, secret: string, ttlSeconds: number, now = Date.now(), loginAt?: number): { token: string; expiresAt: Date } {
   const iat = Math.floor(now / 1000);
-  const claims = { ...principal, iat, exp: iat + ttlSeconds };
+  const claims = { ...principal, iat, exp: iat + ttlSeconds, ...(principal.kind === 'agent' ? { login: loginAt ?? iat } : {}) };
   const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
   return { token: `${VERSION}.${body}.${mac(secret, body).toString('base64url')}`, expiresAt: new Date(claims.exp * 1000) };
 }
@@ -78,6 +90,24 @@ export function verifyToken(token: string, secret: string, now = Date.now()): To
     throw new JunctionError('GW_TOKEN_EXPIRED', `token expired at ${new Date(parsed.data.exp * 1000).toISOString()}`);
   }
   return parsed.data;
+}
+
+/** When the agent of `claims` logged in with their password (epoch s). */
+export function loginTime(claims: Extract<TokenClaims, { kind: 'agent' }>): number {
+  return claims.login ?? claims.iat;
+}
+
+/**
+ * The same principal (a renewed token for a live socket): the same participant, and
+ * nothing that a socket's subscriptions or visibility hang on changed (an agent's team, a
+ * visitor's linked customer and identity).
+ */
+export function samePrincipal(a: Principal, b: Principal): boolean {
+  if (a.kind === 'agent') return b.kind === 'agent' && a.agentId === b.agentId && a.team === b.team;
+  if (b.kind !== 'visitor' || a.visitorId !== b.visitorId || a.customerId !== b.customerId) return false;
+  const ia = a.identity ?? {};
+  const ib = b.identity ?? {};
+  return (a.identity === null) === (b.identity === null) && ia.email === ib.email && ia.phone === ib.phone && ia.external_id === ib.external_id;
 }
 
 /** The principal of verified claims (drops the times). */

@@ -1,5 +1,7 @@
 /**
- * `POST /api/auth/login` (agents: email + password → a short-lived token) and
+ * `POST /api/auth/login` (agents: email + password → a short-lived token),
+ * `POST /api/auth/refresh` (agents: a still-valid token → a fresh one, for as long as
+ * `gateway.agent_login_max_s` after the password login) and
  * `POST /api/visitor/session` (visitors: a token, optionally linked to a signed identity;
  * with a still-valid visitor token as bearer it renews the same visitor, unless it carried an
  * identity and a different one is signed now).
@@ -11,11 +13,11 @@ import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
 import { IDENTITY_KEYS, signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../auth/identity.js';
 import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../auth/password.js';
-import { signToken } from '../auth/token.js';
+import { loginTime, signToken } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
-import { agentEmail, findAgentForLogin, replacePasswordHash } from '../store/agents.js';
+import { agentEmail, findAgentForLogin, getAgent, replacePasswordHash } from '../store/agents.js';
 import { findCustomerByIdentity } from '../store/customers.js';
-import { bearerPrincipal } from './bearer.js';
+import { bearerClaims, bearerPrincipal } from './bearer.js';
 import { parseBody } from './errors.js';
 
 // No NUL in the email: PostgreSQL text cannot hold it, the lookup would fail as a 500.
@@ -67,6 +69,25 @@ export function authRoutes(ctx: GatewayContext): express.Router {
         .catch((err: unknown) => ctx.log.warn({ err, agentId: agent.id }, 'password hash not upgraded'));
     }
     const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ctx.settings.agent_token_ttl_s);
+    res.json({ token, expiresAt: expiresAt.toISOString(), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
+  });
+
+  // A console left open renews its token before it expires, so its socket (which closes at
+  // the token's expiry) never drops. The agent is read again: a disabled one gets nothing, a
+  // moved one a token for the new team. Refreshes never reach past the login's maximum age.
+  router.post('/api/auth/refresh', async (req, res) => {
+    const claims = bearerClaims(req, ctx);
+    if (!claims) throw new JunctionError('GW_AUTH_REQUIRED', 'send the current token as Authorization: Bearer <token>');
+    if (claims.kind !== 'agent') throw new JunctionError('GW_FORBIDDEN', 'visitors renew their token at POST /api/visitor/session');
+    const now = Math.floor(Date.now() / 1000);
+    const loginAt = loginTime(claims);
+    const left = loginAt + ctx.settings.agent_login_max_s - now;
+    if (left <= 0) throw new JunctionError('GW_TOKEN_EXPIRED', `this login is older than ${ctx.settings.agent_login_max_s} s; log in again`);
+    const agent = await getAgent(ctx.pool, claims.agentId);
+    if (!agent) throw new JunctionError('GW_TOKEN_INVALID', `agent ${claims.agentId} does not exist`);
+    if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', 'this agent is disabled');
+    const ttl = Math.min(ctx.settings.agent_token_ttl_s, left);
+    const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ttl, now * 1000, loginAt);
     res.json({ token, expiresAt: expiresAt.toISOString(), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
   });
 

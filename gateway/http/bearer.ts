@@ -1,17 +1,23 @@
 /** `Authorization: Bearer <token>` for the REST API: the same tokens as the WebSocket upgrade. */
 import type { NextFunction, Request, Response } from 'express';
 import { JunctionError } from '../../config/errors.js';
-import { principalOf, verifyToken, type Principal } from '../auth/token.js';
+import { principalOf, verifyToken, type Principal, type TokenClaims } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
 import { getAgent } from '../store/agents.js';
 
-/** The principal of a request's bearer token, or undefined when it has no Authorization header. @throws JunctionError */
-export function bearerPrincipal(req: Request, ctx: GatewayContext): Principal | undefined {
+/** The verified claims of a request's bearer token, or undefined when it has no Authorization header. @throws JunctionError */
+export function bearerClaims(req: Request, ctx: GatewayContext): TokenClaims | undefined {
   const header = req.headers.authorization;
   if (!header) return undefined;
   const m = /^Bearer ([A-Za-z0-9._-]+)$/.exec(header);
   if (!m) throw new JunctionError('GW_TOKEN_INVALID', 'expected Authorization: Bearer <token>');
-  return principalOf(verifyToken(m[1]!, ctx.settings.token_secret));
+  return verifyToken(m[1]!, ctx.settings.token_secret);
+}
+
+/** The principal of a request's bearer token, or undefined when it has no Authorization header. @throws JunctionError */
+export function bearerPrincipal(req: Request, ctx: GatewayContext): Principal | undefined {
+  const claims = bearerClaims(req, ctx);
+  return claims && principalOf(claims);
 }
 
 /** Middleware: requires a valid token (and an enabled agent); puts the principal in `res.locals.principal`. */

@@ -8,7 +8,7 @@ import { groupOf, listEntries } from './conversation-view.js';
 import { CustomerAside } from './customer-aside.js';
 import { ErrorToast, useToast } from './error-toast.js';
 import { MobileBar, type View } from './mobile-bar.js';
-import { participantOf, type AgentSession } from './session.js';
+import { freshToken, participantOf, type AgentSession } from './session.js';
 import { useChatClient } from './use-chat-client.js';
 import { useDirectory } from './use-directory.js';
 import { useHistory } from './use-history.js';
@@ -31,7 +31,8 @@ export function AgentConsole({ session, onLogout }: Props) {
   const call = useCallback(
     async <T,>(path: string, options: Omit<ApiOptions, 'token'> = {}): Promise<T> => {
       try {
-        return await api<T>(path, { ...options, token: session.token });
+        // The stored token: the chat client refreshes it in the background.
+        return await api<T>(path, { ...options, token: (await freshToken()) ?? session.token });
       } catch (err) {
         if (err instanceof ApiError && err.unauthorized) onLogout(EXPIRED);
         throw err;

@@ -1,7 +1,10 @@
 /**
  * The agent's login, kept in `sessionStorage` (key `junction.agent`): it lives as long as the
- * tab, survives a reload, and is never put in a URL or a log.
+ * tab, survives a reload, and is never put in a URL or a log. Its token is renewed at
+ * `POST /api/auth/refresh` when it nears its expiry, for as long as the gateway lets one
+ * login go on (`gateway.agent_login_max_s`).
  */
+import { api } from '../shared/api.js';
 
 export interface AgentInfo {
   id: number;
@@ -36,6 +39,32 @@ export function saveSession(session: AgentSession): void {
 
 export function clearSession(): void {
   sessionStorage.removeItem(KEY);
+}
+
+/** A token this close to its expiry is refreshed before it is used. */
+const RENEW_BEFORE_MS = 5 * 60_000;
+let refreshing: Promise<string> | null = null;
+
+/**
+ * The stored token, refreshed first when it expires within 5 minutes. A refused refresh (a
+ * disabled agent, a login past its maximum age) gives the old token back: the call or
+ * connection that uses it is refused too, which sends the page to the login form.
+ */
+export function freshToken(): Promise<string | null> {
+  const s = loadSession();
+  if (!s) return Promise.resolve(null);
+  if (Date.parse(s.expiresAt) - Date.now() > RENEW_BEFORE_MS) return Promise.resolve(s.token);
+  refreshing ??= api<AgentSession>('/api/auth/refresh', { method: 'POST', token: s.token })
+    .then(
+      (fresh) => {
+        // Logged out meanwhile: keep it that way.
+        if (loadSession()?.token === s.token) saveSession(fresh);
+        return fresh.token;
+      },
+      () => s.token,
+    )
+    .finally(() => (refreshing = null));
+  return refreshing;
 }
 
 /** How this agent appears as a message sender. */

@@ -1,7 +1,7 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { api, ApiError } from '../shared/api.js';
 import { ChatClient, type ChatState } from '../shared/chat-client.js';
-import { loadSession } from './session.js';
+import { freshToken, loadSession } from './session.js';
 
 function socketUrl(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
@@ -9,7 +9,8 @@ function socketUrl(): string {
 
 /**
  * The one ChatClient of this login: started on mount, stopped on logout. It reads the token
- * from the stored session each time it connects, and asks the REST API (cheap, same token)
+ * from the stored session each time it connects or its socket needs a renewed one (refreshed
+ * when near its expiry), and asks the REST API (cheap, same token)
  * whether a failed connection was a refused token, since browsers cannot see why.
  */
 export function useChatClient(): { client: ChatClient; state: ChatState } {
@@ -18,9 +19,9 @@ export function useChatClient(): { client: ChatClient; state: ChatState } {
       new ChatClient({
         url: socketUrl(),
         getToken: async () => {
-          const s = loadSession();
-          if (!s) throw new Error('not logged in');
-          return s.token;
+          const token = await freshToken();
+          if (!token) throw new Error('not logged in');
+          return token;
         },
         checkAuth: async () => {
           try {

@@ -9,7 +9,10 @@
  *   that overlaps what REST history paging loaded shows each message once;
  * - `hello.resume` names the highest seq held per conversation; receipt is acked (debounced);
  * - a dropped socket reconnects by itself with jittered backoff (at once when the browser
- *   says it is back online); the state says `reconnecting` meanwhile so pages show a banner.
+ *   says it is back online); the state says `reconnecting` meanwhile so pages show a banner;
+ * - the server closes a socket when its token expires (4401), so before then the client asks
+ *   `getToken` again and hands a renewed token to the live socket (`auth`); should that fail,
+ *   it reconnects at once after the close, with whatever `getToken` gives then.
  *
  * The state is an immutable snapshot replaced on every change, so React can read it with
  * `useSyncExternalStore` and anything else with `subscribe`.
@@ -78,7 +81,11 @@ export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
 export interface ChatClientOptions {
   /** `ws://host/ws` or `wss://host/ws`. */
   url: string;
-  /** The token for the next connection (a visitor's may be renewed here). */
+  /**
+   * The token for the next connection, and before the socket's token expires, a renewed one
+   * for it: renew here when the token is near its expiry (the client asks
+   * {@link RENEW_LEAD_MS} before, or halfway through a shorter life).
+   */
   getToken(): Promise<string>;
   /**
    * Called after a connection failed before it opened (browsers cannot see why): answers
@@ -104,6 +111,10 @@ const SUBPROTOCOL = 'junction.v1';
 const OPEN = 1;
 /** Close codes after which reconnecting cannot help. */
 const FATAL_CLOSES = new Set([4403]);
+/** Close codes after which reconnecting at once is right: the instance went away (1012), the token expired (4401). */
+const RECONNECT_AT_ONCE = new Set([1012, 4401]);
+/** How long before the socket's token expires a renewed one is asked for (clock skew up to this much is harmless). */
+export const RENEW_LEAD_MS = 5 * 60_000;
 
 type Listener = () => void;
 
@@ -134,6 +145,9 @@ export class ChatClient {
   private socket: SocketLike | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  private renewTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The token the current socket holds (the upgrade's, or the last one renewed). */
+  private socketToken: string | null = null;
   private readonly acked = new Map<number, number>();
   /** Outgoing frames not yet acknowledged, in the order written (resent in that order). */
   private readonly outbox = new Map<string, { conversationId?: number; text: string; page?: Record<string, string> }>();
@@ -194,6 +208,7 @@ export class ChatClient {
     this.wanted = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.clearRenewal();
     const s = this.socket;
     this.socket = null;
     s?.close(1000, 'bye');
@@ -221,6 +236,7 @@ export class ChatClient {
     let opened = false;
     const ws = this.opts.socket(this.opts.url, [SUBPROTOCOL, `bearer.${token}`]);
     this.socket = ws;
+    this.socketToken = token;
     ws.onopen = () => {
       opened = true;
       const resume: Record<string, number> = {};
@@ -246,13 +262,14 @@ export class ChatClient {
     ws.onclose = (ev) => {
       if (this.socket !== ws) return;
       this.socket = null;
+      this.clearRenewal();
       if (!this.wanted) return;
       if (FATAL_CLOSES.has(ev.code)) {
         this.wanted = false;
         this.set({ status: 'unauthorized', lastError: { code: 'GW_AGENT_DISABLED', message: ev.reason || 'this account was disabled', at: Date.now() } });
         return;
       }
-      this.failed({ code: opened ? 'DISCONNECTED' : 'CONNECT_FAILED', message: opened ? 'the connection dropped' : 'the chat server cannot be reached' }, !opened, ev.code === 1012);
+      this.failed({ code: opened ? 'DISCONNECTED' : 'CONNECT_FAILED', message: opened ? 'the connection dropped' : 'the chat server cannot be reached' }, !opened, RECONNECT_AT_ONCE.has(ev.code));
     };
   }
 
@@ -276,6 +293,40 @@ export class ChatClient {
     }, delay);
   }
 
+  // ---- token renewal -------------------------------------------------------------------
+
+  private clearRenewal(): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = null;
+  }
+
+  /** Asks for a renewed token ahead of `expiresAt` (ISO, from `welcome` or `auth`). */
+  private scheduleRenewal(expiresAt: string): void {
+    this.clearRenewal();
+    const left = Date.parse(expiresAt) - Date.now();
+    if (!Number.isFinite(left)) return;
+    const delay = Math.max(0, left - Math.min(RENEW_LEAD_MS, left / 2));
+    this.renewTimer = setTimeout(() => void this.renew(), delay);
+  }
+
+  /**
+   * Hands the live socket a renewed token. The same token again (nothing to renew) or a
+   * failure is left alone: the server closes the socket at the expiry, and the reconnect
+   * that follows asks `getToken` once more.
+   */
+  private async renew(): Promise<void> {
+    this.renewTimer = null;
+    const ws = this.socket;
+    let token: string;
+    try {
+      token = await this.opts.getToken();
+    } catch {
+      return;
+    }
+    if (this.socket !== ws || token === this.socketToken) return;
+    if (this.sendFrame({ type: 'auth', token })) this.socketToken = token;
+  }
+
   private sendFrame(frame: Record<string, unknown>): boolean {
     const ws = this.socket;
     if (!ws || ws.readyState !== OPEN || this.state.status !== 'online') return false;
@@ -291,6 +342,7 @@ export class ChatClient {
         const conversations: Record<number, ConversationSummary> = { ...this.state.conversations };
         for (const c of f.conversations) conversations[c.id] = c;
         this.set({ status: 'online', attempts: 0, role: f.role, participantId: f.participantId, maxTextChars: f.maxTextChars, conversations });
+        this.scheduleRenewal(f.tokenExpiresAt);
         // Resend what was never acknowledged, oldest first, with the same clientMsgIds.
         for (const [clientMsgId, m] of this.outbox) this.sendFrame({ type: 'msg', clientMsgId, ...m });
         return;
@@ -325,6 +377,9 @@ export class ChatClient {
       }
       case 'error':
         this.onError(f);
+        return;
+      case 'auth':
+        this.scheduleRenewal(f.expiresAt);
         return;
       case 'reconnect':
       case 'presence':
