@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   MAP_UNKNOWN_SOURCE: 'a mapping whose source or stream is not declared in the config',
   MAP_UNKNOWN_IDENTITY: 'an identity kind that config identity.kinds does not declare',
   MAP_EXPR_SYNTAX: 'a JSONata expression (or from: path) that does not parse; the position is inside the expression',
+  MAP_BAD_FORMAT: 'a datetime format that cannot read the values it describes (mm where MM was meant, moment.js tokens, hh without a, no day)',
   MAP_MISSING_TIMEZONE: 'a datetime format without a zone token and no timezone: for its values',
   MAP_EVAL_FAILED: 'an expression threw while mapping a record (the record fails, the batch goes on)',
   MAP_BAD_VALUE: "a record's value that the field's helpers cannot convert (unparsable datetime, bad number, unmapped enum value)",

@@ -30,6 +30,38 @@ export function formatHasZone(format: string): boolean {
   return /[Zz]/.test(format.replace(/'[^']*'/g, ''));
 }
 
+/** A reference instant whose parts all differ (day > 12, minute > 12), to round-trip formats with. */
+const PROBE = DateTime.fromObject({ year: 2024, month: 11, day: 23, hour: 13, minute: 37, second: 42, millisecond: 123 }, { zone: 'UTC' });
+
+/**
+ * Why `format` cannot read the `output` values it seems to describe, or null when it can: the
+ * probe instant is written with the format and read back, and the parts the format writes
+ * must come back. `yyyy-mm-dd` (minutes where months were meant) reads 2024-11-23 as
+ * January 23 and would fail no record; it fails here, at load.
+ */
+export function formatProblem(format: string, output: 'datetime' | 'date'): string | null {
+  if (format === 'x' || format === 'X') return null;
+  const tokens = format.replace(/'[^']*'/g, '');
+  // Habits from other libraries that luxon reads otherwise: moment's YYYY-MM-DD (Y is not a
+  // luxon token, D a localized date) would fail every record instead of none.
+  if (/Y/.test(tokens) || (/D/.test(tokens) && /M/.test(tokens))) return `format ${show(format)} is not a luxon format: years are yyyy and days dd (YYYY and DD are moment.js tokens)`;
+  const hint = /m/.test(tokens) && !/[ML]/.test(tokens) ? ' (mm is minutes; months are MM)' : /h/.test(tokens) && !/a/.test(tokens) ? ' (hh is the 12-hour clock: add a, or use HH)' : '';
+  let back: DateTimeMaybeValid;
+  let written: string;
+  try {
+    written = PROBE.toFormat(format, LOCALE);
+    back = DateTime.fromFormatParser(written, DateTime.buildFormatParser(format, LOCALE), { ...LOCALE, zone: 'UTC' });
+  } catch (err) {
+    return `format ${show(format)} is not a luxon format: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  if (!back.isValid) return `format ${show(format)} cannot read what it writes (${show(written)}): ${back.invalidExplanation ?? back.invalidReason}${hint}`;
+  const parts = output === 'date' || !/[Hhkm]/.test(tokens) ? (['year', 'month', 'day'] as const) : (['year', 'month', 'day', 'hour', 'minute'] as const);
+  const wrong = parts.filter((p) => back[p] !== PROBE[p]);
+  if (wrong.length === 0) return null;
+  const read = output === 'date' || parts.length === 3 ? back.toISODate() : back.toISO({ suppressMilliseconds: true, includeOffset: false });
+  return `format ${show(format)} reads ${show(written)} (${PROBE.toISODate()} ${PROBE.toFormat('HH:mm')}) as ${read}: it loses the ${wrong.join(', ')}${hint}`;
+}
+
 /**
  * ISO-8601 with seconds and an offset: what connectors emit for instants. `Date.parse` reads
  * these in ~1 µs where luxon takes ~20 µs (measured in bench.ts); it also rolls impossible

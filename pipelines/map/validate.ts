@@ -13,7 +13,7 @@ import { formatPath, positionAt, type DocPath } from '../../config/positions.js'
 import type { FieldSpec } from '../model.js';
 import { isPhoneRegion } from '../normalize.js';
 import { sha256Json } from './canonical-json.js';
-import { formatHasZone } from './datetime.js';
+import { formatHasZone, formatProblem } from './datetime.js';
 import { compileExpression, ExprSyntaxError } from './expression.js';
 import { NORMALIZE_TYPES, PARSE_TYPES, TIME_TYPES, typeConverter, type HelperContext } from './helpers.js';
 import { positionInScalar } from './scalar-position.js';
@@ -116,7 +116,9 @@ class Checker {
         this.add('MAP_TYPE_MISMATCH', `${key} applies to datetime and date fields: ${fits}`, [...at, key]);
       }
     }
-    if (spec.type === 'datetime' && f.format !== undefined && !f.timezone && !formatHasZone(f.format)) {
+    const problem = f.format !== undefined && TIME_TYPES.includes(spec.type) ? formatProblem(f.format, spec.type === 'date' ? 'date' : 'datetime') : null;
+    if (problem) this.add('MAP_BAD_FORMAT', problem, [...at, 'format']);
+    else if (spec.type === 'datetime' && f.format !== undefined && !f.timezone && !formatHasZone(f.format)) {
       this.add('MAP_MISSING_TIMEZONE', `format ${JSON.stringify(f.format)} has no zone token: add timezone: (the zone its times are written in)`, [
         ...at,
         'format',

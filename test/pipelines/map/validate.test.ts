@@ -79,6 +79,30 @@ const cases: Case[] = [
     expected: (m) => [at(m, 7, '"yyyy', 'MAP_MISSING_TIMEZONE')],
   },
   {
+    // Each of these would have read every record without an error, and wrongly.
+    name: 'datetime formats that lose a part of what they read (mm for months, hh without a, no day) or use moment.js tokens',
+    mapping:
+      `${HEAD('customer')}fields:\n` +
+      `  birthday: { from: b, format: yyyy-mm-dd }\n` +
+      `  created_at: { from: c, format: "yyyy-MM-dd hh:mm", timezone: Asia/Shanghai }\n` +
+      `  updated_at: { from: u, format: YYYY-MM-DD, timezone: UTC }\n`,
+    expected: (m) => [at(m, 7, 'yyyy', 'MAP_BAD_FORMAT'), at(m, 8, '"yyyy', 'MAP_BAD_FORMAT'), at(m, 9, 'YYYY', 'MAP_BAD_FORMAT')],
+  },
+  {
+    name: 'a date format without a day',
+    mapping: `${HEAD('customer')}fields:\n  birthday: { from: b, format: yyyy-MM }\n`,
+    expected: (m) => [at(m, 7, 'yyyy', 'MAP_BAD_FORMAT')],
+  },
+  {
+    name: 'datetime formats that read what they describe (12-hour with a, two-digit years, CJK literals, epoch)',
+    mapping:
+      `${HEAD('customer')}fields:\n` +
+      `  birthday: { from: b, format: "yyyy年M月d日" }\n` +
+      `  created_at: { from: c, format: "dd/MM/yy hh:mm a", timezone: Asia/Shanghai }\n` +
+      `  updated_at: { from: u, format: X }\n`,
+    expected: () => [],
+  },
+  {
     name: 'an unknown source and an unknown stream',
     mapping: `version: 1\nsource: crm\nstream: accounts\ntarget: customer\nkey: id\nfields:\n  name: n\n`,
     expected: (m) => [at(m, 2, 'crm', 'MAP_UNKNOWN_SOURCE')],
