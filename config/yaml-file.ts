@@ -1,9 +1,13 @@
 /**
  * Reads one YAML file for validation: parse with positions, report syntax errors and
  * duplicate keys, interpolate `${VAR}` in scalars, and produce the plain data.
+ *
+ * Keys are kept as written: YAML would read the key `01` as the number 1 (and `1.50` as 1.5,
+ * `0x1F` as 31), so an enum `map: { 01: open }` would silently expect "1". Every key in
+ * Junction's files is a name or a value to match, never a number.
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { JunctionError, type ErrorWhere } from './errors.js';
 import { interpolateDocument, type Env } from './interpolate.js';
 import { formatPath, keyAtOffset, type DocPath } from './positions.js';
@@ -50,6 +54,7 @@ export async function readYamlFile(
   // Duplicate keys leave a usable document, so its other errors are still worth reporting.
   if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) return { errors, used: [] };
 
+  keysAsWritten(doc);
   const { problems, used } = interpolateDocument(doc, env);
   const ignore: DocPath[] = [];
   for (const problem of problems) {
@@ -69,6 +74,16 @@ export async function readYamlFile(
   const data = toData(doc, file, errors);
   if (data === failed) return { errors, used };
   return { errors, used, source: { file, doc, lineCounter, data, ignore, text } };
+}
+
+/** Plain keys that YAML read as numbers, booleans or null become their text (`01` stays "01"). */
+function keysAsWritten(doc: Document): void {
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key;
+      if (isScalar(key) && typeof key.value !== 'string' && typeof key.source === 'string') key.value = key.source;
+    },
+  });
 }
 
 const failed = Symbol('failed');

@@ -39,6 +39,13 @@ const groups: Group[] = [
     cases: [['1', 'low'], [3, 'urgent'], ['9', 'normal'], [null, 'normal'], [undefined, 'normal']],
   },
   {
+    // YAML reads the plain key 01 as the number 1: the map would have expected "1".
+    name: 'enum map keys are matched as written, quoted or not (01 is not 1, 1.50 is not 1.5)',
+    target: 'ticket',
+    field: 'priority: { from: v, map: { 01: low, 02: normal, 1.50: high, true: urgent } }',
+    cases: [['01', 'low'], ['02', 'normal'], ['1', FAIL('MAP_BAD_VALUE')], ['1.50', 'high'], [1.5, FAIL('MAP_BAD_VALUE')], [true, 'urgent'], ['true', 'urgent']],
+  },
+  {
     name: 'enum map without default: an unmapped value fails the record',
     target: 'ticket',
     field: 'status: { from: v, map: { "0": open, "3": closed } }',
