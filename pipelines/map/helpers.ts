@@ -173,6 +173,15 @@ export function typeConverter(spec: FieldSpec, rule: FieldRule, ctx: HelperConte
   }
 }
 
+/**
+ * The converter of `map` outputs and `default`s: they are unified values, so a time is
+ * ISO-8601 whatever `format:` the source's values are read with (`default: 2000-01-01`
+ * on a field with `format: dd.MM.yyyy`).
+ */
+export function unifiedConverter(spec: FieldSpec, rule: FieldRule, ctx: HelperContext): Converter {
+  return typeConverter(spec, { ...rule, format: undefined }, ctx);
+}
+
 /** The key an enum `map` looks a value up by: YAML keys are strings, so numbers match `"1"`. */
 function mapKey(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -183,8 +192,9 @@ function mapKey(value: unknown): string | undefined {
 /** Compiles one field's helpers and type into a single converter (see the order above). */
 export function compileField(spec: FieldSpec, rule: FieldRule, ctx: HelperContext): Converter {
   const toType = typeConverter(spec, rule, ctx);
+  const unified = rule.format === undefined ? toType : unifiedConverter(spec, rule, ctx);
   const hasDefault = rule.default !== undefined;
-  const fallback = hasDefault ? toType(rule.default) : null;
+  const fallback = hasDefault ? unified(rule.default) : null;
   const blankIsMissing = rule.trim === true || (spec.type !== 'string' && spec.type !== 'text');
   const map = rule.map;
   const integer = spec.type === 'integer';
@@ -205,7 +215,7 @@ export function compileField(spec: FieldSpec, rule: FieldRule, ctx: HelperContex
         if (key === undefined || !Object.hasOwn(map, key)) {
           throw bad(`${show(value)} is not in the field's map (${Object.keys(map).join(', ')})`);
         }
-        return toType(map[key]);
+        return unified(map[key]);
       }
       if (rule.parse === 'number') value = parseNumber(value, integer);
       else if (rule.parse === 'boolean') value = parseBoolean(value);

@@ -15,7 +15,7 @@ import { isPhoneRegion } from '../normalize.js';
 import { sha256Json } from './canonical-json.js';
 import { formatHasZone, formatProblem } from './datetime.js';
 import { compileExpression, ExprSyntaxError } from './expression.js';
-import { NORMALIZE_TYPES, PARSE_TYPES, TIME_TYPES, typeConverter, type HelperContext } from './helpers.js';
+import { NORMALIZE_TYPES, PARSE_TYPES, TIME_TYPES, unifiedConverter, type HelperContext } from './helpers.js';
 import { positionInScalar } from './scalar-position.js';
 import { targetFields, type AttributeDecl } from './target-fields.js';
 
@@ -131,9 +131,9 @@ class Checker {
     const at: DocPath = ['fields', name];
     let toType: (v: unknown) => unknown;
     try {
-      toType = typeConverter(spec, f, this.ctx);
+      toType = unifiedConverter(spec, f, this.ctx);
     } catch {
-      return; // a format luxon refuses shows at run time
+      return; // an unknown timezone: reported by the schema
     }
     const check = (value: unknown, path: DocPath) => {
       if (value === null) return;

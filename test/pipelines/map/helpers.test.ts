@@ -46,6 +46,13 @@ const groups: Group[] = [
     cases: [['01', 'low'], ['02', 'normal'], ['1', FAIL('MAP_BAD_VALUE')], ['1.50', 'high'], [1.5, FAIL('MAP_BAD_VALUE')], [true, 'urgent'], ['true', 'urgent']],
   },
   {
+    // The default is a unified value (ISO-8601), not one in the source's format.
+    name: 'a datetime default is ISO-8601 whatever the format the source is read with',
+    target: 'customer',
+    field: 'created_at: { from: v, format: "dd.MM.yyyy HH:mm", timezone: Asia/Shanghai, default: "2000-01-01T00:00:00Z" }',
+    cases: [['23.11.2024 13:37', '2024-11-23T05:37:00.000Z'], [null, '2000-01-01T00:00:00.000Z'], ['2024-11-23', '2000-01-01T00:00:00.000Z']],
+  },
+  {
     name: 'enum map without default: an unmapped value fails the record',
     target: 'ticket',
     field: 'status: { from: v, map: { "0": open, "3": closed } }',
