@@ -177,6 +177,12 @@ const gatewaySchema = z.strictObject({
   identity_max_skew_s: z.number().int().min(10).max(3600).default(300).describe('how old (or how far ahead) a signed identity timestamp may be'),
   agent_token_ttl_s: z.number().int().min(60).max(86_400).default(3600).describe('lifetime of an agent login token (renewable at /api/auth/refresh while valid)'),
   agent_login_max_s: z.number().int().min(60).max(30 * 86_400).default(43_200).describe('how long refreshes may keep one agent login going; then the agent logs in again'),
+  visitor_sessions_per_minute: z
+    .number()
+    .int()
+    .min(0)
+    .default(120)
+    .describe('new visitor sessions a minute from one address (renewals with a valid token are free); 0: no limit'),
   visitor_token_ttl_s: z.number().int().min(60).max(7 * 86_400).default(43_200).describe('lifetime of a visitor token (renewable while valid)'),
   max_payload_bytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe('largest WebSocket frame; a bigger one closes the socket with 1009'),
   max_text_chars: z.number().int().min(1).max(100_000).default(4000).describe('longest chat message text'),

@@ -45,6 +45,10 @@ export function authRoutes(ctx: GatewayContext): express.Router {
   // is not held up.
   const loginLimiter = new RateLimiterMemory({ points: 10, duration: 60 });
   const addressLimiter = new RateLimiterMemory({ points: LOGIN_FAILURES_PER_ADDRESS, duration: 60 });
+  // New visitors a minute per address: each may open a conversation that lands in an agent's
+  // queue, so a script minting visitors would flood the agents. Renewals do not count.
+  const perMinute = ctx.settings.visitor_sessions_per_minute;
+  const visitorLimiter = perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: 60 }) : null;
 
   router.post('/api/auth/login', async (req, res) => {
     const { email, password } = parseBody(loginSchema, req.body);
@@ -95,6 +99,11 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     const body = parseBody(visitorSessionSchema, req.body);
     const previous = bearerPrincipal(req, ctx);
     if (previous && previous.kind !== 'visitor') throw new JunctionError('GW_FORBIDDEN', 'an agent token cannot renew a visitor session');
+    if (!previous && visitorLimiter) {
+      await visitorLimiter.consume(req.socket.remoteAddress ?? '').catch(() => {
+        throw new JunctionError('GW_RATE_LIMITED', `more than ${perMinute} new visitor sessions a minute from this address; wait a minute`);
+      });
+    }
     let identity: IdentityClaims | null = previous?.identity ?? null;
     let customerId = previous?.customerId ?? null;
     if (body.identity !== undefined || body.signature !== undefined) {

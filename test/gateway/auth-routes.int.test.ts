@@ -68,3 +68,17 @@ describe('renewing a visitor session', () => {
     expect(await sees(renewed.token, before.conversationId)).toBe(true);
   });
 });
+
+describe('new visitor sessions per address', () => {
+  it('are limited to gateway.visitor_sessions_per_minute; renewals with a valid token still go through', async () => {
+    const limited = await env.start({ settings: { visitor_sessions_per_minute: 3 } });
+    const fresh = () => http(limited.port, 'POST', '/api/visitor/session', {});
+    const first = await fresh();
+    for (let i = 0; i < 2; i++) expect((await fresh()).status).toBe(200);
+    const refused = await fresh();
+    expect({ status: refused.status, code: refused.code }).toEqual({ status: 429, code: 'GW_RATE_LIMITED' });
+    const renewed = await http(limited.port, 'POST', '/api/visitor/session', {}, { authorization: `Bearer ${first.json!.token as string}` });
+    expect(renewed.status).toBe(200);
+    expect(renewed.json!.visitorId).toBe(first.json!.visitorId);
+  });
+});

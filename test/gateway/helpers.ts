@@ -31,6 +31,8 @@ export function testSettings(overrides: Record<string, unknown> = {}): GatewaySe
     allowed_origins: [ORIGIN],
     heartbeat_ms: 5000,
     rate_limit: { frames_per_second: 200, burst: 400 },
+    // Tests make hundreds of visitors from 127.0.0.1; auth-routes.int.test.ts tests the limit.
+    visitor_sessions_per_minute: 0,
     ...overrides,
   });
 }
