@@ -101,11 +101,29 @@ export function compileJsonata(text: string): jsonata.Expression {
     return jsonata(text);
   } catch (cause) {
     const err = cause as JsonataError;
-    const end = typeof err.position === 'number' ? err.position : text.length;
-    const token = typeof err.token === 'string' && err.token !== '(end)' ? err.token : '';
-    const index = Math.min(Math.max(end - token.length, 0), text.length);
-    throw new ExprSyntaxError(err.message ?? String(cause), err.code ?? 'S0000', index);
+    const end = Math.min(typeof err.position === 'number' ? err.position : text.length, text.length);
+    throw new ExprSyntaxError(err.message ?? String(cause), err.code ?? 'S0000', Math.max(tokenStart(text, end, err.token), 0));
   }
+}
+
+const NUMBER_AT_END = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Where the token JSONata complains about starts, given the index just after it. The token
+ * comes as its value, not its text: a number `1.50` as 1.5, a string without its quotes, a
+ * variable without its `$`. So the text before `end` is read back instead.
+ */
+function tokenStart(text: string, end: number, token: unknown): number {
+  const before = text.slice(0, end);
+  if (typeof token === 'number') return end - (NUMBER_AT_END.exec(before)?.[0].length ?? 0);
+  if (typeof token === 'boolean') return end - String(token).length;
+  if (typeof token !== 'string' || token === '(end)') return end;
+  const quote = before.at(-1);
+  if (token.length > 0 && (quote === '"' || quote === "'" || quote === '`')) {
+    for (let i = end - 2; i >= 0; i--) if (before[i] === quote && before[i - 1] !== '\\') return i;
+  }
+  const start = end - token.length;
+  return before[start - 1] === '$' ? start - 1 : start;
 }
 
 export interface CompileOptions {

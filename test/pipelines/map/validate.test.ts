@@ -118,6 +118,28 @@ const cases: Case[] = [
     expected: (m) => [at(m, 8, 'unionid', 'MAP_UNKNOWN_IDENTITY')],
   },
   {
+    // JSONata gives the token's value (13, def, lowercase), not its text ("def", $lowercase).
+    name: 'JSONata syntax errors point at the start of a number, a string or a variable, in a block scalar too',
+    mapping: [
+      HEAD('customer') + 'fields:',
+      '  name: "a + 12 13"',
+      `  nickname: 'x & "abc" "def"'`,
+      '  city: "$uppercase(x) $lowercase(y)"',
+      '  province: |',
+      '    $a +',
+      '      (1 2.50)',
+      '  address: a = true false',
+      '',
+    ].join('\n'),
+    expected: (m) => [
+      at(m, 7, '13', 'MAP_EXPR_SYNTAX'),
+      at(m, 8, '"def"', 'MAP_EXPR_SYNTAX'),
+      at(m, 9, '$lowercase', 'MAP_EXPR_SYNTAX'),
+      at(m, 12, '2.50', 'MAP_EXPR_SYNTAX'),
+      at(m, 13, 'false', 'MAP_EXPR_SYNTAX'),
+    ],
+  },
+  {
     name: 'JSONata syntax errors point inside the expression (plain, quoted, block, key, identity)',
     mapping: [
       'version: 1',
