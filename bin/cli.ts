@@ -2,10 +2,15 @@
  * The `junction` command line. Each command group lives in `bin/commands/*.ts` and is
  * added here with one line; `--help` works on every command (commander).
  */
+import { inspect } from 'node:util';
 import { Command } from 'commander';
+import { stackSettings } from '../config/env.js';
 import { isJunctionError } from '../config/errors.js';
+import { isConfigErrors } from '../config/load.js';
+import { redact } from '../config/redact.js';
+import { passwords, serviceError } from './service-errors.js';
 import { registerStack } from './commands/stack.js';
-import { registerCheck } from './commands/check.js';
+import { EXIT_INVALID_CONFIG, registerCheck } from './commands/check.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSchema } from './commands/schema.js';
@@ -41,15 +46,42 @@ registerSchedules(program);
 registerStart(program);
 registerDlq(program);
 
+// A reader that stops early (`junction … | head`) closes the pipe: the rest of the output has
+// nowhere to go, which is what the user asked for, not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
+/** Prints a command's failure and returns the exit code. */
+function report(err: unknown): number {
+  // Every problem of the config, one `file:line:col path: message [CODE]` line each, as `check` prints them.
+  if (isConfigErrors(err)) {
+    for (const e of err.errors) console.error(e.format());
+    return EXIT_INVALID_CONFIG;
+  }
+  let settings;
+  try {
+    settings = stackSettings();
+  } catch {
+    settings = undefined;
+  }
+  // Known errors print their code and origin on one line; so do the hub's services' raw
+  // failures (not running, credentials refused, not migrated). Anything else is a bug and
+  // keeps its stack, with service passwords masked.
+  const known = isJunctionError(err) ? err : settings && serviceError(err, settings);
+  if (known) {
+    console.error(`junction: ${known.format()}`);
+    return Number(process.exitCode) || 1;
+  }
+  console.error(redact(inspect(err), settings ? passwords(settings) : []));
+  return 1;
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  // Known errors print their code and origin on one line; anything else keeps its stack.
-  if (isJunctionError(err)) {
-    console.error(`junction: ${err.format()}`);
-    process.exitCode = process.exitCode || 1;
-  } else {
-    console.error(err);
-    process.exitCode = 1;
-  }
+  process.exitCode = report(err);
 }

@@ -73,6 +73,11 @@ const ENV_PREFIX: Record<ServiceName, string> = {
   tickets_php: 'JUNCTION_TICKETS',
 };
 
+/** The variable that points a service at an existing server, e.g. `JUNCTION_PG_URL`. */
+export function urlVariable(name: ServiceName): string {
+  return `${ENV_PREFIX[name]}_URL`;
+}
+
 function defaultUrl(name: ServiceName, port: number, hubDb: string): string {
   switch (name) {
     case 'postgres':

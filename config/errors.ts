@@ -36,14 +36,17 @@ export const ERROR_CODES = {
   ID_NOT_FOUND: 'no customer matches the id, email, phone or source record given',
   ID_UNMERGE_REFUSED: "an unmerge of a record that is not the customer's, or of its only record",
   ID_TRUTH_INVALID: 'a ground-truth CSV for customers evaluate without the columns source,stream,source_key,person_id',
+  ID_BAD_ID: 'a customer id that is not digits, or is past the largest PostgreSQL bigint (9223372036854775807); unmerge also refuses ids past 2^53 - 1',
   // the local stack
   STACK_PORT_TAKEN: 'a port the stack needs is already used by another process',
   STACK_MISSING_BINARY: 'a program the stack needs is not installed',
   STACK_START_FAILED: 'a service did not start or did not become ready in time',
   STACK_NOT_RUNNING: 'a command needs a stack service that is not running',
+  STACK_AUTH_FAILED: "the hub's PostgreSQL or ClickHouse refused the credentials of its JUNCTION_*_URL",
   // migrations
   MIG_FAILED: 'a migration statement failed; nothing after it ran',
   MIG_CHECKSUM: 'an applied migration file was changed after it ran',
+  MIG_PENDING: 'the hub database lacks a table or schema that a migration creates: run `junction migrate`',
   // connectors (reading sources and live lookups)
   CONN_UNREACHABLE: 'the source does not answer (connection refused, reset, DNS); retryable',
   CONN_TIMEOUT: 'the source did not answer within the timeout; retryable',
@@ -95,6 +98,7 @@ export const ERROR_CODES = {
   GW_AGENT_DISABLED: 'the agent is disabled (junction agents disable): login and upgrade refused (HTTP 403), open sockets closed with 4403',
   GW_AGENT_EXISTS: 'junction agents add with an email that already has an agent',
   GW_AGENT_NOT_FOUND: 'no agent with that email or id',
+  GW_AGENT_INVALID: 'junction agents add with an empty or malformed email, an empty name, a team name outside a-z, 0-9 and _, or a password shorter than 8 characters',
   GW_ORIGIN_REFUSED: "the upgrade's Origin header is neither in gateway.allowed_origins nor the gateway's own origin (HTTP 403)",
   GW_BAD_IDENTITY_SIGNATURE: 'a visitor identity claim without a valid HMAC signature or with a timestamp outside the allowed skew; never trusted (HTTP 401)',
   GW_BAD_REQUEST: 'a REST request whose body or parameters do not fit the API, or a WebSocket upgrade whose request target does not parse (HTTP 400)',

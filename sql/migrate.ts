@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import pg from 'pg';
 import type { StackSettings } from '../config/env.js';
 import { PROJECT_ROOT } from '../config/env.js';
@@ -139,13 +139,16 @@ export async function migrateClickhouse(
 ): Promise<MigrationResult> {
   const migrations = listMigrations(dir);
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new JunctionError('MIG_FAILED', `invalid ClickHouse database name ${database}`);
-  const admin = createClient({ url });
+  // The client's own logger prints each failed request with its stack; the failure is thrown
+  // (and reported with a code) anyway.
+  const quiet = { level: ClickHouseLogLevel.OFF };
+  const admin = createClient({ url, log: quiet });
   try {
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   } finally {
     await admin.close();
   }
-  const client = createClient({ url, database });
+  const client = createClient({ url, database, log: quiet });
   try {
     await client.command({
       query: 'CREATE TABLE IF NOT EXISTS schema_migrations (name String, checksum String, applied_at DateTime) ENGINE = MergeTree ORDER BY name',

@@ -4,14 +4,15 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
-import { JunctionError } from '../../config/errors.js';
+import { JunctionError, isJunctionError } from '../../config/errors.js';
 import { createLogger, type Logger } from '../../config/log.js';
 import { getDeadLetter, listDeadLetters, type DeadLetterView } from '../../jobs/dead-letters.js';
 import { replayDeadLetters, type ReplaySummary } from '../../pipelines/replay.js';
 import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
+import { connectRedis } from '../cli-redis.js';
 import { positiveInt } from '../options.js';
 import { loadCliConfig } from '../sources.js';
 
@@ -84,13 +85,11 @@ async function withPool<T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
 
 /** A publisher for `customer.updated`, or none when Redis does not answer (the data still loads). */
 async function publisher(url: string, log: Logger): Promise<Redis | undefined> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
   try {
-    await redis.connect();
-    return redis;
+    return await connectRedis(url, { retryStrategy: () => null });
   } catch (err) {
-    log.warn({ err }, 'Redis does not answer: customer.updated events are not published for this replay');
-    redis.disconnect();
+    if (!isJunctionError(err)) throw err;
+    log.warn({ code: err.code }, `${err.message}; customer.updated events are not published for this replay`);
     return undefined;
   }
 }

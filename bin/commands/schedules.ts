@@ -6,14 +6,14 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
-import { JunctionError } from '../../config/errors.js';
+import { JunctionError, isJunctionError } from '../../config/errors.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { QUEUE_PREFIX, SYNC_QUEUE, redisConnection, syncQueue, type SyncJobResult } from '../../pipelines/queue.js';
 import { listSchedules, runSchedule, setSchedulePaused, type ScheduleView } from '../../jobs/schedules.js';
 import { assertJobsSchema } from '../../jobs/schedule-state.js';
+import { connectRedis } from '../cli-redis.js';
 import { loadCliConfig } from '../sources.js';
 import { positiveInt } from '../options.js';
 
@@ -34,9 +34,23 @@ async function withPool<T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
   }
 }
 
-/** A short-lived connection that fails commands when Redis is away, instead of queueing them forever. */
-function cliRedis(): Redis {
-  return new Redis(stackSettings().services.redis.url, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (n) => (n > 3 ? null : 200) });
+/**
+ * The sync queue on a short-lived connection that fails commands when Redis is away, instead
+ * of queueing them forever (STACK_NOT_RUNNING at once when it does not answer).
+ */
+async function cliQueue() {
+  const redis = await connectRedis(stackSettings().services.redis.url);
+  const queue = syncQueue(redis);
+  // BullMQ re-emits its connection's errors, and prints them when nobody listens; the command
+  // that meets the failure rejects with it, and bin/cli.ts reports it with its code.
+  queue.on('error', () => undefined);
+  return {
+    queue,
+    close: async () => {
+      await queue.close().catch(() => undefined);
+      redis.disconnect();
+    },
+  };
 }
 
 const minute = (iso: string | null | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}Z` : '—');
@@ -62,8 +76,7 @@ function printList(views: ScheduleView[]): void {
 }
 
 async function runNow(config: ResolvedConfig, name: string, opts: Common & { wait?: boolean; timeout?: number }): Promise<void> {
-  const redis = cliRedis();
-  const queue = syncQueue(redis);
+  const { queue, close } = await cliQueue();
   let events: QueueEvents | undefined;
   // BullMQ does not close connections it was handed: they are closed here.
   const blocking = opts.wait ? redisConnection(stackSettings().services.redis.url) : undefined;
@@ -97,9 +110,8 @@ async function runNow(config: ResolvedConfig, name: string, opts: Common & { wai
     );
   } finally {
     await events?.close();
-    await queue.close();
+    await close();
     blocking?.disconnect();
-    redis.disconnect();
   }
 }
 
@@ -113,15 +125,18 @@ export function registerSchedules(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: Common) => {
       const config = await loadCliConfig(opts.config);
-      const redis = cliRedis();
-      const queue = syncQueue(redis);
+      // The listing is PostgreSQL's: without Redis it only lacks the job states, and says so.
+      const redis = await cliQueue().catch((err: unknown) => {
+        if (!isJunctionError(err)) throw err;
+        console.error(`junction: warning: ${err.message}; job states are not shown [${err.code}]`);
+        return undefined;
+      });
       try {
-        const views = await withPool((pool) => listSchedules({ config, pool, queue }));
+        const views = await withPool((pool) => listSchedules({ config, pool, queue: redis?.queue }));
         if (opts.json) console.log(JSON.stringify(views, null, 2));
         else printList(views);
       } finally {
-        await queue.close().catch(() => undefined);
-        redis.disconnect();
+        await redis?.close();
       }
     });
 

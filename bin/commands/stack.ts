@@ -1,5 +1,6 @@
 /** `junction stack up | down | status`. */
 import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { stackSettings } from '../../config/env.js';
 import type { ServiceName } from '../../config/env.js';
 import type { ServiceStatus } from '../../demo/stack/stack.js';
@@ -8,12 +9,17 @@ import { hubDown } from '../../demo/hub.js';
 
 const NAMES: ServiceName[] = ['postgres', 'redis', 'clickhouse', 'mongo', 'orders_soap', 'tickets_php'];
 
-function parseOnly(list: string | undefined): ServiceName[] | undefined {
-  if (!list) return undefined;
+/** `--only a,b`: a usage error (commander's) for a name that is not a service. */
+function parseOnly(list: string): ServiceName[] {
   const names = list.split(',').map((s) => s.trim());
   const unknown = names.filter((n) => !NAMES.includes(n as ServiceName));
-  if (unknown.length) throw new Error(`unknown service ${unknown.join(', ')} (known: ${NAMES.join(', ')})`);
+  if (unknown.length) throw new InvalidArgumentError(`unknown service ${unknown.join(', ')} (known: ${NAMES.join(', ')})`);
   return names as ServiceName[];
+}
+
+/** `--only`, shared by up, down and status. */
+function onlyOption(): Option {
+  return new Option('--only <services>', `comma-separated subset of: ${NAMES.join(', ')}`).argParser(parseOnly);
 }
 
 /** A plain table: service, state, pid, health, URL. */
@@ -37,28 +43,29 @@ export function registerStack(program: Command): void {
   stack
     .command('up')
     .description('start every service not running yet (idempotent) and wait until all are ready')
-    .option('--only <services>', `comma-separated subset of: ${NAMES.join(', ')}`)
+    .addOption(onlyOption())
     .option('--json', 'print the status as JSON')
-    .action(async (opts: { only?: string; json?: boolean }) => {
-      const rows = await stackUp({ settings: stackSettings(), only: parseOnly(opts.only), log });
+    .action(async (opts: { only?: ServiceName[]; json?: boolean }) => {
+      const rows = await stackUp({ settings: stackSettings(), only: opts.only, log });
       console.log(opts.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
     });
   stack
     .command('down')
     .description('stop the services this stack started (by pid file) and the demo hub; external servers are left alone')
-    .option('--only <services>', `comma-separated subset of: ${NAMES.join(', ')}`)
-    .action(async (opts: { only?: string }) => {
+    .addOption(onlyOption())
+    .action(async (opts: { only?: ServiceName[] }) => {
       // The demo's hub uses every service: it goes first, so its batches commit cleanly.
       if (!opts.only) await hubDown(stackSettings(), log);
-      const rows = await stackDown({ settings: stackSettings(), only: parseOnly(opts.only), log });
+      const rows = await stackDown({ settings: stackSettings(), only: opts.only, log });
       console.log(formatStatus(rows));
     });
   stack
     .command('status')
     .description('list every service with its URL, pid and health; exit 1 when one is not healthy')
+    .addOption(onlyOption())
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const rows = await stackStatus({ settings: stackSettings() });
+    .action(async (opts: { only?: ServiceName[]; json?: boolean }) => {
+      const rows = await stackStatus({ settings: stackSettings(), only: opts.only });
       console.log(opts.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
       if (rows.some((r) => r.state !== 'running' && r.state !== 'external')) process.exitCode = 1;
     });

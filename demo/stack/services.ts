@@ -42,6 +42,24 @@ export interface ServiceDef {
 
 const PG_SUPERUSER = 'junction';
 
+/**
+ * `fetch` of a service URL that may carry credentials (`http://user:pass@host/`, as in
+ * JUNCTION_CLICKHOUSE_URL). Node's fetch refuses such a URL, and its error repeats the URL,
+ * password included, which `stack status` would print: the credentials travel in a Basic
+ * Authorization header instead (ClickHouse's HTTP interface takes them there).
+ */
+export function fetchService(target: URL, timeoutMs = 2000): Promise<Response> {
+  const headers = new Headers();
+  const bare = new URL(target);
+  if (bare.username || bare.password) {
+    const credentials = `${decodeURIComponent(bare.username)}:${decodeURIComponent(bare.password)}`;
+    headers.set('authorization', `Basic ${Buffer.from(credentials).toString('base64')}`);
+    bare.username = '';
+    bare.password = '';
+  }
+  return fetch(bare, { headers, signal: AbortSignal.timeout(timeoutMs) });
+}
+
 /** PostgreSQL refuses to run as root: as root, the server runs as Debian's `postgres` user. */
 function pgUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
@@ -165,7 +183,8 @@ const clickhouse: ServiceDef = {
   },
   launch: (ctx) => ({ command: 'clickhouse-server', args: [`--config-file=${path.join(ctx.dir('clickhouse'), 'config.xml')}`] }),
   async probe(url) {
-    const res = await fetch(new URL('/ping', url), { signal: AbortSignal.timeout(2000) });
+    const res = await fetchService(new URL('/ping', url));
+    await res.arrayBuffer();
     if (!res.ok) throw new Error(`/ping answered HTTP ${res.status}`);
   },
 };
@@ -235,7 +254,7 @@ function phpApp(name: 'orders_soap' | 'tickets_php', folder: string, probePath: 
       cwd: root,
     }),
     async probe(url) {
-      const res = await fetch(probePath(url), { signal: AbortSignal.timeout(2000) });
+      const res = await fetchService(probePath(url));
       await res.arrayBuffer();
       if (res.status >= 500) throw new Error(`answered HTTP ${res.status}`);
     },

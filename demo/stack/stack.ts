@@ -8,6 +8,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceEndpoint, ServiceName, StackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
+import { redact } from '../../config/redact.js';
+import { urlPasswords } from '../../config/secret.js';
 import { ensureFerretdb } from './ferretdb.js';
 import { ensurePackages } from './packages.js';
 import { portIsFree, portOwner } from './ports.js';
@@ -63,7 +65,11 @@ async function probeOnce(def: ServiceDef, url: string, ctx: StackContext): Promi
     await def.probe(url, ctx);
     return { ok: true, ms: Math.round(performance.now() - started) };
   } catch (err) {
-    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+    // fetch says only "fetch failed"; the refused connection or timeout is its cause.
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    const reason = err instanceof Error ? `${err.message}${cause}` : String(err);
+    // Drivers may repeat the URL they were given in their errors; status prints the reason.
+    return { ok: false, reason: redact(reason, urlPasswords(url)) };
   }
 }
 
@@ -82,7 +88,8 @@ export async function stackUp(options: StackOptions): Promise<ServiceStatus[]> {
   const results = await Promise.allSettled(defs.map((def) => upOne(def, settings.services[def.name], ctx)));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {
-    const text = failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n\n');
+    const passwords = defs.flatMap((d) => urlPasswords(settings.services[d.name].url));
+    const text = redact(failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n\n'), passwords);
     const first = failures[0];
     throw new JunctionError(first instanceof JunctionError ? first.code : 'STACK_START_FAILED', text);
   }

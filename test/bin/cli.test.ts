@@ -1,5 +1,13 @@
-/** Every `junction` command and subcommand answers `--help` (commander), via the real entry. */
+/**
+ * Every `junction` command and subcommand answers `--help` (commander), via the real entry;
+ * failures every command shares (config, services, a closed pipe) are reported by bin/cli.ts.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../config/env.js';
 import { runCli } from '../helpers/cli.js';
 
 /** Command names listed under "Commands:" in a commander help text. */
@@ -44,6 +52,44 @@ describe('junction CLI', () => {
     expect(res.stderr).toContain('Redis at redis://:***@127.0.0.1:1 does not answer');
     expect(res.stderr).toContain('[STACK_NOT_RUNNING]');
     expect(res.stderr).not.toContain('TopSecretRedisPw');
+  });
+
+  it('a hub database that does not answer is one coded line, without its password or a stack', async () => {
+    const env = { JUNCTION_PG_URL: 'postgres://junction:TopSecretPgPw@127.0.0.1:1/junction' };
+    const results = await Promise.all([['dlq', 'list'], ['migrate'], ['agents', 'list']].map((args) => runCli(args, env)));
+    for (const res of results) {
+      expect(res.code).toBe(1);
+      expect(res.stderr.trim()).toBe(
+        'junction: PostgreSQL at postgres://junction:***@127.0.0.1:1/junction does not answer (connect ECONNREFUSED 127.0.0.1:1): start the stack (junction stack up) or set JUNCTION_PG_URL [STACK_NOT_RUNNING]',
+      );
+    }
+  });
+
+  it('an invalid config is listed as check lists it, exit 2, whatever the command', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-cli-'));
+    const file = path.join(dir, 'junction.yaml');
+    fs.writeFileSync(file, 'version: 1\nsources: {}\nbogus_key: 1\n');
+    try {
+      const commands = [['check'], ['schedules', 'list'], ['dlq', 'replay'], ['read', 'a.b'], ['discover', 'a']];
+      const results = await Promise.all(commands.map((args) => runCli([...args, '--config', file])));
+      results.forEach((res, i) => {
+        expect(res.code, commands[i]!.join(' ')).toBe(2);
+        expect(res.stderr.trim(), commands[i]!.join(' ')).toBe(`${path.relative(PROJECT_ROOT, file)}:3:1 bogus_key: unknown key "bogus_key" [CFG_UNKNOWN_KEY]`);
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('output into a pipe that closed early (| head) ends quietly with exit 0', async () => {
+    // `schema` writes some 75 kB at once; the reading end is closed before it starts.
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'schema'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('an unknown command is an error with a hint, not a silent success', async () => {

@@ -46,6 +46,19 @@ afterAll(async () => {
 });
 
 describe('junction dlq', () => {
+  it('replay without Redis still runs, with one coded warning that events are not published', async () => {
+    const env = { ...ENV, JUNCTION_LOG_LEVEL: 'warn', JUNCTION_REDIS_URL: 'redis://:TopSecretRedisPw@127.0.0.1:1' };
+    const res = await runCli(['dlq', 'replay', '-c', configFile, '--id', '999999999'], env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('replayed 0 dead letters');
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      code: 'STACK_NOT_RUNNING',
+      msg: 'Redis at redis://:***@127.0.0.1:1 does not answer (connect ECONNREFUSED 127.0.0.1:1): start the stack (junction stack up) or set JUNCTION_REDIS_URL; customer.updated events are not published for this replay',
+    });
+  });
+
   it('list shows each letter with its stream, key, stage, code and message; filters narrow it', async () => {
     const res = await dlq('list');
     expect(res.code, res.stderr).toBe(0);

@@ -115,6 +115,20 @@ describe('junction schedules', () => {
     }
   });
 
+  it('without Redis, list still lists (warning once, with the code) and run fails with STACK_NOT_RUNNING', { timeout: 180_000 }, async () => {
+    const noRedis = { JUNCTION_PG_URL: db.url, JUNCTION_REDIS_URL: 'redis://:TopSecretRedisPw@127.0.0.1:1' };
+    const down = 'Redis at redis://:***@127.0.0.1:1 does not answer (connect ECONNREFUSED 127.0.0.1:1): start the stack (junction stack up) or set JUNCTION_REDIS_URL';
+    const listed = await runCli(['schedules', 'list', '--config', configFile], noRedis);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^NAME\s+TARGET/);
+    expect(listed.stderr.trim()).toBe(`junction: warning: ${down}; job states are not shown [STACK_NOT_RUNNING]`);
+    for (const wait of [[], ['--wait']]) {
+      const ran = await runCli(['schedules', 'run', 'addresses-nightly', ...wait, '--config', configFile], noRedis);
+      expect(ran.code).toBe(1);
+      expect(ran.stderr.trim()).toBe(`junction: ${down} [STACK_NOT_RUNNING]`);
+    }
+  });
+
   it('run --wait --timeout gives up with JOB_WAIT_TIMEOUT when no worker takes the job', { timeout: 180_000 }, async () => {
     const r = await cli('run', 'addresses-nightly', '--wait', '--timeout', '2');
     expect(r.code).toBe(1);
