@@ -1,21 +1,30 @@
 /**
  * What `junction sync` shows while a sync runs and when it ends, whether it runs in this
  * process (`--inline`) or on a worker: a cli-progress bar on a terminal (records, rate, and
- * an ETA when the total is known), notes about waiting and retries, and the summary line.
+ * a percentage and ETA once the total is known), notes about waiting and retries, and the
+ * summary line.
  */
 import cliProgress from 'cli-progress';
-import type { SyncProgress, SyncSummary } from '../pipelines/run-sync.js';
+import type { SyncProgressUpdate, SyncSummary } from '../pipelines/run-sync.js';
 
 export interface ProgressView {
-  update(progress: SyncProgress & { total?: number }): void;
+  update(progress: SyncProgressUpdate): void;
   /** A line above the bar (or on stderr without one). */
   note(line: string): void;
   stop(): void;
 }
 
-/** A progress bar on stderr when it is a terminal and `enabled`; otherwise notes only. */
-export function progressView(label: string, enabled: boolean): ProgressView {
-  const tty = enabled && Boolean(process.stderr.isTTY);
+/** A progress bar on `stream` (stderr) when it is a terminal and `enabled`; otherwise notes only. */
+export function progressView(label: string, enabled: boolean, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): ProgressView {
+  const tty = enabled && Boolean(stream.isTTY);
+  const known = `${label} |{bar}| {percentage}% | {value}/{total} read, {loaded} loaded, {failed} failed | {rate} rec/s | ETA {eta_formatted}`;
+  const unknown = `${label} | {value} read, {loaded} loaded, {unchanged} unchanged, {failed} failed | {rate} rec/s | {duration_formatted}`;
+  // Chosen at each redraw: the source's count usually answers after the first batch, and
+  // the bar then gains its percentage and ETA.
+  // At the total, cli-progress divides 0 by 0 when nothing moved since the last redraw (a job
+  // seen first at its last batch) and prints "ETA LLs" (its "NULL", cut): nothing is left, so 0.
+  const format: cliProgress.GenericFormatter = (options, params, payload: { known?: boolean }) =>
+    cliProgress.Format.Formatter({ ...options, format: payload.known ? known : unknown }, params.value >= params.total ? { ...params, eta: 0 } : params, payload);
   let bar: cliProgress.SingleBar | undefined;
   let firstAt: number | undefined;
   let firstRead = 0;
@@ -29,21 +38,17 @@ export function progressView(label: string, enabled: boolean): ProgressView {
       }
       // Rate over what this view saw: a resumed job's earlier attempts do not inflate it.
       const rate = Math.round((p.read - firstRead) / Math.max(0.001, (now - firstAt) / 1000));
-      const payload = { loaded: p.loaded, unchanged: p.unchanged, failed: p.failed, rate };
+      const payload = { loaded: p.loaded, unchanged: p.unchanged, failed: p.failed, rate, known: p.total !== undefined };
       if (!bar) {
-        const known = p.total !== undefined;
-        const format = known
-          ? `${label} |{bar}| {percentage}% | {value}/{total} read, {loaded} loaded, {failed} failed | {rate} rec/s | ETA {eta_formatted}`
-          : `${label} | {value} read, {loaded} loaded, {unchanged} unchanged, {failed} failed | {rate} rec/s | {duration_formatted}`;
-        bar = new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
+        bar = new cliProgress.SingleBar({ format, stream, hideCursor: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
         bar.start(p.total ?? p.read, p.read, payload);
       }
       bar.setTotal(p.total ?? Math.max(p.read, 1));
       bar.update(p.read, payload);
     },
     note(line) {
-      if (bar) process.stderr.write('\n');
-      process.stderr.write(`${line}\n`);
+      if (bar) stream.write('\n');
+      stream.write(`${line}\n`);
     },
     stop() {
       bar?.stop();

@@ -39,6 +39,11 @@ export interface ReadOptions {
   limit?: number;
 }
 
+export interface CountOptions {
+  /** Cancels the count (the sync it was for ended first). */
+  signal?: AbortSignal;
+}
+
 export interface CheckResult {
   ok: boolean;
   /** Round trip of the connectivity probe. */
@@ -81,6 +86,12 @@ export interface Connector {
   discover(): Promise<StreamInfo[]>;
   /** Batches of records after `checkpoint` (null: from the beginning). Read-only, cancellable. */
   read(stream: string, checkpoint: Checkpoint | null, options?: ReadOptions): AsyncIterable<Batch>;
+  /**
+   * How many records `read(stream, checkpoint)` would hand out now: the total of a sync's
+   * progress bar (percentage, ETA). Absent where the source cannot tell without reading
+   * everything (REST and SOAP APIs page without a total).
+   */
+  count?(stream: string, checkpoint: Checkpoint | null, options?: CountOptions): Promise<number>;
   /** A live lookup declared under the source's `lookups:`, with its timeout. */
   lookup(name: string, params: Record<string, unknown>, options?: LookupOptions): Promise<LookupResult>;
   close(): Promise<void>;

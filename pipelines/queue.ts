@@ -32,7 +32,7 @@ export interface SyncJobData {
 /** What `job.updateProgress` carries while a sync runs (the CLI's progress bar reads it). */
 export interface SyncJobProgress extends SyncProgress {
   runId: number;
-  /** Records the source says the stream holds past the checkpoint, when it can tell. */
+  /** Records the run will have read when it ends, once the source counted them (see SyncProgressUpdate). */
   total?: number;
 }
 

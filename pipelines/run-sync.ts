@@ -32,6 +32,7 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { classifyError, isTransient } from './classify-error.js';
 import { writeDeadLetters } from './dead-letter.js';
 import { applyBatch, type BatchResult } from './load/apply-batch.js';
+import { CURSOR_FORMS, cursorKind, cursorTime, type CursorKind } from './cursor-value.js';
 import { compileMapping } from './map/compile.js';
 import { mapBatch } from './map/map-batch.js';
 import { batchDuration, recordsFailed, recordsRead, recordsWritten } from './metrics.js';
@@ -53,6 +54,16 @@ export interface SyncProgress {
   failed: number;
   customersCreated: number;
   merged: number;
+}
+
+/** What `onBatch` gets: the totals so far, and the records the run will have read when it ends. */
+export interface SyncProgressUpdate extends SyncProgress {
+  /**
+   * `read` at the start (a resumed run's earlier batches) plus what the source counted after
+   * the start then; never below `read`. Absent until the count answers, and for sources
+   * that cannot count (REST, SOAP) or a backfill with an end.
+   */
+  total?: number;
 }
 
 export interface SyncSummary extends SyncProgress {
@@ -105,7 +116,7 @@ export interface RunSyncOptions {
   /** After each COMMIT (events). */
   onCommitted?: (batch: CommittedBatch) => Promise<void>;
   /** After each COMMIT, with the totals so far (progress bars, job progress). */
-  onBatch?: (progress: SyncProgress) => Promise<void> | void;
+  onBatch?: (progress: SyncProgressUpdate) => Promise<void> | void;
   /**
    * The run's status when the sync fails with `err`, and the error to record when the caller
    * decided on another than `err`'s own (a job giving up on its source: SYNC_SOURCE_DOWN).
@@ -132,8 +143,6 @@ export const STALE_POSITION_DAYS = 7;
 
 const INTEGER_TEXT = /^-?\d+$/;
 const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
-/** A date or date-time as connectors write cursors (`2026-01-31`, ISO 8601 with time and offset). */
-const DATE_TEXT = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/;
 
 /**
  * Whether a batch's last cursor value lies after the backfill's end. Numbers compare as
@@ -146,10 +155,8 @@ export function pastEnd(checkpoint: Checkpoint | null, to: string): boolean {
   const text = String(cursor);
   if (INTEGER_TEXT.test(text) && INTEGER_TEXT.test(to)) return BigInt(text) > BigInt(to);
   if (DECIMAL_TEXT.test(text) && DECIMAL_TEXT.test(to)) return Number(text) > Number(to);
-  if (DATE_TEXT.test(text) && DATE_TEXT.test(to)) {
-    const [a, b] = [Date.parse(text), Date.parse(to)];
-    if (!Number.isNaN(a) && !Number.isNaN(b)) return a > b;
-  }
+  const [a, b] = [cursorTime(text), cursorTime(to)];
+  if (a !== null && b !== null) return a > b;
   return text > to;
 }
 
@@ -166,7 +173,11 @@ export interface SyncRequest {
   to?: string;
 }
 
-/** Throws (not retryable) when the source or stream is not declared or the backfill range is wrong. */
+/**
+ * Throws (not retryable) when the source or stream is not declared, the source is disabled,
+ * or the backfill range is wrong: what the CLI refuses before queueing, and a worker before
+ * running a job that was queued anyway (the ops API, an older config).
+ */
 export function checkSyncRequest(config: ResolvedConfig, o: SyncRequest): void {
   const { source, stream } = o;
   const sourceConfig = Object.hasOwn(config.sources, source) ? config.sources[source] : undefined;
@@ -174,12 +185,32 @@ export function checkSyncRequest(config: ResolvedConfig, o: SyncRequest): void {
   if (!Object.hasOwn(sourceConfig.streams, stream)) {
     throw new JunctionError('CFG_UNKNOWN_REF', `source ${source} has no stream ${stream}; declared: ${Object.keys(sourceConfig.streams).join(', ')}`, { where: { source } });
   }
+  // The same refusal as the connector's (connectors/index.ts), but before a job is queued:
+  // a queued job of a disabled source could only fail on a worker.
+  if (sourceConfig.enabled === false) throw new JunctionError('CONN_SOURCE_DISABLED', `source ${source} is disabled in config`, { where: { source } });
+  checkRange(source, stream, o);
+}
+
+/** The backfill range: only for a backfill, with a start, values connectors can compare, in order. */
+function checkRange(source: string, stream: string, o: SyncRequest): void {
   if (o.mode === 'backfill' && !o.from) throw new JunctionError('SYNC_BAD_RANGE', `a backfill of ${source}.${stream} needs a start (from)`, { where: { source } });
   if (o.mode !== 'backfill' && (o.from !== undefined || o.to !== undefined)) {
     throw new JunctionError('SYNC_BAD_RANGE', `from/to only apply to a backfill (mode is ${o.mode ?? 'incremental'})`, { where: { source } });
   }
-  if (o.from !== undefined && o.to !== undefined && pastEnd({ cursor: o.from, key: null }, o.to)) {
-    throw new JunctionError('SYNC_BAD_RANGE', `backfill of ${source}.${stream}: from ${o.from} is after to ${o.to}`, { where: { source } });
+  const kinds: Partial<Record<'from' | 'to', CursorKind>> = {};
+  for (const option of ['from', 'to'] as const) {
+    const value = o[option];
+    if (value === undefined) continue;
+    const kind = cursorKind(value);
+    if (!kind) throw new JunctionError('SYNC_BAD_RANGE', `backfill of ${source}.${stream}: --${option} ${JSON.stringify(value)} is not a cursor value: expected ${CURSOR_FORMS}`, { where: { source } });
+    kinds[option] = kind;
+  }
+  if (o.from === undefined || o.to === undefined) return;
+  if (kinds.from !== kinds.to) {
+    throw new JunctionError('SYNC_BAD_RANGE', `backfill of ${source}.${stream}: --from ${o.from} is a ${kinds.from} but --to ${o.to} is a ${kinds.to}`, { where: { source } });
+  }
+  if (pastEnd({ cursor: o.from, key: null }, o.to)) {
+    throw new JunctionError('SYNC_BAD_RANGE', `backfill of ${source}.${stream}: --from ${o.from} is after --to ${o.to}`, { where: { source } });
   }
 }
 
@@ -254,6 +285,17 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
   const signal = o.signal ? AbortSignal.any([o.signal, reading.signal]) : reading.signal;
   const every = o.runRowEvery ?? 10;
   const outbox = o.clickhouse ? new OutboxSender(pool, o.clickhouse) : null;
+  // The progress bar's total, counted beside the first pages and never waited for: a count
+  // that fails or is slow only leaves the bar without a percentage. A backfill with an end
+  // stops mid-stream, so a count to the stream's end would promise too much.
+  let total: number | undefined;
+  if (connector.count && !(mode === 'backfill' && o.to !== undefined)) {
+    const before = progress.read;
+    void connector.count(stream, start, { signal }).then(
+      (n) => (total = before + n),
+      (err: unknown) => log.debug({ err, source, stream }, 'records not counted: progress without a total'),
+    );
+  }
   try {
     // What an earlier run of the stream committed but did not get to send (a crash, or
     // ClickHouse away). If it still cannot be sent, the sync goes on and tries again at the end.
@@ -287,7 +329,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       checkpoint = batch.checkpoint;
       addBatch(progress, batch.records.length, applied, failed);
       await o.onCommitted?.({ runId, source, stream, result: applied });
-      await o.onBatch?.({ ...progress });
+      await o.onBatch?.({ ...progress, ...(total === undefined ? {} : { total: Math.max(total, progress.read) }) });
       if (progress.batches % every === 0) await sendRunRow('running');
       if (mode === 'backfill' && o.to !== undefined && pastEnd(batch.checkpoint, o.to)) break;
     }

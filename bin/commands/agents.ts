@@ -3,9 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import * as z from 'zod';
 import { stackSettings } from '../../config/env.js';
+import { JunctionError } from '../../config/errors.js';
+import type { ResolvedConfig } from '../../config/load.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys, type FanoutEvent } from '../../gateway/events.js';
-import { addAgent, listAgents, setAgentDisabled, type Agent } from '../../gateway/store/agents.js';
+import { addAgent, agentEmail, listAgents, setAgentDisabled, type Agent } from '../../gateway/store/agents.js';
 import { loadCliConfig } from '../sources.js';
 
 async function withDb<T>(fn: (db: pg.Client) => Promise<T>): Promise<T> {
@@ -38,6 +41,36 @@ async function kick(agent: Agent): Promise<void> {
   }
 }
 
+/** What the gateway's login accepts (gateway/http/auth-routes.ts): longer emails could never log in. */
+const MAX_EMAIL = 254;
+const MIN_PASSWORD = 8;
+const TEAM_NAME = /^[a-z][a-z0-9_]*$/;
+
+const invalid = (message: string) => new JunctionError('GW_AGENT_INVALID', message);
+
+/** Checks what `agents add` was given, before a password is read or anything is stored. */
+function checkNewAgent(opts: { email: string; name: string; team: string }): void {
+  const email = agentEmail(opts.email);
+  // The same address pattern as identity emails (pipelines/normalize.ts).
+  if (!email || email.length > MAX_EMAIL || !z.regexes.email.test(email)) {
+    throw invalid(`--email ${JSON.stringify(opts.email)} is not an email address`);
+  }
+  if (!opts.name.trim()) throw invalid('--name is empty');
+  if (!TEAM_NAME.test(opts.team)) throw invalid(`--team ${JSON.stringify(opts.team)} is not a team name: use a-z, 0-9 and _, starting with a letter`);
+}
+
+/**
+ * The teams the config routes conversations to. An agent may open a team of its own (it is
+ * offered as a transfer target), so another team is accepted, with a warning: a typo would
+ * otherwise leave the agent waiting for conversations that never come.
+ */
+function warnUnroutedTeam(config: ResolvedConfig, team: string): void {
+  const routed = new Set([config.gateway.default_team, ...config.gateway.routing.map((r) => r.team)]);
+  if (!routed.has(team)) {
+    console.error(`warning: no routing rule names team ${team} and it is not gateway.default_team (${[...routed].sort().join(', ')}); its agents get conversations by transfer only`);
+  }
+}
+
 function printAgents(agents: Agent[]): void {
   if (agents.length === 0) {
     console.log('no agents (add one with junction agents add)');
@@ -58,13 +91,15 @@ export function registerAgents(program: Command): void {
     .requiredOption('--name <name>', 'display name')
     .option('--team <team>', 'team (default: gateway.default_team of the config)')
     .option('--password-stdin', 'read the password from standard input')
-    .option('--config <file>', 'config file (for the default team)')
+    .option('--config <file>', 'config file (the default team, and the teams routing knows)')
     .option('--json', 'print the agent as JSON')
     .action(async (opts: { email: string; name: string; team?: string; passwordStdin?: boolean; config?: string; json?: boolean }) => {
-      const team = opts.team ?? (await loadCliConfig(opts.config)).gateway.default_team;
-      if (!/^[a-z][a-z0-9_]*$/.test(team)) throw new Error(`invalid team ${team}: use a-z, 0-9 and _`);
+      const config = await loadCliConfig(opts.config);
+      const team = opts.team ?? config.gateway.default_team;
+      checkNewAgent({ ...opts, team });
+      warnUnroutedTeam(config, team);
       const password = opts.passwordStdin ? await readStdin() : randomBytes(12).toString('base64url');
-      if (password.length < 8) throw new Error('the password must be at least 8 characters');
+      if (password.length < MIN_PASSWORD) throw invalid(`the password read from standard input has ${password.length} characters; at least ${MIN_PASSWORD} are needed`);
       const agent = await withDb((db) => addAgent(db, { email: opts.email, name: opts.name, team, password }));
       if (opts.json) console.log(JSON.stringify({ ...agent, ...(opts.passwordStdin ? {} : { password }) }));
       else {

@@ -5,14 +5,14 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
+import { JunctionError } from '../../config/errors.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { resolveRules, type ResolveRules } from '../../pipelines/resolve/rules.js';
 import { evaluate, readTruth, type Evaluation } from '../../pipelines/unified/evaluate.js';
 import { explainCustomer, type Explanation } from '../../pipelines/unified/explain.js';
-import { findCustomers } from '../../pipelines/unified/find.js';
+import { findCustomers, parseCustomerId, type CustomerId } from '../../pipelines/unified/find.js';
 import { showCustomer, type CustomerView } from '../../pipelines/unified/show.js';
 import { unmerge } from '../../pipelines/unified/unmerge.js';
 import { loadCliConfig } from '../sources.js';
@@ -37,9 +37,14 @@ async function rulesFrom(file: string | undefined): Promise<{ config: ResolvedCo
   return { config, rules: resolveRules(config) };
 }
 
-function customerId(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a customer id');
-  return Number(value);
+/**
+ * Identity resolution holds customer ids as JavaScript numbers, exact up to 2^53 - 1 (a
+ * bigserial reaches that after 9·10^15 customers); past it, unmerge refuses rather than
+ * split a customer whose id it would round.
+ */
+function unmergeId(id: CustomerId): number {
+  if (typeof id === 'number') return id;
+  throw new JunctionError('ID_BAD_ID', `customer id ${id} is past ${Number.MAX_SAFE_INTEGER}, the largest id unmerge handles exactly`);
 }
 
 const step = (s: { key: string }) => s.key.replace(':', ' ');
@@ -125,11 +130,13 @@ export function registerCustomers(program: Command): void {
 
   customers
     .command('explain')
-    .argument('<id>', 'customer id', customerId)
+    .argument('<id>', 'customer id')
     .description('why these records are one customer: the chain of shared keys, and the merge history')
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
     .option('--json', 'print JSON')
-    .action(async (id: number, opts: Common) => {
+    .action(async (text: string, opts: Common) => {
+      // Kept as text (ids past 2^53 are not rounded) and range-checked before any query.
+      const id = parseCustomerId(text);
       const { rules } = await rulesFrom(opts.config);
       const x = await withDb(async (db) => explainCustomer(db, (await findCustomers(db, String(id)))[0]!, rules));
       if (opts.json) console.log(JSON.stringify(x, null, 2));
@@ -138,12 +145,13 @@ export function registerCustomers(program: Command): void {
 
   customers
     .command('unmerge')
-    .argument('<id>', 'customer id', customerId)
+    .argument('<id>', 'customer id')
     .requiredOption('--source-record <source/stream/key>', 'the record to take out of the customer')
     .description('move a record (and what only it links) to a new customer, pinned so that syncs do not merge it back')
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
     .option('--json', 'print JSON')
-    .action(async (id: number, opts: Common & { sourceRecord: string }) => {
+    .action(async (text: string, opts: Common & { sourceRecord: string }) => {
+      const id = unmergeId(parseCustomerId(text));
       const { rules } = await rulesFrom(opts.config);
       const result = await withDb(async (db) => {
         await db.query('BEGIN');

@@ -7,7 +7,7 @@ import { MongoClient, MongoServerError, type Db, type Document, type FindCursor 
 import { JunctionError } from '../../config/errors.js';
 import type { Logger } from '../../config/log.js';
 import { toJsonValue, toRecord } from '../json.js';
-import type { Batch, Checkpoint, CheckResult, Connector, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
+import type { Batch, Checkpoint, CheckResult, Connector, CountOptions, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
 import { classifyMongoError } from './errors.js';
 import { inferFields } from './infer-fields.js';
 import { renderFilter, safeParam } from './lookup-filter.js';
@@ -166,6 +166,22 @@ export class MongoConnector implements Connector {
     const def = this.options.streams[stream];
     if (!def) throw new JunctionError('CONN_UNKNOWN_STREAM', `source ${this.source} has no stream ${stream}`, { where: { source: this.source } });
     return this.readPages(stream, def, checkpoint, options);
+  }
+
+  /**
+   * The documents a read after `checkpoint` would hand out now. A read of everything asks
+   * the collection's metadata (`estimatedDocumentCount`): counting documents scans the
+   * collection, which FerretDB does slowly.
+   */
+  async count(stream: string, checkpoint: Checkpoint | null, options: CountOptions = {}): Promise<number> {
+    const def = this.options.streams[stream];
+    if (!def) throw new JunctionError('CONN_UNKNOWN_STREAM', `source ${this.source} has no stream ${stream}`, { where: { source: this.source } });
+    const filter = keysetFilter(def.filter, cursorSpec(def), checkpoint);
+    return this.withDeadline(`${this.source} count ${stream}`, def.timeout_ms, options.signal, async (signal) => {
+      const collection = (await this.db()).collection(def.collection);
+      if (Object.keys(filter).length === 0) return collection.estimatedDocumentCount({ maxTimeMS: def.timeout_ms });
+      return collection.countDocuments(filter, { maxTimeMS: def.timeout_ms, signal });
+    });
   }
 
   /**

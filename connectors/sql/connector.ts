@@ -5,12 +5,12 @@
  */
 import { JunctionError, isJunctionError } from '../../config/errors.js';
 import type { Logger } from '../../config/log.js';
-import type { Batch, CheckResult, Checkpoint, Connector, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
+import type { Batch, CheckResult, Checkpoint, Connector, CountOptions, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
 import type { SqlDialect } from './dialects.js';
 import type { ColumnInfo, SqlDriver } from './driver.js';
 import { lookupParams, lookupResult, planLookup, type LookupPlan, type SqlLookupConfig } from './lookup.js';
 import { lookupBinds, probeQuery } from './query-builder.js';
-import { readStream, throwIfAborted, type ReaderContext } from './reader.js';
+import { countStream, readStream, throwIfAborted, type ReaderContext } from './reader.js';
 import { planStream, type SqlStreamConfig, type StreamPlan } from './stream-plan.js';
 
 /** The part of a postgres or oracle source config the shared connector reads. */
@@ -111,6 +111,10 @@ export function createSqlConnector(options: SqlConnectorOptions): Connector {
       return (async function* () {
         yield* readStream(ctx, streamPlan(stream), checkpoint, readOptions);
       })();
+    },
+
+    async count(stream: string, checkpoint: Checkpoint | null, countOptions: CountOptions = {}): Promise<number> {
+      return countStream(ctx, streamPlan(stream), checkpoint, countOptions.signal);
     },
 
     async lookup(name: string, params: Record<string, unknown>, lookupOptions: LookupOptions = {}): Promise<LookupResult> {

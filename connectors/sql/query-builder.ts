@@ -89,6 +89,13 @@ export function pageQuery(dialect: SqlDialect, plan: StreamPlan, start: PageStar
   return { sql, binds: binds.out() };
 }
 
+/** The number of rows a read after `start` (null: from the beginning) would return now. */
+export function countQuery(dialect: SqlDialect, plan: StreamPlan, start: PageStart | null): SqlStatement {
+  const binds = new BindList(dialect);
+  const where = start ? ` WHERE ${keysetPredicate(dialect, plan, start, binds)}` : '';
+  return { sql: `SELECT COUNT(*) AS n FROM ${fromClause(dialect, plan.from)}${where}`, binds: binds.out() };
+}
+
 /** Zero rows of the stream: proves SELECT permission and yields the column metadata. */
 export function probeQuery(dialect: SqlDialect, from: RowSource): SqlStatement {
   return { sql: `SELECT * FROM ${fromClause(dialect, from)} WHERE 1 = 0`, binds: dialect.binds === 'positional' ? [] : {} };

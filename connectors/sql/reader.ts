@@ -11,7 +11,7 @@ import type { Logger } from '../../config/log.js';
 import type { Batch, Checkpoint, ReadOptions, SourceRecord } from '../types.js';
 import type { SqlDialect } from './dialects.js';
 import type { ColumnInfo, SqlDriver, SqlResult } from './driver.js';
-import { pageQuery, type PageStart, type SqlStatement } from './query-builder.js';
+import { countQuery, pageQuery, type PageStart, type SqlStatement } from './query-builder.js';
 import type { StreamPlan } from './stream-plan.js';
 
 /**
@@ -121,6 +121,17 @@ async function retrying<T>(ctx: ReaderContext, plan: StreamPlan, signal: AbortSi
     if (signal?.aborted && !(isJunctionError(err) && err.code === 'CONN_ABORTED')) throw abortError(ctx.source, err);
     throw err;
   }
+}
+
+/**
+ * The rows {@link readStream} would hand out after `checkpoint` now: one COUNT(*) with the
+ * first page's predicate, under the stream's statement timeout.
+ */
+export async function countStream(ctx: ReaderContext, plan: StreamPlan, checkpoint: Checkpoint | null, signal: AbortSignal | undefined): Promise<number> {
+  const start = await pageStart(ctx, plan, checkpoint, signal);
+  const { rows } = await runPage(ctx, plan, countQuery(ctx.dialect, plan, start), 1, signal);
+  // PostgreSQL names the column n and sends its bigint as text; Oracle names it N.
+  return Number(Object.values(rows[0] ?? {})[0] ?? 0);
 }
 
 const sameCheckpoint = (a: Checkpoint | null, b: Checkpoint) => a !== null && a.cursor === b.cursor && a.key === b.key;

@@ -7,10 +7,11 @@ import type pg from 'pg';
 import { type EvidenceStep, chain, linkIndex } from '../resolve/assign.js';
 import { partition } from '../resolve/partition.js';
 import type { ResolveRules } from '../resolve/rules.js';
+import type { CustomerId } from './find.js';
 import { showCustomer, type CustomerView } from './show.js';
 
 export interface Explanation {
-  id: number;
+  id: CustomerId;
   /** The records, each with the step that reaches it from the first record (null for the first). */
   chain: { record: string; via: EvidenceStep | null }[];
   /** Keys held by two or more of the customer's records. */
@@ -20,7 +21,7 @@ export interface Explanation {
   history: CustomerView['history'];
 }
 
-export async function explainCustomer(db: pg.ClientBase | pg.Pool, id: number, rules: ResolveRules): Promise<Explanation> {
+export async function explainCustomer(db: pg.ClientBase | pg.Pool, id: CustomerId, rules: ResolveRules): Promise<Explanation> {
   const view = await showCustomer(db, id);
   const refs = view.records.map((r) => `${r.source}/${r.stream}/${r.sourceKey}`);
   const capped = new Set(view.identities.filter((i) => i.state === 'capped').map((i) => `${i.kind}:${i.value}`));

@@ -7,8 +7,38 @@ import type pg from 'pg';
 import { JunctionError } from '../../config/errors.js';
 import { isPhoneRegion, normalizeEmail, normalizePhone } from '../normalize.js';
 
+/**
+ * A customer id: a number while JavaScript holds it exactly (every id a bigserial hands out
+ * in practice), else its decimal text, so that an id past 2^53 is never rounded to another.
+ */
+export type CustomerId = number | string;
+
+/** The largest PostgreSQL bigint: unified.customer.id cannot be larger. */
+const BIGINT_MAX = 9223372036854775807n;
+
+/** An id as PostgreSQL returns a bigint (text): a number when exact, else the text. */
+export function customerIdOf(text: string): CustomerId {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : text;
+}
+
+/**
+ * A customer id as a user types it: decimal digits within bigint. Checked here rather than
+ * by PostgreSQL, whose "out of range for type bigint" reached the user as a raw error.
+ * @throws ID_BAD_ID
+ */
+export function parseCustomerId(text: string): CustomerId {
+  const digits = text.trim();
+  if (!/^\d+$/.test(digits)) throw new JunctionError('ID_BAD_ID', `${JSON.stringify(text)} is not a customer id: expected digits`);
+  const id = BigInt(digits);
+  if (id > BIGINT_MAX) throw new JunctionError('ID_BAD_ID', `customer id ${digits} is out of range: ids are PostgreSQL bigints, at most ${BIGINT_MAX}`);
+  return customerIdOf(id.toString());
+}
+
+const byId = (a: CustomerId, b: CustomerId) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
+
 /** Follows `merged_into` to the surviving customer. */
-export async function survivorOf(db: pg.ClientBase | pg.Pool, id: number): Promise<number | null> {
+export async function survivorOf(db: pg.ClientBase | pg.Pool, id: CustomerId): Promise<CustomerId | null> {
   const { rows } = await db.query<{ id: string; merged_into: string | null }>(
     `WITH RECURSIVE chain(id, merged_into, depth) AS (
        SELECT id, merged_into, 0 FROM unified.customer WHERE id = $1
@@ -17,15 +47,15 @@ export async function survivorOf(db: pg.ClientBase | pg.Pool, id: number): Promi
      SELECT id, merged_into FROM chain WHERE merged_into IS NULL`,
     [id],
   );
-  return rows[0] ? Number(rows[0].id) : null;
+  return rows[0] ? customerIdOf(rows[0].id) : null;
 }
 
 /** The customers `query` names, sorted; throws ID_NOT_FOUND when none. */
-export async function findCustomers(db: pg.ClientBase | pg.Pool, query: string, region = 'CN'): Promise<number[]> {
+export async function findCustomers(db: pg.ClientBase | pg.Pool, query: string, region = 'CN'): Promise<CustomerId[]> {
   const q = query.trim();
-  let ids: number[] = [];
+  let ids: CustomerId[] = [];
   if (/^\d+$/.test(q)) {
-    const id = await survivorOf(db, Number(q));
+    const id = await survivorOf(db, parseCustomerId(q));
     ids = id === null ? [] : [id];
   } else if (/^[a-z][a-z0-9_]*\/[a-z][a-z0-9_]*\/.+$/.test(q)) {
     const [source, stream, ...key] = q.split('/');
@@ -33,7 +63,7 @@ export async function findCustomers(db: pg.ClientBase | pg.Pool, query: string, 
       'SELECT customer_id FROM unified.source_record WHERE source = $1 AND stream = $2 AND source_key = $3',
       [source, stream, key.join('/')],
     );
-    ids = rows.map((r) => Number(r.customer_id));
+    ids = rows.map((r) => customerIdOf(r.customer_id));
   } else {
     const email = q.includes('@') ? normalizeEmail(q) : null;
     const phone = !email && isPhoneRegion(region) ? normalizePhone(q, region) : null;
@@ -43,9 +73,9 @@ export async function findCustomers(db: pg.ClientBase | pg.Pool, query: string, 
         'SELECT DISTINCT customer_id FROM unified.customer_identity WHERE kind = $1 AND value = $2 ORDER BY customer_id',
         [kind, value],
       );
-      ids = rows.map((r) => Number(r.customer_id));
+      ids = rows.map((r) => customerIdOf(r.customer_id));
     }
   }
   if (ids.length === 0) throw new JunctionError('ID_NOT_FOUND', `no customer matches ${JSON.stringify(query)} (an id, an email, a phone or source/stream/key)`);
-  return [...new Set(ids)].sort((a, b) => a - b);
+  return [...new Set(ids)].sort(byId);
 }

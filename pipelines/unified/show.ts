@@ -6,9 +6,10 @@ import type pg from 'pg';
 import { JunctionError } from '../../config/errors.js';
 import type { JsonValue } from '../../connectors/types.js';
 import { TARGETS } from '../model.js';
+import { customerIdOf, type CustomerId } from './find.js';
 
 export interface CustomerView {
-  id: number;
+  id: CustomerId;
   /** Golden values by field (model fields, then custom attributes). */
   fields: Record<string, JsonValue>;
   lineage: Record<string, JsonValue>;
@@ -16,9 +17,9 @@ export interface CustomerView {
   identities: { kind: string; value: string; state: string }[];
   records: { source: string; stream: string; sourceKey: string; target: string; syncedAt: string; pinned: boolean; keys: string[] }[];
   /** merge_log entries naming this customer, oldest first. */
-  history: { at: string; action: string; customerId: number; absorbedId: number; evidence: JsonValue }[];
+  history: { at: string; action: string; customerId: CustomerId; absorbedId: CustomerId; evidence: JsonValue }[];
   /** Customers merged into this one. */
-  absorbed: number[];
+  absorbed: CustomerId[];
 }
 
 type Db = pg.ClientBase | pg.Pool;
@@ -34,7 +35,7 @@ async function runQueries<T extends unknown[]>(db: Db, queries: { [K in keyof T]
   return out as T;
 }
 
-export async function showCustomer(db: Db, id: number): Promise<CustomerView> {
+export async function showCustomer(db: Db, id: CustomerId): Promise<CustomerView> {
   const fields = Object.keys(TARGETS.customer.fields);
   const c = await db.query<Record<string, JsonValue>>(
     `SELECT id, ${fields.map((f) => (['datetime', 'date'].includes(TARGETS.customer.fields[f]!.type) ? `to_json("${f}") #>> '{}' AS "${f}"` : `"${f}"`)).join(', ')},
@@ -83,7 +84,7 @@ export async function showCustomer(db: Db, id: number): Promise<CustomerView> {
       pinned: r.pinned,
       keys: r.identity_keys,
     })),
-    history: log.rows.map((r) => ({ at: (r.at as Date).toISOString(), action: r.action, customerId: Number(r.customer_id), absorbedId: Number(r.absorbed_id), evidence: r.evidence })),
-    absorbed: absorbed.rows.map((r) => Number(r.id)),
+    history: log.rows.map((r) => ({ at: (r.at as Date).toISOString(), action: r.action, customerId: customerIdOf(r.customer_id), absorbedId: customerIdOf(r.absorbed_id), evidence: r.evidence })),
+    absorbed: absorbed.rows.map((r) => customerIdOf(r.id)),
   };
 }

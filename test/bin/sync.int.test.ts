@@ -4,6 +4,7 @@
  * the test when one is wanted: enqueue and wait, --no-wait, the hint and --timeout when no
  * worker runs, a failed job's code and exit status, --inline, and argument errors.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Queue } from 'bullmq';
@@ -134,12 +135,28 @@ describe('junction sync (in this process, and arguments)', () => {
   it.each([
     [['--from', '2025-01-01'], /from\/to only apply to a backfill.*\[SYNC_BAD_RANGE\]/],
     [['--backfill'], /needs a start \(from\).*\[SYNC_BAD_RANGE\]/],
-    [['--backfill', '--from', '2025-02-01', '--to', '2025-01-01'], /is after to.*\[SYNC_BAD_RANGE\]/],
+    [['--backfill', '--from', '2025-02-01', '--to', '2025-01-01'], /--from 2025-02-01 is after --to 2025-01-01.*\[SYNC_BAD_RANGE\]/],
     [['--full', '--backfill', '--from', '2025-01-01'], /exclude each other.*\[SYNC_BAD_RANGE\]/],
+    [['--backfill', '--from', '2025-01-01', '--to', 'garbage'], /--to "garbage" is not a cursor value: expected an ISO-8601 date.*\[SYNC_BAD_RANGE\]/],
+    [['--backfill', '--from', 'garbage'], /--from "garbage" is not a cursor value.*\[SYNC_BAD_RANGE\]/],
+    [['--backfill', '--from', '2025-02-30'], /--from "2025-02-30" is not a cursor value.*\[SYNC_BAD_RANGE\]/],
+    [['--backfill', '--from', '2025-01-01', '--to', '100'], /--from 2025-01-01 is a time but --to 100 is a number.*\[SYNC_BAD_RANGE\]/],
   ])('refuses %j before enqueueing anything', async (args, message) => {
     const out = await sync('--no-wait', ...args);
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(message);
     expect(await queue.count()).toBe(0);
   });
+
+  it('refuses a disabled source queued as --inline does (CONN_SOURCE_DISABLED), enqueueing nothing', async () => {
+    const dir = tempDir('sync-cli-disabled');
+    const file = writeSyncConfig(dir, { sourceUrl: src.url });
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('    type: postgres\n', '    type: postgres\n    enabled: false\n'));
+    for (const args of [['--no-wait'], [], ['--inline']]) {
+      const out = await runCli(['sync', REF, '-c', file, ...args], env);
+      expect(out.code, args.join(' ')).toBe(1);
+      expect(out.stderr).toMatch(/source legacy_pg is disabled in config \[CONN_SOURCE_DISABLED\]/);
+    }
+    expect(await queue.count()).toBe(0);
+  }, 60_000);
 });

@@ -110,6 +110,7 @@ describe('mongo connector: reading', () => {
     const direct = await users.find({ phone: { $exists: true } }).sort({ updatedAt: 1, _id: 1 }).toArray();
     const got = records(await readAll(connector(), 'with_phone'));
     expect(got.map((r) => r._id)).toEqual(direct.map((d) => d._id.toHexString()));
+    expect(await connector().count!('with_phone', null)).toBe(direct.length);
     expect(new Set(got.flatMap((r) => Object.keys(r)))).toEqual(new Set(['_id', 'phone', 'updatedAt']));
   });
 
@@ -119,6 +120,7 @@ describe('mongo connector: reading', () => {
     const docs = Array.from({ length: 20 }, (_, i) => ({ _id: new ObjectId(), n: i, updatedAt: new Date(base + i * 1000) }));
     await inc.insertMany(docs);
     const conn = connector();
+    expect(await conn.count!('inc', null)).toBe(20);
     const first = await readAll(conn, 'inc', null, { batchSize: 7 });
     expect(records(first).map((r) => r.n)).toEqual(docs.map((d) => d.n));
     const checkpoint = lastCheckpoint(first)!;
@@ -131,6 +133,8 @@ describe('mongo connector: reading', () => {
     const fresh = { _id: new ObjectId(), n: 21, updatedAt: new Date(base + 102_000) };
     await inc.insertMany([tie, fresh]);
 
+    // The progress bar's total: exactly what the next read returns.
+    expect(await conn.count!('inc', checkpoint)).toBe(4);
     const next = records(await readAll(conn, 'inc', checkpoint, { batchSize: 7 }));
     expect(next.map((r) => r.n)).toEqual([20, 3, 11, 21]);
     expect(next.filter((r) => r.note === 'updated')).toHaveLength(2);

@@ -173,15 +173,20 @@ describe('shop_pg from config/junction.yaml (seeded estate)', () => {
 describe('incremental reads (scratch table)', () => {
   it('after updates and inserts, a read from the last checkpoint returns exactly the changed rows', async () => {
     const c = source('conn_test_pg_inc', { streams: { items: { table: `${S}.items`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 64 } } });
+    expect(await c.count!('items', null)).toBe(300);
     const first = await collect(c.read('items', null));
     expect(first.records).toHaveLength(300);
     const checkpoint = first.batches.at(-1)!.checkpoint;
     expect(await collect(c.read('items', checkpoint))).toEqual({ records: [], batches: [] });
+    expect(await c.count!('items', checkpoint)).toBe(0);
 
     await db.query(`UPDATE ${S}.items SET name = name || ' (changed)', updated_at = '2026-06-01T00:00:00.000123Z' WHERE id IN (7, 150, 3)`);
     await db.query(`UPDATE ${S}.items SET name = 'late', updated_at = '2026-06-02T00:00:00Z' WHERE id = 299`);
     await db.query(`INSERT INTO ${S}.items VALUES (301, 'new 1', '2026-06-01T00:00:00.000123Z'), (302, 'new 2', '2026-05-01T00:00:00Z')`);
 
+    // The progress bar's total: exactly what the next read returns.
+    expect(await c.count!('items', checkpoint)).toBe(6);
+    expect(await c.count!('items', { cursor: '2026-06-01T00:00:00.000123Z', key: null })).toBe(5);
     const next = await collect(c.read('items', checkpoint));
     expect(next.records).toEqual([
       { id: '302', name: 'new 2', updated_at: '2026-05-01T00:00:00.000Z' },

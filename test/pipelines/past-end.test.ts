@@ -14,6 +14,8 @@ describe('pastEnd', () => {
     ['decimals', '10.5', '10.25', true],
     ['instants across offsets', '2026-01-01T01:00:00+08:00', '2025-12-31T18:00:00Z', false],
     ['a date-time after a date', '2026-01-02T00:00:01Z', '2026-01-02', true],
+    // `+08` without minutes: Date.parse refuses it, and the text comparison got it backwards.
+    ['an offset without minutes', '2025-01-01T07:00:00+08', '2025-01-01T00:30:00Z', false],
     ['text', 'b', 'a', true],
     ['no cursor', null, '1', false],
   ] as const)('%s', (_name, cursor, to, expected) => {

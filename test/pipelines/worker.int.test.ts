@@ -117,8 +117,9 @@ describe('sync worker', () => {
 
       const [run] = await runs();
       expect(run).toMatchObject({ status: 'succeeded', mode: 'incremental', records_read: String(ROWS), error_code: null });
-      const progress = (await h.queue.getJob(job.id!))!.progress as { runId: number; read: number };
-      expect(progress).toMatchObject({ runId: Number(run!.id), read: ROWS });
+      // total: what `junction sync` turns into a percentage and an ETA.
+      const progress = (await h.queue.getJob(job.id!))!.progress as { runId: number; read: number; total?: number };
+      expect(progress).toMatchObject({ runId: Number(run!.id), read: ROWS, total: ROWS });
 
       // One event per batch, after its commit: every customer that received a record is in one.
       while (events.length < ROWS / 200) await new Promise((r) => setTimeout(r, 50));

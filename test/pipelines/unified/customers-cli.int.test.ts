@@ -112,6 +112,38 @@ describe('junction customers unmerge', () => {
   });
 });
 
+describe('customer ids as typed: decimal text, checked against bigint', () => {
+  it.each([
+    ['show', []],
+    ['explain', []],
+    ['unmerge', ['--source-record', 'shop_pg/accounts/7']],
+  ])('%s refuses an id past the largest bigint with ID_BAD_ID (not a raw PostgreSQL error)', async (command, more) => {
+    const r = await cli(command, '99999999999999999999', ...more);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/customer id 99999999999999999999 is out of range: ids are PostgreSQL bigints, at most 9223372036854775807 \[ID_BAD_ID\]/);
+    expect(r.stderr).not.toContain('out of range for type bigint');
+  });
+
+  it('looks up an id past 2^53 exactly instead of rounding it to another customer', async () => {
+    // 2^53: the id 2^53 + 1 rounds to as a JavaScript number.
+    await db.pool.query(`INSERT INTO unified.customer (id, name) VALUES (9007199254740992, 'Rounded')`);
+    try {
+      const next = await cli('show', '9007199254740993');
+      expect(next.code, next.stdout).toBe(1);
+      expect(next.stderr).toContain('[ID_NOT_FOUND]');
+      const exact = await cli('show', '9007199254740992', '--json');
+      expect(exact.code, exact.stderr).toBe(0);
+      expect(JSON.parse(exact.stdout)).toMatchObject({ id: '9007199254740992', fields: { name: 'Rounded' } });
+      const why = await cli('explain', '9007199254740993');
+      expect(why.stderr).toContain('[ID_NOT_FOUND]');
+      const unmerge = await cli('unmerge', '9007199254740993', '--source-record', 'shop_pg/accounts/7');
+      expect(unmerge.stderr).toMatch(/past 9007199254740991, the largest id unmerge handles exactly \[ID_BAD_ID\]/);
+    } finally {
+      await db.pool.query('DELETE FROM unified.customer WHERE id = 9007199254740992');
+    }
+  });
+});
+
 describe('junction customers evaluate', () => {
   it('gives the exact pairwise precision and recall on a hand-made truth', async () => {
     // View: {a1, a2} (one email), {a3}, {t1, t2, t3} (one email); other tests' records are not in the truth.

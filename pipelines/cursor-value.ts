@@ -1,0 +1,34 @@
+/**
+ * Cursor values as people type them (`junction read --since`, `junction sync --from/--to`,
+ * a backfill's range in a job): an ISO-8601 date or date-time, or a number. Checked once
+ * here, before any connector sees them: left to the connectors, `garbage` was a query error
+ * on PostgreSQL, a SOAP fault on the order service and an empty result on MongoDB.
+ */
+import { DateTime } from 'luxon';
+
+export type CursorKind = 'number' | 'time';
+
+const NUMBER_TEXT = /^-?\d+(\.\d+)?$/;
+/** The forms connectors write and read (`2026-01-31`, `2026-01-31 08:00:00`, ISO 8601 with offset). */
+const TIME_TEXT = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/i;
+
+/** What a cursor value names, for messages. */
+export const CURSOR_FORMS = 'an ISO-8601 date or date-time (2026-01-01, 2026-01-01T08:00:00+08:00) or a number';
+
+/**
+ * The instant of a date or date-time cursor value (epoch ms), or null when `text` is not one.
+ * Luxon rather than Date.parse: Date.parse takes `2026-02-30` as March 2 and refuses the
+ * `+08` offset. A value without an offset is read as UTC, so the result does not depend on
+ * the machine's time zone.
+ */
+export function cursorTime(text: string): number | null {
+  if (!TIME_TEXT.test(text)) return null;
+  const t = DateTime.fromISO(text.replace(' ', 'T'), { zone: 'utc' });
+  return t.isValid ? t.toMillis() : null;
+}
+
+/** Whether `text` is a number or a date/time cursor value; null when it is neither. */
+export function cursorKind(text: string): CursorKind | null {
+  if (NUMBER_TEXT.test(text)) return 'number';
+  return cursorTime(text) === null ? null : 'time';
+}

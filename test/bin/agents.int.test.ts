@@ -1,0 +1,58 @@
+/**
+ * `junction agents add` refusing what it cannot store or what could never log in, with a
+ * code and before anything is written, against a scratch database.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
+
+let db: ScratchDb;
+const env = { JUNCTION_PG_DATABASE: 'junction_test_agents_add' };
+
+beforeAll(async () => {
+  db = await scratchDatabase('agents_add');
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+async function agentCount(): Promise<number> {
+  return Number((await db.pool.query('SELECT count(*) AS n FROM gateway.agent')).rows[0].n);
+}
+
+describe('junction agents add', () => {
+  it.each([
+    ['an empty email', ['--email', '', '--name', 'Ann', '--team', 'billing'], /--email "" is not an email address/],
+    ['an email without a domain', ['--email', 'ann', '--name', 'Ann', '--team', 'billing'], /--email "ann" is not an email address/],
+    ['an email the login refuses (over 254 characters)', ['--email', `${'a'.repeat(250)}@x.cn`, '--name', 'Ann', '--team', 'billing'], /is not an email address/],
+    ['an empty name', ['--email', 'ann@example.com', '--name', ' ', '--team', 'billing'], /--name is empty/],
+    ['a team name with spaces and capitals', ['--email', 'ann@example.com', '--name', 'Ann', '--team', 'Billing Team'], /--team "Billing Team" is not a team name/],
+  ])('refuses %s with GW_AGENT_INVALID and stores nothing', async (_what, args, message) => {
+    const r = await runCli(['agents', 'add', ...args], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/\[GW_AGENT_INVALID\]$/m);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(await agentCount()).toBe(0);
+  });
+
+  it('refuses a password shorter than 8 characters from standard input', async () => {
+    // runCli gives the child no standard input: an empty password, the shortest of all.
+    const r = await runCli(['agents', 'add', '--email', 'ann@example.com', '--name', 'Ann', '--team', 'billing', '--password-stdin'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/has 0 characters; at least 8 are needed \[GW_AGENT_INVALID\]/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(await agentCount()).toBe(0);
+  });
+
+  it('adds an agent to a team no routing rule names, with a warning', async () => {
+    const r = await runCli(['agents', 'add', '--email', 'vip@example.com', '--name', 'Vip', '--team', 'vip_desk', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: no routing rule names team vip_desk .*by transfer only/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ email: 'vip@example.com', team: 'vip_desk' });
+    const routed = await runCli(['agents', 'add', '--email', 'bill@example.com', '--name', 'Bill', '--team', 'billing'], env);
+    expect(routed.code, routed.stderr).toBe(0);
+    expect(routed.stderr).toBe('');
+  });
+});
