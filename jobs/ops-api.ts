@@ -19,12 +19,13 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import * as z from 'zod';
-import { JunctionError } from '../config/errors.js';
+import { isJunctionError, JunctionError } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
 import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/queue.js';
 import { syncJobOptions } from '../pipelines/job-options.js';
 import { replayDeadLetters } from '../pipelines/replay.js';
+import { checkSyncRequest } from '../pipelines/run-sync.js';
 import { getDeadLetter, listDeadLetters } from './dead-letters.js';
 import { badRequest } from './http-errors.js';
 import { getRun, listRuns, RUN_STATUSES } from './runs.js';
@@ -90,12 +91,29 @@ function checkStream(config: ResolvedConfig, source: string | undefined, stream:
     if (stream !== undefined) throw new JunctionError('OPS_BAD_REQUEST', 'body.stream: give the source too', { where: { path: 'body.stream' } });
     return;
   }
-  const src = config.sources[source] as { streams?: Record<string, unknown> } | undefined;
+  // Own properties only: `constructor` is not a source, nor a stream.
+  const src = Object.hasOwn(config.sources, source) ? (config.sources[source] as { streams?: Record<string, unknown> }) : undefined;
   if (!src) throw new JunctionError('OPS_BAD_REQUEST', `body.source: no source named ${source}; declared: ${Object.keys(config.sources).join(', ')}`, { where: { path: 'body.source' } });
-  if (stream !== undefined && !src.streams?.[stream]) {
+  if (stream !== undefined && !(src.streams && Object.hasOwn(src.streams, stream))) {
     throw new JunctionError('OPS_BAD_REQUEST', `body.stream: source ${source} has no stream ${stream}; declared: ${Object.keys(src.streams ?? {}).join(', ')}`, {
       where: { path: 'body.stream', source },
     });
+  }
+}
+
+/**
+ * What the CLI refuses before queueing (a disabled source: 422 CONN_SOURCE_DISABLED; a range
+ * that is not two cursor values in order: 400 naming body.from or body.to), refused here too
+ * rather than by a worker after a 202.
+ */
+function checkRequest(config: ResolvedConfig, b: { source: string; stream: string; mode: SyncJobData['mode']; from?: string; to?: string }): void {
+  try {
+    checkSyncRequest(config, b);
+  } catch (err) {
+    if (!isJunctionError(err) || err.code !== 'SYNC_BAD_RANGE') throw err;
+    const message = err.message.replace(/--(from|to)\b/g, 'body.$1');
+    const path = /body\.to\b/.test(message) && !/body\.from\b/.test(message) ? 'body.to' : 'body.from';
+    throw new JunctionError('OPS_BAD_REQUEST', message, { where: { path, source: b.source }, cause: err });
   }
 }
 
@@ -140,6 +158,7 @@ export function opsApiRouter(deps: OpsApiDeps): Router {
   r.post('/syncs', async (req, res) => {
     const b = parse(syncBody, req.body, 'body');
     checkStream(config, b.source, b.stream);
+    checkRequest(config, b);
     const data: SyncJobData = { source: b.source, stream: b.stream, mode: b.mode, trigger: 'ops', from: b.from, to: b.to, batchSize: b.batchSize };
     const job = await enqueueSync(queue, data, syncJobOptions(config.pipelines)).catch((err: unknown) => {
       throw new JunctionError('JOB_ENQUEUE_FAILED', `could not enqueue ${b.source}.${b.stream}: ${(err as Error).message}`, { cause: err, retryable: true });

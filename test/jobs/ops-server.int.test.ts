@@ -148,6 +148,13 @@ describe('runs, schedules, syncs and dead letters', () => {
       ['/api/ops/syncs', { source: 'shop_pg', stream: 'accounts', batch_size: 5 }, 'batch_size'],
       ['/api/ops/syncs', { source: 'nope', stream: 'accounts' }, 'body.source'],
       ['/api/ops/syncs', { source: 'shop_pg', stream: 'nope' }, 'body.stream'],
+      // Names every object inherits are not streams or sources (they were queued, 202).
+      ['/api/ops/syncs', { source: 'shop_pg', stream: 'constructor' }, 'body.stream'],
+      ['/api/ops/syncs', { source: 'constructor', stream: 'accounts' }, 'body.source'],
+      // What the CLI refuses before queueing (these were queued, and failed on a worker).
+      ['/api/ops/syncs', { source: 'shop_pg', stream: 'accounts', mode: 'backfill', from: 'yesterday', to: 'banana' }, 'body.from'],
+      ['/api/ops/syncs', { source: 'shop_pg', stream: 'accounts', mode: 'backfill', from: '2026-01-01', to: 'banana' }, 'body.to'],
+      ['/api/ops/syncs', { source: 'shop_pg', stream: 'accounts', mode: 'backfill', from: '2026-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }, 'is after body.to'],
       ['/api/ops/dead-letters/replay', { since: 'yesterday' }, 'body.since'],
       ['/api/ops/dead-letters/replay', { ids: [] }, 'body.ids'],
     ];
@@ -163,6 +170,15 @@ describe('runs, schedules, syncs and dead letters', () => {
     const query = await call('/api/ops/runs?limit=0&colour=red');
     expect(query.status).toBe(400);
     expect(query.body.error.message).toMatch(/query.limit/);
+  });
+
+  it('refuses a sync of a disabled source with 422 CONN_SOURCE_DISABLED, as the CLI does, queueing nothing', async () => {
+    const disabled = configYaml(`  old_pg:\n    type: postgres\n    enabled: false\n    url: \${SHOP_PG_URL}\n    streams:\n      accounts: { table: shop.accounts, cursor: [updated_at, id], key: id }\nops:\n  admin_token: ${ADMIN_TOKEN}\n`);
+    const s = await start(await testConfig(disabled));
+    const waiting = await q.queue.getJobCounts('waiting', 'delayed');
+    const r = await call('/api/ops/syncs', { method: 'POST', body: JSON.stringify({ source: 'old_pg', stream: 'accounts' }), headers: { 'content-type': 'application/json' } }, s);
+    expect({ status: r.status, code: r.body.error?.code }).toEqual({ status: 422, code: 'CONN_SOURCE_DISABLED' });
+    expect(await q.queue.getJobCounts('waiting', 'delayed')).toEqual(waiting);
   });
 
   it('enqueues a sync (202 with the job id)', async () => {
