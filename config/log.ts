@@ -21,7 +21,12 @@ export interface LoggerOptions {
 function scrub(value: unknown, secrets: readonly string[] | object, depth = 0): unknown {
   if (typeof value === 'string') return redact(value, secrets);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { type: value.name, message: redact(value.message, secrets), code: (value as { code?: unknown }).code };
+  if (value instanceof Error) {
+    // A JunctionError's where (file:line, source, stream, key) is what makes it actionable.
+    const { code, where, details } = value as { code?: unknown; where?: unknown; details?: unknown };
+    const extra = { ...(where ? { where: scrub(where, secrets, depth + 1) } : {}), ...(details ? { details: scrub(details, secrets, depth + 1) } : {}) };
+    return { type: value.name, message: redact(value.message, secrets), code, ...extra };
+  }
   if (Array.isArray(value)) return value.map((v) => scrub(v, secrets, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, secrets, depth + 1)]));
 }

@@ -41,6 +41,12 @@ function normalise(secrets: Iterable<string>): string[] {
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^/?#\s]*@/gi;
 
 /**
+ * Credentials given as URL query parameters: pg-connection-string reads `?password=` as the
+ * password, ioredis merges the query into its options. Shared with secret.ts.
+ */
+export const QUERY_SECRET = /([?&](?:password|passwd|pass|sslpassword|sslkey_password|token|access_token|api_key|apikey|secret)=)([^&#\s]*)/gi;
+
+/**
  * Replaces secrets in `text` with `***`. `secrets` is a resolved config (its registered
  * secrets) or a list of values. Passwords inside URLs are always replaced.
  */
@@ -48,5 +54,5 @@ export function redact(text: string, secrets: readonly string[] | object = []): 
   const list = Array.isArray(secrets) ? normalise(secrets as readonly string[]) : redactionList(secrets);
   let out = text;
   for (const value of list) out = out.split(value).join(REDACTED);
-  return out.replace(URL_USERINFO, `$1:${REDACTED}@`);
+  return out.replace(URL_USERINFO, `$1:${REDACTED}@`).replace(QUERY_SECRET, (_m, name: string, value: string) => (value ? `${name}${REDACTED}` : name));
 }

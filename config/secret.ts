@@ -3,6 +3,7 @@
  * by walking the schema next to the data instead of guessing from key names.
  */
 import * as z from 'zod';
+import { QUERY_SECRET } from './redact.js';
 
 /** `value`: the whole value is secret; `url`: only the password inside the URL is. */
 export type SecretKind = 'value' | 'url';
@@ -29,11 +30,12 @@ export function secretUrl<T extends z.ZodType>(schema: T): T {
 // To the authority's last `@`, as drivers read it (see URL_USERINFO in redact.ts).
 const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^/?#\s]*)@/gi;
 
-/** The passwords embedded in URLs in `text` (raw and percent-decoded). */
+/** The passwords embedded in URLs in `text`, as userinfo or query parameters (raw and percent-decoded). */
 export function urlPasswords(text: string): string[] {
   const out: string[] = [];
-  for (const match of text.matchAll(URL_PASSWORD)) {
-    const raw = match[1];
+  const found = [...text.matchAll(URL_PASSWORD)].map((m) => m[1]);
+  if (text.includes('://')) found.push(...[...text.matchAll(QUERY_SECRET)].map((m) => m[2]));
+  for (const raw of found) {
     if (!raw) continue;
     out.push(raw);
     try {

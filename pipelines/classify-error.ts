@@ -7,7 +7,7 @@
  * drivers' errors). Anything else escaped from the hub's own services (PostgreSQL, Redis,
  * ClickHouse) or is a bug; it is classified here by SQLSTATE, socket code or type.
  */
-import { isJunctionError } from '../config/errors.js';
+import { formatWhere, isJunctionError } from '../config/errors.js';
 
 export interface ErrorClass {
   code: string;
@@ -57,7 +57,10 @@ function messageOf(err: unknown): string {
 export function classifyError(err: unknown): ErrorClass {
   if (isJunctionError(err)) {
     const sourceFault = err.code.startsWith('CONN_') && !NOT_SOURCE_FAULTS.has(err.code);
-    return { code: err.code, message: err.message, retryable: err.retryable, sourceFault };
+    // Run rows and job failure reasons keep only text: the record key or file:line that
+    // blocked the stream goes into it, or nobody could tell which one it was.
+    const at = formatWhere(err.where);
+    return { code: err.code, message: at ? `${err.message} (at ${at.slice(0, -2)})` : err.message, retryable: err.retryable, sourceFault };
   }
   const message = messageOf(err);
   if (isBug(err)) return { code: 'SYNC_INTERNAL', message: `${(err as Error).name}: ${message}`, retryable: false, sourceFault: false };

@@ -116,6 +116,10 @@ describe('secret redaction', () => {
       .toBe('connect postgres://u:***@db.internal:5432/x?sslmode=a@b failed, mail a@b.c');
     expect(redact('redis://:pw@h1 and redis://:pw2@h2/0')).toBe('redis://:***@h1 and redis://:***@h2/0');
     expect(urlPasswords('postgres://u:p@ssw0rd-Secret@db/x and redis://:a%40b@h')).toEqual(['p@ssw0rd-Secret', 'p@ssw0rd-Secret', 'a%40b', 'a@b']);
+    // Drivers read credentials from the query too (pg: ?password=, ioredis merges it into its options).
+    expect(redact('redis://127.0.0.1:16379/0?password=s3cret&db=1 and postgres://u@h/db?sslmode=require&password=p%40ss#x'))
+      .toBe('redis://127.0.0.1:16379/0?password=***&db=1 and postgres://u@h/db?sslmode=require&password=***#x');
+    expect(urlPasswords('postgres://u@h/db?password=p%40ss')).toEqual(['p%40ss', 'p@ss']);
     expect(redact('token hunter22 and hunter22x', ['hunter22', 'hunter22x'])).toBe('token *** and ***');
     expect(redact('port 1 on', ['1', 'on'])).toBe('port 1 on');
     const config = await loadConfig(path.join(PROJECT_ROOT, 'config/junction.yaml'), { env: {} });
