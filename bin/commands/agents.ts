@@ -1,7 +1,7 @@
 /** `junction agents add | list | disable | enable`: the chat gateway's agent accounts. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 import * as z from 'zod';
 import { stackSettings } from '../../config/env.js';
@@ -10,6 +10,7 @@ import type { ResolvedConfig } from '../../config/load.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys, type FanoutEvent } from '../../gateway/events.js';
 import { addAgent, agentEmail, listAgents, setAgentDisabled, type Agent } from '../../gateway/store/agents.js';
 import { loadCliConfig } from '../sources.js';
+import { connectRedis } from '../cli-redis.js';
 
 async function withDb<T>(fn: (db: pg.Client) => Promise<T>): Promise<T> {
   const db = new pg.Client({ connectionString: stackSettings().services.postgres.url });
@@ -29,15 +30,17 @@ async function readStdin(): Promise<string> {
 
 /** Closes the agent's open sockets on every gateway instance (the upgrade refuses them from now on anyway). */
 async function kick(agent: Agent): Promise<void> {
-  const redis = new Redis(stackSettings().services.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  let redis: Redis | undefined;
   try {
-    await redis.connect();
+    redis = await connectRedis(stackSettings().services.redis.url, { retryStrategy: () => null });
     const event: FanoutEvent = { e: 'kick', reason: 'agent disabled' };
     await redis.publish(new GatewayKeys(DEFAULT_REDIS_PREFIX).agent(agent.id), JSON.stringify(event));
   } catch (err) {
-    console.error(`warning: open sockets of ${agent.email} were not closed (${(err as Error).message}); they end at their next reconnect`);
+    // A socket ends with its token, which a disabled agent cannot refresh; the reassignment
+    // sweep also kicks again an agent who still holds conversations.
+    console.error(`warning: open sockets of ${agent.email} were not closed now (${(err as Error).message}); they close when their token expires (gateway.agent_token_ttl_s)`);
   } finally {
-    redis.disconnect();
+    redis?.disconnect();
   }
 }
 

@@ -7,13 +7,11 @@
  */
 import type { Command } from 'commander';
 import { QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { createLogger } from '../../config/log.js';
-import { redact } from '../../config/redact.js';
 import { syncJobOptions } from '../../pipelines/job-options.js';
 import { QUEUE_PREFIX, SYNC_QUEUE, enqueueSync, redisConnection, syncQueue, type SyncJobData } from '../../pipelines/queue.js';
 import { checkSyncRequest, runSync, type SyncMode, type SyncSummary } from '../../pipelines/run-sync.js';
@@ -22,6 +20,7 @@ import { positiveInt } from '../options.js';
 import { loadCliConfig, parseStreamRef } from '../sources.js';
 import { progressView, summaryLine } from '../sync-progress.js';
 import { jobFailure, waitForJob } from '../sync-wait.js';
+import { connectRedis, redisNotAnswering } from '../cli-redis.js';
 
 interface SyncCliOptions {
   full?: boolean;
@@ -84,12 +83,11 @@ async function syncHere(config: ResolvedConfig, ref: string, request: Request, o
 
 /** Fails fast with a clear line when Redis is not there (BullMQ would retry forever). */
 async function checkRedis(url: string): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  const probe = await connectRedis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
-    await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw new JunctionError('STACK_NOT_RUNNING', `Redis at ${redact(url)} does not answer (${(err as Error).message}): start the stack (junction stack up) or set JUNCTION_REDIS_URL`, { cause: err });
+    throw redisNotAnswering(url, err);
   } finally {
     probe.disconnect();
   }

@@ -52,6 +52,9 @@ describe('junction CLI', () => {
     expect(res.stderr).toContain('Redis at redis://:***@127.0.0.1:1 does not answer');
     expect(res.stderr).toContain('[STACK_NOT_RUNNING]');
     expect(res.stderr).not.toContain('TopSecretRedisPw');
+    // One line: no ioredis "Unhandled error event" with its stack before it.
+    expect(res.stderr).not.toContain('Unhandled error event');
+    expect(res.stderr).toContain('ECONNREFUSED');
   });
 
   it('a hub database that does not answer is one coded line, without its password or a stack', async () => {

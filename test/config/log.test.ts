@@ -19,14 +19,14 @@ describe('createLogger', () => {
   it("keeps a JunctionError's code, where and details, with secrets masked in them", () => {
     const { lines, log } = capture();
     const err = new JunctionError('CONN_CURSOR', 'cursor of hunter22-secret does not parse', {
-      where: { source: 'tickets_php', stream: 'tickets', key: '100042' },
+      where: { source: 'tickets_php', key: '100042' },
       details: { url: 'postgres://u:pw@h/db?password=hunter22-secret' },
     });
     log.warn({ err }, 'batch failed');
     expect(lines[0]!.err).toMatchObject({
       message: 'cursor of *** does not parse',
       code: 'CONN_CURSOR',
-      where: { source: 'tickets_php', stream: 'tickets', key: '100042' },
+      where: { source: 'tickets_php', key: '100042' },
       details: { url: 'postgres://u:***@h/db?password=***' },
     });
   });
