@@ -102,7 +102,10 @@ export function compileDateTime(rule: DateTimeRule): (value: unknown) => string 
 
   const finish = (dt: DateTimeMaybeValid, value: unknown): string => {
     if (!dt.isValid) throw bad(`cannot read ${show(value)} as a ${output} (${expected}): ${dt.invalidExplanation ?? dt.invalidReason}`);
-    return output === 'date' ? (dt.toISODate() as string) : new Date(dt.toMillis()).toISOString();
+    // A date of an instant is the date where the field's zone is, when it declares one
+    // (23:30 UTC is tomorrow in Shanghai); else the date as written.
+    if (output === 'date') return (timezone ? dt.setZone(zone) : dt).toISODate() as string;
+    return new Date(dt.toMillis()).toISOString();
   };
 
   const fromNumber = (value: number | string): string => {

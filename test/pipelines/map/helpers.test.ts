@@ -231,6 +231,14 @@ const groups: Group[] = [
     cases: [['1990-05-17', '1990-05-17'], ['1990-05-17T23:30:00+08:00', '1990-05-17'], ['1990-13-01', FAIL('MAP_BAD_VALUE')]],
   },
   {
+    // The field's zone decides which day an instant falls on; a plain date stays as written.
+    name: 'date fields with a timezone take the date of an instant in that zone',
+    target: 'customer',
+    field: 'birthday: { from: v, timezone: Asia/Shanghai }',
+    // 2024: China kept daylight saving time from 1986 to 1991, so 1990 dates would be UTC+9.
+    cases: [['2024-05-17T23:30:00Z', '2024-05-18'], ['2024-05-17T23:30:00+08:00', '2024-05-17'], ['2024-05-17', '2024-05-17'], ['2024-05-17 23:30:00', '2024-05-17']],
+  },
+  {
     name: 'date fields with a format',
     target: 'customer',
     field: 'birthday: { from: v, format: "yyyy年M月d日" }',
