@@ -199,7 +199,7 @@ const gatewaySchema = z.strictObject({
   commit_lanes: z.number().int().min(1).max(32).default(2).describe('transactions in flight at once per instance (conversations are spread over lanes)'),
   require_origin: flagSchema(false).describe('refuse upgrades without an Origin header (non-browser clients send none)'),
   agent_capacity: z.number().int().min(0).max(1000).default(5).describe('open conversations an agent holds at once, unless the agent has its own capacity'),
-  reassign_sweep_ms: z.number().int().min(50).max(600_000).default(5000).describe('how often an instance looks for conversations of agents gone past reconnect_grace_ms, and for queues to drain'),
+  reassign_sweep_ms: z.number().int().min(50).max(600_000).default(5000).describe('how often an instance looks for conversations of agents gone past reconnect_grace_ms, for queues to drain, and for messages stored but never announced (their instance died before publishing)'),
   reopen_within_s: z.number().int().min(0).default(86_400).describe("a visitor's message on a conversation closed less than this long ago reopens it; 0: never"),
   canned_replies: z
     .array(cannedReplySchema)

@@ -117,6 +117,11 @@ export class Fanout {
     }
   }
 
+  /** Hands `event` to this instance's listeners of `channel`, as if it came through Redis. */
+  dispatchLocal(channel: string, event: FanoutEvent): void {
+    this.dispatch(channel, JSON.stringify(event));
+  }
+
   private dispatch(channel: string, text: string): void {
     const s = this.subs.get(channel);
     if (!s) return;

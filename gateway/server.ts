@@ -26,6 +26,7 @@ import { createRouter } from './assign.js';
 import { renderReply } from './canned.js';
 import { ContextService } from './enrich/context-service.js';
 import { LiveLookups } from './enrich/lookups.js';
+import { startLagSweep } from './lag-sweep.js';
 import { startSweeper } from './reassign.js';
 import type { GatewayContext, GatewaySettings } from './context.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys } from './events.js';
@@ -140,6 +141,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const sessions = new Set<SocketSession>();
   const forget = (s: SocketSession) => sessions.delete(s);
+  const stopLagSweep = startLagSweep(ctx, sessions);
   let accepting = true;
 
   const app = createApp(ctx, {
@@ -218,7 +220,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     (closing ??= (async () => {
       accepting = false;
       clearInterval(heartbeat);
-      await stopSweeper();
+      await Promise.all([stopSweeper(), stopLagSweep()]);
       const open = [...sessions];
       const allDone = () => Promise.all(open.map((s) => s.done));
       for (const s of open) s.shutdown();

@@ -228,6 +228,11 @@ export class SessionConversations {
     if (forget) this.seen!.delete(id);
   }
 
+  /** Calls `visit` with each conversation delivered here and the highest seq delivered. */
+  deliveredSeqs(visit: (conversationId: number, seq: number) => void): void {
+    for (const [id, s] of this.seen ?? []) if (s.stream) visit(id, s.stream.lastSeq);
+  }
+
   /** A live message from fan-out, to its conversation's stream. */
   offer(message: MessageRecord): Promise<void> {
     return this.seen?.get(message.conversationId)?.stream?.offer(message) ?? Promise.resolve();

@@ -146,6 +146,11 @@ export class SocketSession implements ConversationsHost {
     return { participantId: this.participant, socketKey: `${this.ctx.instanceId}:${this.sessionId}`, ...(p.kind === 'agent' ? { team: p.team } : {}) };
   }
 
+  /** Each conversation this socket delivers, with the highest seq it delivered (the lag sweep). */
+  deliveredSeqs(visit: (conversationId: number, seq: number) => void): void {
+    if (this.state === 'ready') this.conversations.deliveredSeqs(visit);
+  }
+
   get ready(): boolean {
     return this.state === 'ready';
   }
