@@ -2,6 +2,7 @@
  * Conversion of driver values to the plain JSON every connector emits: dates as ISO-8601
  * with offset, big or exact numbers as strings, binary as base64, ObjectId as hex.
  */
+import { JunctionError } from '../config/errors.js';
 import type { JsonValue, SourceRecord } from './types.js';
 
 /** ISO-8601 in UTC with an explicit offset (`2026-01-01T08:00:00.000Z`). */
@@ -9,13 +10,25 @@ export function isoDate(date: Date): string | null {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
+/**
+ * Arrays and objects nested deeper than this (the record itself being level 1) are refused
+ * with CONN_BAD_RESPONSE, the limit the REST connector puts on response bodies
+ * (`MAX_JSON_DEPTH` in rest/decode.ts). Cutting the value to null instead would lose data
+ * without a trace, and serialising it later fails with a bare RangeError at some depth.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 interface BsonLike {
   _bsontype?: string;
   toHexString?: () => string;
   toString: () => string;
 }
 
-/** One value to JSON. Unknown objects keep their own `toJSON`, else their fields. */
+/**
+ * One value to JSON. Unknown objects keep their own `toJSON`, else their fields. `depth` is
+ * how many arrays or objects already enclose `value`. Throws CONN_BAD_RESPONSE (without
+ * `where`: callers that know the source and record add it) past {@link MAX_JSON_DEPTH}.
+ */
 export function toJsonValue(value: unknown, depth = 0): JsonValue {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
@@ -33,7 +46,6 @@ export function toJsonValue(value: unknown, depth = 0): JsonValue {
     default:
       return String(value);
   }
-  if (depth > 32) return null;
   if (value instanceof Date) return isoDate(value);
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   const bson = value as BsonLike;
@@ -51,6 +63,9 @@ export function toJsonValue(value: unknown, depth = 0): JsonValue {
     default:
       break;
   }
+  if (depth >= MAX_JSON_DEPTH) {
+    throw new JunctionError('CONN_BAD_RESPONSE', `a value is nested deeper than ${MAX_JSON_DEPTH} levels`, { details: { maxDepth: MAX_JSON_DEPTH } });
+  }
   if (Array.isArray(value)) return value.map((v) => toJsonValue(v, depth + 1));
   const out: { [key: string]: JsonValue } = {};
   for (const [k, v] of Object.entries(value)) out[k] = toJsonValue(v, depth + 1);
@@ -60,6 +75,7 @@ export function toJsonValue(value: unknown, depth = 0): JsonValue {
 /** A driver row to a {@link SourceRecord}. */
 export function toRecord(row: Record<string, unknown>): SourceRecord {
   const out: SourceRecord = {};
-  for (const [k, v] of Object.entries(row)) out[k] = toJsonValue(v);
+  // The row is the first level: its fields sit inside it.
+  for (const [k, v] of Object.entries(row)) out[k] = toJsonValue(v, 1);
   return out;
 }

@@ -1,6 +1,6 @@
 /**
  * The SOAP connector: one `soap` client per source, created on first use from the WSDL and
- * reused; every call has a deadline and goes through the guarded HTTP client.
+ * reused; the WSDL fetch and every call have a deadline and go through the guarded HTTP client.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -15,7 +15,7 @@ import { classifySoapError, type AbortReason } from './errors.js';
 import { guardedHttp } from './http.js';
 import { recordsAt, resultRecord, XSD_DESERIALIZERS } from './records.js';
 import { cursorFields, readSoapStream, type SoapStreamOptions } from './reader.js';
-import { renderArgs, type ArgValue } from './templates.js';
+import { lookupParam, renderArgs, type ArgValue } from './templates.js';
 import { describedAt, describedFields, operations } from './wsdl-fields.js';
 import { guardXml } from './xml-guard.js';
 import { untilAborted } from '../abort.js';
@@ -65,15 +65,18 @@ export class SoapConnector implements Connector {
     private readonly log: Logger,
   ) {}
 
-  /** Fetches and parses the WSDL (guarded), applies auth. */
-  private async createClient(): Promise<soap.Client> {
+  /**
+   * Fetches and parses the WSDL (guarded), applies auth. `signal` aborts the fetches (the
+   * WSDL and its imports), closing their sockets.
+   */
+  private async createClient(signal: AbortSignal): Promise<soap.Client> {
     const { wsdl, auth, timeout_ms: timeout, max_response_bytes: maxBytes } = this.options;
     const request = guardedHttp({ source: this.source, maxBytes, httpAgent: this.httpAgent, httpsAgent: this.httpsAgent });
     let location = wsdl;
     if (wsdl.startsWith('file:')) {
       location = fileURLToPath(wsdl);
       // The `soap` package reads files itself, past the HTTP guard: check the bytes first.
-      guardXml(await readFile(location), maxBytes, { source: this.source, what: 'WSDL' });
+      guardXml(await readFile(location, { signal }), maxBytes, { source: this.source, what: 'WSDL' });
     }
     const basic = auth?.type === 'basic' ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : undefined;
     const client = await soap.createClientAsync(
@@ -83,7 +86,9 @@ export class SoapConnector implements Connector {
         customDeserializer: XSD_DESERIALIZERS,
         // The package's cache is global and keyed by URL only; a connector keeps its own client.
         disableCache: true,
-        wsdl_options: { timeout },
+        // `timeout` is axios' idle timeout: a WSDL trickling a byte at a time never meets it.
+        // The signal is the overall deadline; the package passes both on to axios.
+        wsdl_options: { timeout, signal },
         ...(basic ? { wsdl_headers: basic } : {}),
       },
       this.options.endpoint,
@@ -97,10 +102,27 @@ export class SoapConnector implements Connector {
     return client;
   }
 
-  /** The shared client; a failed creation is forgotten so the next call tries again. */
+  /**
+   * A client read within `timeout_ms`, or CONN_TIMEOUT. The deadline is overall: without it
+   * a slow WSDL answer would leave the shared client pending for good, and every later call
+   * would wait on it instead of fetching the WSDL again.
+   */
+  private async createClientWithin(deadline: AbortSignal): Promise<soap.Client> {
+    try {
+      return await untilAborted(this.createClient(deadline), deadline);
+    } catch (err) {
+      if (!deadline.aborted || err instanceof JunctionError) throw err;
+      throw new JunctionError('CONN_TIMEOUT', `${this.source} WSDL: not read within ${this.options.timeout_ms} ms`, {
+        where: { source: this.source },
+        retryable: true,
+      });
+    }
+  }
+
+  /** The shared client; a failed or timed-out creation is forgotten so the next call tries again. */
   private getClient(): Promise<soap.Client> {
     if (!this.client) {
-      const created = this.createClient();
+      const created = this.createClientWithin(AbortSignal.timeout(this.options.timeout_ms));
       this.client = created;
       created.catch(() => {
         if (this.client === created) this.client = undefined;
@@ -141,7 +163,7 @@ export class SoapConnector implements Connector {
     const deadline = AbortSignal.timeout(this.options.timeout_ms);
     try {
       // Always a fresh fetch: a check is about the service now, not a cached WSDL.
-      const client = await untilAborted(this.createClient(), deadline);
+      const client = await untilAborted(this.createClient(deadline), deadline);
       this.client = Promise.resolve(client);
       const ops = operations(client.describe());
       const wanted = [...Object.values(this.options.streams), ...Object.values(this.options.lookups)].map((s) => s.operation);
@@ -206,17 +228,15 @@ export class SoapConnector implements Connector {
   async lookup(name: string, params: Record<string, unknown>, options: LookupOptions = {}): Promise<LookupResult> {
     const def = this.options.lookups[name];
     if (!def) throw new JunctionError('CONN_UNKNOWN_LOOKUP', `source ${this.source} has no lookup ${name}`, { where: { source: this.source } });
-    for (const param of def.params) {
-      if (params[param] === undefined) {
-        throw new JunctionError('CONN_UNKNOWN_LOOKUP', `lookup ${name} needs parameter ${param}`, { where: { source: this.source }, details: { param } });
-      }
-    }
+    const at = { lookup: name, where: { source: this.source } };
+    const checked = Object.fromEntries(def.params.map((p) => [p, lookupParam(p, Object.hasOwn(params, p) ? params[p] : undefined, at)]));
     // Without declared args, the declared params are the operation's arguments.
     const template = Object.keys(def.args).length > 0 ? def.args : Object.fromEntries(def.params.map((p) => [p, `{{params.${p}}}`]));
-    const args = renderArgs(template, { params });
+    const args = renderArgs(template, { params: checked });
     const result = await this.call(def.operation, args, options.timeoutMs ?? def.timeout_ms, options.signal);
-    if (def.record_path === undefined) return resultRecord(result);
-    const records = recordsAt(result, def.record_path, `${def.operation} response`);
+    const from = { source: this.source, lookup: name, operation: def.operation };
+    if (def.record_path === undefined) return resultRecord(result, from);
+    const records = recordsAt(result, def.record_path, from);
     return records.length === 0 ? null : records.length === 1 ? records[0]! : records;
   }
 

@@ -13,7 +13,9 @@
  * read" without a trace.
  *
  * - `page: { token, size }`: one call per page of `size` records (what the service allows),
- *   passing the previous page's token back, until the token is empty.
+ *   passing the previous page's token back, until the token is empty or a page has no
+ *   records. A token seen before, or {@link MAX_STALE_PAGES} pages in a row that bring
+ *   nothing new, fail with CONN_BAD_RESPONSE: such a service would be paged forever.
  * - `page: { window }`: one call per time window `[since, since + window)` up to the time
  *   the read started; a window's records are sorted by `(cursor, key)` and anything at or
  *   before the last record handed out is dropped, so inclusive window ends do no harm.
@@ -25,7 +27,7 @@
 import { JunctionError } from '../../config/errors.js';
 import type { Batch, Checkpoint, SourceRecord } from '../types.js';
 import { compareCursorKey, formatInstant, parseInstant, type CursorKey } from './cursor-order.js';
-import { recordsAt, valueAt } from './records.js';
+import { recordsAt, valueAt, type RecordsFrom } from './records.js';
 import { renderArgs, type ArgValue, type TemplateValues } from './templates.js';
 
 /** A stream as the reader needs it (the config's stream entry). */
@@ -60,13 +62,22 @@ export type OperationCall = (args: Record<string, ArgValue>) => Promise<unknown>
 
 export const DEFAULT_START = '1970-01-01T00:00:00Z';
 
+/**
+ * Token pages in a row that bring nothing new (the previous page's last record again, or
+ * the same records again) before the read fails. One could be a service's quirk at a page
+ * boundary; a few in a row mean it ignores the token it handed out.
+ */
+export const MAX_STALE_PAGES = 3;
+
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `6h` → milliseconds. */
-export function windowMs(window: string): number {
+export function windowMs(window: string, source?: string): number {
   const m = /^(\d+)([smhd])$/.exec(window);
   const ms = m ? Number(m[1]) * UNIT_MS[m[2]!]! : NaN;
-  if (!(ms > 0)) throw new JunctionError('CONN_CURSOR', `invalid window ${JSON.stringify(window)}: expected a duration such as 6h`);
+  if (!(ms > 0)) {
+    throw new JunctionError('CONN_CURSOR', `invalid window ${JSON.stringify(window)}: expected a duration such as 6h`, source === undefined ? {} : { where: { source } });
+  }
   return ms;
 }
 
@@ -109,7 +120,7 @@ export async function* readSoapStream(
 
   let last: CursorKey | null = checkpoint ? { cursor: checkpoint.cursor, key: checkpoint.key } : null;
   let left = options.limit ?? Infinity;
-  const what = `${stream.operation} response`;
+  const from: RecordsFrom = { source: options.source, stream: options.stream, operation: stream.operation, key: fields.key };
   let pending: SourceRecord[] = [];
   const take = (): Batch => {
     aborted(options.signal, options.source);
@@ -133,10 +144,16 @@ export async function* readSoapStream(
     received = at;
   };
 
+  const checkProgress = progressCheck(stream, options, fields.cursor !== undefined, position);
+
   for await (const page of pages(stream, checkpoint, options, call)) {
-    const records = recordsAt(page.result, stream.record_path, what);
+    const records = recordsAt(page.result, stream.record_path, from);
+    // An empty page ends token paging whatever its token says, as in the REST reader: some
+    // services hand out a fresh token past the last page, and would be paged forever.
+    if (page.kind === 'token' && records.length === 0) break;
     if (page.kind === 'window') records.sort((a, b) => compareCursorKey(position(a), position(b)));
     else if (fields.cursor !== undefined) records.forEach(checkOrder);
+    if (page.kind === 'token') checkProgress(records);
     // Token and single pages arrive in service order, all after the start but for the records
     // that share the checkpoint's cursor: `last` stays the checkpoint for them.
     const fresh = last && fields.cursor !== undefined ? records.filter((r) => compareCursorKey(position(r), last!) > 0) : records;
@@ -152,6 +169,37 @@ export async function* readSoapStream(
   if (pending.length > 0) yield take();
 }
 
+/**
+ * A check run on each non-empty token page, failing after {@link MAX_STALE_PAGES} in a row
+ * that bring nothing new. With a cursor, pages are checked to be in `(cursor, key)` order,
+ * so a page that ends where the previous one ended only repeats its last record; without
+ * one, nothing is ordered, and a page equal to the previous one is what a service ignoring
+ * the token sends.
+ */
+function progressCheck(
+  stream: SoapStreamOptions,
+  options: StreamReadOptions,
+  ordered: boolean,
+  position: (record: SourceRecord) => CursorKey,
+): (records: SourceRecord[]) => void {
+  let previous: { end: CursorKey; text: string } | undefined;
+  let stale = 0;
+  return (records) => {
+    const end = position(records[records.length - 1]!);
+    const text = ordered ? '' : JSON.stringify(records);
+    const nothingNew = previous !== undefined && (ordered ? compareCursorKey(end, previous.end) <= 0 : text === previous.text);
+    stale = nothingNew ? stale + 1 : 0;
+    previous = { end, text };
+    if (stale >= MAX_STALE_PAGES) {
+      throw new JunctionError(
+        'CONN_BAD_RESPONSE',
+        `stream ${options.stream ?? stream.operation}: ${stream.operation} returned ${stale} pages in a row with nothing new, each with a next page token: paging would not end`,
+        { where: { source: options.source }, details: { stream: options.stream, operation: stream.operation, pages: stale } },
+      );
+    }
+  };
+}
+
 function isScalar(value: unknown): value is string | number {
   return typeof value === 'string' || typeof value === 'number';
 }
@@ -165,7 +213,7 @@ async function* pages(stream: SoapStreamOptions, checkpoint: Checkpoint | null, 
   const start = checkpoint?.cursor ?? stream.start ?? DEFAULT_START;
   const page = stream.page;
   if (page && 'window' in page) {
-    yield* windows(stream, start, windowMs(page.window), options, call);
+    yield* windows(stream, start, windowMs(page.window, options.source), options, call);
     return;
   }
   const size = page ? options.pageSize : undefined;
@@ -185,9 +233,11 @@ async function* pages(stream: SoapStreamOptions, checkpoint: Checkpoint | null, 
     if (next === undefined || next === null || next === '') return;
     token = typeof next === 'string' ? next : String(next);
     if (seen.has(token)) {
-      throw new JunctionError('CONN_BAD_RESPONSE', `${stream.operation} returned the same page token twice: paging would not end`, {
-        where: { source: options.source },
-      });
+      throw new JunctionError(
+        'CONN_BAD_RESPONSE',
+        `stream ${options.stream ?? stream.operation}: ${stream.operation} returned the same page token twice: paging would not end`,
+        { where: { source: options.source }, details: { stream: options.stream, operation: stream.operation } },
+      );
     }
     seen.add(token);
   }

@@ -44,19 +44,54 @@ export function valueAt(root: unknown, path: string): unknown {
   return node;
 }
 
+/** Where records come from, for errors: the source and the stream or lookup calling `operation`. */
+export interface RecordsFrom {
+  source: string;
+  operation: string;
+  stream?: string | undefined;
+  lookup?: string | undefined;
+  /** The field holding a record's key, to name the record an error is about. */
+  key?: string | undefined;
+}
+
+function describe(from: RecordsFrom): string {
+  const who = from.stream !== undefined ? `stream ${from.stream}: ` : from.lookup !== undefined ? `lookup ${from.lookup}: ` : '';
+  return `${who}${from.operation} response`;
+}
+
+/**
+ * `item` as plain JSON. A value nested too deep fails the read like any other record the
+ * connector cannot hand out (not a record, no key), naming the record's key when it has one:
+ * the pipeline has no per-record path for extract failures, so the stream stops at it.
+ */
+function plain(item: unknown, from: RecordsFrom, path: string): JsonValue {
+  try {
+    return toJsonValue(item);
+  } catch (err) {
+    if (!(err instanceof JunctionError)) throw err;
+    const key = from.key === undefined ? undefined : (item as Record<string, unknown> | null)?.[from.key];
+    throw new JunctionError(err.code, `${describe(from)}: a record at ${path}: ${err.message}`, {
+      cause: err,
+      where: { source: from.source, key: typeof key === 'string' || typeof key === 'number' ? String(key) : undefined },
+      details: { ...err.details, stream: from.stream, lookup: from.lookup, operation: from.operation, recordPath: path },
+    });
+  }
+}
+
 /**
  * The records at `path`. XML has no arrays: a list of one element may be parsed as a lone
  * object, and an empty list as null or nothing, so all three are normalised here.
  */
-export function recordsAt(result: unknown, path: string, what: string): SourceRecord[] {
+export function recordsAt(result: unknown, path: string, from: RecordsFrom): SourceRecord[] {
   const value = valueAt(result, path);
   if (value === undefined || value === null || value === '') return [];
   const items = Array.isArray(value) ? value : [value];
   return items.map((item, i) => {
-    const json = toJsonValue(item);
+    const json = plain(item, from, path);
     if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-      throw new JunctionError('CONN_BAD_RESPONSE', `${what}: item ${i} at ${path} is not a record`, {
-        details: { recordPath: path, item: i },
+      throw new JunctionError('CONN_BAD_RESPONSE', `${describe(from)}: item ${i} at ${path} is not a record`, {
+        where: { source: from.source },
+        details: { stream: from.stream, lookup: from.lookup, operation: from.operation, recordPath: path, item: i },
       });
     }
     return json as SourceRecord;
@@ -64,8 +99,8 @@ export function recordsAt(result: unknown, path: string, what: string): SourceRe
 }
 
 /** A whole result as a record (lookups without a record path). */
-export function resultRecord(result: unknown): SourceRecord | null {
-  const json: JsonValue = toJsonValue(result);
+export function resultRecord(result: unknown, from: RecordsFrom): SourceRecord | null {
+  const json: JsonValue = plain(result, from, 'the top level');
   if (json === null) return null;
   return typeof json === 'object' && !Array.isArray(json) ? json : { value: json };
 }

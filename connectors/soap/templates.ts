@@ -8,7 +8,7 @@
  * the WSDL's `minOccurs="0"` means "omit", not "send empty"). A placeholder inside a longer
  * string is replaced by the value's text, or by nothing when absent.
  */
-import { JunctionError } from '../../config/errors.js';
+import { JunctionError, type ErrorWhere } from '../../config/errors.js';
 
 export type ArgValue = string | number | boolean;
 export type TemplateScope = 'stream' | 'lookup';
@@ -48,30 +48,59 @@ function lookupValue(name: string, values: TemplateValues): unknown {
   if (head === 'cursor') return values.cursor;
   if (head === 'params' && tail !== undefined) {
     const params = values.params ?? {};
-    if (!Object.hasOwn(params, tail) || params[tail] === undefined) {
-      throw new JunctionError('CONN_UNKNOWN_LOOKUP', `missing lookup parameter ${tail}`, { details: { param: tail } });
-    }
-    return params[tail];
+    return Object.hasOwn(params, tail) ? params[tail] : undefined;
   }
   const group = (values as Record<string, Record<string, unknown> | undefined>)[head];
   return tail === undefined || group === undefined ? undefined : group[tail];
 }
 
 /**
- * A lookup parameter must be a plain scalar: an object or array would let a caller shape
- * the request beyond the declared arguments.
+ * The `soap` package sends a string that starts with `<![CDATA[` and ends with `]]>` as it
+ * is, unescaped (its utils.js `xmlEscape`), so such a value could close the argument's
+ * element and add others. A value holding either marker anywhere is refused: `]]>` alone
+ * would also close a CDATA section that an `args:` template opens around the placeholder,
+ * and no key, order number or email has one.
  */
-function scalarParam(name: string, value: unknown): ArgValue | null {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  throw new JunctionError('CONN_UNSAFE_PARAM', `lookup parameter ${name.slice('params.'.length)} must be a string, number or boolean`, {
-    details: { param: name.slice('params.'.length), type: Array.isArray(value) ? 'array' : typeof value },
+const CDATA_MARKER = /<!\[CDATA\[|\]\]>/;
+
+/** Names the lookup and its source in parameter errors. */
+export interface ParamWhere {
+  lookup?: string | undefined;
+  where?: ErrorWhere | undefined;
+}
+
+/**
+ * A lookup parameter as it may be sent: a plain scalar, as in the REST connector. An object
+ * or array would let a caller shape the request beyond the declared arguments; a missing or
+ * null one would silently drop a required argument (a whole placeholder with no value is
+ * left out of the call), so it is refused like a missing one (CONN_UNKNOWN_LOOKUP).
+ */
+export function lookupParam(param: string, value: unknown, at: ParamWhere = {}): ArgValue {
+  const lookup = at.lookup === undefined ? 'lookup' : `lookup ${at.lookup}`;
+  if (value === undefined || value === null) {
+    throw new JunctionError('CONN_UNKNOWN_LOOKUP', `${lookup} needs parameter ${param}`, { where: at.where, details: { param } });
+  }
+  if (typeof value === 'string') {
+    if (CDATA_MARKER.test(value)) {
+      throw new JunctionError('CONN_UNSAFE_PARAM', `${lookup}: parameter ${param} may not contain <![CDATA[ or ]]> (the SOAP client would send it unescaped)`, {
+        where: at.where,
+        details: { param },
+      });
+    }
+    return value;
+  }
+  if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return value;
+  const type = Array.isArray(value) ? 'array' : typeof value;
+  throw new JunctionError('CONN_UNSAFE_PARAM', `${lookup}: parameter ${param} must be a string, number or boolean, got ${type === 'array' ? 'an array' : type}`, {
+    where: at.where,
+    details: { param, type },
   });
 }
 
 function resolve(name: string, values: TemplateValues): ArgValue | null | undefined {
   const value = lookupValue(name, values);
-  if (name.startsWith('params.')) return scalarParam(name, value);
+  // Checked again here, whoever calls: the declared params are checked with their source first.
+  if (name.startsWith('params.')) return lookupParam(name.slice('params.'.length), value);
   if (value === undefined || value === null) return value;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   return String(value);

@@ -1,7 +1,11 @@
-/** The SOAP stream reader on a scripted service: the (cursor, key) order check resuming relies on. */
+/**
+ * The SOAP stream reader on a scripted service: the (cursor, key) order check resuming relies
+ * on, the end of token paging, and errors about records that name where they come from.
+ */
 import { describe, expect, it } from 'vitest';
-import { readSoapStream, type OperationCall, type SoapStreamOptions } from '../../connectors/soap/reader.js';
-import type { Checkpoint, SourceRecord } from '../../connectors/types.js';
+import { MAX_JSON_DEPTH } from '../../connectors/json.js';
+import { MAX_STALE_PAGES, readSoapStream, type OperationCall, type SoapStreamOptions } from '../../connectors/soap/reader.js';
+import type { Checkpoint, JsonValue, SourceRecord } from '../../connectors/types.js';
 import { errorOf } from '../helpers/errors.js';
 
 const order = (orderNo: string, updatedAt: string): SourceRecord => ({ orderNo, updatedAt });
@@ -64,5 +68,83 @@ describe('readSoapStream order check', () => {
     ];
     const got = await read(TOKEN_STREAM, pages, { cursor: '2025-01-01T10:00:05.1+08:00', key: 'O-200' });
     expect(got.map((r) => r.orderNo)).toEqual(['O-150', 'O-050']);
+  });
+});
+
+/**
+ * A service answering `page(n)` to the n-th call (from 0) and always a fresh page token, as
+ * some do past their last page. It throws after 50 calls so that a reader paging forever
+ * fails the test instead of hanging it.
+ */
+function endless(page: (n: number) => SourceRecord[]): { call: OperationCall; calls: () => number } {
+  let n = 0;
+  const call: OperationCall = async () => {
+    if (n >= 50) throw new Error('paged 50 times: the reader does not stop');
+    const records = page(n);
+    n += 1;
+    return { orders: records.length > 0 ? { order: records } : null, nextPageToken: `t${n}` };
+  };
+  return { call, calls: () => n };
+}
+
+async function readWith(stream: SoapStreamOptions, call: OperationCall, checkpoint: Checkpoint | null = null): Promise<SourceRecord[]> {
+  const out: SourceRecord[] = [];
+  const options = { batchSize: 10, pageSize: 2, source: 'orders_soap', stream: 'orders' };
+  for await (const batch of readSoapStream(stream, checkpoint, options, call)) out.push(...batch.records);
+  return out;
+}
+
+describe('readSoapStream token paging ends', () => {
+  it('at the first empty page, whatever its token', async () => {
+    const svc = endless((n) => (n === 0 ? [order('O-1', '2025-01-01T10:00:01Z'), order('O-2', '2025-01-01T10:00:02Z')] : []));
+    expect((await readWith(TOKEN_STREAM, svc.call)).map((r) => r.orderNo)).toEqual(['O-1', 'O-2']);
+    expect(svc.calls()).toBe(2);
+  });
+
+  it.each([
+    ['with a cursor: the last record again', TOKEN_STREAM],
+    ['without a cursor: the same page again', { ...TOKEN_STREAM, cursor: undefined }],
+  ])('%s on every page fails with CONN_BAD_RESPONSE naming source, stream and operation', async (_name, stream) => {
+    const svc = endless(() => [order('O-1', '2025-01-01T10:00:01Z')]);
+    const err = await errorOf(readWith(stream, svc.call));
+    expect(err.code).toBe('CONN_BAD_RESPONSE');
+    expect(err.where).toEqual({ source: 'orders_soap' });
+    expect(err.details).toMatchObject({ stream: 'orders', operation: 'listOrdersUpdatedSince' });
+    expect(err.message).toMatch(/^stream orders: listOrdersUpdatedSince returned \d+ pages in a row with nothing new/);
+    expect(svc.calls()).toBe(MAX_STALE_PAGES + 1);
+  });
+
+  it('pages of ties the checkpoint already covers are progress, not stale pages', async () => {
+    // 12 orders at one instant, two a page; resuming after O-10 skips five pages of them.
+    const at = '2025-01-01T10:00:05Z';
+    const all = Array.from({ length: 12 }, (_, i) => order(`O-${String(i + 1).padStart(2, '0')}`, at));
+    const svc = endless((n) => all.slice(n * 2, n * 2 + 2));
+    const got = await readWith(TOKEN_STREAM, svc.call, { cursor: at, key: 'O-10' });
+    expect(got.map((r) => r.orderNo)).toEqual(['O-11', 'O-12']);
+  });
+});
+
+describe('readSoapStream errors about records', () => {
+  const nested = (levels: number): JsonValue => (levels === 0 ? 'v' : { x: nested(levels - 1) });
+
+  it('an item that is not a record names source, stream and operation', async () => {
+    const err = await errorOf(read(SINGLE_STREAM, [[order('O-1', '2025-01-01T10:00:01Z'), 'junk' as unknown as SourceRecord]]));
+    expect(err.code).toBe('CONN_BAD_RESPONSE');
+    expect(err.where).toEqual({ source: 'orders_soap' });
+    expect(err.details).toMatchObject({ stream: 'orders', operation: 'listOrdersUpdatedSince', item: 1 });
+    expect(err.message).toBe('stream orders: listOrdersUpdatedSince response: item 1 at orders.order is not a record');
+  });
+
+  it(`a record nested deeper than ${MAX_JSON_DEPTH} levels fails with CONN_BAD_RESPONSE naming its key, one at the limit is read whole`, async () => {
+    // The record is level 1; `lines: nested(n)` adds n objects, levels 2 to n + 1.
+    const atLimit = { ...order('O-1', '2025-01-01T10:00:01Z'), lines: nested(MAX_JSON_DEPTH - 1) };
+    expect(await read(SINGLE_STREAM, [[atLimit]])).toEqual([atLimit]);
+
+    const tooDeep = { ...order('O-2', '2025-01-01T10:00:02Z'), lines: nested(MAX_JSON_DEPTH) };
+    const err = await errorOf(read(SINGLE_STREAM, [[order('O-1', '2025-01-01T10:00:01Z'), tooDeep]]));
+    expect(err.code).toBe('CONN_BAD_RESPONSE');
+    expect(err.where).toEqual({ source: 'orders_soap', key: 'O-2' });
+    expect(err.details).toMatchObject({ stream: 'orders', operation: 'listOrdersUpdatedSince', maxDepth: MAX_JSON_DEPTH });
+    expect(err.format()).toMatch(/^orders_soap key=O-2: stream orders: .*nested deeper than 64 levels/);
   });
 });
