@@ -1,10 +1,11 @@
 /**
  * MongoDB collections (the demo runs FerretDB), read after a (cursor, _id) checkpoint.
  *
- * Checkpoints are JSON, so on resume their values go back to BSON by one rule: the key is an
- * ObjectId when the key field is `_id` and the value is 24 hex digits; the cursor is a Date
- * when it is an ISO-8601 date-time with an offset (how dates leave the connector). A cursor
- * field should therefore hold BSON dates or numbers, not ISO-looking strings.
+ * Checkpoints are text, so their key keeps its BSON type in it (mongo/checkpoint-key.ts:
+ * an ObjectId `_id` as hex, `$str:`, `$num:`, `$date:`… where the type would be ambiguous);
+ * the cursor is a Date when it is an ISO-8601 date-time with an offset (how dates leave the
+ * connector). A cursor field should therefore hold BSON dates or numbers, not ISO-looking
+ * strings. A start point typed by a person (`--since 2020-01-01`) matches either type.
  */
 import * as z from 'zod';
 import { withCode } from '../config/formats.js';

@@ -32,7 +32,7 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { classifyError, isTransient } from './classify-error.js';
 import { writeDeadLetters } from './dead-letter.js';
 import { applyBatch, type BatchResult } from './load/apply-batch.js';
-import { CURSOR_FORMS, cursorKind, cursorTime, type CursorKind } from './cursor-value.js';
+import { CURSOR_FORMS, cursorKind, cursorTime, type CursorKind } from '../connectors/cursor-value.js';
 import { compileMapping } from './map/compile.js';
 import { mapBatch } from './map/map-batch.js';
 import { batchDuration, recordsFailed, recordsRead, recordsWritten } from './metrics.js';

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
 import type { Checkpoint, SourceRecord } from '../../connectors/types.js';
-import { CURSOR_FORMS, cursorKind } from '../../pipelines/cursor-value.js';
+import { CURSOR_FORMS, cursorKind } from '../../connectors/cursor-value.js';
 import { loadCliConfig, openSource, parseStreamRef } from '../sources.js';
 import { positiveInt } from '../options.js';
 

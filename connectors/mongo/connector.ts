@@ -8,6 +8,7 @@ import { JunctionError } from '../../config/errors.js';
 import type { Logger } from '../../config/log.js';
 import { toJsonValue, toRecord } from '../json.js';
 import type { Batch, Checkpoint, CheckResult, Connector, CountOptions, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
+import { encodeKey } from './checkpoint-key.js';
 import { classifyMongoError } from './errors.js';
 import { inferFields } from './infer-fields.js';
 import { renderFilter, safeParam } from './lookup-filter.js';
@@ -279,11 +280,12 @@ export class MongoConnector implements Connector {
 
   private checkpointOf(doc: Document, spec: CursorSpec): Checkpoint {
     const cursor = spec.cursor === undefined ? null : toJsonValue(fieldAt(doc, spec.cursor));
-    const key = toJsonValue(fieldAt(doc, spec.key));
-    const scalar = (v: unknown): v is string | number | null => v === null || typeof v === 'string' || typeof v === 'number';
-    if (!scalar(cursor) || !scalar(key) || key === null) {
+    // Not the record's JSON value: the key keeps its BSON type (checkpoint-key.ts).
+    const key = encodeKey(spec.key, fieldAt(doc, spec.key));
+    if (!(cursor === null || typeof cursor === 'string' || typeof cursor === 'number') || key === undefined) {
+      const shown = toJsonValue(fieldAt(doc, spec.key));
       throw new JunctionError('CONN_CURSOR', `a document's ${spec.cursor ?? ''}/${spec.key} is not a scalar: cannot checkpoint after it`, {
-        where: { source: this.source, key: scalar(key) && key !== null ? String(key) : undefined },
+        where: { source: this.source, key: typeof shown === 'string' || typeof shown === 'number' ? String(shown) : undefined },
       });
     }
     return { cursor, key };

@@ -2,16 +2,25 @@
  * Query documents for keyset reading of a MongoDB collection on the compound cursor
  * `(field, key)`, and the conversion of a JSON checkpoint back to BSON values.
  *
- * Checkpoint values are JSON (what the records carried), so before querying:
- * - the key becomes an ObjectId when the key field is `_id` and the value is 24 hex digits;
- * - the cursor becomes a Date when it is an ISO-8601 date-time string with an offset
+ * MongoDB compares values only within one type (`{f: {$gte: "2020-01-01"}}` never matches a
+ * date), and checkpoint values are JSON, so before querying:
+ * - the key is decoded by checkpoint-key.ts, which keeps its type;
+ * - the cursor becomes a Date when it is an ISO-8601 date-time with an offset
  *   (`2025-06-30T00:00:00.000Z`), which is how `json.ts` writes a BSON date. A cursor field
- *   holding ISO-looking *strings* is therefore not supported: use a BSON date (or a number).
+ *   holding such *strings* is therefore not supported: use a BSON date (or a number);
+ * - any other date or date-time (`read --since 2020-01-01`, `sync --from`; without an offset
+ *   it is UTC, as connectors/cursor-value.ts reads it) and a number in text (`"100"`, or an
+ *   int64 past 2^53, which json.ts writes as text) stand for that date or number *or* the
+ *   string itself: the predicate asks for either, and the per-type comparison keeps that
+ *   exact for a field of one type.
  * Numbers stay numbers: MongoDB compares int, long and double by value.
  */
-import { ObjectId, type Document, type Filter, type Sort } from 'mongodb';
+import { type Document, type Filter, type Sort } from 'mongodb';
 import { JunctionError } from '../../config/errors.js';
+// A leaf module: the same reading of a typed time as the CLI check and the backfill range.
+import { cursorTime } from '../cursor-value.js';
 import type { Checkpoint } from '../types.js';
+import { decodeKey, ISO_WITH_OFFSET, plainNumber } from './checkpoint-key.js';
 
 /** Operators that run JavaScript or arbitrary expressions on the server: never in configured filters. */
 export const FORBIDDEN_OPERATORS = ['$where', '$function', '$accumulator', '$expr'] as const;
@@ -28,23 +37,26 @@ export function findForbiddenOperator(doc: unknown, path = ''): { operator: stri
   return undefined;
 }
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
-const OBJECT_ID_HEX = /^[0-9a-f]{24}$/i;
+/** The forms `sync --from` and `read --since` accept as a number (connectors/cursor-value.ts). */
+const TYPED_NUMBER = /^-?\d+(\.\d+)?$/;
 
-/** A checkpoint's cursor value as the BSON value to compare with. */
-export function cursorToBson(value: string | number | null): unknown {
-  if (typeof value === 'string' && ISO_WITH_OFFSET.test(value)) {
+/** The BSON values a checkpoint's cursor value stands for (see the module comment). */
+export function cursorToBson(value: string | number): unknown[] {
+  if (typeof value === 'number') return [value];
+  if (ISO_WITH_OFFSET.test(value)) {
     const date = new Date(value);
     if (Number.isNaN(date.getTime())) throw new JunctionError('CONN_CURSOR', `checkpoint cursor ${JSON.stringify(value)} is not a valid time`);
-    return date;
+    return [date];
   }
-  return value;
+  const time = cursorTime(value);
+  if (time !== null) return [new Date(time), value];
+  const number = plainNumber(value) ?? (TYPED_NUMBER.test(value) ? Number(value) : undefined);
+  return number === undefined ? [value] : [number, value];
 }
 
-/** A checkpoint's key as the BSON value to compare with. */
-export function keyToBson(keyField: string, value: string | number | null): unknown {
-  if (keyField === '_id' && typeof value === 'string' && OBJECT_ID_HEX.test(value)) return ObjectId.createFromHexString(value);
-  return value;
+/** One clause, or `$or` of several. */
+function anyOf(clauses: Document[]): Document {
+  return clauses.length === 1 ? clauses[0]! : { $or: clauses };
 }
 
 export interface CursorSpec {
@@ -67,16 +79,16 @@ export function keysetSort(spec: CursorSpec): Sort {
  */
 export function afterCheckpoint(spec: CursorSpec, checkpoint: Checkpoint): Document {
   if (checkpoint.key === null && spec.cursor !== undefined && checkpoint.cursor !== null) {
-    return { [spec.cursor]: { $gte: cursorToBson(checkpoint.cursor) } };
+    const f = spec.cursor;
+    return anyOf(cursorToBson(checkpoint.cursor).map((c) => ({ [f]: { $gte: c } })));
   }
-  const key = keyToBson(spec.key, checkpoint.key);
-  if (spec.cursor === undefined) return { [spec.key]: { $gt: key } };
+  const keyAfter = anyOf(decodeKey(spec.key, checkpoint.key).map((k) => ({ [spec.key]: { $gt: k } })));
+  if (spec.cursor === undefined) return keyAfter;
   const f = spec.cursor;
   if (checkpoint.cursor === null) {
-    return { $or: [{ [f]: null, [spec.key]: { $gt: key } }, { [f]: { $ne: null } }] };
+    return { $or: [{ [f]: null, ...keyAfter }, { [f]: { $ne: null } }] };
   }
-  const cursor = cursorToBson(checkpoint.cursor);
-  return { $or: [{ [f]: { $gt: cursor } }, { [f]: cursor, [spec.key]: { $gt: key } }] };
+  return anyOf(cursorToBson(checkpoint.cursor).flatMap((c) => [{ [f]: { $gt: c } }, { [f]: c, ...keyAfter }]));
 }
 
 /** The configured filter and the keyset predicate, merged with `$and` so neither can widen the other. */

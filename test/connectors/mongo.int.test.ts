@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, type Collection, type Document } from 'mongodb';
+import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, UUID, type Collection, type Document } from 'mongodb';
 import { stackSettings } from '../../config/env.js';
 import { silentLogger } from '../../config/log.js';
 import { createConnector } from '../../connectors/index.js';
@@ -18,7 +18,32 @@ import { errorOf } from '../helpers/errors.js';
 
 const settings = stackSettings();
 const mongoUrl = settings.services.mongo.url;
-const SCRATCH = { inc: 'conn_test_mongo_inc', ties: 'conn_test_mongo_ties', bson: 'conn_test_mongo_bson', since: 'conn_test_mongo_since' } as const;
+const SCRATCH = {
+  inc: 'conn_test_mongo_inc',
+  ties: 'conn_test_mongo_ties',
+  bson: 'conn_test_mongo_bson',
+  since: 'conn_test_mongo_since',
+  sinceDay: 'conn_test_mongo_since_day',
+} as const;
+
+/**
+ * `_id`s of one BSON type each, in ascending order: a checkpoint key must come back as the
+ * same type, as MongoDB compares values only within a type. `legacy`: a checkpoint stored
+ * before keys kept their type (the key's JSON value as text) still resumes.
+ */
+const KEY_TYPES: { type: string; ids: unknown[]; legacy: boolean }[] = [
+  { type: 'objectid', ids: [1, 2, 3, 4].map((i) => new ObjectId(`65a00000000000000000000${i}`)), legacy: true },
+  // As after a mongoimport of a JSON export: the reviewer's case.
+  { type: 'hexstring', ids: [1, 2, 3, 4].map((i) => `65a00000000000000000000${i}`), legacy: false },
+  { type: 'digitstring', ids: ['1', '2', '3', '4'], legacy: true },
+  { type: 'int', ids: [1, 2, 3, 4], legacy: true },
+  { type: 'double', ids: [0.5, 1.5, 2.5, 3.5], legacy: true },
+  { type: 'long', ids: [3, 4, 5, 6].map((i) => Long.fromString(`900719925474099${i}`)), legacy: true },
+  { type: 'date', ids: [1, 2, 3, 4].map((i) => new Date(`2030-01-0${i}T00:00:00Z`)), legacy: true },
+  { type: 'uuid', ids: [1, 2, 3, 4].map((i) => new UUID(`0f8fad5b-d9cb-469f-a165-70867728950${i}`)), legacy: false },
+];
+const keyCollection = (type: string) => `conn_test_mongo_key_${type}`;
+const scratchCollections = [...Object.values(SCRATCH), ...KEY_TYPES.map((k) => keyCollection(k.type))];
 
 let mongo: MongoClient;
 let users: Collection;
@@ -56,6 +81,14 @@ async function readAll(conn: Connector, stream: string, checkpoint: Checkpoint |
 }
 
 const records = (batches: Batch[]): SourceRecord[] => batches.flatMap((b) => b.records);
+/**
+ * A checkpoint as the next run gets it back from hub.checkpoint (pipelines/checkpoint.ts):
+ * the cursor through jsonb, the key through `String()` into a text column.
+ */
+const stored = (checkpoint: Checkpoint): Checkpoint => ({
+  cursor: JSON.parse(JSON.stringify(checkpoint.cursor)) as Checkpoint['cursor'],
+  key: checkpoint.key === null ? null : String(checkpoint.key),
+});
 const lastCheckpoint = (batches: Batch[]): Checkpoint | null => batches.at(-1)?.checkpoint ?? null;
 
 /**
@@ -81,13 +114,13 @@ beforeAll(async () => {
   users = mongo.db().collection('users');
   // Only when the estate is not there: reseeding is idempotent but other suites share it.
   if ((await users.countDocuments()) === 0) await (await seedFixture()).db.end();
-  for (const name of Object.values(SCRATCH)) await mongo.db().dropCollection(name).catch(() => undefined);
+  for (const name of scratchCollections) await mongo.db().dropCollection(name).catch(() => undefined);
 });
 
 afterAll(async () => {
   for (const conn of opened) await conn.close().catch(() => undefined);
   for (const proxy of proxies) await proxy.destroy();
-  for (const name of Object.values(SCRATCH)) await mongo?.db().dropCollection(name).catch(() => undefined);
+  for (const name of scratchCollections) await mongo?.db().dropCollection(name).catch(() => undefined);
   await mongo?.close();
 });
 
@@ -270,6 +303,74 @@ describe('mongo connector: reading', () => {
     const firstSixteen = await users.find({}).sort({ updatedAt: 1, _id: 1 }).limit(16).toArray();
     const last = firstSixteen.at(-1)!;
     expect(checkpoints).toEqual([{ cursor: (last.updatedAt as Date).toISOString(), key: last._id.toHexString() }]);
+  });
+});
+
+describe('mongo connector: resuming after a stored checkpoint, for every key type', () => {
+  /** Four documents keyed by `ids`, all at one updatedAt, so the key alone orders them. */
+  async function seedKeys(type: string, ids: unknown[]): Promise<Connector> {
+    const collection = mongo.db().collection(keyCollection(type));
+    await collection.insertMany(ids.map((id, n) => ({ _id: id as ObjectId, n, updatedAt: new Date('2030-06-01T00:00:00Z') })));
+    return connector({
+      streams: {
+        by_cursor: { collection: keyCollection(type), cursor: ['updatedAt', '_id'], key: '_id' },
+        by_key: { collection: keyCollection(type), key: '_id' },
+      },
+    });
+  }
+
+  it.each(KEY_TYPES)('$type _id: the run after the first two records reads the other two, and count() says so', async ({ type, ids, legacy }) => {
+    const conn = await seedKeys(type, ids);
+    for (const stream of ['by_cursor', 'by_key']) {
+      const first = await readAll(conn, stream, null, { batchSize: 2, limit: 2 });
+      expect(records(first).map((r) => r.n)).toEqual([0, 1]);
+      const checkpoint = stored(lastCheckpoint(first)!);
+      expect(await conn.count!(stream, checkpoint)).toBe(2);
+      const next = await readAll(conn, stream, checkpoint, { batchSize: 2 });
+      expect(records(next).map((r) => r.n)).toEqual([2, 3]);
+      // Nothing after the end, and the record keys stay the JSON values they were.
+      expect(records(await readAll(conn, stream, stored(lastCheckpoint(next)!)))).toEqual([]);
+      expect(records(next).map((r) => r._id)).toEqual(ids.slice(2).map((id) => toRecord({ id }).id));
+
+      // A checkpoint written before keys kept their type: the key's JSON value, as text.
+      const old: Checkpoint = { cursor: checkpoint.cursor, key: String(toRecord({ id: ids[1] }).id) };
+      if (legacy) expect(records(await readAll(conn, stream, old)).map((r) => r.n)).toEqual([2, 3]);
+    }
+  });
+});
+
+describe('mongo connector: a start point typed by a person (read --since, sync --from)', () => {
+  const docs = [
+    { n: 'before', updatedAt: new Date('2032-03-02T23:59:59.999Z'), day: '2032-03-02', seq: 99 },
+    { n: 'midnight', updatedAt: new Date('2032-03-03T00:00:00Z'), day: '2032-03-03', seq: 100 },
+    { n: 'later', updatedAt: new Date('2032-03-03T08:30:00Z'), day: '2032-03-03', seq: 101 },
+  ];
+  let conn: Connector;
+
+  beforeAll(async () => {
+    await mongo.db().collection(SCRATCH.sinceDay).insertMany(docs.map((d) => ({ ...d })));
+    conn = connector({
+      streams: {
+        by_date: { collection: SCRATCH.sinceDay, cursor: ['updatedAt', '_id'], key: '_id' },
+        by_day_text: { collection: SCRATCH.sinceDay, cursor: ['day', '_id'], key: '_id' },
+        by_number: { collection: SCRATCH.sinceDay, cursor: ['seq', '_id'], key: '_id' },
+      },
+    });
+  });
+
+  it.each([
+    ['a date: UTC midnight of that day', 'by_date', '2032-03-03', ['midnight', 'later']],
+    ['a date-time without an offset: UTC', 'by_date', '2032-03-03T08:30:00', ['later']],
+    ['a date-time with a space', 'by_date', '2032-03-03 00:00:00', ['midnight', 'later']],
+    ['a date-time with a +08 offset', 'by_date', '2032-03-03T08:00:00+08', ['midnight', 'later']],
+    ['a date-time as json.ts writes it', 'by_date', '2032-03-03T00:00:00.000Z', ['midnight', 'later']],
+    ['a date on a field holding dates as text', 'by_day_text', '2032-03-03', ['midnight', 'later']],
+    ['a number on a numeric field', 'by_number', '100', ['midnight', 'later']],
+  ])('%s', async (_name, stream, since, expected) => {
+    // What `junction read --since X` and a backfill's `--from X` hand the connector.
+    const start: Checkpoint = { cursor: since, key: null };
+    expect(records(await readAll(conn, stream, start)).map((r) => r.n)).toEqual(expected);
+    expect(await conn.count!(stream, start)).toBe(expected.length);
   });
 });
 

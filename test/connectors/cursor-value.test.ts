@@ -1,6 +1,6 @@
 /** Cursor values as typed on the command line (`read --since`, `sync --from/--to`). */
 import { describe, expect, it } from 'vitest';
-import { cursorKind, cursorTime } from '../../pipelines/cursor-value.js';
+import { cursorKind, cursorTime } from '../../connectors/cursor-value.js';
 
 describe('cursorKind', () => {
   it.each([
