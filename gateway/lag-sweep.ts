@@ -10,6 +10,7 @@
  * whole interval to arrive) gets a local `resync`: its sockets read what they missed.
  */
 import type { GatewayContext } from './context.js';
+import { runEvery } from './every.js';
 import type { SocketSession } from './socket-session.js';
 
 /** The lowest seq delivered per conversation over `sessions`. */
@@ -48,18 +49,9 @@ export async function lagSweep(ctx: GatewayContext, sessions: Iterable<SocketSes
 /** Runs {@link lagSweep} every `reassign_sweep_ms` until the returned function is called. */
 export function startLagSweep(ctx: GatewayContext, sessions: Set<SocketSession>): () => Promise<void> {
   let suspects = new Map<number, number>();
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    running ??= lagSweep(ctx, sessions, suspects)
-      .then(
-        (next) => void (suspects = next),
-        (err: unknown) => ctx.log.warn({ err }, 'lag sweep failed; the next one retries'),
-      )
-      .finally(() => (running = null));
-  }, ctx.settings.reassign_sweep_ms);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return runEvery(
+    ctx.settings.reassign_sweep_ms,
+    async () => void (suspects = await lagSweep(ctx, sessions, suspects)),
+    (err) => ctx.log.warn({ err }, 'lag sweep failed; the next one retries'),
+  );
 }

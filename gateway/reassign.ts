@@ -14,6 +14,7 @@
 import { announce } from './announce.js';
 import { drainQueue } from './drain.js';
 import type { GatewayContext } from './context.js';
+import { runEvery } from './every.js';
 import type { ConversationSummary } from './protocol.js';
 import { agentsHoldingOpen, requeueOf, teamsWithQueue } from './store/assignment.js';
 import { inTransaction } from './store/db.js';
@@ -73,16 +74,9 @@ export async function sweep(ctx: GatewayContext, now = Date.now()): Promise<Swee
 
 /** Runs {@link sweep} every `reassign_sweep_ms` until the returned function is called. */
 export function startSweeper(ctx: GatewayContext): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    // A sweep slower than the interval is not stacked behind by others.
-    running ??= sweep(ctx)
-      .then(() => undefined, (err: unknown) => ctx.log.warn({ err }, 'reassignment sweep failed; the next one retries'))
-      .finally(() => (running = null));
-  }, ctx.settings.reassign_sweep_ms);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return runEvery(
+    ctx.settings.reassign_sweep_ms,
+    async () => void (await sweep(ctx)),
+    (err) => ctx.log.warn({ err }, 'reassignment sweep failed; the next one retries'),
+  );
 }
