@@ -34,11 +34,12 @@ export function valueProblem(value: JsonValue, type: FieldSpec['type'] | Attribu
     case 'datetime':
       // Without an offset PostgreSQL would read the time in the session's zone: refuse.
       // A regex and Date.parse: luxon's parser costs more than the rest of the load stage's checks.
-      return typeof value === 'string' && ISO_DATETIME.test(value) && !Number.isNaN(Date.parse(value))
+      // Year 0000 parses, but PostgreSQL has no year 0 (22008 would fail the whole batch).
+      return typeof value === 'string' && ISO_DATETIME.test(value) && !Number.isNaN(Date.parse(value)) && new Date(value).getUTCFullYear() >= 1
         ? null
         : `expected an ISO-8601 datetime with offset, got ${shown()}`;
     case 'date':
-      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value)) ? null : `expected YYYY-MM-DD, got ${shown()}`;
+      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && !value.startsWith('0000') && !Number.isNaN(Date.parse(value)) ? null : `expected YYYY-MM-DD from the year 0001, got ${shown()}`;
     case 'json':
       return null;
   }

@@ -76,6 +76,7 @@ function fastIso(text: string): string | undefined {
   const ms = Date.parse(text);
   if (Number.isNaN(ms)) return undefined;
   const iso = new Date(ms).toISOString();
+  if (iso.startsWith('0000') || iso.startsWith('-')) return undefined; // the slow path says why
   // Connectors emit UTC (…Z): then the output is the wall clock to check against.
   const offsetMinutes = m[1] ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
   const wallClock = offsetMinutes === 0 ? iso : new Date(ms + offsetMinutes * 60_000).toISOString();
@@ -104,8 +105,11 @@ export function compileDateTime(rule: DateTimeRule): (value: unknown) => string 
     if (!dt.isValid) throw bad(`cannot read ${show(value)} as a ${output} (${expected}): ${dt.invalidExplanation ?? dt.invalidReason}`);
     // A date of an instant is the date where the field's zone is, when it declares one
     // (23:30 UTC is tomorrow in Shanghai); else the date as written.
-    if (output === 'date') return (timezone ? dt.setZone(zone) : dt).toISODate() as string;
-    return new Date(dt.toMillis()).toISOString();
+    const text = output === 'date' ? ((timezone ? dt.setZone(zone) : dt).toISODate() as string) : new Date(dt.toMillis()).toISOString();
+    // Year 0 (a "no date" placeholder of some legacy systems) reads fine, but PostgreSQL has
+    // no year 0: it would fail the whole batch at load, not just this record.
+    if (text.startsWith('0000') || text.startsWith('-')) throw bad(`${show(value)} is before the year 1 (a placeholder for "no date"? give the field a default)`);
+    return text;
   };
 
   const fromNumber = (value: number | string): string => {

@@ -239,6 +239,19 @@ const groups: Group[] = [
     cases: [['2024-05-17T23:30:00Z', '2024-05-18'], ['2024-05-17T23:30:00+08:00', '2024-05-17'], ['2024-05-17', '2024-05-17'], ['2024-05-17 23:30:00', '2024-05-17']],
   },
   {
+    // PostgreSQL has no year 0: such a value would fail its whole batch at load.
+    name: 'times before the year 1 (legacy "no date" placeholders) fail the record, or take the default',
+    target: 'customer',
+    field: 'created_at: { from: v, parse: datetime, default: null }',
+    cases: [['0000-01-01T00:00:00Z', null], ['0000-06-01 00:00:00+00:00', null], ['0001-01-01T00:00:00Z', '0001-01-01T00:00:00.000Z']],
+  },
+  {
+    name: 'date fields before the year 1 fail the record',
+    target: 'customer',
+    field: 'birthday: v',
+    cases: [['0000-01-01', FAIL('MAP_BAD_VALUE')], ['0001-01-01', '0001-01-01']],
+  },
+  {
     name: 'date fields with a format',
     target: 'customer',
     field: 'birthday: { from: v, format: "yyyy年M月d日" }',
