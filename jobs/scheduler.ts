@@ -7,7 +7,7 @@
  * skipped and recorded as such; a paused schedule's tick is recorded as `paused` and enqueues
  * nothing. A tick left `claimed` by a scheduler that died before deciding it, or `failed`
  * because the enqueue failed, is taken over and decided again by any scheduler (at start and
- * then at most every {@link SWEEP_MS}) while it is recent: a nightly sync is not lost to a
+ * then every {@link SWEEP_MS}, on a timer of its own) while it is recent: a nightly sync is not lost to a
  * crash or a Redis blip at 03:00.
  */
 import os from 'node:os';
@@ -41,6 +41,8 @@ export interface SchedulerOptions {
   staleTickGraceMs?: number;
   /** How far back stale ticks are decided again (older ones stay as they are). @defaultValue 900000 */
   staleTickWindowMs?: number;
+  /** How often stale ticks are looked for while the scheduler runs. @defaultValue {@link SWEEP_MS} */
+  sweepMs?: number;
 }
 
 export type TickResult =
@@ -87,7 +89,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const keepDays = options.keepTickDays ?? 30;
   const graceMs = options.staleTickGraceMs ?? 30_000;
   const windowMs = options.staleTickWindowMs ?? 15 * MINUTE;
+  const sweepMs = options.sweepMs ?? SWEEP_MS;
   let lastSweep = 0;
+  let sweepTimer: NodeJS.Timeout | undefined;
   const tasks: ScheduledTask[] = [];
   const inFlight = new Set<Promise<unknown>>();
   let stopped = false;
@@ -158,8 +162,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   /** A cron task's tick (node-cron's noOverlap waits for it), and a look for stale ticks when due. */
   function tracked(name: string, at: Date): Promise<void> {
-    if (Date.now() - lastSweep >= SWEEP_MS) void track(retryStaleTicks(), { stale: true });
+    sweepIfDue();
     return track(tick(name, at), { schedule: name, tick: at });
+  }
+
+  function sweepIfDue(): void {
+    if (!stopped && Date.now() - lastSweep >= sweepMs) void track(retryStaleTicks(), { stale: true });
   }
 
   // node-cron logs through console by default; route it to ours.
@@ -183,12 +191,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         tasks.push(task);
       }
       void track(retryStaleTicks(), { stale: true });
+      // Its own timer as well: with only nightly schedules no cron task fires for a day, and
+      // a 03:00 tick whose enqueue failed would be past the window by the next one.
+      sweepTimer = setInterval(sweepIfDue, sweepMs);
+      sweepTimer.unref();
       return tasks.map((t) => t.name ?? t.id);
     },
     tick,
     retryStaleTicks,
     async stop() {
       stopped = true;
+      clearInterval(sweepTimer);
       await Promise.all(tasks.map((t) => t.destroy()));
       tasks.length = 0;
       await Promise.allSettled([...inFlight]);

@@ -189,6 +189,22 @@ describe('ticks left unfinished', () => {
   });
 });
 
+describe('scheduler stale-tick sweep', () => {
+  it('decides a failed tick again on its own timer, with no cron task firing (only a nightly schedule)', async () => {
+    const nightly = await testConfig(configYaml(`schedules:\n  - { name: addresses-nightly, sync: shop_pg.addresses, mode: full, cron: "0 3 * * *", timezone: Asia/Shanghai }\n`));
+    const s = createScheduler({ config: nightly, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'n:1', sweepMs: 300, staleTickGraceMs: 0 });
+    started.push(s);
+    s.start();
+    await sleep(400); // the start's own sweep is done: what follows is only the timer's
+    const tick = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 60_000);
+    await claimTick(db.pool, 'addresses-nightly', tick, tickJobId('addresses-nightly', tick), 'a:1');
+    await finishTick(db.pool, 'addresses-nightly', tick, { status: 'failed', reason: 'Connection is closed.' });
+    for (let i = 0; i < 50 && (await ticks('addresses-nightly'))[0]?.status !== 'enqueued'; i++) await sleep(100);
+    expect((await ticks('addresses-nightly')).map((r) => r.status)).toEqual(['enqueued']);
+    expect(await q.queue.getJob(tickJobId('addresses-nightly', tick))).toBeDefined();
+  });
+});
+
 describe('scheduler cron tasks', () => {
   it('starts a node-cron task per enabled schedule, whose tick enqueues the job of its second (6-field cron)', async () => {
     const every = await testConfig(
