@@ -143,6 +143,15 @@ export function sqlStream() {
       query: z.string().min(1).optional().describe('a SELECT; the reader adds the cursor predicate and order'),
       batch_size: pageSize(1000),
       statement_timeout_ms: timeoutMs(60_000),
+      lookback_s: z
+        .number()
+        .int()
+        .min(0)
+        .max(86_400)
+        .default(0)
+        .describe(
+          'a read resumes this many seconds before its time cursor: a row whose transaction stamped updated_at and committed after a later row was read is picked up (re-read rows are unchanged and skipped); 0: from the checkpoint',
+        ),
     })
     .superRefine((stream, ctx) => {
       if (stream.table !== undefined && stream.query !== undefined) {

@@ -13,6 +13,7 @@ import type { SqlDialect } from './dialects.js';
 import type { ColumnInfo, SqlDriver, SqlResult } from './driver.js';
 import { countQuery, pageQuery, type PageStart, type SqlStatement } from './query-builder.js';
 import type { StreamPlan } from './stream-plan.js';
+import { cursorTime } from '../cursor-value.js';
 
 /**
  * Retries of one page (or of the column lookup its start is bound with) after a transient
@@ -128,10 +129,23 @@ async function retrying<T>(ctx: ReaderContext, plan: StreamPlan, signal: AbortSi
  * first page's predicate, under the stream's statement timeout.
  */
 export async function countStream(ctx: ReaderContext, plan: StreamPlan, checkpoint: Checkpoint | null, signal: AbortSignal | undefined): Promise<number> {
-  const start = await pageStart(ctx, plan, checkpoint, signal);
+  const start = await pageStart(ctx, plan, lookBack(plan, checkpoint), signal);
   const { rows } = await runPage(ctx, plan, countQuery(ctx.dialect, plan, start), 1, signal);
   // PostgreSQL names the column n and sends its bigint as text; Oracle names it N.
   return Number(Object.values(rows[0] ?? {})[0] ?? 0);
+}
+
+/**
+ * Where a read starts: `lookback_s` before a time cursor (inclusive, from its first row), or
+ * the checkpoint itself. A transaction that stamps `updated_at = now()` when it starts and
+ * commits later makes its row visible behind rows already read; a strict keyset read after
+ * them never sees it.
+ */
+function lookBack(plan: StreamPlan, checkpoint: Checkpoint | null): Checkpoint | null {
+  if (!checkpoint || plan.lookbackMs === 0 || typeof checkpoint.cursor !== 'string') return checkpoint;
+  const at = cursorTime(checkpoint.cursor);
+  if (at === null || !/[zZ]|[+-]\d{2}(:?\d{2})?$/.test(checkpoint.cursor)) return checkpoint;
+  return { cursor: new Date(at - plan.lookbackMs).toISOString(), key: null };
 }
 
 const sameCheckpoint = (a: Checkpoint | null, b: Checkpoint) => a !== null && a.cursor === b.cursor && a.key === b.key;
@@ -147,9 +161,11 @@ export async function* readStream(ctx: ReaderContext, plan: StreamPlan, checkpoi
     throw new JunctionError('CFG_INVALID_VALUE', `read option batchSize must be a positive integer, got ${batchSize}`, { where: { source: ctx.source } });
   }
   let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-  let last = checkpoint;
+  const from = lookBack(plan, checkpoint);
+  // Read again from before the checkpoint, the first page may end where it did.
+  let last = from === checkpoint ? checkpoint : null;
   throwIfAborted(signal, ctx.source);
-  let start = await pageStart(ctx, plan, checkpoint, signal);
+  let start = await pageStart(ctx, plan, from, signal);
   while (remaining > 0) {
     throwIfAborted(signal, ctx.source);
     const size = Math.min(batchSize, remaining);

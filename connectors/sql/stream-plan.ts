@@ -14,6 +14,7 @@ export interface SqlStreamConfig {
   readonly query?: string | undefined;
   readonly batch_size: number;
   readonly statement_timeout_ms: number;
+  readonly lookback_s?: number | undefined;
 }
 
 /** Where rows come from: a table, or a declared query read as a subquery. */
@@ -35,6 +36,8 @@ export interface StreamPlan {
   readonly cursorSpec: [string, string] | [string] | undefined;
   readonly batchSize: number;
   readonly timeoutMs: number;
+  /** How far before a time cursor a read resumes (ms); 0: at the checkpoint. */
+  readonly lookbackMs: number;
 }
 
 /**
@@ -81,5 +84,6 @@ export function planStream(source: string, name: string, config: SqlStreamConfig
     cursorSpec,
     batchSize: config.batch_size,
     timeoutMs: config.statement_timeout_ms,
+    lookbackMs: (config.lookback_s ?? 0) * 1000,
   };
 }

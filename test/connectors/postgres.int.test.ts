@@ -200,6 +200,32 @@ describe('incremental reads (scratch table)', () => {
     expect((await collect(c.read('items', next.batches.at(-1)!.checkpoint))).records).toEqual([]);
   });
 
+  it('a row committed after a later one was read: missed from the checkpoint, read with lookback_s (the rows before it again)', async () => {
+    await db.query(`DROP TABLE IF EXISTS ${S}.late; CREATE TABLE ${S}.late (id text PRIMARY KEY, updated_at timestamptz NOT NULL)`);
+    const slow = new pg.Client({ connectionString: estateUrl });
+    await slow.connect();
+    try {
+      // now() is the transaction's start: the row is stamped before FAST, visible after it.
+      await slow.query(`BEGIN; INSERT INTO ${S}.late VALUES ('SLOW', now())`);
+      await new Promise((r) => setTimeout(r, 20));
+      await db.query(`INSERT INTO ${S}.late VALUES ('FAST', clock_timestamp())`);
+      const streams = (lookback_s: number) => ({ streams: { late: { table: `${S}.late`, cursor: ['updated_at', 'id'], key: 'id', lookback_s } } });
+      const plain = source('conn_test_pg_late', streams(0));
+      const first = await collect(plain.read('late', null));
+      expect(first.records.map((r) => r.id)).toEqual(['FAST']);
+      await slow.query('COMMIT');
+      const checkpoint = first.batches.at(-1)!.checkpoint;
+      expect((await collect(plain.read('late', checkpoint))).records).toEqual([]);
+      const looking = source('conn_test_pg_late_lb', streams(60));
+      const again = await collect(looking.read('late', checkpoint));
+      expect(again.records.map((r) => r.id)).toEqual(['SLOW', 'FAST']);
+      expect(again.batches.at(-1)!.checkpoint).toEqual(checkpoint);
+      expect(await looking.count!('late', checkpoint)).toBe(2);
+    } finally {
+      await slow.end();
+    }
+  });
+
   it('1,000 rows with the same updated_at in batches of 64: nothing lost, nothing repeated', async () => {
     const c = source('conn_test_pg_ties', { streams: { ties: { table: `${S}.ties`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 64 } } });
     const { records, batches } = await collect(c.read('ties', null));
