@@ -145,6 +145,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     for (const stale of await staleTicks(pool, [...enabled.keys()], graceMs, windowMs)) {
       if (!(await retakeTick(pool, stale, instance))) continue;
       log.warn({ schedule: stale.schedule, tick: stale.tick, previous: stale.scheduler }, 'deciding a tick its scheduler left unfinished');
+      // Its scheduler may have died after enqueueing: deciding again would find the tick's
+      // own job busy on the stream and record the tick as skipped, though it runs.
+      if (await queue.getJob(stale.jobId)) {
+        await finishTick(pool, stale.schedule, stale.tick, { status: 'enqueued' });
+        results.push({ status: 'enqueued', schedule: stale.schedule, tick: stale.tick, jobId: stale.jobId });
+        continue;
+      }
       results.push(await decide(enabled.get(stale.schedule)!, stale.tick, stale.jobId));
     }
     return results;

@@ -8,7 +8,7 @@ import { Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../config/log.js';
 import type { ResolvedConfig } from '../../config/load.js';
-import { SYNC_QUEUE } from '../../pipelines/queue.js';
+import { enqueueSync, SYNC_QUEUE } from '../../pipelines/queue.js';
 import { createScheduler, tickJobId, type Scheduler } from '../../jobs/scheduler.js';
 import { claimTick, finishTick } from '../../jobs/schedule-state.js';
 import { setSchedulePaused } from '../../jobs/schedules.js';
@@ -173,6 +173,18 @@ describe('ticks left unfinished', () => {
     expect([...first, ...second]).toEqual([{ status: 'enqueued', schedule: 'accounts-every-minute', tick, jobId }]);
     expect(await ticks('accounts-every-minute')).toMatchObject([{ status: 'enqueued', job_id: jobId, scheduler: 'b:2' }]);
     expect(await q.queue.getJob(jobId)).toBeDefined();
+    expect(await q.queue.count()).toBe(1);
+  });
+
+  it('a tick claimed by a scheduler that died after enqueueing is recorded as enqueued, not skipped by its own job', async () => {
+    const tick = recent();
+    const jobId = tickJobId('accounts-every-minute', tick);
+    await claimTick(db.pool, 'accounts-every-minute', tick, jobId, 'dead:1');
+    await enqueueSync(q.queue, { source: 'shop_pg', stream: 'accounts', mode: 'incremental', trigger: 'schedule:accounts-every-minute' }, { jobId });
+    const take = createScheduler({ config, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'b:2', staleTickGraceMs: 0 });
+    expect(await take.retryStaleTicks()).toEqual([{ status: 'enqueued', schedule: 'accounts-every-minute', tick, jobId }]);
+    expect(await ticks('accounts-every-minute')).toMatchObject([{ status: 'enqueued', job_id: jobId, scheduler: 'b:2' }]);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM hub.sync_run WHERE status = 'skipped'`)).rows[0].n).toBe(0);
     expect(await q.queue.count()).toBe(1);
   });
 
