@@ -17,14 +17,13 @@ import { isPhoneRegion } from '../pipelines/normalize.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { DeepReadonly } from '../config/load.js';
 import type { SourceConfig } from '../config/schema.js';
-import { createConnector } from '../connectors/index.js';
-import type { Connector } from '../connectors/types.js';
-import { CUSTOMER_UPDATED_CHANNEL } from '../pipelines/queue.js';
+import { CUSTOMER_UPDATED_CHANNEL, redisKeys } from '../pipelines/queue.js';
 import type { ResolveRules } from '../pipelines/resolve/rules.js';
 import { ChatAnalytics } from './analytics.js';
 import { createRouter } from './assign.js';
 import { renderReply } from './canned.js';
 import { ContextService } from './enrich/context-service.js';
+import { lookupConnectors } from './enrich/lookup-connectors.js';
 import { LiveLookups } from './enrich/lookups.js';
 import { startLagSweep } from './lag-sweep.js';
 import { startSweeper } from './reassign.js';
@@ -107,7 +106,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const keys = new GatewayKeys(options.redisPrefix ?? DEFAULT_REDIS_PREFIX);
   const fanout = new Fanout(redis, sub, log);
   const presence = new Presence(redis, keys, settings.heartbeat_ms * 3);
-  const connectors = lookupConnectors(settings, options.sources ?? {}, log);
+  const connectors = lookupConnectors(settings, options.sources ?? {}, log, { redis, key: redisKeys.rateLimit });
   const lookups = settings.lookups.length > 0 ? new LiveLookups({ settings, connectors, redis, keys, log }) : null;
   const analytics = new ChatAnalytics({ pool, client: options.clickhouse ?? null, settings: settings.analytics, log });
   const ctx: GatewayContext = {
@@ -257,18 +256,6 @@ function upgradePath(target: string | undefined): string | null {
   } catch {
     return null;
   }
-}
-
-/** One connector per source that `gateway.lookups` names. @throws JunctionError CFG_UNKNOWN_REF for a source not given */
-function lookupConnectors(settings: GatewaySettings, sources: Readonly<Record<string, DeepReadonly<SourceConfig>>>, log: Logger): Map<string, Connector> {
-  const out = new Map<string, Connector>();
-  for (const l of settings.lookups) {
-    if (out.has(l.source)) continue;
-    const config = sources[l.source];
-    if (!config) throw new JunctionError('CFG_UNKNOWN_REF', `gateway.lookups names source ${l.source}, which startGateway was not given`, { where: { path: 'gateway.lookups', source: l.source } });
-    out.set(l.source, createConnector(l.source, config as { type: string }, { log: log.child({ source: l.source }) }));
-  }
-  return out;
 }
 
 /** Canned replies whose variables do not exist render them empty: say so once, at start. */
