@@ -206,6 +206,21 @@ describe('sync worker', () => {
     expect((await h.queue.getJob(job.id!))!.attemptsMade).toBe(1);
   }, 60_000);
 
+  it('fails the run of a job refused on a retry (a range or source no longer accepted), which stayed running before', async () => {
+    await resetHub();
+    await worker();
+    const { rows } = await hub.pool.query<{ id: string }>(
+      `INSERT INTO hub.sync_run (source, stream, mode, status, trigger) VALUES ($1, $2, 'backfill', 'running', 'test') RETURNING id`,
+      [SOURCE, STREAM],
+    );
+    const runId = Number(rows[0]!.id);
+    const job = await enqueue({ mode: 'backfill', from: 'yesterday', to: 'today', runId } as Partial<SyncJobData>);
+    const err = await job.waitUntilFinished(h.events, 60_000).catch((e: unknown) => e as Error);
+    expect((err as Error).message).toMatch(/^SYNC_BAD_RANGE: /);
+    expect(await runs()).toMatchObject([{ id: String(runId), status: 'failed', error_code: 'SYNC_BAD_RANGE' }]);
+    expect((await runs())[0]!.finished_at).not.toBeNull();
+  }, 60_000);
+
   it('a backfill reads its range on its own position and leaves the stream checkpoint alone; a full sync re-reads everything', async () => {
     await resetHub();
     await worker();
