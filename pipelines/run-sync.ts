@@ -31,7 +31,8 @@ import type { Batch, Checkpoint } from '../connectors/types.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { classifyError, isTransient } from './classify-error.js';
 import { writeDeadLetters } from './dead-letter.js';
-import { applyBatch, type BatchResult } from './load/apply-batch.js';
+import type { BatchResult } from './load/apply-batch.js';
+import { applyIsolating } from './load/isolate.js';
 import { CURSOR_FORMS, cursorKind, cursorTime, type CursorKind } from '../connectors/cursor-value.js';
 import { compileMapping } from './map/compile.js';
 import { mapBatch } from './map/map-batch.js';
@@ -261,7 +262,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
 
   const loadBatch = (batch: Batch, mapped: Awaited<ReturnType<typeof mapBatch>>) =>
     inTransaction(pool, async (tx) => {
-      const applied = await applyBatch(tx, mapped.records, rules);
+      const applied = await applyIsolating(tx, mapped.records, rules);
       const failures = [...mapped.failures, ...applied.failures];
       await writeDeadLetters(tx, runId, failures);
       await writeCheckpoint(tx, source, position, batch.checkpoint, batch.records.length);

@@ -1,0 +1,69 @@
+/**
+ * A batch PostgreSQL refuses for its data (SQLSTATE class 22, a data exception, or 23, an
+ * integrity constraint) is loaded again record by record, each under a savepoint, in the
+ * same transaction: the records it refuses become dead letters (ID_LOAD_REFUSED, with their
+ * key and the server's reason) and the rest load with the batch's checkpoint. Without it one
+ * value the load gate (values.ts) did not foresee failed the batch on every run, and no
+ * record after it ever loaded.
+ */
+import pg from 'pg';
+import type { ResolveRules } from '../resolve/rules.js';
+import type { MappedRecord } from '../types.js';
+import { applyBatch, type BatchResult } from './apply-batch.js';
+
+type Apply = (tx: pg.ClientBase, records: readonly MappedRecord[], rules: ResolveRules) => Promise<BatchResult>;
+
+const isDataError = (err: unknown): err is pg.DatabaseError => err instanceof pg.DatabaseError && /^2[23]/.test(err.code ?? '');
+
+function empty(): BatchResult {
+  return { customersCreated: 0, merged: 0, loaded: 0, unchanged: 0, failures: [], written: [], moved: [], absorbed: [], customerIds: [] };
+}
+
+function add(total: BatchResult, r: BatchResult): BatchResult {
+  return {
+    customersCreated: total.customersCreated + r.customersCreated,
+    merged: total.merged + r.merged,
+    loaded: total.loaded + r.loaded,
+    unchanged: total.unchanged + r.unchanged,
+    failures: [...total.failures, ...r.failures],
+    written: [...total.written, ...r.written],
+    moved: [...total.moved, ...r.moved],
+    absorbed: [...total.absorbed, ...r.absorbed],
+    customerIds: [...new Set([...total.customerIds, ...r.customerIds])].sort((a, b) => a - b),
+  };
+}
+
+/** {@link applyBatch}, falling back to one record at a time when PostgreSQL refuses the batch's data. */
+export async function applyIsolating(tx: pg.ClientBase, records: readonly MappedRecord[], rules: ResolveRules, apply: Apply = applyBatch): Promise<BatchResult> {
+  await tx.query('SAVEPOINT junction_batch');
+  try {
+    const result = await apply(tx, records, rules);
+    await tx.query('RELEASE SAVEPOINT junction_batch');
+    return result;
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    await tx.query('ROLLBACK TO SAVEPOINT junction_batch');
+  }
+  let total = empty();
+  for (const record of records) {
+    await tx.query('SAVEPOINT junction_record');
+    try {
+      total = add(total, await apply(tx, [record], rules));
+      await tx.query('RELEASE SAVEPOINT junction_record');
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      await tx.query('ROLLBACK TO SAVEPOINT junction_record');
+      total.failures.push({
+        source: record.source,
+        stream: record.stream,
+        sourceKey: record.sourceKey,
+        stage: 'load',
+        code: 'ID_LOAD_REFUSED',
+        message: `PostgreSQL refused the record: ${err.message} (SQLSTATE ${err.code})`,
+        raw: record.raw,
+        mappingVersion: record.mappingVersion,
+      });
+    }
+  }
+  return total;
+}
