@@ -117,14 +117,8 @@ export class Fanout {
     }
   }
 
-  /** Hands `event` to this instance's listeners of `channel`, as if it came through Redis. */
-  dispatchLocal(channel: string, event: FanoutEvent): void {
-    this.dispatch(channel, JSON.stringify(event));
-  }
-
   private dispatch(channel: string, text: string): void {
-    const s = this.subs.get(channel);
-    if (!s) return;
+    if (!this.subs.has(channel)) return;
     let event: FanoutEvent;
     try {
       event = JSON.parse(text) as FanoutEvent;
@@ -132,6 +126,13 @@ export class Fanout {
       this.log.error({ err, channel }, 'unparsable fan-out event dropped');
       return;
     }
+    this.dispatchLocal(channel, event);
+  }
+
+  /** Hands `event` to this instance's listeners of `channel`, as if it came through Redis. */
+  dispatchLocal(channel: string, event: FanoutEvent): void {
+    const s = this.subs.get(channel);
+    if (!s) return;
     for (const listener of s.listeners.slice()) {
       try {
         listener.onEvent(event);

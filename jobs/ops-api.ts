@@ -108,12 +108,10 @@ function checkStream(config: ResolvedConfig, source: string | undefined, stream:
  */
 function checkRequest(config: ResolvedConfig, b: { source: string; stream: string; mode: SyncJobData['mode']; from?: string; to?: string }): void {
   try {
-    checkSyncRequest(config, b);
+    checkSyncRequest(config, b, { from: 'body.from', to: 'body.to' });
   } catch (err) {
     if (!isJunctionError(err) || err.code !== 'SYNC_BAD_RANGE') throw err;
-    const message = err.message.replace(/--(from|to)\b/g, 'body.$1');
-    const path = /body\.to\b/.test(message) && !/body\.from\b/.test(message) ? 'body.to' : 'body.from';
-    throw new JunctionError('OPS_BAD_REQUEST', message, { where: { path, source: b.source }, cause: err });
+    throw new JunctionError('OPS_BAD_REQUEST', err.message, { where: { path: `body.${String(err.details?.field ?? 'from')}`, source: b.source }, cause: err });
   }
 }
 

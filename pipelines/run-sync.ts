@@ -174,12 +174,21 @@ export interface SyncRequest {
   to?: string;
 }
 
+/** How the caller's user gave `from` and `to` (CLI options, or the ops API's body fields). */
+export interface RangeNames {
+  from: string;
+  to: string;
+}
+
+const CLI_RANGE: RangeNames = { from: '--from', to: '--to' };
+
 /**
  * Throws (not retryable) when the source or stream is not declared, the source is disabled,
  * or the backfill range is wrong: what the CLI refuses before queueing, and a worker before
- * running a job that was queued anyway (the ops API, an older config).
+ * running a job that was queued anyway (the ops API, an older config). A range error names
+ * the option as `names` says, and which one it is in `details.field` (`from` or `to`).
  */
-export function checkSyncRequest(config: ResolvedConfig, o: SyncRequest): void {
+export function checkSyncRequest(config: ResolvedConfig, o: SyncRequest, names: RangeNames = CLI_RANGE): void {
   const { source, stream } = o;
   const sourceConfig = Object.hasOwn(config.sources, source) ? config.sources[source] : undefined;
   if (!sourceConfig) throw new JunctionError('CFG_UNKNOWN_REF', `source ${source} is not declared in ${config.file}`, { where: { source } });
@@ -189,11 +198,12 @@ export function checkSyncRequest(config: ResolvedConfig, o: SyncRequest): void {
   // The same refusal as the connector's (connectors/index.ts), but before a job is queued:
   // a queued job of a disabled source could only fail on a worker.
   if (sourceConfig.enabled === false) throw new JunctionError('CONN_SOURCE_DISABLED', `source ${source} is disabled in config`, { where: { source } });
-  checkRange(source, stream, o);
+  checkRange(source, stream, o, names);
 }
 
 /** The backfill range: only for a backfill, with a start, values connectors can compare, in order. */
-function checkRange(source: string, stream: string, o: SyncRequest): void {
+function checkRange(source: string, stream: string, o: SyncRequest, names: RangeNames): void {
+  const bad = (message: string, field: 'from' | 'to') => new JunctionError('SYNC_BAD_RANGE', message, { where: { source }, details: { field } });
   if (o.mode === 'backfill' && !o.from) throw new JunctionError('SYNC_BAD_RANGE', `a backfill of ${source}.${stream} needs a start (from)`, { where: { source } });
   if (o.mode !== 'backfill' && (o.from !== undefined || o.to !== undefined)) {
     throw new JunctionError('SYNC_BAD_RANGE', `from/to only apply to a backfill (mode is ${o.mode ?? 'incremental'})`, { where: { source } });
@@ -203,15 +213,15 @@ function checkRange(source: string, stream: string, o: SyncRequest): void {
     const value = o[option];
     if (value === undefined) continue;
     const kind = cursorKind(value);
-    if (!kind) throw new JunctionError('SYNC_BAD_RANGE', `backfill of ${source}.${stream}: --${option} ${JSON.stringify(value)} is not a cursor value: expected ${CURSOR_FORMS}`, { where: { source } });
+    if (!kind) throw bad(`backfill of ${source}.${stream}: ${names[option]} ${JSON.stringify(value)} is not a cursor value: expected ${CURSOR_FORMS}`, option);
     kinds[option] = kind;
   }
   if (o.from === undefined || o.to === undefined) return;
   if (kinds.from !== kinds.to) {
-    throw new JunctionError('SYNC_BAD_RANGE', `backfill of ${source}.${stream}: --from ${o.from} is a ${kinds.from} but --to ${o.to} is a ${kinds.to}`, { where: { source } });
+    throw bad(`backfill of ${source}.${stream}: ${names.from} ${o.from} is a ${kinds.from} but ${names.to} ${o.to} is a ${kinds.to}`, 'to');
   }
   if (pastEnd({ cursor: o.from, key: null }, o.to)) {
-    throw new JunctionError('SYNC_BAD_RANGE', `backfill of ${source}.${stream}: --from ${o.from} is after --to ${o.to}`, { where: { source } });
+    throw bad(`backfill of ${source}.${stream}: ${names.from} ${o.from} is after ${names.to} ${o.to}`, 'from');
   }
 }
 

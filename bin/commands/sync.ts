@@ -20,7 +20,7 @@ import { positiveInt } from '../options.js';
 import { loadCliConfig, parseStreamRef } from '../sources.js';
 import { progressView, summaryLine } from '../sync-progress.js';
 import { jobFailure, waitForJob } from '../sync-wait.js';
-import { connectRedis, redisNotAnswering } from '../cli-redis.js';
+import { connectRedis } from '../cli-redis.js';
 
 interface SyncCliOptions {
   full?: boolean;
@@ -83,14 +83,8 @@ async function syncHere(config: ResolvedConfig, ref: string, request: Request, o
 
 /** Fails fast with a clear line when Redis is not there (BullMQ would retry forever). */
 async function checkRedis(url: string): Promise<void> {
-  const probe = await connectRedis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.ping();
-  } catch (err) {
-    throw redisNotAnswering(url, err);
-  } finally {
-    probe.disconnect();
-  }
+  // Connecting is the check: connectRedis fails with STACK_NOT_RUNNING and the reason.
+  (await connectRedis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null })).disconnect();
 }
 
 async function syncQueued(config: ResolvedConfig, ref: string, request: Request, opts: SyncCliOptions): Promise<(SyncSummary & { jobId: string }) | undefined> {

@@ -10,6 +10,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
+import { IDENTITY_KEYS } from './identity.js';
 
 /** Who a token speaks for. */
 export type Principal =
@@ -105,9 +106,8 @@ export function loginTime(claims: Extract<TokenClaims, { kind: 'agent' }>): numb
 export function samePrincipal(a: Principal, b: Principal): boolean {
   if (a.kind === 'agent') return b.kind === 'agent' && a.agentId === b.agentId && a.team === b.team;
   if (b.kind !== 'visitor' || a.visitorId !== b.visitorId || a.customerId !== b.customerId) return false;
-  const ia = a.identity ?? {};
-  const ib = b.identity ?? {};
-  return (a.identity === null) === (b.identity === null) && ia.email === ib.email && ia.phone === ib.phone && ia.external_id === ib.external_id;
+  if (a.identity === null || b.identity === null) return a.identity === b.identity;
+  return IDENTITY_KEYS.every((k) => a.identity![k] === b.identity![k]);
 }
 
 /** The principal of verified claims (drops the times). */

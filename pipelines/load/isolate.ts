@@ -19,18 +19,17 @@ function empty(): BatchResult {
   return { customersCreated: 0, merged: 0, loaded: 0, unchanged: 0, failures: [], written: [], moved: [], absorbed: [], customerIds: [] };
 }
 
-function add(total: BatchResult, r: BatchResult): BatchResult {
-  return {
-    customersCreated: total.customersCreated + r.customersCreated,
-    merged: total.merged + r.merged,
-    loaded: total.loaded + r.loaded,
-    unchanged: total.unchanged + r.unchanged,
-    failures: [...total.failures, ...r.failures],
-    written: [...total.written, ...r.written],
-    moved: [...total.moved, ...r.moved],
-    absorbed: [...total.absorbed, ...r.absorbed],
-    customerIds: [...new Set([...total.customerIds, ...r.customerIds])].sort((a, b) => a - b),
-  };
+/** Adds one record's result to `total` (in place; customer ids are sorted once, at the end). */
+function add(total: BatchResult, r: BatchResult): void {
+  total.customersCreated += r.customersCreated;
+  total.merged += r.merged;
+  total.loaded += r.loaded;
+  total.unchanged += r.unchanged;
+  total.failures.push(...r.failures);
+  total.written.push(...r.written);
+  total.moved.push(...r.moved);
+  total.absorbed.push(...r.absorbed);
+  total.customerIds.push(...r.customerIds);
 }
 
 /** {@link applyBatch}, falling back to one record at a time when PostgreSQL refuses the batch's data. */
@@ -44,11 +43,11 @@ export async function applyIsolating(tx: pg.ClientBase, records: readonly Mapped
     if (!isDataError(err)) throw err;
     await tx.query('ROLLBACK TO SAVEPOINT junction_batch');
   }
-  let total = empty();
+  const total = empty();
   for (const record of records) {
     await tx.query('SAVEPOINT junction_record');
     try {
-      total = add(total, await apply(tx, [record], rules));
+      add(total, await apply(tx, [record], rules));
       await tx.query('RELEASE SAVEPOINT junction_record');
     } catch (err) {
       if (!isDataError(err)) throw err;
@@ -65,5 +64,6 @@ export async function applyIsolating(tx: pg.ClientBase, records: readonly Mapped
       });
     }
   }
+  total.customerIds = [...new Set(total.customerIds)].sort((a, b) => a - b);
   return total;
 }

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../config/env.js';
@@ -40,7 +40,6 @@ afterAll(async () => {
 /** Serves the WSDL on GET (a trickle for the first `slowWsdl`) and `reply(body)` on POST. */
 async function fakeService(reply: (body: string) => string, slowWsdl = 0): Promise<FakeService> {
   const fake: FakeService = { wsdlUrl: '', requests: [], slowWsdl, slowClosed: 0 };
-  const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -62,37 +61,24 @@ async function fakeService(reply: (body: string) => string, slowWsdl = 0): Promi
       }
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   fake.wsdlUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/svc?wsdl`;
   closers.push(
     () =>
       new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
         server.close(() => resolve());
+        server.closeAllConnections(); // the trickling WSDL answer never ends by itself
       }),
   );
   return fake;
 }
 
 function connector(fake: FakeService, timeoutMs = 5000): Connector {
+  // The spec's order-service example (token-paged orders), pointed at the fake service.
   const config = spec.config.parse({
-    type: 'soap',
+    ...spec.examples[0],
     wsdl: fake.wsdlUrl,
     timeout_ms: timeoutMs,
-    streams: {
-      orders: {
-        operation: 'listOrdersUpdatedSince',
-        args: { since: '{{cursor}}', pageToken: '{{page.token}}', pageSize: '{{page.size}}' },
-        cursor: 'updatedAt',
-        key: 'orderNo',
-        page: { token: 'nextPageToken', size: 100 },
-        record_path: 'orders.order',
-      },
-    },
     lookups: { order_status: { operation: 'getOrderStatus', params: ['orderNo'], args: { orderNo: '{{params.orderNo}}' }, timeout_ms: 300 } },
   });
   const conn = createConnector('orders_soap_local', config, { log: silentLogger });
