@@ -20,14 +20,14 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
 import type { SourceRecord } from '../connectors/types.js';
 import { payloadOf, storableText } from './dead-letter.js';
-import { applyBatch } from './load/apply-batch.js';
+import { applyIsolating } from './load/isolate.js';
 import { compileMapping, type CompiledMapping } from './map/compile.js';
 import { mapRecord, type MapOutcome } from './map/map-batch.js';
 import { customerEventPublisher } from './events.js';
 import { linkableKeys, recordRef } from './resolve/keys.js';
 import { lockStripes } from './resolve/region.js';
 import { resolveRules, type ResolveRules } from './resolve/rules.js';
-import { countBatch, setRunStatus, startRun, type RunRow } from './run-record.js';
+import { countBatch, runHeartbeat, setRunStatus, startRun, type RunRow } from './run-record.js';
 import { batchSelection, type RowSelection } from './sinks/clickhouse.js';
 import { enqueueRows, sendEntry } from './sinks/clickhouse-outbox.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
@@ -210,7 +210,8 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
     else failed.push({ id: letter.id, failure: outcome.failure });
   }
 
-  const result = await applyBatch(tx, mapped.map((m) => m.record), ctx.rules);
+  // As a sync batch: a record PostgreSQL refuses fails again alone (ID_LOAD_REFUSED), the rest load.
+  const result = await applyIsolating(tx, mapped.map((m) => m.record), ctx.rules);
   const loadFailures = new Map(result.failures.map((f) => [f.sourceKey, f]));
   const loaded: number[] = [];
   for (const m of mapped) {
@@ -279,6 +280,7 @@ async function replayStream(options: ReplayOptions, rules: ResolveRules, source:
   const ctx: StreamContext = { source, stream, runId: run.id, compiled, rules, options };
   const publish = options.redis ? customerEventPublisher(options.redis, { log }) : undefined;
   const chunkSize = options.chunkSize ?? config.pipelines.batch_size;
+  const stopBeating = runHeartbeat(pool, run.id, (err) => log.warn({ err, runId: run.id }, 'run heartbeat not recorded'));
   try {
     for (let i = 0; i < ids.replay.length; i += chunkSize) {
       const outcome = await inTransaction(pool, (tx) => replayChunk(tx, ctx, ids.replay.slice(i, i + chunkSize)));
@@ -299,6 +301,8 @@ async function replayStream(options: ReplayOptions, rules: ResolveRules, source:
     summary.error = { code: error.code, message: error.message };
     await finish(options, run, summary).catch(() => undefined);
     throw error;
+  } finally {
+    stopBeating();
   }
   await finish(options, run, summary);
   log.info({ ...summary }, 'dead letters replayed');
