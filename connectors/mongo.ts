@@ -58,7 +58,7 @@ const lookup = z
   .strictObject({
     ...lookupBase(),
     collection: collection(),
-    filter: filter().describe('a query document; string values may use {{params.NAME}}'),
+    filter: filter().describe('a query document; string values may use {{params.NAME}}; a whole {{params.NAME}} under a field matches 24 hex digits as that text or as the ObjectId it spells'),
     projection: projection().optional(),
   })
   .superRefine((value, ctx) => {

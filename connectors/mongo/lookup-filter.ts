@@ -5,17 +5,23 @@
  * - a value that is exactly `{{params.NAME}}` becomes the parameter's value, type kept;
  * - a placeholder inside a longer string is replaced by the value's text;
  * - keys are never templates.
+ * A 24-hex-digit string put whole under a field (`{ _id: '{{params.id}}' }`) matches the
+ * field as that string or as the ObjectId it spells (`{ $in: [text, ObjectId] }`): a
+ * document key read by a stream is the ObjectId's hex text, and passed back to a lookup it
+ * would otherwise never match the ObjectId stored.
  * Parameters must be strings, numbers, booleans or null. Objects and arrays
  * (`{ $ne: null }`, `[...]`) and strings starting with `$` (an operator or a field path
  * wherever the value reaches an aggregation or `$regex`-style context) are refused with
  * CONN_UNSAFE_PARAM.
  */
+import { ObjectId } from 'mongodb';
 import { JunctionError } from '../../config/errors.js';
 
 type Scalar = string | number | boolean | null;
 
 const WHOLE = /^\{\{\s*params\.([A-Za-z_]\w*)\s*\}\}$/;
 const ANY = /\{\{\s*params\.([A-Za-z_]\w*)\s*\}\}/g;
+const OBJECT_ID_HEX = /^[0-9a-fA-F]{24}$/;
 
 /** Checks one caller-supplied value. */
 export function safeParam(name: string, value: unknown): Scalar {
@@ -52,9 +58,18 @@ export function renderFilter(template: unknown, params: Record<string, unknown>,
   }
   if (Array.isArray(template)) return template.map((v) => renderFilter(v, params, declared));
   if (template !== null && typeof template === 'object' && Object.getPrototypeOf(template) === Object.prototype) {
-    return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, renderFilter(v, params, declared)]));
+    return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, k.startsWith('$') ? renderFilter(v, params, declared) : fieldValue(v, params, declared)]));
   }
   return template;
+}
+
+/** The value of a field: a whole placeholder spelling an ObjectId matches it as text or as the ObjectId. */
+function fieldValue(template: unknown, params: Record<string, unknown>, declared: readonly string[]): unknown {
+  const value = renderFilter(template, params, declared);
+  if (typeof template === 'string' && WHOLE.test(template) && typeof value === 'string' && OBJECT_ID_HEX.test(value)) {
+    return { $in: [value, ObjectId.createFromHexString(value)] };
+  }
+  return value;
 }
 
 /** The parameter names a filter template uses. */

@@ -24,6 +24,7 @@ const SCRATCH = {
   bson: 'conn_test_mongo_bson',
   since: 'conn_test_mongo_since',
   sinceDay: 'conn_test_mongo_since_day',
+  ids: 'conn_test_mongo_ids',
 } as const;
 
 /**
@@ -399,6 +400,27 @@ describe('mongo connector: lookups and filters', () => {
     const err = await errorOf(connector().lookup('users_by_phone', { phone: value }));
     expect(err.code).toBe('CONN_UNSAFE_PARAM');
     expect(err.details).toMatchObject({ param: 'phone' });
+  });
+
+  it('finds a document by the hex text of its ObjectId _id, as a stream reads the key, and one whose _id is that text', async () => {
+    const oid = new ObjectId('65b000000000000000000001');
+    await mongo.db().collection(SCRATCH.ids).insertMany([
+      { _id: oid, name: 'object id' } as Document,
+      { _id: '65b000000000000000000002', name: 'hex text' } as unknown as Document,
+      { _id: 'ABC', name: 'plain text', ref: '65b000000000000000000001' } as unknown as Document,
+    ]);
+    const conn = connector({ lookups: {
+      by_id: { collection: SCRATCH.ids, params: ['id'], filter: { _id: '{{params.id}}' } },
+      by_ref: { collection: SCRATCH.ids, params: ['id'], filter: { $or: [{ ref: '{{params.id}}' }, { name: 'none' }] } },
+      by_eq: { collection: SCRATCH.ids, params: ['id'], filter: { _id: { $eq: '{{params.id}}' } } },
+    } });
+    const names = async (lookup: string, id: string) => ((await conn.lookup(lookup, { id })) as SourceRecord[]).map((r) => r.name);
+    expect(await names('by_id', oid.toHexString())).toEqual(['object id']);
+    expect(await names('by_id', '65b000000000000000000002')).toEqual(['hex text']);
+    expect(await names('by_id', 'ABC')).toEqual(['plain text']);
+    // Under $or too; a value put under an operator stays exactly what the config says.
+    expect(await names('by_ref', oid.toHexString())).toEqual(['plain text']);
+    expect(await names('by_eq', oid.toHexString())).toEqual([]);
   });
 
   it('refuses a missing parameter and an undeclared lookup with CONN_UNKNOWN_LOOKUP', async () => {
