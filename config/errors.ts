@@ -72,6 +72,7 @@ export const ERROR_CODES = {
   SYNC_BATCH_FAILED: 'a batch could not be committed; its checkpoint was not advanced, so a re-run re-reads it',
   SYNC_BAD_RANGE: 'a backfill without a start, from/to given to a sync that is not a backfill, or from after to',
   SYNC_LOCK_LOST: "the worker lost its stream's lock (it stalled past the lock's expiry); the batch was rolled back and the job is retried",
+  SYNC_RUN_ABANDONED: 'a run stayed running with no sign of life from its process (killed, or cut off from PostgreSQL); the scheduler marked it failed. Its committed batches stay; sync again to go on',
   SYNC_HUB_FAILED: "the hub's own PostgreSQL, Redis or ClickHouse failed outside a batch (connection lost, timeout); retried unless the error is permanent",
   SYNC_SOURCE_DOWN: "the job waited longer than pipelines.circuit.give_up_ms for its source's circuit to close, and the probe failed again; the last source error is in the message",
   SYNC_INTERNAL: 'an unexpected error in the pipeline code (a bug); the job fails without retries',

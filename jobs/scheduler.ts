@@ -8,7 +8,10 @@
  * nothing. A tick left `claimed` by a scheduler that died before deciding it, or `failed`
  * because the enqueue failed, is taken over and decided again by any scheduler (at start and
  * then every {@link SWEEP_MS}, on a timer of its own) while it is recent: a nightly sync is not lost to a
- * crash or a Redis blip at 03:00.
+ * crash or a Redis blip at 03:00. A tick that a daylight-saving gap swallows (node-cron
+ * skips wall-clock times that do not happen) runs at the end of the gap, found by the same
+ * timer (dst-gaps.ts). The same timer fails runs left `running` by a killed process
+ * (SYNC_RUN_ABANDONED: no heartbeat for {@link ABANDONED_AFTER_MS}).
  */
 import os from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
@@ -19,7 +22,9 @@ import { JunctionError } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
 import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/queue.js';
+import { ABANDONED_AFTER_MS, reapAbandonedRuns } from '../pipelines/run-record.js';
 import { syncJobOptions } from '../pipelines/job-options.js';
+import { gapTicks } from './dst-gaps.js';
 import { findSchedule, scheduleTarget, type Schedule } from './schedules.js';
 import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun, retakeTick, staleTicks } from './schedule-state.js';
 import { DEFAULT_KEYS, streamActivity, type JobKeys } from './stream-activity.js';
@@ -43,6 +48,8 @@ export interface SchedulerOptions {
   staleTickWindowMs?: number;
   /** How often stale ticks are looked for while the scheduler runs. @defaultValue {@link SWEEP_MS} */
   sweepMs?: number;
+  /** A running run without a heartbeat for this long is failed as abandoned. @defaultValue {@link ABANDONED_AFTER_MS} */
+  abandonedRunMs?: number;
 }
 
 export type TickResult =
@@ -63,6 +70,13 @@ export interface Scheduler {
   tick(name: string, at: Date): Promise<TickResult>;
   /** Takes over and decides the stale ticks of the enabled schedules (what start and ticks run); their results. */
   retryStaleTicks(): Promise<TickResult[]>;
+  /**
+   * Runs, at the end of each daylight-saving gap in (from, to], the ticks of the enabled
+   * schedules that the gap swallowed (what the sweep runs over the time since its last look).
+   */
+  runGapTicks(from: Date, to: Date): Promise<TickResult[]>;
+  /** Fails the runs left running by a killed process (what the sweep runs); their ids. */
+  reapAbandonedRuns(): Promise<number[]>;
   /** Stops ticking and waits for ticks in progress. */
   stop(): Promise<void>;
 }
@@ -90,7 +104,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const graceMs = options.staleTickGraceMs ?? 30_000;
   const windowMs = options.staleTickWindowMs ?? 15 * MINUTE;
   const sweepMs = options.sweepMs ?? SWEEP_MS;
+  const abandonedRunMs = options.abandonedRunMs ?? ABANDONED_AFTER_MS;
   let lastSweep = 0;
+  let gapsCheckedTo = Date.now();
   let sweepTimer: NodeJS.Timeout | undefined;
   const tasks: ScheduledTask[] = [];
   const inFlight = new Set<Promise<unknown>>();
@@ -157,6 +173,23 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return results;
   }
 
+  async function runGapTicks(from: Date, to: Date): Promise<TickResult[]> {
+    const results: TickResult[] = [];
+    for (const s of config.schedules.filter((x) => x.enabled)) {
+      for (const at of gapTicks(s.cron, s.timezone, from, to)) {
+        log.info({ schedule: s.name, tick: at, timezone: s.timezone }, 'running the tick a daylight-saving gap skipped');
+        results.push(await tick(s.name, at));
+      }
+    }
+    return results;
+  }
+
+  async function reapRuns(): Promise<number[]> {
+    const ids = await reapAbandonedRuns(pool, abandonedRunMs);
+    if (ids.length > 0) log.warn({ runIds: ids, silentForMs: abandonedRunMs }, 'runs left running by a stopped process marked failed (SYNC_RUN_ABANDONED)');
+    return ids;
+  }
+
   function track(work: Promise<unknown>, what: Record<string, unknown>): Promise<void> {
     const p = work.then(
       () => undefined,
@@ -174,7 +207,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   function sweepIfDue(): void {
-    if (!stopped && Date.now() - lastSweep >= sweepMs) void track(retryStaleTicks(), { stale: true });
+    if (stopped || Date.now() - lastSweep < sweepMs) return;
+    void track(retryStaleTicks(), { stale: true });
+    const from = new Date(gapsCheckedTo);
+    const to = new Date();
+    gapsCheckedTo = to.getTime();
+    void track(runGapTicks(from, to), { dstGap: true });
+    void track(reapRuns(), { abandonedRuns: true });
   }
 
   // node-cron logs through console by default; route it to ours.
@@ -197,7 +236,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         });
         tasks.push(task);
       }
+      gapsCheckedTo = Date.now();
       void track(retryStaleTicks(), { stale: true });
+      void track(reapRuns(), { abandonedRuns: true });
       // Its own timer as well: with only nightly schedules no cron task fires for a day, and
       // a 03:00 tick whose enqueue failed would be past the window by the next one.
       sweepTimer = setInterval(sweepIfDue, sweepMs);
@@ -206,6 +247,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     tick,
     retryStaleTicks,
+    runGapTicks,
+    reapAbandonedRuns: reapRuns,
     async stop() {
       stopped = true;
       clearInterval(sweepTimer);

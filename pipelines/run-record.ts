@@ -3,6 +3,9 @@
  * crashed job resumes its run), with counters bumped in each batch's transaction so they
  * count exactly what committed. Status: running → succeeded | failed | cancelled, or
  * queued while the job waits for a retry (or went back to the queue at a worker shutdown).
+ *
+ * While it runs, its process beats (`heartbeat_at`, see {@link runHeartbeat}); a run that
+ * stops beating was left by a killed process, and {@link reapAbandonedRuns} fails it.
  */
 import type pg from 'pg';
 
@@ -36,7 +39,7 @@ function toRow(r: RawRun): RunRow {
 
 export async function startRun(db: Queryable, source: string, stream: string, mode: string, trigger: string): Promise<RunRow> {
   const res = await db.query<RawRun>(
-    `INSERT INTO hub.sync_run (source, stream, mode, status, trigger, started_at) VALUES ($1, $2, $3, 'running', $4, now()) ${RETURNING}`,
+    `INSERT INTO hub.sync_run (source, stream, mode, status, trigger, started_at, heartbeat_at) VALUES ($1, $2, $3, 'running', $4, now(), now()) ${RETURNING}`,
     [source, stream, mode, trigger],
   );
   return toRow(res.rows[0]!);
@@ -49,7 +52,7 @@ export async function startRun(db: Queryable, source: string, stream: string, mo
  */
 export async function resumeRun(db: Queryable, runId: number): Promise<RunRow | null> {
   const res = await db.query<RawRun>(
-    `UPDATE hub.sync_run SET status = 'running', finished_at = NULL, error_code = NULL, error_message = NULL WHERE id = $1 AND status <> 'succeeded' ${RETURNING}`,
+    `UPDATE hub.sync_run SET status = 'running', finished_at = NULL, error_code = NULL, error_message = NULL, heartbeat_at = now() WHERE id = $1 AND status <> 'succeeded' ${RETURNING}`,
     [runId],
   );
   if (res.rows[0]) return toRow(res.rows[0]);
@@ -60,7 +63,7 @@ export async function resumeRun(db: Queryable, runId: number): Promise<RunRow | 
 /** Adds a committed batch's counts (in the batch's transaction). */
 export async function countBatch(tx: Queryable, runId: number, read: number, written: number, failed: number): Promise<void> {
   await tx.query(
-    `UPDATE hub.sync_run SET records_read = records_read + $2, records_written = records_written + $3, records_failed = records_failed + $4 WHERE id = $1`,
+    `UPDATE hub.sync_run SET records_read = records_read + $2, records_written = records_written + $3, records_failed = records_failed + $4, heartbeat_at = now() WHERE id = $1`,
     [runId, read, written, failed],
   );
 }
@@ -75,4 +78,39 @@ export async function setRunStatus(db: Queryable, runId: number, status: RunStat
     error?.message ?? null,
     final,
   ]);
+}
+
+/** How often a running run's process beats. */
+export const HEARTBEAT_MS = 10_000;
+/** A running run silent for this long was left by a killed process (a batch commits or a beat lands well within it). */
+export const ABANDONED_AFTER_MS = 120_000;
+
+/**
+ * Beats for `runId` every {@link HEARTBEAT_MS} until the returned function is called. A
+ * failed beat is only logged through `onError`: the run's batches decide its fate, and the
+ * next beat may land.
+ */
+export function runHeartbeat(db: Queryable, runId: number, onError: (err: unknown) => void, everyMs = HEARTBEAT_MS): () => void {
+  const timer = setInterval(() => {
+    db.query(`UPDATE hub.sync_run SET heartbeat_at = now() WHERE id = $1 AND status = 'running'`, [runId]).catch(onError);
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Fails the runs still `running` whose process has not beaten for `afterMs` (killed, or cut
+ * off from PostgreSQL): SYNC_RUN_ABANDONED. What their batches committed stays; a worker job
+ * that comes back to its run resumes it. Returns the ids of the runs it failed.
+ */
+export async function reapAbandonedRuns(db: Queryable, afterMs = ABANDONED_AFTER_MS): Promise<number[]> {
+  const res = await db.query<{ id: string }>(
+    `UPDATE hub.sync_run
+        SET status = 'failed', finished_at = now(), error_code = 'SYNC_RUN_ABANDONED',
+            error_message = 'its process stopped (killed, or cut off from PostgreSQL): no sign of life since ' || to_char(coalesce(heartbeat_at, started_at, queued_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '; its committed batches stay'
+      WHERE status = 'running' AND coalesce(heartbeat_at, started_at, queued_at) < now() - make_interval(secs => $1::float8 / 1000)
+      RETURNING id`,
+    [afterMs],
+  );
+  return res.rows.map((r) => Number(r.id));
 }

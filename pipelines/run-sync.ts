@@ -39,7 +39,7 @@ import { mapBatch } from './map/map-batch.js';
 import { batchDuration, recordsFailed, recordsRead, recordsWritten } from './metrics.js';
 import { prefetch } from './prefetch.js';
 import { resolveRules } from './resolve/rules.js';
-import { countBatch, resumeRun, setRunStatus, startRun, type RunRow, type RunStatus } from './run-record.js';
+import { countBatch, resumeRun, runHeartbeat, setRunStatus, startRun, type RunRow, type RunStatus } from './run-record.js';
 import { batchSelection } from './sinks/clickhouse.js';
 import { OutboxSender, enqueueRows, sendPending } from './sinks/clickhouse-outbox.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
@@ -307,6 +307,8 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       (err: unknown) => log.debug({ err, source, stream }, 'records not counted: progress without a total'),
     );
   }
+  // Signs of life between batches (a slow page, a long count): a run that stops beating was left by a killed process.
+  const stopBeating = runHeartbeat(pool, runId, (err) => log.warn({ err, runId }, 'run heartbeat not recorded'));
   try {
     // What an earlier run of the stream committed but did not get to send (a crash, or
     // ClickHouse away). If it still cannot be sent, the sync goes on and tries again at the end.
@@ -359,6 +361,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     await sendRunRow(status, code);
     throw err;
   } finally {
+    stopBeating();
     reading.abort(new DOMException('sync finished', 'AbortError'));
     await connector.close();
   }

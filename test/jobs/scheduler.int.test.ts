@@ -217,6 +217,28 @@ describe('scheduler stale-tick sweep', () => {
   });
 });
 
+describe('scheduler daylight-saving gaps', () => {
+  it('runs a tick the spring-forward gap swallows once, at the end of the gap; a schedule outside the gap runs nothing extra', async () => {
+    const berlin = await testConfig(configYaml(`schedules:
+  - { name: berlin-0230, sync: shop_pg.accounts, cron: "30 2 * * *", timezone: Europe/Berlin }
+  - { name: berlin-0330, sync: shop_pg.addresses, cron: "30 3 * * *", timezone: Europe/Berlin }
+`));
+    const s = createScheduler({ config: berlin, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'dst:1' });
+    started.push(s);
+    // Clocks went from 02:00 to 03:00 CET → CEST on 2027-03-28 at 01:00 UTC.
+    const gapEnd = new Date('2027-03-28T01:00:00Z');
+    const results = await s.runGapTicks(new Date('2027-03-27T12:00:00Z'), new Date('2027-03-28T12:00:00Z'));
+    expect(results).toEqual([{ status: 'enqueued', schedule: 'berlin-0230', tick: gapEnd, jobId: tickJobId('berlin-0230', gapEnd) }]);
+    expect(await q.queue.getJob(tickJobId('berlin-0230', gapEnd))).toBeDefined();
+    // A second scheduler looking at the same hours finds the tick taken.
+    const other = createScheduler({ config: berlin, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'dst:2' });
+    started.push(other);
+    expect((await other.runGapTicks(new Date('2027-03-28T00:00:00Z'), new Date('2027-03-28T02:00:00Z'))).map((r) => r.status)).toEqual(['duplicate']);
+    // No gap in the window: nothing.
+    expect(await s.runGapTicks(new Date('2027-03-29T00:00:00Z'), new Date('2027-03-30T00:00:00Z'))).toEqual([]);
+  });
+});
+
 describe('scheduler cron tasks', () => {
   it('starts a node-cron task per enabled schedule, whose tick enqueues the job of its second (6-field cron)', async () => {
     const every = await testConfig(
