@@ -6,7 +6,7 @@
  * at the first instant after the gap (03:00 there), as cron daemons do.
  */
 import { DateTime } from 'luxon';
-import cron from 'node-cron';
+import { tickUnit, withCronMatcher } from './schedules.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -50,15 +50,12 @@ export function springForwards(zone: string, from: Date, to: Date): { at: Date; 
 export function gapTicks(expression: string, timezone: string, from: Date, to: Date): Date[] {
   const gaps = springForwards(timezone, from, to);
   if (gaps.length === 0) return [];
-  // A task read in UTC matches a wall-clock time given as the UTC instant with those digits.
-  const wall = cron.createTask(expression, () => undefined, { timezone: 'Etc/UTC' });
-  try {
-    const step = expression.trim().split(/\s+/).length === 6 ? 1000 : MINUTE;
-    return gaps.filter((g) => {
+  const step = tickUnit(expression);
+  // Read in UTC, the matcher takes a wall-clock time as the UTC instant with those digits.
+  return withCronMatcher(expression, 'Etc/UTC', (wall) =>
+    gaps.filter((g) => {
       for (let w = g.wallFrom; w < g.wallTo; w += step) if (wall.match(new Date(w))) return true;
       return false;
-    }).map((g) => g.at);
-  } finally {
-    void wall.destroy();
-  }
+    }).map((g) => g.at),
+  );
 }

@@ -25,7 +25,7 @@ import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/
 import { ABANDONED_AFTER_MS, reapAbandonedRuns } from '../pipelines/run-record.js';
 import { syncJobOptions } from '../pipelines/job-options.js';
 import { gapTicks } from './dst-gaps.js';
-import { findSchedule, scheduleTarget, type Schedule } from './schedules.js';
+import { findSchedule, scheduleTarget, tickUnit, type Schedule } from './schedules.js';
 import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun, retakeTick, staleTicks } from './schedule-state.js';
 import { DEFAULT_KEYS, streamActivity, type JobKeys } from './stream-activity.js';
 
@@ -82,12 +82,9 @@ export interface Scheduler {
 }
 
 const MINUTE = 60_000;
-const SECOND = 1000;
 /** The least time between two looks for stale ticks. */
 export const SWEEP_MS = 30_000;
 
-/** The unit ticks are truncated to: a 6-field cron (with seconds) ticks within the minute. */
-const tickUnit = (expr: string) => (expr.trim().split(/\s+/).length === 6 ? SECOND : MINUTE);
 
 /** The job id of a tick: equal in every scheduler process for the same schedule and minute. */
 export function tickJobId(name: string, tick: Date): string {
@@ -173,14 +170,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return results;
   }
 
+  /** Every schedule's gap ticks are tried, whatever another's does; then the first failure is thrown. */
   async function runGapTicks(from: Date, to: Date): Promise<TickResult[]> {
     const results: TickResult[] = [];
+    const failures: unknown[] = [];
     for (const s of config.schedules.filter((x) => x.enabled)) {
       for (const at of gapTicks(s.cron, s.timezone, from, to)) {
         log.info({ schedule: s.name, tick: at, timezone: s.timezone }, 'running the tick a daylight-saving gap skipped');
-        results.push(await tick(s.name, at));
+        await tick(s.name, at).then((r) => results.push(r), (err: unknown) => failures.push(err));
       }
     }
+    if (failures.length > 0) throw failures[0];
     return results;
   }
 
@@ -209,10 +209,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function sweepIfDue(): void {
     if (stopped || Date.now() - lastSweep < sweepMs) return;
     void track(retryStaleTicks(), { stale: true });
-    const from = new Date(gapsCheckedTo);
+    // The window moves on once its ticks are decided: a tick that could not even be claimed is tried again.
     const to = new Date();
-    gapsCheckedTo = to.getTime();
-    void track(runGapTicks(from, to), { dstGap: true });
+    void track(runGapTicks(new Date(gapsCheckedTo), to).then(() => (gapsCheckedTo = Math.max(gapsCheckedTo, to.getTime()))), { dstGap: true });
     void track(reapRuns(), { abandonedRuns: true });
   }
 

@@ -3,7 +3,7 @@
  * list (next run, last tick, last run, paused), run now, pause, resume. Pause state lives in
  * PostgreSQL (jobs/schedule-state.ts), so it holds across restarts and for every scheduler.
  */
-import cron from 'node-cron';
+import cron, { type ScheduledTask } from 'node-cron';
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { JunctionError } from '../config/errors.js';
@@ -53,15 +53,22 @@ export function scheduleTarget(schedule: Schedule): { source: string; stream: st
   return { source, stream };
 }
 
-/** The next `count` tick times of a cron expression in its time zone, computed by node-cron itself. */
-export function nextRuns(expression: string, timezone: string, count = 1): Date[] {
-  // A task that is never started only lends its matcher; destroy() drops it from node-cron's registry.
+/** The unit a schedule's ticks are truncated to: a 6-field cron (with seconds) ticks within the minute. */
+export const tickUnit = (expression: string): number => (expression.trim().split(/\s+/).length === 6 ? 1000 : 60_000);
+
+/** `use` with node-cron's own matcher of `expression` in `timezone`: a task that is never started, dropped from node-cron's registry afterwards. */
+export function withCronMatcher<T>(expression: string, timezone: string, use: (task: ScheduledTask) => T): T {
   const task = cron.createTask(expression, () => undefined, { timezone });
   try {
-    return task.getNextRuns(count);
+    return use(task);
   } finally {
     void task.destroy();
   }
+}
+
+/** The next `count` tick times of a cron expression in its time zone, computed by node-cron itself. */
+export function nextRuns(expression: string, timezone: string, count = 1): Date[] {
+  return withCronMatcher(expression, timezone, (task) => task.getNextRuns(count));
 }
 
 export interface ScheduleDeps {

@@ -63,7 +63,7 @@ export async function resumeRun(db: Queryable, runId: number): Promise<RunRow | 
 /** Adds a committed batch's counts (in the batch's transaction). */
 export async function countBatch(tx: Queryable, runId: number, read: number, written: number, failed: number): Promise<void> {
   await tx.query(
-    `UPDATE hub.sync_run SET records_read = records_read + $2, records_written = records_written + $3, records_failed = records_failed + $4, heartbeat_at = now() WHERE id = $1`,
+    `UPDATE hub.sync_run SET records_read = records_read + $2, records_written = records_written + $3, records_failed = records_failed + $4, heartbeat_at = clock_timestamp() WHERE id = $1`,
     [runId, read, written, failed],
   );
 }
@@ -78,6 +78,18 @@ export async function setRunStatus(db: Queryable, runId: number, status: RunStat
     error?.message ?? null,
     final,
   ]);
+}
+
+/**
+ * Fails a run that has not ended: a job refused before it could resume its run. A run that
+ * already ended (it succeeded before its job came back) keeps its outcome; false then.
+ */
+export async function failUnfinishedRun(db: Queryable, runId: number, error: { code: string; message: string }): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE hub.sync_run SET status = 'failed', finished_at = now(), error_code = $2, error_message = $3 WHERE id = $1 AND status IN ('queued', 'running')`,
+    [runId, error.code, error.message],
+  );
+  return (res.rowCount ?? 0) > 0;
 }
 
 /** How often a running run's process beats. */

@@ -32,7 +32,7 @@ import { admitToCircuit, readCircuit, recordCircuitFailure, recordCircuitSuccess
 import { classifyError, failureText, type ErrorClass } from './classify-error.js';
 import { customerEventPublisher } from './events.js';
 import { QUEUE_PREFIX, SYNC_QUEUE, redisKeys, type SyncJobData, type SyncJobProgress, type SyncJobResult } from './queue.js';
-import { setRunStatus, type RunStatus } from './run-record.js';
+import { failUnfinishedRun, type RunStatus } from './run-record.js';
 import { createClickhouseClient } from './sinks/clickhouse-client.js';
 import { checkSyncRequest, runSync, type RunFailure, type SyncProgress } from './run-sync.js';
 import { acquireSourceSlot, type SourceSlot } from './source-slots.js';
@@ -179,7 +179,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       // A job that already started a run (a retry after the source was disabled or removed
       // from config): its run ends here too, or it would show `running` for ever.
       if (data.runId !== undefined) {
-        await setRunStatus(pool, data.runId, 'failed', { code: c.code, message: c.message }).catch((e: unknown) => log.warn({ err: e, runId: data.runId }, 'run status not recorded'));
+        await failUnfinishedRun(pool, data.runId, { code: c.code, message: c.message }).catch((e: unknown) => log.warn({ err: e, runId: data.runId }, 'run status not recorded'));
       }
       throw new UnrecoverableError(failureText(c));
     }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../config/log.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { createScheduler } from '../../jobs/scheduler.js';
-import { reapAbandonedRuns, runHeartbeat, startRun } from '../../pipelines/run-record.js';
+import { countBatch, reapAbandonedRuns, runHeartbeat, startRun } from '../../pipelines/run-record.js';
 import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
 import { configYaml, testConfig, testQueue, type TestQueue } from './fixture.js';
 
@@ -71,6 +71,21 @@ describe('abandoned runs', () => {
       expect((await run(id)).status).toBe('running');
     } finally {
       stop();
+    }
+  });
+
+  it('a committed batch beats at the time it counts, not when its transaction began (a long batch is not a silent run)', async () => {
+    const id = await leftRun(600);
+    const tx = await db.pool.connect();
+    try {
+      await tx.query('BEGIN');
+      await tx.query('SELECT pg_sleep(1.5)');
+      await countBatch(tx, id, 10, 10, 0);
+      const { rows } = await tx.query<{ lag: number }>('SELECT extract(epoch FROM clock_timestamp() - heartbeat_at)::float8 AS lag FROM hub.sync_run WHERE id = $1', [id]);
+      await tx.query('COMMIT');
+      expect(rows[0]!.lag).toBeLessThan(1);
+    } finally {
+      tx.release();
     }
   });
 

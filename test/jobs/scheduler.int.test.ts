@@ -239,6 +239,34 @@ describe('scheduler daylight-saving gaps', () => {
   });
 });
 
+describe('scheduler daylight-saving gaps when an enqueue fails', () => {
+  it('still runs the other schedules\' gap ticks when one enqueue fails (a queue stand-in refuses that one add)', async () => {
+    const berlin = await testConfig(configYaml(`schedules:
+  - { name: berlin-a, sync: shop_pg.accounts, cron: "30 2 * * *", timezone: Europe/Berlin }
+  - { name: berlin-b, sync: shop_pg.addresses, cron: "45 2 * * *", timezone: Europe/Berlin }
+`));
+    // Real Redis behind it; only the add of berlin-a's jobs is refused, as a Redis blip would.
+    const refusing = new Proxy(q.queue, {
+      get(target, prop) {
+        if (prop === 'add') {
+          return (name: string, data: unknown, opts?: { jobId?: string }) =>
+            opts?.jobId?.startsWith('schedule:berlin-a:') ? Promise.reject(new Error('Connection is closed.')) : target.add(name as never, data as never, opts);
+        }
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const s = createScheduler({ config: berlin, pool: db.pool, queue: refusing, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'dst:3' });
+    started.push(s);
+    const gapEnd = new Date('2027-03-28T01:00:00Z');
+    const err = await s.runGapTicks(new Date('2027-03-28T00:00:00Z'), new Date('2027-03-28T02:00:00Z')).catch((e: unknown) => e as { code?: string });
+    expect(err).toMatchObject({ code: 'JOB_ENQUEUE_FAILED' });
+    expect(await q.queue.getJob(tickJobId('berlin-b', gapEnd))).toBeDefined();
+    // The refused tick is left failed, for the stale-tick sweep to decide again.
+    expect((await ticks('berlin-a')).map((r) => r.status)).toEqual(['failed']);
+  });
+});
+
 describe('scheduler cron tasks', () => {
   it('starts a node-cron task per enabled schedule, whose tick enqueues the job of its second (6-field cron)', async () => {
     const every = await testConfig(

@@ -221,6 +221,19 @@ describe('sync worker', () => {
     expect((await runs())[0]!.finished_at).not.toBeNull();
   }, 60_000);
 
+  it('leaves a succeeded run as it is when its job comes back and is refused', async () => {
+    await resetHub();
+    await worker();
+    const { rows } = await hub.pool.query<{ id: string }>(
+      `INSERT INTO hub.sync_run (source, stream, mode, status, trigger, finished_at) VALUES ($1, $2, 'backfill', 'succeeded', 'test', now()) RETURNING id`,
+      [SOURCE, STREAM],
+    );
+    const job = await enqueue({ mode: 'backfill', from: 'yesterday', to: 'today', runId: Number(rows[0]!.id) } as Partial<SyncJobData>);
+    const err = await job.waitUntilFinished(h.events, 60_000).catch((e: unknown) => e as Error);
+    expect((err as Error).message).toMatch(/^SYNC_BAD_RANGE: /);
+    expect(await runs()).toMatchObject([{ status: 'succeeded', error_code: null }]);
+  }, 60_000);
+
   it('a backfill reads its range on its own position and leaves the stream checkpoint alone; a full sync re-reads everything', async () => {
     await resetHub();
     await worker();
