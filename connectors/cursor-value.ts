@@ -11,6 +11,8 @@ export type CursorKind = 'number' | 'time';
 const NUMBER_TEXT = /^-?\d+(\.\d+)?$/;
 /** The forms connectors write and read (`2026-01-31`, `2026-01-31 08:00:00`, ISO 8601 with offset). */
 const TIME_TEXT = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/i;
+/** An instant as connectors write one (json.ts, sql/time-values.ts, a SOAP `xs:dateTime`). */
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
 /** What a cursor value names, for messages. */
 export const CURSOR_FORMS = 'an ISO-8601 date or date-time (2026-01-01, 2026-01-01T08:00:00+08:00) or a number';
@@ -25,6 +27,18 @@ export function cursorTime(text: string): number | null {
   if (!TIME_TEXT.test(text)) return null;
   const t = DateTime.fromISO(text.replace(' ', 'T'), { zone: 'utc' });
   return t.isValid ? t.toMillis() : null;
+}
+
+/**
+ * Whether `text` is an ISO-8601 date-time with its UTC offset (`Z`, `+0800`, `+08:00`) as
+ * connectors write one: one instant wherever it is read. A date (`2026-01-31`: its `-31` is
+ * no offset) or a date-time without an offset is a wall clock, whose instant depends on a
+ * time zone ({@link cursorTime} reads it as UTC only to have a value). Stricter than the
+ * typed forms, which also allow a space before the time and an offset of hours only (`+08`):
+ * `new Date` reads every text this accepts. The form is checked, not the calendar.
+ */
+export function isIsoWithOffset(text: string): boolean {
+  return ISO_WITH_OFFSET.test(text);
 }
 
 /** Whether `text` is a number or a date/time cursor value; null when it is neither. */

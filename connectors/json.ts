@@ -12,9 +12,9 @@ export function isoDate(date: Date): string | null {
 
 /**
  * Arrays and objects nested deeper than this (the record itself being level 1) are refused
- * with CONN_BAD_RESPONSE, the limit the REST connector puts on response bodies
- * (`MAX_JSON_DEPTH` in rest/decode.ts). Cutting the value to null instead would lose data
- * without a trace, and serialising it later fails with a bare RangeError at some depth.
+ * with CONN_BAD_RESPONSE; the REST connector puts the same limit on response bodies
+ * (rest/decode.ts). Cutting the value to null instead would lose data without a trace, and
+ * serialising it later fails with a bare RangeError at some depth.
  */
 export const MAX_JSON_DEPTH = 64;
 

@@ -13,7 +13,7 @@ import { secret } from '../config/secret.js';
 import type { ConnectorSpec } from './spec.js';
 import type { Batch, CheckResult, Checkpoint, Connector, LookupOptions, LookupResult, ReadOptions, StreamInfo } from './types.js';
 import { inferFields } from './rest/discover.js';
-import { MAX_JSON_DEPTH } from './rest/decode.js';
+import { MAX_JSON_DEPTH } from './json.js';
 import { NotFound, lookupResultAt, recordsAt } from './rest/envelope.js';
 import { RestClient } from './rest/http.js';
 import { RequestGate, type SharedRateLimit } from './rest/limiter.js';

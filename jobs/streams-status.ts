@@ -14,6 +14,7 @@ import { DateTime } from 'luxon';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ResolvedConfig } from '../config/load.js';
+import { isIsoWithOffset } from '../connectors/cursor-value.js';
 import { listCircuits, type CircuitStatus } from './circuits.js';
 import { lastRuns, type RunView } from './runs.js';
 import { DEFAULT_KEYS, type JobKeys } from './stream-activity.js';
@@ -59,8 +60,6 @@ interface CursorFormat {
   timezone?: string;
 }
 
-const HAS_OFFSET = /(Z|[+-]\d{2}:?\d{2})$/i;
-
 /** The time a cursor value stands for, or null when it is not (knowably) a time. */
 export function cursorTime(value: unknown, format: CursorFormat | undefined): Date | null {
   if (typeof value !== 'string' && typeof value !== 'number') return null;
@@ -69,7 +68,7 @@ export function cursorTime(value: unknown, format: CursorFormat | undefined): Da
   if (format?.format === 'unix') t = DateTime.fromSeconds(Number(value), { zone });
   else if (format?.format === 'unix_ms') t = DateTime.fromMillis(Number(value), { zone });
   else if (format && format.format !== 'iso') t = DateTime.fromFormat(String(value), format.format, { zone });
-  else if (typeof value === 'string' && (format || HAS_OFFSET.test(value))) t = DateTime.fromISO(value, { zone, setZone: true });
+  else if (typeof value === 'string' && (format || isIsoWithOffset(value))) t = DateTime.fromISO(value, { zone, setZone: true });
   return t?.isValid ? t.toJSDate() : null;
 }
 

@@ -6,7 +6,7 @@ import pg from 'pg';
 import * as z from 'zod';
 import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
-import type { ResolvedConfig } from '../../config/load.js';
+import { isConfigErrors, type ResolvedConfig } from '../../config/load.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys, type FanoutEvent } from '../../gateway/events.js';
 import { addAgent, agentEmail, listAgents, setAgentDisabled, type Agent } from '../../gateway/store/agents.js';
 import { loadCliConfig } from '../sources.js';
@@ -74,6 +74,21 @@ function warnUnroutedTeam(config: ResolvedConfig, team: string): void {
   }
 }
 
+/**
+ * The config for the routing warning, or undefined when it does not load: a host that adds
+ * agents need not have the sources' environment variables, and a warning is no reason to
+ * refuse the agent.
+ */
+async function configForWarning(file: string | undefined, team: string): Promise<ResolvedConfig | undefined> {
+  try {
+    return await loadCliConfig(file);
+  } catch (err) {
+    const reason = isConfigErrors(err) ? (err.errors[0]?.format() ?? err.message) : err instanceof Error ? err.message : String(err);
+    console.error(`note: team ${team} is not checked against the routing rules: the config did not load (${reason.split('\n')[0]})`);
+    return undefined;
+  }
+}
+
 function printAgents(agents: Agent[]): void {
   if (agents.length === 0) {
     console.log('no agents (add one with junction agents add)');
@@ -97,10 +112,16 @@ export function registerAgents(program: Command): void {
     .option('--config <file>', 'config file (the default team, and the teams routing knows)')
     .option('--json', 'print the agent as JSON')
     .action(async (opts: { email: string; name: string; team?: string; passwordStdin?: boolean; config?: string; json?: boolean }) => {
-      const config = await loadCliConfig(opts.config);
-      const team = opts.team ?? config.gateway.default_team;
+      let team = opts.team;
+      let config: ResolvedConfig | undefined;
+      if (team === undefined) {
+        // Without --team the config names the team, and must load.
+        config = await loadCliConfig(opts.config);
+        team = config.gateway.default_team;
+      }
       checkNewAgent({ ...opts, team });
-      warnUnroutedTeam(config, team);
+      config ??= await configForWarning(opts.config, team);
+      if (config) warnUnroutedTeam(config, team);
       const password = opts.passwordStdin ? await readStdin() : randomBytes(12).toString('base64url');
       if (password.length < MIN_PASSWORD) throw invalid(`the password read from standard input has ${password.length} characters; at least ${MIN_PASSWORD} are needed`);
       const agent = await withDb((db) => addAgent(db, { email: opts.email, name: opts.name, team, password }));

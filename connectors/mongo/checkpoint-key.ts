@@ -19,13 +19,14 @@
  */
 import { Binary, Decimal128, Long, ObjectId } from 'mongodb';
 import { JunctionError } from '../../config/errors.js';
+// How json.ts writes a date, hence how a date key was stored before `$date:`.
+import { isIsoWithOffset } from '../cursor-value.js';
 
-const OBJECT_ID_HEX = /^[0-9a-f]{24}$/i;
+/** An ObjectId as its hex text (json.ts writes it so). */
+export const OBJECT_ID_HEX = /^[0-9a-f]{24}$/i;
 /** What `String(number)`, `Long#toString` and `Decimal128#toString` write. */
 const NUMBER_TEXT = /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i;
 const INTEGER_TEXT = /^-?\d+$/;
-/** How json.ts writes a date, hence how a date key was stored before `$date:`. */
-export const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -132,7 +133,7 @@ export function decodeKey(field: string, key: string | number | null): unknown[]
         break;
       case 'date': {
         const date = new Date(text);
-        if (ISO_WITH_OFFSET.test(text) && !Number.isNaN(date.getTime())) return [date];
+        if (isIsoWithOffset(text) && !Number.isNaN(date.getTime())) return [date];
         break;
       }
       case 'bin': {
@@ -150,7 +151,7 @@ export function decodeKey(field: string, key: string | number | null): unknown[]
 function unprefixed(field: string, key: string): unknown[] {
   if (key.startsWith('$')) return [key];
   if (field === '_id' && OBJECT_ID_HEX.test(key)) return [ObjectId.createFromHexString(key)];
-  const legacy = NUMBER_TEXT.test(key) ? plainNumber(key) : ISO_WITH_OFFSET.test(key) ? new Date(key) : undefined;
+  const legacy = NUMBER_TEXT.test(key) ? plainNumber(key) : isIsoWithOffset(key) ? new Date(key) : undefined;
   if (legacy === undefined || (legacy instanceof Date && Number.isNaN(legacy.getTime()))) return [key];
   return [legacy, key];
 }

@@ -16,12 +16,12 @@
  */
 import { ObjectId } from 'mongodb';
 import { JunctionError } from '../../config/errors.js';
+import { OBJECT_ID_HEX } from './checkpoint-key.js';
 
 type Scalar = string | number | boolean | null;
 
 const WHOLE = /^\{\{\s*params\.([A-Za-z_]\w*)\s*\}\}$/;
 const ANY = /\{\{\s*params\.([A-Za-z_]\w*)\s*\}\}/g;
-const OBJECT_ID_HEX = /^[0-9a-fA-F]{24}$/;
 
 /** Checks one caller-supplied value. */
 export function safeParam(name: string, value: unknown): Scalar {

@@ -18,9 +18,9 @@
 import { type Document, type Filter, type Sort } from 'mongodb';
 import { JunctionError } from '../../config/errors.js';
 // A leaf module: the same reading of a typed time as the CLI check and the backfill range.
-import { cursorTime } from '../cursor-value.js';
+import { cursorKind, cursorTime, isIsoWithOffset } from '../cursor-value.js';
 import type { Checkpoint } from '../types.js';
-import { decodeKey, ISO_WITH_OFFSET, plainNumber } from './checkpoint-key.js';
+import { decodeKey, plainNumber } from './checkpoint-key.js';
 
 /** Operators that run JavaScript or arbitrary expressions on the server: never in configured filters. */
 export const FORBIDDEN_OPERATORS = ['$where', '$function', '$accumulator', '$expr'] as const;
@@ -37,20 +37,18 @@ export function findForbiddenOperator(doc: unknown, path = ''): { operator: stri
   return undefined;
 }
 
-/** The forms `sync --from` and `read --since` accept as a number (connectors/cursor-value.ts). */
-const TYPED_NUMBER = /^-?\d+(\.\d+)?$/;
-
 /** The BSON values a checkpoint's cursor value stands for (see the module comment). */
 export function cursorToBson(value: string | number): unknown[] {
   if (typeof value === 'number') return [value];
-  if (ISO_WITH_OFFSET.test(value)) {
+  if (isIsoWithOffset(value)) {
     const date = new Date(value);
     if (Number.isNaN(date.getTime())) throw new JunctionError('CONN_CURSOR', `checkpoint cursor ${JSON.stringify(value)} is not a valid time`);
     return [date];
   }
   const time = cursorTime(value);
   if (time !== null) return [new Date(time), value];
-  const number = plainNumber(value) ?? (TYPED_NUMBER.test(value) ? Number(value) : undefined);
+  // A number as `sync --from` and `read --since` accept one.
+  const number = plainNumber(value) ?? (cursorKind(value) === 'number' ? Number(value) : undefined);
   return number === undefined ? [value] : [number, value];
 }
 

@@ -14,6 +14,10 @@ import iconv from 'iconv-lite';
 import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import { JunctionError } from '../../config/errors.js';
 import { redact } from '../../config/redact.js';
+// Response bodies get the limit every record has: JSON.parse takes any depth, but the
+// lossless parser recurses and serialising a record throws a bare RangeError past a few
+// thousand levels.
+import { MAX_JSON_DEPTH } from '../json.js';
 
 const REPLACEMENT = '\uFFFD';
 
@@ -82,13 +86,6 @@ export function excerpt(text: string, secrets: readonly string[], max = 200): st
   const cut = plain.length > max ? `${plain.slice(0, max)}…` : plain;
   return redact(cut, secrets);
 }
-
-/**
- * Arrays and objects nested deeper than this are refused (CONN_BAD_RESPONSE). JSON.parse takes
- * any depth, but serialising a record later throws a bare RangeError at a few thousand levels
- * (and the lossless parser recurses); no real API nests records this deep.
- */
-export const MAX_JSON_DEPTH = 64;
 
 /** Whether arrays and objects in JSON `text` nest deeper than `max` (brackets in strings do not count). */
 function nestedDeeperThan(text: string, max: number): boolean {

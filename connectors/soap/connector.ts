@@ -103,20 +103,21 @@ export class SoapConnector implements Connector {
   }
 
   /**
-   * A client read within `timeout_ms`, or CONN_TIMEOUT. The deadline is overall: without it
-   * a slow WSDL answer would leave the shared client pending for good, and every later call
-   * would wait on it instead of fetching the WSDL again.
+   * A client read within `timeout_ms`, or CONN_TIMEOUT; every failure is classified as the
+   * WSDL's. The deadline is overall: without it a slow WSDL answer would leave the shared
+   * client pending for good, and every later call would wait on it instead of fetching the
+   * WSDL again.
    */
   private async createClientWithin(deadline: AbortSignal): Promise<soap.Client> {
     try {
       return await untilAborted(this.createClient(deadline), deadline);
     } catch (err) {
-      if (!deadline.aborted || err instanceof JunctionError) throw err;
-      throw new JunctionError('CONN_TIMEOUT', `${this.source} WSDL: not read within ${this.options.timeout_ms} ms`, {
-        where: { source: this.source },
-        retryable: true,
-      });
+      throw this.wsdlError(err, deadline);
     }
+  }
+
+  private wsdlError(err: unknown, deadline: AbortSignal): JunctionError {
+    return classifySoapError(err, `${this.source} WSDL`, { source: this.source }, deadline.aborted ? 'timeout' : undefined, this.options.timeout_ms);
   }
 
   /** The shared client; a failed or timed-out creation is forgotten so the next call tries again. */
@@ -173,16 +174,14 @@ export class SoapConnector implements Connector {
       }
       return { ok: true, latencyMs: latencyMs(), detail: `WSDL read; ${ops.size} operation(s), ${new Set(wanted).size} used` };
     } catch (err) {
-      const e = classifySoapError(err, `${this.source} WSDL`, { source: this.source }, deadline.aborted ? 'timeout' : undefined);
+      const e = this.wsdlError(err, deadline);
       return { ok: false, latencyMs: latencyMs(), detail: e.message, code: e.code };
     }
   }
 
   async discover(): Promise<StreamInfo[]> {
-    const deadline = AbortSignal.timeout(this.options.timeout_ms);
-    const client = await untilAborted(this.getClient(), deadline).catch((err: unknown) => {
-      throw classifySoapError(err, `${this.source} WSDL`, { source: this.source }, deadline.aborted ? 'timeout' : undefined);
-    });
+    // getClient's own deadline bounds the wait, and its failures come classified.
+    const client = await this.getClient();
     const ops = operations(client.describe());
     return Object.entries(this.options.streams).map(([name, stream]) => {
       const fields = cursorFields(stream);

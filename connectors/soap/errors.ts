@@ -84,9 +84,10 @@ function soapFault(fault: FaultFields, status: number | undefined, what: string,
 
 /**
  * The catalogue error for a failed call. `abortReason` says whether the call's own signal
- * fired, and why (its deadline or the caller's cancellation).
+ * fired, and why (its deadline or the caller's cancellation); `timeoutMs` is that deadline,
+ * for the message.
  */
-export function classifySoapError(raw: unknown, what: string, where: ErrorWhere, abortReason?: AbortReason): JunctionError {
+export function classifySoapError(raw: unknown, what: string, where: ErrorWhere, abortReason?: AbortReason, timeoutMs?: number): JunctionError {
   if (raw instanceof JunctionError) return raw;
   const err = safeCause(raw);
   if (abortReason === 'aborted') return new JunctionError('CONN_ABORTED', `${what}: cancelled`, { cause: err, where });
@@ -95,7 +96,8 @@ export function classifySoapError(raw: unknown, what: string, where: ErrorWhere,
   const fault = e.root?.Envelope?.Body?.Fault;
   if (fault) return soapFault(fault, status, what, where, err);
   if (abortReason === 'timeout' || e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT') {
-    return new JunctionError('CONN_TIMEOUT', `${what}: no answer within the timeout`, { cause: err, where, retryable: true });
+    const within = abortReason === 'timeout' && timeoutMs !== undefined ? `not read within ${timeoutMs} ms` : 'no answer within the timeout';
+    return new JunctionError('CONN_TIMEOUT', `${what}: ${within}`, { cause: err, where, retryable: true });
   }
   if (e.code !== undefined && NETWORK_CODES.has(e.code)) {
     return new JunctionError('CONN_UNREACHABLE', `${what}: ${e.code}`, { cause: err, where, details: { errno: e.code }, retryable: true });

@@ -13,7 +13,7 @@ import type { SqlDialect } from './dialects.js';
 import type { ColumnInfo, SqlDriver, SqlResult } from './driver.js';
 import { countQuery, pageQuery, type PageStart, type SqlStatement } from './query-builder.js';
 import type { StreamPlan } from './stream-plan.js';
-import { cursorTime } from '../cursor-value.js';
+import { cursorTime, isIsoWithOffset } from '../cursor-value.js';
 
 /**
  * Retries of one page (or of the column lookup its start is bound with) after a transient
@@ -136,15 +136,20 @@ export async function countStream(ctx: ReaderContext, plan: StreamPlan, checkpoi
 }
 
 /**
- * Where a read starts: `lookback_s` before a time cursor (inclusive, from its first row), or
- * the checkpoint itself. A transaction that stamps `updated_at = now()` when it starts and
- * commits later makes its row visible behind rows already read; a strict keyset read after
- * them never sees it.
+ * Where a read starts: `lookback_s` before the time cursor of a stored checkpoint (inclusive,
+ * from its first row), or the checkpoint itself. A transaction that stamps `updated_at = now()`
+ * when it starts and commits later makes its row visible behind rows already read; a strict
+ * keyset read after them never sees it.
+ * Only a checkpoint with a key was stored after rows read: `{ cursor: X, key: null }` is a
+ * start the caller chose (`read --since X`, a backfill from X), and nothing before X belongs
+ * to it. Only a cursor with an offset is moved: without one (a `date` column's `2026-01-31`)
+ * it is a wall clock the database reads in its own zone, and the UTC instant put in its place
+ * would be off by that zone's offset.
  */
 function lookBack(plan: StreamPlan, checkpoint: Checkpoint | null): Checkpoint | null {
-  if (!checkpoint || plan.lookbackMs === 0 || typeof checkpoint.cursor !== 'string') return checkpoint;
+  if (!checkpoint || checkpoint.key === null || plan.lookbackMs === 0 || typeof checkpoint.cursor !== 'string') return checkpoint;
   const at = cursorTime(checkpoint.cursor);
-  if (at === null || !/[zZ]|[+-]\d{2}(:?\d{2})?$/.test(checkpoint.cursor)) return checkpoint;
+  if (at === null || !isIsoWithOffset(checkpoint.cursor)) return checkpoint;
   return { cursor: new Date(at - plan.lookbackMs).toISOString(), key: null };
 }
 

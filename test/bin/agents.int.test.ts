@@ -2,7 +2,9 @@
  * `junction agents add` refusing what it cannot store or what could never log in, with a
  * code and before anything is written, against a scratch database.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFiles, yaml } from '../config/yaml-fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
 
@@ -55,4 +57,30 @@ describe('junction agents add', () => {
     expect(routed.code, routed.stderr).toBe(0);
     expect(routed.stderr).toBe('');
   });
+
+  it('adds an agent to a named team when the config does not load here (a source env var unset): a note, no warning, no failure', async () => {
+    const dir = writeFiles({
+      'junction.yaml': yaml(`
+        version: 1
+        sources:
+          shop:
+            type: postgres
+            url: \${JUNCTION_TEST_AGENTS_UNSET_URL}
+            streams:
+              accounts: { table: shop.accounts, cursor: [updated_at, id], key: id }
+      `),
+    });
+    const config = path.join(dir, 'junction.yaml');
+    const args = ['agents', 'add', '--email', 'remote@example.com', '--name', 'Remote', '--config', config, '--json'];
+    const r = await runCli([...args, '--team', 'vip_desk'], { ...env, JUNCTION_TEST_AGENTS_UNSET_URL: undefined });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^note: team vip_desk is not checked against the routing rules: the config did not load \(.*JUNCTION_TEST_AGENTS_UNSET_URL.*\[CFG_ENV_MISSING\]\)$/m);
+    expect(r.stderr).not.toMatch(/warning/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ email: 'remote@example.com', team: 'vip_desk' });
+    // Without --team the config names the team: it must load.
+    const unnamed = await runCli(args, { ...env, JUNCTION_TEST_AGENTS_UNSET_URL: undefined });
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toMatch(/\[CFG_ENV_MISSING\]/);
+  });
 });
+

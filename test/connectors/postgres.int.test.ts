@@ -226,6 +226,31 @@ describe('incremental reads (scratch table)', () => {
     }
   });
 
+  it('lookback_s leaves a start the caller chose ({cursor, key: null}: read --since, a backfill) where it is', async () => {
+    await db.query(`DROP TABLE IF EXISTS ${S}.since; CREATE TABLE ${S}.since (id text PRIMARY KEY, updated_at timestamptz NOT NULL)`);
+    await db.query(`INSERT INTO ${S}.since VALUES ('BEFORE', '2026-03-01T00:00:00Z'), ('AT', '2026-03-01T00:00:30Z'), ('AFTER', '2026-03-01T00:01:00Z')`);
+    const c = source('conn_test_pg_since_lb', { streams: { since: { table: `${S}.since`, cursor: ['updated_at', 'id'], key: 'id', lookback_s: 60 } } });
+    const from = { cursor: '2026-03-01T00:00:30.000Z', key: null };
+    expect((await collect(c.read('since', from))).records.map((r) => r.id)).toEqual(['AT', 'AFTER']);
+    expect(await c.count!('since', from)).toBe(2);
+    // A stored checkpoint (with its key) still resumes a minute before its cursor.
+    expect((await collect(c.read('since', { cursor: '2026-03-01T00:00:30.000Z', key: 'AT' }))).records.map((r) => r.id)).toEqual(['BEFORE', 'AT', 'AFTER']);
+  });
+
+  it('lookback_s leaves a cursor without an offset (a date column: 2026-01-31 ends in -31, no offset) at its checkpoint', async () => {
+    await db.query(`DROP TABLE IF EXISTS ${S}.days; CREATE TABLE ${S}.days (id text PRIMARY KEY, day date NOT NULL)`);
+    await db.query(`INSERT INTO ${S}.days VALUES ('A', '2026-01-30'), ('B', '2026-01-31'), ('C', '2026-01-31'), ('D', '2026-02-01')`);
+    const c = source('conn_test_pg_days_lb', { streams: { days: { table: `${S}.days`, cursor: ['day', 'id'], key: 'id', lookback_s: 3600 } } });
+    const checkpoint = { cursor: '2026-01-31', key: 'B' };
+    const { records, batches } = await collect(c.read('days', checkpoint));
+    expect(records).toEqual([
+      { id: 'C', day: '2026-01-31' },
+      { id: 'D', day: '2026-02-01' },
+    ]);
+    expect(batches.at(-1)!.checkpoint).toEqual({ cursor: '2026-02-01', key: 'D' });
+    expect(await c.count!('days', checkpoint)).toBe(2);
+  });
+
   it('1,000 rows with the same updated_at in batches of 64: nothing lost, nothing repeated', async () => {
     const c = source('conn_test_pg_ties', { streams: { ties: { table: `${S}.ties`, cursor: ['updated_at', 'id'], key: 'id', batch_size: 64 } } });
     const { records, batches } = await collect(c.read('ties', null));
