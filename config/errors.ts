@@ -118,6 +118,7 @@ export const ERROR_CODES = {
   GW_LOOKUP_TIMEOUT: 'a live lookup of the context panel did not answer within its timeout_ms; its part is sent stale',
   GW_LOOKUP_CIRCUIT_OPEN: "a live lookup was not tried because its source's circuit breaker is open; its part is sent stale",
   GW_LOOKUP_FAILED: 'a live lookup failed in an unexpected way (not a connector error); its part is sent stale',
+  GW_LOOKUP_RATE_LIMITED: "a live lookup was not tried because its source's rate_limit window, shared with the sync workers, had no request left; its part is sent stale, and the source's circuit does not count it as a failure",
   GW_WEB_NOT_BUILT: 'a page of the web UI was asked for but gateway/web/dist is missing: run npm run web:build (npm run demo and npm test build it) (HTTP 503)',
   GW_ANALYTICS_FAILED: 'chat rows could not be sent to ClickHouse; kept in memory and retried (the oldest dropped beyond analytics.max_buffer_rows); chat is not affected',
   // the demo estate

@@ -23,7 +23,7 @@ import { ChatAnalytics } from './analytics.js';
 import { createRouter } from './assign.js';
 import { renderReply } from './canned.js';
 import { ContextService } from './enrich/context-service.js';
-import { lookupConnectors } from './enrich/lookup-connectors.js';
+import { lookupSources } from './enrich/lookup-connectors.js';
 import { LiveLookups } from './enrich/lookups.js';
 import { startLagSweep } from './lag-sweep.js';
 import { startSweeper } from './reassign.js';
@@ -106,8 +106,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const keys = new GatewayKeys(options.redisPrefix ?? DEFAULT_REDIS_PREFIX);
   const fanout = new Fanout(redis, sub, log);
   const presence = new Presence(redis, keys, settings.heartbeat_ms * 3);
-  const connectors = lookupConnectors(settings, options.sources ?? {}, log, { redis, key: redisKeys.rateLimit });
-  const lookups = settings.lookups.length > 0 ? new LiveLookups({ settings, connectors, redis, keys, log }) : null;
+  const liveSources = lookupSources(settings, options.sources ?? {}, log, (source) => ({ redis, key: redisKeys.rateLimit(source) }));
+  const lookups = settings.lookups.length > 0 ? new LiveLookups({ settings, sources: liveSources, redis, keys, log }) : null;
   const analytics = new ChatAnalytics({ pool, client: options.clickhouse ?? null, settings: settings.analytics, log });
   const ctx: GatewayContext = {
     settings: { ...settings, token_secret: tokenSecret },
@@ -234,7 +234,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await ctx.receipts.close();
       ctx.context.close();
       lookups?.shutdown();
-      await Promise.allSettled([...connectors.values()].map((c) => c.close()));
+      await Promise.allSettled([...liveSources.values()].map((s) => s.connector.close()));
       await analytics.close();
       fanout.stop();
       await Promise.allSettled([sub.quit(), redis.quit()]);

@@ -39,19 +39,26 @@ export interface GateOptions {
   shared?: SharedRateLimit;
 }
 
-/** A queue that resolves when the shared window has a point left for this request. */
-function sharedQueue(perSecond: number, shared: SharedRateLimit): RateLimiterQueue {
+/**
+ * The window in which every process counts `perSecond` under `shared.key` (the gateway's live
+ * lookups take from it too). If Redis fails, an in-memory window of the same size stands in.
+ */
+export function sharedWindow(perSecond: number, shared: SharedRateLimit): RateLimiterRedis {
   // Points must be whole: below one request per second, the window grows instead.
   const duration = perSecond >= 1 ? 1 : Math.ceil(1 / perSecond);
   const points = Math.max(1, Math.floor(perSecond * duration));
-  const limiter = new RateLimiterRedis({
+  return new RateLimiterRedis({
     storeClient: shared.redis,
     keyPrefix: '',
     points,
     duration,
     insuranceLimiter: new RateLimiterMemory({ keyPrefix: '', points, duration }),
   });
-  return new RateLimiterQueue(limiter);
+}
+
+/** A queue that resolves when the shared window has a point left for this request. */
+function sharedQueue(perSecond: number, shared: SharedRateLimit): RateLimiterQueue {
+  return new RateLimiterQueue(sharedWindow(perSecond, shared));
 }
 
 function abortError(signal: AbortSignal): unknown {

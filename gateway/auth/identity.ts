@@ -25,6 +25,15 @@ export const IDENTITY_KEYS = ['email', 'external_id', 'phone'] as const;
 export type IdentityKey = (typeof IDENTITY_KEYS)[number];
 export type IdentityClaims = Partial<Record<IdentityKey, string>>;
 
+/**
+ * The same normalized claims, key by key (a token's identity and a freshly verified one, or
+ * two tokens'). No identity on either side matches only no identity on the other.
+ */
+export function sameIdentity(a: IdentityClaims | null, b: IdentityClaims | null): boolean {
+  if (a === null || b === null) return a === b;
+  return IDENTITY_KEYS.every((k) => a[k] === b[k]);
+}
+
 const claimValue = z.string().min(1).max(256).regex(/^[^\r\n]*$/, { error: 'line breaks are not allowed' });
 
 /** The `identity` part of `POST /api/visitor/session`. */

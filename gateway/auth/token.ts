@@ -10,7 +10,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
-import { IDENTITY_KEYS } from './identity.js';
+import { sameIdentity } from './identity.js';
 
 /** Who a token speaks for. */
 export type Principal =
@@ -105,9 +105,7 @@ export function loginTime(claims: Extract<TokenClaims, { kind: 'agent' }>): numb
  */
 export function samePrincipal(a: Principal, b: Principal): boolean {
   if (a.kind === 'agent') return b.kind === 'agent' && a.agentId === b.agentId && a.team === b.team;
-  if (b.kind !== 'visitor' || a.visitorId !== b.visitorId || a.customerId !== b.customerId) return false;
-  if (a.identity === null || b.identity === null) return a.identity === b.identity;
-  return IDENTITY_KEYS.every((k) => a.identity![k] === b.identity![k]);
+  return b.kind === 'visitor' && a.visitorId === b.visitorId && a.customerId === b.customerId && sameIdentity(a.identity, b.identity);
 }
 
 /** The principal of verified claims (drops the times). */

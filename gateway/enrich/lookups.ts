@@ -6,16 +6,21 @@
  * `cache_ttl_s` (shared by every instance), and the whole refresh of a part is bounded by the
  * lookup's `timeout_ms`: what has not answered by then leaves its rows as the last sync saw
  * them and marks the part stale. A late answer still fills the cache for the next panel.
+ * A source with a shared rate window (the sync workers') gives each call its request before
+ * the breaker, without waiting: when a sync has spent the window, the part is stale
+ * (`GW_LOOKUP_RATE_LIMITED`) and the source's circuit does not count it as a failure.
  */
 import { createHash } from 'node:crypto';
 import CircuitBreaker from 'opossum';
 import type { Redis } from 'ioredis';
-import { isJunctionError } from '../../config/errors.js';
+import { JunctionError, isJunctionError } from '../../config/errors.js';
 import type { Logger } from '../../config/log.js';
-import type { Connector, JsonValue, LookupResult } from '../../connectors/types.js';
+import type { JsonValue, LookupResult } from '../../connectors/types.js';
 import type { GatewaySettings } from '../settings.js';
 import type { GatewayKeys } from '../events.js';
 import type { ContextPart } from '../protocol.js';
+import type { LookupSource } from './lookup-connectors.js';
+import type { Admission } from './shared-window.js';
 
 export type LookupConfig = GatewaySettings['lookups'][number];
 
@@ -24,6 +29,7 @@ type Row = Record<string, unknown> & { live?: Record<string, JsonValue> };
 
 interface SourceState {
   breaker: CircuitBreaker<[string, Record<string, unknown>], LookupResult>;
+  admit: Admission | undefined;
   /** When the current run of failures began (null while the source answers). */
   failingSince: Date | null;
   lastError: string | null;
@@ -36,8 +42,8 @@ interface Cached {
 
 export interface LiveLookupsOptions {
   settings: Pick<GatewaySettings, 'lookups' | 'lookup_circuit'>;
-  /** Connector per source named by a lookup (created by the caller with `createConnector`). */
-  connectors: ReadonlyMap<string, Connector>;
+  /** Connector (and shared rate window) per source named by a lookup (the caller's `lookupSources`). */
+  sources: ReadonlyMap<string, LookupSource>;
   redis: Redis;
   /** Names the cache keys (under the gateway's Redis prefix). */
   keys: GatewayKeys;
@@ -64,8 +70,9 @@ export class LiveLookups {
     const c = o.settings.lookup_circuit;
     for (const l of o.settings.lookups) {
       if (this.sources.has(l.source)) continue;
-      const connector = o.connectors.get(l.source);
-      if (!connector) throw new TypeError(`LiveLookups option connectors: no connector for source ${l.source}`);
+      const source = o.sources.get(l.source);
+      if (!source) throw new TypeError(`LiveLookups option sources: no connector for source ${l.source}`);
+      const { connector } = source;
       // The breaker times a call out (counted as a failure) after the slowest of the source's
       // lookup timeouts; the connector keeps its own, longer one for the call itself, so an
       // answer that comes late still fills the cache.
@@ -78,7 +85,7 @@ export class LiveLookups {
         name: l.source,
         errorFilter: answered,
       });
-      const state: SourceState = { breaker, failingSince: null, lastError: null };
+      const state: SourceState = { breaker, admit: source.admit, failingSince: null, lastError: null };
       breaker.on('success', () => {
         state.failingSince = null;
         state.lastError = null;
@@ -105,6 +112,12 @@ export class LiveLookups {
     if (l.cache_ttl_s > 0) {
       const hit = await this.o.redis.get(key).catch(() => null);
       if (hit) return JSON.parse(hit) as Cached;
+    }
+    // Taken here, outside the breaker: a call that waited for the window inside it would time
+    // out as a failure of a source that is only busy. An open circuit makes no call, so it
+    // takes no request from the window either.
+    if (state.admit && !state.breaker.opened && !(await state.admit())) {
+      throw new JunctionError('GW_LOOKUP_RATE_LIMITED', `source ${l.source} has no request left in the current window of its rate_limit (shared with syncs); lookup ${l.lookup} not tried`, { where: { source: l.source } });
     }
     try {
       const result = await state.breaker.fire(l.lookup, params);

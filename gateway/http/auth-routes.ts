@@ -11,7 +11,7 @@ import express from 'express';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
-import { IDENTITY_KEYS, signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../auth/identity.js';
+import { sameIdentity, signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../auth/identity.js';
 import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../auth/password.js';
 import { loginTime, signToken } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
@@ -30,11 +30,6 @@ const loginSchema = z.strictObject({ email: z.string().min(3).max(254).refine((s
 export const LOGIN_FAILURES_PER_ADDRESS = 30;
 
 const visitorSessionSchema = signedIdentitySchema.partial();
-
-/** The same normalized claims (a token's claims and a freshly verified identity). */
-function sameIdentity(a: IdentityClaims, b: IdentityClaims | null): boolean {
-  return b !== null && IDENTITY_KEYS.every((k) => a[k] === b[k]);
-}
 
 export function authRoutes(ctx: GatewayContext): express.Router {
   const router = express.Router();
@@ -72,7 +67,10 @@ export function authRoutes(ctx: GatewayContext): express.Router {
         .then((fresh) => replacePasswordHash(ctx.pool, agent.id, verified, fresh))
         .catch((err: unknown) => ctx.log.warn({ err, agentId: agent.id }, 'password hash not upgraded'));
     }
-    const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ctx.settings.agent_token_ttl_s);
+    // Capped like a refresh: with agent_token_ttl_s above agent_login_max_s, the first token
+    // would otherwise outlive the login's maximum age.
+    const ttl = Math.min(ctx.settings.agent_token_ttl_s, ctx.settings.agent_login_max_s);
+    const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ttl);
     res.json({ token, expiresAt: expiresAt.toISOString(), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
   });
 

@@ -1,6 +1,6 @@
 /** Signed visitor identities: the canonical string, verification, replay window, normalization. */
 import { describe, expect, it } from 'vitest';
-import { canonicalIdentity, signIdentity, verifyIdentity } from '../../gateway/auth/identity.js';
+import { canonicalIdentity, sameIdentity, signIdentity, verifyIdentity } from '../../gateway/auth/identity.js';
 
 const SECRET = 'shared-identity-secret';
 const opts = (now: number) => ({ secret: SECRET, maxSkewSeconds: 300, region: 'CN' as const, now: now * 1000 });
@@ -45,5 +45,18 @@ describe('signed identity', () => {
     expect(codeOf(() => verifyIdentity({ identity, timestamp: T, signature: signIdentity(identity, T, SECRET) }, { ...opts(T), secret: undefined }))).toBe(
       'GW_BAD_IDENTITY_SIGNATURE',
     );
+  });
+});
+
+describe('sameIdentity', () => {
+  it.each([
+    ['no identity on both sides', null, null, true],
+    ['the same claims', { email: 'ann@example.com', phone: '+8613800138000' }, { phone: '+8613800138000', email: 'ann@example.com' }, true],
+    ['an identity and none', { email: 'ann@example.com' }, null, false],
+    ['none and an identity', null, { email: 'ann@example.com' }, false],
+    ['another email', { email: 'ann@example.com' }, { email: 'bob@example.com' }, false],
+    ['the same claims plus another', { email: 'ann@example.com' }, { email: 'ann@example.com', external_id: 'A-1' }, false],
+  ])('%s', (_what, a, b, same) => {
+    expect(sameIdentity(a, b)).toBe(same);
   });
 });

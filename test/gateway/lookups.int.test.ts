@@ -49,7 +49,7 @@ function lookups(overrides: Record<string, unknown>) {
     lookups: [{ part: 'orders', source: 'orders_soap', lookup: 'order_status', params: { orderNo: 'order_no' }, timeout_ms: 2000, ...overrides }],
     lookup_circuit: { error_percent: 50, volume: 2, reset_ms: 60_000 },
   });
-  return new LiveLookups({ settings, connectors: new Map([['orders_soap', connector]]), redis, keys, log: silentLogger });
+  return new LiveLookups({ settings, sources: new Map([['orders_soap', { connector }]]), redis, keys, log: silentLogger });
 }
 
 describe('live lookups', () => {

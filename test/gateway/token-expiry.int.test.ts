@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { signToken, verifyToken, type Principal } from '../../gateway/auth/token.js';
+import { loginTime, signToken, verifyToken, type Principal } from '../../gateway/auth/token.js';
 import { CLOSE } from '../../gateway/protocol.js';
 import type { RunningGateway } from '../../gateway/server.js';
 import { ChatClient, type SocketLike } from '../../gateway/web/src/shared/chat-client.js';
@@ -73,6 +73,16 @@ describe('a socket whose token expires', () => {
     await env.db.pool.query('UPDATE gateway.agent SET disabled_at = now() WHERE id = $1', [agent.id]);
     client.send({ type: 'auth', token: shortToken(agentPrincipal(agent), 60) });
     expect((await client.closed).code).toBe(CLOSE.FORBIDDEN);
+  });
+});
+
+describe('POST /api/auth/login', () => {
+  it('never signs a token past the login maximum age, even when agent_token_ttl_s is longer', async () => {
+    const capped = await env.start({ settings: { agent_token_ttl_s: 7200, agent_login_max_s: 600 } });
+    const agent = await makeAgent(env);
+    const claims = verifyToken(await login(capped.port, agent), TOKEN_SECRET);
+    if (claims.kind !== 'agent') throw new Error(`an agent token, not ${claims.kind}`);
+    expect(claims.exp).toBeLessThanOrEqual(loginTime(claims) + 600);
   });
 });
 

@@ -5,6 +5,7 @@
  * login go on (`gateway.agent_login_max_s`).
  */
 import { api } from '../shared/api.js';
+import { RENEW_LEAD_MS } from '../shared/chat-client.js';
 
 export interface AgentInfo {
   id: number;
@@ -41,19 +42,18 @@ export function clearSession(): void {
   sessionStorage.removeItem(KEY);
 }
 
-/** A token this close to its expiry is refreshed before it is used. */
-const RENEW_BEFORE_MS = 5 * 60_000;
 let refreshing: Promise<string> | null = null;
 
 /**
- * The stored token, refreshed first when it expires within 5 minutes. A refused refresh (a
- * disabled agent, a login past its maximum age) gives the old token back: the call or
- * connection that uses it is refused too, which sends the page to the login form.
+ * The stored token, refreshed first when it expires within {@link RENEW_LEAD_MS} (the chat
+ * client asks for a renewed token that long before expiry, so it must get a fresh one). A
+ * refused refresh (a disabled agent, a login past its maximum age) gives the old token back:
+ * the call or connection that uses it is refused too, which sends the page to the login form.
  */
 export function freshToken(): Promise<string | null> {
   const s = loadSession();
   if (!s) return Promise.resolve(null);
-  if (Date.parse(s.expiresAt) - Date.now() > RENEW_BEFORE_MS) return Promise.resolve(s.token);
+  if (Date.parse(s.expiresAt) - Date.now() > RENEW_LEAD_MS) return Promise.resolve(s.token);
   refreshing ??= api<AgentSession>('/api/auth/refresh', { method: 'POST', token: s.token })
     .then(
       (fresh) => {

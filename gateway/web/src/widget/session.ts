@@ -7,11 +7,10 @@
  * or signing out, starts a new visitor, so nobody sees someone else's conversation.
  */
 import { ApiError, api } from '../shared/api.js';
+import { RENEW_LEAD_MS } from '../shared/chat-client.js';
 import type { EmbedConfig } from './embed.js';
 
 const KEY = 'junction.visitor';
-/** A token this close to its expiry is renewed before the next connection. */
-const RENEW_BEFORE_MS = 5 * 60_000;
 
 interface Stored {
   token: string;
@@ -69,10 +68,13 @@ export class VisitorSession {
     return this.once(() => this.start(load(), true));
   }
 
-  /** A token for the next connection, renewed when it is within 5 minutes of expiry. */
+  /**
+   * A token for the next connection, renewed when it is within {@link RENEW_LEAD_MS} of expiry
+   * (the chat client asks for a renewed token that long before expiry, so it must get a fresh one).
+   */
   async token(): Promise<string> {
     const s = this.current;
-    if (s && s.expiresAt - Date.now() > RENEW_BEFORE_MS) return s.token;
+    if (s && s.expiresAt - Date.now() > RENEW_LEAD_MS) return s.token;
     return (await this.once(() => this.start(s, false))).token;
   }
 
