@@ -6,15 +6,15 @@
  * URL without the password.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { JunctionError } from '../config/errors.js';
+import { urlVariable } from '../config/env.js';
+import type { JunctionError } from '../config/errors.js';
 import { redact } from '../config/redact.js';
+import { serviceNotAnswering } from './service-errors.js';
 
 /** The error of a Redis at `url` that does not answer, `err` being the driver's reason. */
 export function redisNotAnswering(url: string, err: unknown): JunctionError {
   const why = err instanceof Error ? err.message : String(err);
-  return new JunctionError('STACK_NOT_RUNNING', redact(`Redis at ${url} does not answer (${why}): start the stack (junction stack up) or set JUNCTION_REDIS_URL`), {
-    cause: err,
-  });
+  return serviceNotAnswering(`Redis at ${url}`, why, urlVariable('redis'), err, (text) => redact(text));
 }
 
 /**

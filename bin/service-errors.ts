@@ -9,6 +9,7 @@ import { ClickHouseError } from '@clickhouse/client';
 import pg from 'pg';
 import { urlVariable, type ServiceName, type StackSettings } from '../config/env.js';
 import { JunctionError } from '../config/errors.js';
+import { isNetworkErrorCode } from '../config/network-codes.js';
 import { redact } from '../config/redact.js';
 import { urlPasswords } from '../config/secret.js';
 
@@ -20,9 +21,6 @@ const LABELS: Record<ServiceName, string> = {
   orders_soap: 'the demo order service',
   tickets_php: 'the demo ticket API',
 };
-
-/** Socket codes of a server that is not there or cannot be reached. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN']);
 
 /** Drivers' messages for a server that went away or never answered, without a socket code. */
 const LOST: { pattern: RegExp; service: ServiceName }[] = [
@@ -46,6 +44,14 @@ interface SocketError extends Error {
 }
 
 /**
+ * STACK_NOT_RUNNING for the service `what` (a label with its URL) that did not answer, `why`
+ * being the driver's reason; `safe` masks the passwords the message could hold.
+ */
+export function serviceNotAnswering(what: string, why: string, variable: string, cause: unknown, safe: (text: string) => string): JunctionError {
+  return new JunctionError('STACK_NOT_RUNNING', safe(`${what} does not answer (${why}): start the stack (junction stack up) or set ${variable}`), { cause });
+}
+
+/**
  * A coded error for a raw failure of one of the hub's services, or undefined when `err` (and
  * its causes) is not one. The codes: STACK_NOT_RUNNING (does not answer), STACK_AUTH_FAILED
  * (refused the credentials), MIG_PENDING (tables missing: run `junction migrate`).
@@ -62,8 +68,7 @@ export function serviceError(err: unknown, settings: StackSettings): JunctionErr
 function translate(e: Error, settings: StackSettings): JunctionError | undefined {
   const safe = (text: string) => redact(text, passwords(settings));
   const at = (name: ServiceName) => `${LABELS[name]} at ${safe(settings.services[name].url)}`;
-  const notAnswering = (name: ServiceName, why: string) =>
-    new JunctionError('STACK_NOT_RUNNING', safe(`${at(name)} does not answer (${why}): start the stack (junction stack up) or set ${urlVariable(name)}`), { cause: e });
+  const notAnswering = (name: ServiceName, why: string) => serviceNotAnswering(at(name), why, urlVariable(name), e, safe);
 
   if (e instanceof pg.DatabaseError && e.code) {
     const why = `${e.message} (SQLSTATE ${e.code})`;
@@ -88,7 +93,7 @@ function translate(e: Error, settings: StackSettings): JunctionError | undefined
   }
 
   const socket = e as SocketError;
-  if (socket.code && UNREACHABLE.has(socket.code)) {
+  if (isNetworkErrorCode(socket.code)) {
     // Node reports a refused `localhost` (IPv4 and IPv6 tried) as an AggregateError of both.
     const inner = (socket.errors ?? []).filter((x): x is SocketError => x instanceof Error);
     const why = socket.message || inner.map((x) => x.message).join('; ') || socket.code;

@@ -8,6 +8,7 @@
  * ClickHouse) or is a bug; it is classified here by SQLSTATE, socket code or type.
  */
 import { formatWhere, isJunctionError } from '../config/errors.js';
+import { isNetworkErrorCode } from '../config/network-codes.js';
 
 export interface ErrorClass {
   code: string;
@@ -23,8 +24,6 @@ const NOT_SOURCE_FAULTS = new Set(['CONN_ABORTED', 'CONN_UNKNOWN_STREAM', 'CONN_
 /** SQLSTATEs of failures that pass on their own: serialization failure, deadlock, lock timeout, too many connections. */
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '53300', '57014']);
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET']);
-
 /** ClickHouse server error codes that pass on their own (timeouts, memory, too many parts or queries). */
 const TRANSIENT_CLICKHOUSE = new Set(['159', '202', '209', '210', '241', '252']);
 
@@ -34,7 +33,7 @@ export function isTransient(err: unknown): boolean {
   if (isBug(err)) return false;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
-    if (TRANSIENT_SQLSTATES.has(code) || /^(08|57P)/.test(code) || NETWORK_CODES.has(code)) return true;
+    if (TRANSIENT_SQLSTATES.has(code) || /^(08|57P)/.test(code) || isNetworkErrorCode(code)) return true;
     // Any other SQLSTATE (undefined table, constraint) fails the same way next time.
     if (/^[0-9A-Z]{5}$/.test(code)) return false;
     // A ClickHouse server error (numeric code): a schema problem unless it is load or network.

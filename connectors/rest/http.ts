@@ -7,6 +7,7 @@
 import pRetry from 'p-retry';
 import { JunctionError } from '../../config/errors.js';
 import type { Logger } from '../../config/log.js';
+import { isNetworkErrorCode } from '../../config/network-codes.js';
 import { parseResponse, type DecodeContext, type RawResponse } from './decode.js';
 import { checkEnvelope, type EnvelopeConfig } from './envelope.js';
 import type { RequestGate } from './limiter.js';
@@ -64,8 +65,6 @@ export interface RestResponse {
   status: number;
 }
 
-const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|UND_ERR_\w+)$/;
-
 /** Maps a fetch/abort failure to a stable code; JunctionErrors pass through. */
 export function classifyFailure(err: unknown, source: string, path: string, signal: AbortSignal | undefined): JunctionError {
   if (err instanceof JunctionError) return err;
@@ -82,7 +81,7 @@ export function classifyFailure(err: unknown, source: string, path: string, sign
   const message = cause?.message ?? (err as Error | null)?.message ?? String(err);
   // undici reports network failures as TypeError('fetch failed') or ('terminated') mid-body;
   // other TypeErrors are bugs, not worth retrying.
-  if ((err instanceof TypeError && /^(fetch failed|terminated)$/.test(err.message)) || (code && NETWORK_CODES.test(code))) {
+  if ((err instanceof TypeError && /^(fetch failed|terminated)$/.test(err.message)) || isNetworkErrorCode(code)) {
     return new JunctionError('CONN_UNREACHABLE', `${path}: ${message}`, { cause: err, where, retryable: true, details: { errno: code ?? null } });
   }
   return new JunctionError('CONN_BAD_RESPONSE', `${path}: ${message}`, { cause: err, where });

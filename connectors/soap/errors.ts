@@ -9,19 +9,7 @@
  * is usually transient, so it is retryable, with the bounded back-off of the reader.
  */
 import { JunctionError, type ErrorWhere } from '../../config/errors.js';
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTDOWN',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-]);
+import { isNetworkErrorCode } from '../../config/network-codes.js';
 
 interface FaultFields {
   faultcode?: unknown;
@@ -99,7 +87,7 @@ export function classifySoapError(raw: unknown, what: string, where: ErrorWhere,
     const within = abortReason === 'timeout' && timeoutMs !== undefined ? `not read within ${timeoutMs} ms` : 'no answer within the timeout';
     return new JunctionError('CONN_TIMEOUT', `${what}: ${within}`, { cause: err, where, retryable: true });
   }
-  if (e.code !== undefined && NETWORK_CODES.has(e.code)) {
+  if (isNetworkErrorCode(e.code)) {
     return new JunctionError('CONN_UNREACHABLE', `${what}: ${e.code}`, { cause: err, where, details: { errno: e.code }, retryable: true });
   }
   if (e.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(e.message ?? '')) {

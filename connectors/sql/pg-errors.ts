@@ -4,6 +4,7 @@
  * (connection lost, server restarting, timeouts, deadlocks).
  */
 import { JunctionError, isJunctionError, type ErrorCode } from '../../config/errors.js';
+import { isNetworkErrorCode } from '../../config/network-codes.js';
 
 interface Class {
   code: ErrorCode;
@@ -23,9 +24,6 @@ const BY_SQLSTATE: Record<string, Class> = {
   '55P03': { code: 'CONN_QUERY_FAILED', retryable: true }, // lock_not_available
 };
 
-/** Node socket errors: the server cannot be reached or the connection dropped. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED']);
-
 /** The classification of a pg error by SQLSTATE, Node error code or message. */
 export function pgErrorClass(err: unknown): Class {
   const code = (err as { code?: unknown } | null)?.code;
@@ -33,7 +31,7 @@ export function pgErrorClass(err: unknown): Class {
     const known = BY_SQLSTATE[code];
     if (known) return known;
     if (code.startsWith('08') || code.startsWith('57P')) return { code: 'CONN_UNREACHABLE', retryable: true };
-    if (NETWORK_CODES.has(code)) return { code: 'CONN_UNREACHABLE', retryable: true };
+    if (isNetworkErrorCode(code)) return { code: 'CONN_UNREACHABLE', retryable: true };
   }
   const message = err instanceof Error ? err.message : String(err);
   if (/timeout exceeded when trying to connect|Query read timeout/i.test(message)) return { code: 'CONN_TIMEOUT', retryable: true };
