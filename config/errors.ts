@@ -32,7 +32,7 @@ export const ERROR_CODES = {
   MAP_BAD_VALUE: "a record's value that the field's helpers cannot convert (unparsable datetime, bad number, unmapped enum value)",
   MAP_MISSING_KEY: "a record whose key expression gives no value",
   // identity resolution and the unified view
-  ID_LOAD_REFUSED: "a record PostgreSQL refused (SQLSTATE class 22 or 23) when its batch was loaded again record by record; the record is a dead letter, the batch goes on",
+  ID_LOAD_REFUSED: "a record PostgreSQL refused (SQLSTATE class 22 or 23) when its batch was loaded again in halves down to single records; the record is a dead letter, the batch goes on",
   ID_INVALID_VALUE: 'a mapped value that does not fit its unified column (type, enum, field unknown to the model); the record fails, the batch goes on',
   ID_NOT_FOUND: 'no customer matches the id, email, phone or source record given',
   ID_UNMERGE_REFUSED: "an unmerge of a record that is not the customer's, or of its only record",

@@ -1,10 +1,12 @@
 /**
  * A batch PostgreSQL refuses for its data (SQLSTATE class 22, a data exception, or 23, an
- * integrity constraint) is loaded again record by record, each under a savepoint, in the
- * same transaction: the records it refuses become dead letters (ID_LOAD_REFUSED, with their
- * key and the server's reason) and the rest load with the batch's checkpoint. Without it one
- * value the load gate (values.ts) did not foresee failed the batch on every run, and no
- * record after it ever loaded.
+ * integrity constraint) is loaded again in halves, each under a savepoint, in the same
+ * transaction; a refused half is halved again, down to the records PostgreSQL refuses alone.
+ * Those become dead letters (ID_LOAD_REFUSED, with their key and the server's reason) and the
+ * rest load with the batch's checkpoint. Without it one value the load gate (values.ts) did
+ * not foresee failed the batch on every run, and no record after it ever loaded. Halving
+ * finds one refused record among n in about 2·log2(n) loads (26 for a batch of 5,000)
+ * where going record by record took n.
  */
 import pg from 'pg';
 import type { ResolveRules } from '../resolve/rules.js';
@@ -32,7 +34,7 @@ function add(total: BatchResult, r: BatchResult): void {
   total.customerIds.push(...r.customerIds);
 }
 
-/** {@link applyBatch}, falling back to one record at a time when PostgreSQL refuses the batch's data. */
+/** {@link applyBatch}, falling back to halves of the batch when PostgreSQL refuses its data. */
 export async function applyIsolating(tx: pg.ClientBase, records: readonly MappedRecord[], rules: ResolveRules, apply: Apply = applyBatch): Promise<BatchResult> {
   await tx.query('SAVEPOINT junction_batch');
   try {
@@ -42,28 +44,28 @@ export async function applyIsolating(tx: pg.ClientBase, records: readonly Mapped
   } catch (err) {
     if (!isDataError(err)) throw err;
     await tx.query('ROLLBACK TO SAVEPOINT junction_batch');
+    await tx.query('RELEASE SAVEPOINT junction_batch');
+    if (records.length === 1) return refused(records[0]!, err);
   }
   const total = empty();
-  for (const record of records) {
-    await tx.query('SAVEPOINT junction_record');
-    try {
-      add(total, await apply(tx, [record], rules));
-      await tx.query('RELEASE SAVEPOINT junction_record');
-    } catch (err) {
-      if (!isDataError(err)) throw err;
-      await tx.query('ROLLBACK TO SAVEPOINT junction_record');
-      total.failures.push({
-        source: record.source,
-        stream: record.stream,
-        sourceKey: record.sourceKey,
-        stage: 'load',
-        code: 'ID_LOAD_REFUSED',
-        message: `PostgreSQL refused the record: ${err.message} (SQLSTATE ${err.code})`,
-        raw: record.raw,
-        mappingVersion: record.mappingVersion,
-      });
-    }
-  }
+  const middle = Math.ceil(records.length / 2);
+  for (const half of [records.slice(0, middle), records.slice(middle)]) add(total, await applyIsolating(tx, half, rules, apply));
   total.customerIds = [...new Set(total.customerIds)].sort((a, b) => a - b);
   return total;
+}
+
+/** The result of a record PostgreSQL refuses alone: nothing loaded, one dead letter. */
+function refused(record: MappedRecord, err: pg.DatabaseError): BatchResult {
+  const result = empty();
+  result.failures.push({
+    source: record.source,
+    stream: record.stream,
+    sourceKey: record.sourceKey,
+    stage: 'load',
+    code: 'ID_LOAD_REFUSED',
+    message: `PostgreSQL refused the record: ${err.message} (SQLSTATE ${err.code})`,
+    raw: record.raw,
+    mappingVersion: record.mappingVersion,
+  });
+  return result;
 }
