@@ -3,10 +3,11 @@
  * wall-clock times in between never happen, and node-cron, which fires when the zone's wall
  * clock matches, skips a schedule set inside them without a word (`30 2 * * *` in
  * Europe/Berlin has no 02:30 on the last Sunday of March). Junction runs such a tick once,
- * at the first instant after the gap (03:00 there), as cron daemons do.
+ * at the first instant after the gap (03:00 there), as cron daemons do; {@link nextTick} is
+ * the next run that takes it into account (what `schedules list` shows).
  */
 import { DateTime } from 'luxon';
-import { tickUnit, withCronMatcher } from './schedules.js';
+import { nextRuns, tickUnit, withCronMatcher } from './cron-matcher.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -58,4 +59,19 @@ export function gapTicks(expression: string, timezone: string, from: Date, to: D
       return false;
     }).map((g) => g.at),
   );
+}
+
+/**
+ * When the scheduler next ticks `expression` in `timezone`, after the clock's now: node-cron's
+ * next run, or the end of a gap before it that swallows a tick, whichever comes first (node-cron
+ * alone would show 00:30 UTC on Monday for `30 2 * * *` in Europe/Berlin on the Saturday before
+ * the last Sunday of March; the scheduler ticks at 03:00 CEST on the Sunday). Null when node-cron
+ * names none. The gap search covers the time up to node-cron's next run only, an hour a step.
+ */
+export function nextTick(expression: string, timezone: string): Date | null {
+  const now = new Date();
+  const cronNext = nextRuns(expression, timezone)[0];
+  if (!cronNext) return null;
+  const [gapEnd] = gapTicks(expression, timezone, now, cronNext);
+  return gapEnd && gapEnd < cronNext ? gapEnd : cronNext;
 }

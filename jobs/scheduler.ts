@@ -11,21 +11,27 @@
  * crash or a Redis blip at 03:00. A tick that a daylight-saving gap swallows (node-cron
  * skips wall-clock times that do not happen) runs at the end of the gap, found by the same
  * timer (dst-gaps.ts). The same timer fails runs left `running` by a killed process
- * (SYNC_RUN_ABANDONED: no heartbeat for {@link ABANDONED_AFTER_MS}).
+ * (SYNC_RUN_ABANDONED: no heartbeat for {@link ABANDONED_AFTER_MS}) and sends their final
+ * state to ClickHouse `sync_runs`, which their dead process never will.
  */
 import os from 'node:os';
+import type { ClickHouseClient } from '@clickhouse/client';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { stackSettings } from '../config/env.js';
 import { JunctionError } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
 import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/queue.js';
 import { ABANDONED_AFTER_MS, reapAbandonedRuns } from '../pipelines/run-record.js';
 import { syncJobOptions } from '../pipelines/job-options.js';
+import { createClickhouseClient } from '../pipelines/sinks/clickhouse-client.js';
+import { sendRunStates } from '../pipelines/sinks/sync-runs.js';
+import { tickUnit } from './cron-matcher.js';
 import { gapTicks } from './dst-gaps.js';
-import { findSchedule, scheduleTarget, tickUnit, type Schedule } from './schedules.js';
+import { findSchedule, scheduleTarget, type Schedule } from './schedules.js';
 import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun, retakeTick, staleTicks } from './schedule-state.js';
 import { DEFAULT_KEYS, streamActivity, type JobKeys } from './stream-activity.js';
 
@@ -50,6 +56,8 @@ export interface SchedulerOptions {
   sweepMs?: number;
   /** A running run without a heartbeat for this long is failed as abandoned. @defaultValue {@link ABANDONED_AFTER_MS} */
   abandonedRunMs?: number;
+  /** Where the final state of abandoned runs is sent (`sync_runs`). @defaultValue a client of its own on the stack's ClickHouse, closed by `stop()` */
+  clickhouse?: ClickHouseClient;
 }
 
 export type TickResult =
@@ -75,7 +83,11 @@ export interface Scheduler {
    * schedules that the gap swallowed (what the sweep runs over the time since its last look).
    */
   runGapTicks(from: Date, to: Date): Promise<TickResult[]>;
-  /** Fails the runs left running by a killed process (what the sweep runs); their ids. */
+  /**
+   * Fails the runs left running by a killed process (what the sweep runs) and sends their
+   * state to ClickHouse `sync_runs` in one insert, with those an earlier sweep could not send;
+   * the ids of the runs it failed.
+   */
   reapAbandonedRuns(): Promise<number[]>;
   /** Stops ticking and waits for ticks in progress. */
   stop(): Promise<void>;
@@ -84,6 +96,8 @@ export interface Scheduler {
 const MINUTE = 60_000;
 /** The least time between two looks for stale ticks. */
 export const SWEEP_MS = 30_000;
+/** Reaped runs whose ClickHouse send failed are kept for the next sweep, up to this many (the oldest go first). */
+const UNSENT_RUNS_KEPT = 10_000;
 
 
 /** The job id of a tick: equal in every scheduler process for the same schedule and minute. */
@@ -102,6 +116,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const windowMs = options.staleTickWindowMs ?? 15 * MINUTE;
   const sweepMs = options.sweepMs ?? SWEEP_MS;
   const abandonedRunMs = options.abandonedRunMs ?? ABANDONED_AFTER_MS;
+  const ownClickhouse = options.clickhouse ? undefined : createClickhouseClient(stackSettings(), { log });
+  const clickhouse = options.clickhouse ?? ownClickhouse!;
+  const unsentRuns = new Set<number>();
   let lastSweep = 0;
   let gapsCheckedTo = Date.now();
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -187,7 +204,29 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   async function reapRuns(): Promise<number[]> {
     const ids = await reapAbandonedRuns(pool, abandonedRunMs);
     if (ids.length > 0) log.warn({ runIds: ids, silentForMs: abandonedRunMs }, 'runs left running by a stopped process marked failed (SYNC_RUN_ABANDONED)');
+    await sendReaped(ids);
     return ids;
+  }
+
+  /**
+   * Their process will never send their end, so the reaper does: otherwise sync_runs_current
+   * shows them running for ever. A failed send is kept for the next sweep, not thrown: the
+   * runs are failed in PostgreSQL, which is what the hub goes by.
+   */
+  async function sendReaped(ids: readonly number[]): Promise<void> {
+    for (const id of ids) unsentRuns.add(id);
+    if (unsentRuns.size === 0) return;
+    for (const id of unsentRuns) {
+      if (unsentRuns.size <= UNSENT_RUNS_KEPT) break;
+      unsentRuns.delete(id);
+    }
+    const sending = [...unsentRuns];
+    try {
+      await sendRunStates(clickhouse, pool, sending);
+      for (const id of sending) unsentRuns.delete(id);
+    } catch (err) {
+      log.warn({ err, runIds: sending }, 'abandoned runs not sent to ClickHouse sync_runs; trying again at the next sweep');
+    }
   }
 
   function track(work: Promise<unknown>, what: Record<string, unknown>): Promise<void> {
@@ -254,6 +293,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       await Promise.all(tasks.map((t) => t.destroy()));
       tasks.length = 0;
       await Promise.allSettled([...inFlight]);
+      await ownClickhouse?.close();
     },
   };
 }

@@ -3,7 +3,6 @@
  * list (next run, last tick, last run, paused), run now, pause, resume. Pause state lives in
  * PostgreSQL (jobs/schedule-state.ts), so it holds across restarts and for every scheduler.
  */
-import cron, { type ScheduledTask } from 'node-cron';
 import type { Queue } from 'bullmq';
 import type pg from 'pg';
 import { JunctionError } from '../config/errors.js';
@@ -11,6 +10,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { ScheduleConfig } from '../config/schema.js';
 import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/queue.js';
 import { syncJobOptions } from '../pipelines/job-options.js';
+import { nextTick } from './dst-gaps.js';
 import { lastRuns, type RunView } from './runs.js';
 import { within } from './timeout.js';
 import { lastTicks, readPauseStates, setPaused, type PauseState, type TickStatus } from './schedule-state.js';
@@ -29,7 +29,11 @@ export interface ScheduleView {
   paused: boolean;
   pausedAt: string | null;
   pausedBy: string | null;
-  /** Next tick (ISO), null when disabled. Paused schedules still show when they would tick. */
+  /**
+   * Next tick (ISO), null when disabled: node-cron's next run, or the end of a daylight-saving
+   * gap before it that swallows a tick (the scheduler runs that tick then). Paused schedules
+   * still show when they would tick.
+   */
   nextRun: string | null;
   /** The latest tick and what it did; `jobState` is the queue's view of its job (when enqueued). */
   lastTick: { at: string; status: TickStatus; jobId: string | null; jobState: string | null; reason: string | null } | null;
@@ -51,24 +55,6 @@ export function findSchedule(config: ResolvedConfig, name: string): Schedule {
 export function scheduleTarget(schedule: Schedule): { source: string; stream: string } {
   const [source, stream] = schedule.sync.split('.') as [string, string];
   return { source, stream };
-}
-
-/** The unit a schedule's ticks are truncated to: a 6-field cron (with seconds) ticks within the minute. */
-export const tickUnit = (expression: string): number => (expression.trim().split(/\s+/).length === 6 ? 1000 : 60_000);
-
-/** `use` with node-cron's own matcher of `expression` in `timezone`: a task that is never started, dropped from node-cron's registry afterwards. */
-export function withCronMatcher<T>(expression: string, timezone: string, use: (task: ScheduledTask) => T): T {
-  const task = cron.createTask(expression, () => undefined, { timezone });
-  try {
-    return use(task);
-  } finally {
-    void task.destroy();
-  }
-}
-
-/** The next `count` tick times of a cron expression in its time zone, computed by node-cron itself. */
-export function nextRuns(expression: string, timezone: string, count = 1): Date[] {
-  return withCronMatcher(expression, timezone, (task) => task.getNextRuns(count));
 }
 
 export interface ScheduleDeps {
@@ -107,7 +93,7 @@ export async function listSchedules(deps: ScheduleDeps): Promise<ScheduleView[]>
         paused: pause.paused,
         pausedAt: pause.pausedAt?.toISOString() ?? null,
         pausedBy: pause.pausedBy,
-        nextRun: s.enabled ? (nextRuns(s.cron, s.timezone)[0]?.toISOString() ?? null) : null,
+        nextRun: s.enabled ? (nextTick(s.cron, s.timezone)?.toISOString() ?? null) : null,
         lastTick: tick
           ? { at: tick.tick.toISOString(), status: tick.status, jobId: tick.jobId, jobState: tick.status === 'enqueued' ? await jobState(queue, tick.jobId) : null, reason: tick.reason }
           : null,

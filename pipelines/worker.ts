@@ -34,6 +34,7 @@ import { customerEventPublisher } from './events.js';
 import { QUEUE_PREFIX, SYNC_QUEUE, redisKeys, type SyncJobData, type SyncJobProgress, type SyncJobResult } from './queue.js';
 import { failUnfinishedRun, type RunStatus } from './run-record.js';
 import { createClickhouseClient } from './sinks/clickhouse-client.js';
+import { sendRunStates } from './sinks/sync-runs.js';
 import { checkSyncRequest, runSync, type RunFailure, type SyncProgress } from './run-sync.js';
 import { acquireSourceSlot, type SourceSlot } from './source-slots.js';
 import { acquireStreamLock, streamLockHolder, type StreamLock } from './stream-lock.js';
@@ -168,6 +169,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     return { code: 'SYNC_SOURCE_DOWN', message, retryable: false, sourceFault: true };
   }
 
+  /** The run of a job refused before it could resume: failed in PostgreSQL, and in ClickHouse since runSync, which reports runs, never ran. */
+  async function failRefusedRun(runId: number, c: ErrorClass): Promise<void> {
+    const failed = await failUnfinishedRun(pool, runId, { code: c.code, message: c.message }).catch((err: unknown) => {
+      log.warn({ err, runId }, 'run status not recorded');
+      return false;
+    });
+    if (failed) await sendRunStates(clickhouse, pool, [runId]).catch((err: unknown) => log.warn({ err, runId }, 'sync run row not sent to ClickHouse'));
+  }
+
   async function processJob(job: Job<SyncJobData, SyncJobResult>, token: string | undefined, cancel: AbortSignal | undefined): Promise<SyncJobResult> {
     if (!token) throw new UnrecoverableError('SYNC_INTERNAL: job without a lock token');
     const data = job.data as RunningJobData;
@@ -178,9 +188,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       const c = classifyError(err);
       // A job that already started a run (a retry after the source was disabled or removed
       // from config): its run ends here too, or it would show `running` for ever.
-      if (data.runId !== undefined) {
-        await failUnfinishedRun(pool, data.runId, { code: c.code, message: c.message }).catch((e: unknown) => log.warn({ err: e, runId: data.runId }, 'run status not recorded'));
-      }
+      if (data.runId !== undefined) await failRefusedRun(data.runId, c);
       throw new UnrecoverableError(failureText(c));
     }
     if (closing) return delay(job, token, Date.now(), 'the worker is shutting down');

@@ -80,7 +80,7 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
     const clickhouse = createClickhouseClient(settings, { log });
     closers.push({ what: 'clickhouse', close: () => clickhouse.close() });
     const slog = log.child({ role: 'scheduler' });
-    const scheduler = createScheduler({ config, pool, queue, redis, log: slog });
+    const scheduler = createScheduler({ config, pool, queue, redis, log: slog, clickhouse });
     const names = scheduler.start();
     closers.push({ what: 'scheduler', close: () => scheduler.stop() });
     const server = await startOpsServer({ config, pool, redis, queue, log: slog, clickhouse, host: opts.host, port: opts.port });

@@ -2,7 +2,9 @@
  * Sync runs as analysts see them (ClickHouse `sync_runs`, sql/clickhouse/001_sync_runs.sql;
  * `sync_runs_current` shows each run once). A run is re-sent as it progresses; its version
  * is the hub PostgreSQL's clock at the send, so the latest state wins even when two workers
- * sent it (a run resumed elsewhere after a crash): their own clocks may disagree.
+ * sent it (a run resumed elsewhere after a crash): their own clocks may disagree. Runs that
+ * end outside runSync (failed by the scheduler's reaper, or by a worker refusing their job)
+ * are sent as `hub.sync_run` holds them ({@link sendRunStates}).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
@@ -62,12 +64,66 @@ export function syncRunValues(row: SyncRunRow, version: number): Record<string, 
  */
 export async function insertSyncRunRow(client: ClickHouseClient, hub: Pick<pg.Pool | pg.PoolClient, 'query'>, row: SyncRunRow): Promise<void> {
   const version = await hubVersion(hub);
+  await insertRows(client, [row], version, `run ${row.runId} of ${row.source}.${row.stream}`);
+}
+
+interface RawRunState {
+  id: string;
+  source: string;
+  stream: string;
+  mode: string;
+  status: string;
+  started_at: Date;
+  finished_at: Date | null;
+  records_read: string;
+  records_written: string;
+  records_failed: string;
+  error_code: string | null;
+}
+
+/**
+ * Sends runs as `hub.sync_run` now holds them, all in one insert: runs that end outside
+ * runSync, which reports its own (the scheduler's reaper, a worker refusing a job before its
+ * run could resume). The version is read before the rows, so a state committed after they
+ * are read (a worker resuming the run) carries a later version wherever it is sent from.
+ * Runs that are gone are left out. Fails as {@link insertSyncRunRow} does.
+ */
+export async function sendRunStates(client: ClickHouseClient, hub: Pick<pg.Pool | pg.PoolClient, 'query'>, runIds: readonly number[]): Promise<void> {
+  if (runIds.length === 0) return;
+  const version = await hubVersion(hub);
+  const { rows } = await hub.query<RawRunState>(
+    // A run failed before it started has its queueing time only.
+    `SELECT id, source, stream, mode, status, coalesce(started_at, queued_at) AS started_at, finished_at, records_read, records_written, records_failed, error_code
+       FROM hub.sync_run WHERE id = ANY($1::int8[]) ORDER BY id`,
+    [runIds],
+  );
+  if (rows.length === 0) return;
+  const states = rows.map(
+    (r): SyncRunRow => ({
+      runId: Number(r.id),
+      source: r.source,
+      stream: r.stream,
+      mode: r.mode,
+      status: r.status,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      recordsRead: Number(r.records_read),
+      recordsWritten: Number(r.records_written),
+      recordsFailed: Number(r.records_failed),
+      errorCode: r.error_code,
+    }),
+  );
+  await insertRows(client, states, version, states.length === 1 ? `run ${states[0]!.runId} of ${states[0]!.source}.${states[0]!.stream}` : `runs ${states.map((r) => r.runId).join(', ')}`);
+}
+
+async function insertRows(client: ClickHouseClient, rows: readonly SyncRunRow[], version: number, what: string): Promise<void> {
   try {
-    await client.insert({ table: 'sync_runs', values: [syncRunValues(row, version)], format: 'JSONEachRow' });
+    await client.insert({ table: 'sync_runs', values: rows.map((r) => syncRunValues(r, version)), format: 'JSONEachRow' });
   } catch (err) {
-    throw new JunctionError('SYNC_CLICKHOUSE_FAILED', `sending run ${row.runId} of ${row.source}.${row.stream} to ClickHouse sync_runs failed: ${(err as Error).message.split('\n')[0]}`, {
+    const sources = [...new Set(rows.map((r) => r.source))];
+    throw new JunctionError('SYNC_CLICKHOUSE_FAILED', `sending ${what} to ClickHouse sync_runs failed: ${(err as Error).message.split('\n')[0]}`, {
       cause: err,
-      where: { source: row.source },
+      where: sources.length === 1 ? { source: sources[0] } : undefined,
       details: { table: 'sync_runs', clickhouseCode: clickhouseErrorCode(err) },
       retryable: isRetryableClickhouseError(err),
     });

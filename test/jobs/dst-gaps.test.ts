@@ -1,10 +1,12 @@
 /**
  * Which ticks a daylight-saving gap swallows (node-cron never fires at wall-clock times that
- * do not happen), and the instant each runs at instead: the end of the gap. Expected
- * instants are the zones' published transitions for 2027.
+ * do not happen), and the instant each runs at instead: the end of the gap, which is also the
+ * next run shown when it comes before node-cron's. Expected instants are the zones' published
+ * transitions for 2027.
  */
-import { describe, expect, it } from 'vitest';
-import { gapTicks, springForwards } from '../../jobs/dst-gaps.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { nextRuns } from '../../jobs/cron-matcher.js';
+import { gapTicks, nextTick, springForwards } from '../../jobs/dst-gaps.js';
 
 const YEAR_2027 = [new Date('2027-01-01T00:00:00Z'), new Date('2028-01-01T00:00:00Z')] as const;
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
@@ -35,5 +37,27 @@ describe('daylight-saving gaps', () => {
   it('looks only inside the window it is given', () => {
     expect(gapTicks('30 2 * * *', 'Europe/Berlin', new Date('2027-03-28T01:00:00Z'), new Date('2027-03-29T00:00:00Z'))).toEqual([]);
     expect(iso(gapTicks('30 2 * * *', 'Europe/Berlin', new Date('2027-03-28T00:59:59Z'), new Date('2027-03-28T01:00:30Z')))).toEqual(['2027-03-28T01:00:00.000Z']);
+  });
+});
+
+describe('the next tick, at a fixed now', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it.each([
+    // cron, zone, now, the scheduler's next tick, node-cron's next run
+    ['30 2 * * *', 'Europe/Berlin', '2027-03-27T12:00:00Z', '2027-03-28T01:00:00.000Z', '2027-03-29T00:30:00.000Z'], // the day before: 03:00 CEST on the Sunday
+    ['*/20 2 * * *', 'Europe/Berlin', '2027-03-28T00:30:00Z', '2027-03-28T01:00:00.000Z', '2027-03-29T00:00:00.000Z'],
+    ['10 30 2 * * *', 'Europe/Berlin', '2027-03-27T12:00:00Z', '2027-03-28T01:00:00.000Z', '2027-03-29T00:30:10.000Z'], // 6 fields: 02:30:10
+    ['0 2 * * *', 'America/New_York', '2027-03-13T12:00:00Z', '2027-03-14T07:00:00.000Z', '2027-03-15T06:00:00.000Z'],
+    ['30 2 * * *', 'Europe/Berlin', '2027-03-28T01:00:30Z', '2027-03-29T00:30:00.000Z', '2027-03-29T00:30:00.000Z'], // the gap is over
+    ['0 3 * * *', 'Europe/Berlin', '2027-03-27T12:00:00Z', '2027-03-28T01:00:00.000Z', '2027-03-28T01:00:00.000Z'], // 03:00 happens
+    ['30 2 * * 1', 'Europe/Berlin', '2027-03-27T12:00:00Z', '2027-03-29T00:30:00.000Z', '2027-03-29T00:30:00.000Z'], // the gap is on a Sunday
+    ['30 2 * * *', 'Asia/Shanghai', '2027-03-27T12:00:00Z', '2027-03-27T18:30:00.000Z', '2027-03-27T18:30:00.000Z'],
+  ])('%s in %s at %s: %s (node-cron: %s)', (cron, zone, now, expected, nodeCron) => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date(now) });
+    expect(nextRuns(cron, zone)[0]?.toISOString()).toBe(nodeCron);
+    expect(nextTick(cron, zone)?.toISOString()).toBe(expected);
   });
 });

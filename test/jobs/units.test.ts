@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { presentedToken, tokenMatches } from '../../jobs/auth.js';
 import { tickJobId } from '../../jobs/scheduler.js';
-import { nextRuns } from '../../jobs/schedules.js';
+import { nextRuns } from '../../jobs/cron-matcher.js';
 import { cursorTime } from '../../jobs/streams-status.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

@@ -5,7 +5,9 @@
  * syncs keep their own position; a worker shutting down hands its job to another.
  * Everything runs on a Redis database and key prefix of its own and scratch databases.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
 import { syncJobOptions } from '../../pipelines/job-options.js';
 import { enqueueSync, type CustomerUpdatedEvent, type SyncJobData } from '../../pipelines/queue.js';
+import { insertSyncRunRow } from '../../pipelines/sinks/sync-runs.js';
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../pipelines/worker.js';
 import { migrateClickhouse } from '../../sql/migrate.js';
 import { freePort, queueHarness, type QueueHarness } from '../helpers/queue-harness.js';
@@ -219,6 +222,33 @@ describe('sync worker', () => {
     expect((err as Error).message).toMatch(/^SYNC_BAD_RANGE: /);
     expect(await runs()).toMatchObject([{ id: String(runId), status: 'failed', error_code: 'SYNC_BAD_RANGE' }]);
     expect((await runs())[0]!.finished_at).not.toBeNull();
+  }, 60_000);
+
+  it('sends the run of a job refused on a retry to ClickHouse as failed: sync_runs_current and the freshness query show it', async () => {
+    await resetHub();
+    await worker();
+    const { rows } = await hub.pool.query<{ id: string; started_at: Date }>(
+      `INSERT INTO hub.sync_run (source, stream, mode, status, trigger, started_at) VALUES ($1, $2, 'backfill', 'running', 'test', now()) RETURNING id, started_at`,
+      [SOURCE, STREAM],
+    );
+    const runId = Number(rows[0]!.id);
+    // What its first attempt's runSync sent when it started.
+    const running = { runId, source: SOURCE, stream: STREAM, mode: 'backfill', status: 'running', startedAt: rows[0]!.started_at, finishedAt: null, recordsRead: 0, recordsWritten: 0, recordsFailed: 0, errorCode: null };
+    await insertSyncRunRow(ch, hub.pool, running);
+    const job = await enqueue({ mode: 'backfill', from: 'yesterday', to: 'today', runId } as Partial<SyncJobData>);
+    const err = await job.waitUntilFinished(h.events, 60_000).catch((e: unknown) => e as Error);
+    expect((err as Error).message).toMatch(/^SYNC_BAD_RANGE: /);
+    // The worker sends after failing the run in PostgreSQL, around when BullMQ reports the job failed.
+    const current = async () =>
+      (await ch.query({ query: `SELECT status, error_code, finished_at FROM sync_runs_current WHERE run_id = ${runId}`, format: 'JSONEachRow' })).json<{ status: string; error_code: string; finished_at: string }>();
+    for (let i = 0; i < 100 && (await current())[0]?.status !== 'failed'; i++) await sleep(50);
+    const [row, ...more] = await current();
+    expect(more).toEqual([]);
+    expect(row).toMatchObject({ status: 'failed', error_code: 'SYNC_BAD_RANGE' });
+    expect(row!.finished_at).not.toBe('1970-01-01 00:00:00');
+    const freshness = await ch.query({ query: fs.readFileSync(path.join(PROJECT_ROOT, 'sql', 'clickhouse', 'queries', 'sync_freshness.sql'), 'utf8'), format: 'JSONEachRow' });
+    const stream = (await freshness.json<{ source: string; stream: string; last_status: string; last_error_code: string }>()).find((r) => r.source === SOURCE && r.stream === STREAM);
+    expect(stream).toMatchObject({ last_status: 'failed', last_error_code: 'SYNC_BAD_RANGE' });
   }, 60_000);
 
   it('leaves a succeeded run as it is when its job comes back and is refused', async () => {
