@@ -60,8 +60,12 @@ interface CursorFormat {
   timezone?: string;
 }
 
-/** The time a cursor value stands for, or null when it is not (knowably) a time. */
-export function cursorTime(value: unknown, format: CursorFormat | undefined): Date | null {
+/**
+ * The instant a stored checkpoint's cursor value stands for, read with the stream's
+ * `cursor_format` (unix seconds or ms, a Luxon format, ISO), or null when it is not (knowably)
+ * a time. connectors/cursor-value.ts's `cursorTime` reads typed text (`--since`) without a format.
+ */
+export function checkpointInstant(value: unknown, format: CursorFormat | undefined): Date | null {
   if (typeof value !== 'string' && typeof value !== 'number') return null;
   let t: DateTime | undefined;
   const zone = format?.timezone ?? 'UTC';
@@ -121,7 +125,7 @@ export async function streamsStatus(deps: StatusDeps): Promise<SourceStatus[]> {
           checkpointAt: row?.updated_at.toISOString() ?? null,
           recordsTotal: Number(row?.records_total ?? 0),
           lag: {
-            cursorSeconds: hasCheckpoint ? seconds(now, cursorTime(row.cursor_value, streamCfg.cursor_format)) : null,
+            cursorSeconds: hasCheckpoint ? seconds(now, checkpointInstant(row.cursor_value, streamCfg.cursor_format)) : null,
             sinceSuccessSeconds: seconds(now, successAt),
           },
           lastRun: runs.get(ref) ?? null,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { presentedToken, tokenMatches } from '../../jobs/auth.js';
 import { tickJobId } from '../../jobs/scheduler.js';
 import { nextRuns } from '../../jobs/cron-matcher.js';
-import { cursorTime } from '../../jobs/streams-status.js';
+import { checkpointInstant } from '../../jobs/streams-status.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -29,7 +29,7 @@ describe('admin credentials', () => {
   });
 });
 
-describe('cursorTime', () => {
+describe('checkpointInstant', () => {
   it.each([
     ['ISO with Z', '2026-01-01T00:00:00.000Z', undefined, '2026-01-01T00:00:00.000Z'],
     ['ISO with offset', '2025-12-31T23:14:29+08:00', undefined, '2025-12-31T15:14:29.000Z'],
@@ -40,7 +40,7 @@ describe('cursorTime', () => {
     ['iso format without offset, declared zone', '2026-01-01T08:00:00', { format: 'iso', timezone: 'Asia/Shanghai' }, '2026-01-01T00:00:00.000Z'],
     ['garbage in a declared format', 'soon', { format: 'yyyy-MM-dd HH:mm:ss', timezone: 'UTC' }, null],
   ])('%s', (_what, value, format, expected) => {
-    expect(cursorTime(value, format)?.toISOString() ?? null).toBe(expected);
+    expect(checkpointInstant(value, format)?.toISOString() ?? null).toBe(expected);
   });
 });
 
