@@ -3,6 +3,7 @@
  * `type:` over the connector registry; every object is strict. `config/junction.schema.json`
  * is generated from this (`junction schema --write`).
  */
+import proxyaddr from 'proxy-addr';
 import * as z from 'zod';
 import { connectorSpecs } from '../connectors/index.js';
 import { TARGETS } from '../pipelines/model.js';
@@ -156,6 +157,36 @@ const chatAnalyticsSchema = z.strictObject({
   max_buffer_rows: z.number().int().min(1).max(10_000_000).default(100_000).describe('rows kept while ClickHouse is down; the oldest are dropped beyond (and logged)'),
 });
 
+/**
+ * Who may say where a request came from (`X-Forwarded-For`), as express's 'trust proxy'
+ * takes it: false (nobody: the connection's address is the client's), a number of proxy hops
+ * in front of the gateway, or the proxies' addresses. Entries are checked by proxy-addr,
+ * which compiles them for express, so a typo fails at load and not at start. `true` is
+ * refused: it would take any client's own `X-Forwarded-For` for its address.
+ */
+const trustProxySchema = z.union(
+  [
+    z.literal(false),
+    z.number().int().min(1).max(16),
+    z
+      .array(
+        z.string().refine(
+          (entry) => {
+            try {
+              proxyaddr.compile(entry);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { error: (iss) => `invalid proxy address ${JSON.stringify(iss.input)}: use an IP address, a CIDR (10.0.0.0/8) or loopback, linklocal, uniquelocal` },
+        ),
+      )
+      .min(1),
+  ],
+  { error: 'expected false, a number of proxy hops (1-16) or a list of proxy addresses; true is refused (any client could then choose its own address)' },
+);
+
 const gatewaySchema = z.strictObject({
   port: portSchema().default(18080),
   allowed_origins: z
@@ -183,6 +214,9 @@ const gatewaySchema = z.strictObject({
     .min(0)
     .default(120)
     .describe('new visitor sessions a minute from one address (renewals with a valid token are free); 0: no limit'),
+  trust_proxy: trustProxySchema
+    .default(false)
+    .describe('the reverse proxies in front of the gateway, whose X-Forwarded-For names the client address that the login and visitor session limits count: false (none: the connection\'s own address), a number of hops, or their addresses/CIDRs (loopback, 10.0.0.0/8)'),
   visitor_token_ttl_s: z.number().int().min(60).max(7 * 86_400).default(43_200).describe('lifetime of a visitor token (renewable while valid)'),
   max_payload_bytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe('largest WebSocket frame; a bigger one closes the socket with 1009'),
   max_text_chars: z.number().int().min(1).max(100_000).default(4000).describe('longest chat message text'),

@@ -157,8 +157,10 @@ const serverFrames = [
     heartbeatMs: z.number().int(),
     maxPayloadBytes: z.number().int(),
     maxTextChars: z.number().int(),
-    /** When the socket's token expires (ISO); send an `auth` frame with a renewed token before then. */
+    /** When the socket's token expires (ISO, the server's clock); send an `auth` frame with a renewed token before then. */
     tokenExpiresAt: z.string(),
+    /** The same as whole seconds from this frame: a client counts it on its own clock, which may be off. */
+    tokenExpiresIn: z.number().int().min(0),
   }),
   z.strictObject({
     type: z.literal('msg'),
@@ -197,8 +199,8 @@ const serverFrames = [
     clientMsgId: clientMsgId.optional(),
     conversationId: conversationId.optional(),
   }),
-  /** The `auth` frame's token was accepted: the socket now lives until `expiresAt`. */
-  z.strictObject({ type: z.literal('auth'), expiresAt: z.string() }),
+  /** The `auth` frame's token was accepted: the socket now lives until `expiresAt`, `expiresIn` seconds from this frame. */
+  z.strictObject({ type: z.literal('auth'), expiresAt: z.string(), expiresIn: z.number().int().min(0) }),
   /** Sent before close 1012: this instance is going away. */
   z.strictObject({ type: z.literal('reconnect'), reason: z.string() }),
 ] as const;

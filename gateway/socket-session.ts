@@ -15,7 +15,7 @@
  */
 import type { RawData, WebSocket } from 'ws';
 import { JunctionError, isJunctionError, type ErrorCode } from '../config/errors.js';
-import { participantId, principalOf, samePrincipal, verifyToken, type Principal } from './auth/token.js';
+import { participantId, principalOf, samePrincipal, secondsLeft, verifyToken, type Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import { drainSoon } from './drain.js';
 import { close as closeConversation, openForVisitor, reopenForVisitor, transfer } from './conversations.js';
@@ -299,7 +299,7 @@ export class SocketSession implements ConversationsHost {
       if (!agent || agent.disabled) return this.kick('agent disabled');
     }
     this.tokenExpiresAt = Math.max(this.tokenExpiresAt, claims.exp * 1000);
-    this.send({ type: 'auth', expiresAt: new Date(this.tokenExpiresAt).toISOString() });
+    this.send({ type: 'auth', expiresAt: new Date(this.tokenExpiresAt).toISOString(), expiresIn: secondsLeft(this.tokenExpiresAt) });
   }
 
   /**
@@ -362,6 +362,7 @@ export class SocketSession implements ConversationsHost {
       maxPayloadBytes: this.ctx.settings.max_payload_bytes,
       maxTextChars: this.ctx.settings.max_text_chars,
       tokenExpiresAt: new Date(this.tokenExpiresAt).toISOString(),
+      tokenExpiresIn: secondsLeft(this.tokenExpiresAt),
     });
     this.state = 'ready';
     this.conversations.catchUpAll();

@@ -65,6 +65,16 @@ export function signToken(principal: Principal, secret: string, ttlSeconds: numb
 }
 
 /**
+ * Whole seconds from `now` until `expiresAt` (ms or a Date), rounded down and never negative:
+ * a token's remaining life as the answers carry it (`expiresIn`), so that a client counts it
+ * on its own clock from the answer's receipt instead of comparing the server's `expiresAt`
+ * with a clock that may be minutes off.
+ */
+export function secondsLeft(expiresAt: Date | number, now = Date.now()): number {
+  return Math.max(0, Math.floor((Number(expiresAt) - now) / 1000));
+}
+
+/**
  * Checks the signature, then the expiry, then the claims' shape.
  * @throws JunctionError GW_TOKEN_INVALID or GW_TOKEN_EXPIRED
  */

@@ -49,6 +49,11 @@ export function createApp(ctx: GatewayContext, hooks: AppHooks, web: WebOptions 
   const dist = web.distDir ?? WEB_DIST;
   const app = express();
   app.disable('x-powered-by');
+  // req.ip, which the per-address limits count, is the connection's address unless
+  // gateway.trust_proxy names the proxies whose X-Forwarded-For is believed (a copy: express
+  // keeps the list, the settings are frozen).
+  const trust = ctx.settings.trust_proxy;
+  app.set('trust proxy', Array.isArray(trust) ? [...trust] : trust);
   app.use(cors(ctx.settings.allowed_origins));
   app.use(express.json({ limit: '16kb' }));
   app.get('/healthz', (_req, res) => {

@@ -13,7 +13,7 @@ import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
 import { sameIdentity, signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../auth/identity.js';
 import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../auth/password.js';
-import { loginTime, signToken } from '../auth/token.js';
+import { loginTime, secondsLeft, signToken } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
 import { agentEmail, findAgentForLogin, getAgent, replacePasswordHash } from '../store/agents.js';
 import { findCustomerByIdentity } from '../store/customers.js';
@@ -31,6 +31,13 @@ export const LOGIN_FAILURES_PER_ADDRESS = 30;
 
 const visitorSessionSchema = signedIdentitySchema.partial();
 
+/**
+ * The client's address for the per-address limits: `req.ip`, which is the connection's
+ * address unless `gateway.trust_proxy` says whose `X-Forwarded-For` to believe (behind a load
+ * balancer every connection comes from the balancer, and all visitors would share a budget).
+ */
+const clientAddress = (req: express.Request): string => req.ip ?? '';
+
 export function authRoutes(ctx: GatewayContext): express.Router {
   const router = express.Router();
   // Password guessing: 10 tries a minute per address and account (keyed by the email as the
@@ -47,7 +54,7 @@ export function authRoutes(ctx: GatewayContext): express.Router {
 
   router.post('/api/auth/login', async (req, res) => {
     const { email, password } = parseBody(loginSchema, req.body);
-    const address = req.socket.remoteAddress ?? '';
+    const address = clientAddress(req);
     try {
       await addressLimiter.consume(address);
       await loginLimiter.consume(`${address}|${agentEmail(email)}`);
@@ -71,7 +78,7 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     // would otherwise outlive the login's maximum age.
     const ttl = Math.min(ctx.settings.agent_token_ttl_s, ctx.settings.agent_login_max_s);
     const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ttl);
-    res.json({ token, expiresAt: expiresAt.toISOString(), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
+    res.json({ token, expiresAt: expiresAt.toISOString(), expiresIn: secondsLeft(expiresAt), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
   });
 
   // A console left open renews its token before it expires, so its socket (which closes at
@@ -90,7 +97,7 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', 'this agent is disabled');
     const ttl = Math.min(ctx.settings.agent_token_ttl_s, left);
     const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ttl, now * 1000, loginAt);
-    res.json({ token, expiresAt: expiresAt.toISOString(), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
+    res.json({ token, expiresAt: expiresAt.toISOString(), expiresIn: secondsLeft(expiresAt), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
   });
 
   router.post('/api/visitor/session', async (req, res) => {
@@ -98,7 +105,7 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     const previous = bearerPrincipal(req, ctx);
     if (previous && previous.kind !== 'visitor') throw new JunctionError('GW_FORBIDDEN', 'an agent token cannot renew a visitor session');
     if (!previous && visitorLimiter) {
-      await visitorLimiter.consume(req.socket.remoteAddress ?? '').catch(() => {
+      await visitorLimiter.consume(clientAddress(req)).catch(() => {
         throw new JunctionError('GW_RATE_LIMITED', `more than ${perMinute} new visitor sessions a minute from this address; wait a minute`);
       });
     }
@@ -119,7 +126,7 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     const sameVisitor = previous && (previous.identity === null || sameIdentity(previous.identity, identity));
     const visitorId = sameVisitor ? previous.visitorId : randomUUID();
     const { token, expiresAt } = signToken({ kind: 'visitor', visitorId, customerId, identity }, ctx.settings.token_secret, ctx.settings.visitor_token_ttl_s);
-    res.json({ token, expiresAt: expiresAt.toISOString(), visitorId, identified: identity !== null, customerLinked: customerId !== null });
+    res.json({ token, expiresAt: expiresAt.toISOString(), expiresIn: secondsLeft(expiresAt), visitorId, identified: identity !== null, customerLinked: customerId !== null });
   });
 
   return router;

@@ -1,4 +1,8 @@
-/** `POST /api/visitor/session` renewals: who keeps the visitor (and so its conversations) and who starts afresh. */
+/**
+ * `POST /api/visitor/session` renewals: who keeps the visitor (and so its conversations) and
+ * who starts afresh; and the per-address limits of the auth routes, behind a reverse proxy
+ * (`gateway.trust_proxy`) and without one.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIdentity, type IdentityClaims } from '../../gateway/auth/identity.js';
 import type { RunningGateway } from '../../gateway/server.js';
@@ -80,5 +84,49 @@ describe('new visitor sessions per address', () => {
     const renewed = await http(limited.port, 'POST', '/api/visitor/session', {}, { authorization: `Bearer ${first.json!.token as string}` });
     expect(renewed.status).toBe(200);
     expect(renewed.json!.visitorId).toBe(first.json!.visitorId);
+  });
+});
+
+describe('per-address limits behind a reverse proxy (gateway.trust_proxy)', () => {
+  const forwarded = (xff: string) => ({ 'x-forwarded-for': xff });
+  const newVisitor = (port: number, xff: string) => http(port, 'POST', '/api/visitor/session', {}, forwarded(xff)).then((r) => r.status);
+  const badLogin = (port: number, xff: string, email = 'nobody@example.com') =>
+    http(port, 'POST', '/api/auth/login', { email, password: 'guess' }, forwarded(xff)).then((r) => [r.status, r.code]);
+
+  it('count each client the trusted proxy names, so one visitor behind it does not spend the others\' budget', async () => {
+    const proxied = await env.start({ settings: { visitor_sessions_per_minute: 2, trust_proxy: ['loopback'] } });
+    for (let i = 0; i < 2; i++) expect(await newVisitor(proxied.port, '203.0.113.1')).toBe(200);
+    expect(await newVisitor(proxied.port, '203.0.113.1')).toBe(429);
+    expect(await newVisitor(proxied.port, '203.0.113.2')).toBe(200);
+  });
+
+  it('count logins per forwarded client too', async () => {
+    const proxied = await env.start({ settings: { trust_proxy: ['127.0.0.1'] } });
+    for (let i = 0; i < 10; i++) expect(await badLogin(proxied.port, '198.51.100.7')).toEqual([401, 'GW_BAD_CREDENTIALS']);
+    expect(await badLogin(proxied.port, '198.51.100.7')).toEqual([429, 'GW_RATE_LIMITED']);
+    expect(await badLogin(proxied.port, '198.51.100.8')).toEqual([401, 'GW_BAD_CREDENTIALS']);
+  });
+
+  it('with a hop count, take the address the last proxy added: what the client wrote before it is not believed', async () => {
+    const proxied = await env.start({ settings: { visitor_sessions_per_minute: 2, trust_proxy: 1 } });
+    expect(await newVisitor(proxied.port, '10.9.9.1, 203.0.113.5')).toBe(200);
+    expect(await newVisitor(proxied.port, '10.9.9.2, 203.0.113.5')).toBe(200);
+    expect(await newVisitor(proxied.port, '10.9.9.3, 203.0.113.5')).toBe(429);
+  });
+
+  it('ignore X-Forwarded-For when trust_proxy is off (the default): a forged header does not dodge the limit', async () => {
+    const direct = await env.start({ settings: { visitor_sessions_per_minute: 2 } });
+    expect(direct.context.settings.trust_proxy).toBe(false);
+    expect(await newVisitor(direct.port, '203.0.113.10')).toBe(200);
+    expect(await newVisitor(direct.port, '203.0.113.11')).toBe(200);
+    expect(await newVisitor(direct.port, '203.0.113.12')).toBe(429);
+    for (let i = 0; i < 10; i++) expect(await badLogin(direct.port, `198.51.100.${20 + i}`)).toEqual([401, 'GW_BAD_CREDENTIALS']);
+    expect(await badLogin(direct.port, '198.51.100.99')).toEqual([429, 'GW_RATE_LIMITED']);
+  });
+
+  it('ignore X-Forwarded-For from a proxy that is not the trusted one', async () => {
+    const elsewhere = await env.start({ settings: { visitor_sessions_per_minute: 1, trust_proxy: ['10.0.0.0/8'] } });
+    expect(await newVisitor(elsewhere.port, '203.0.113.20')).toBe(200);
+    expect(await newVisitor(elsewhere.port, '203.0.113.21')).toBe(429);
   });
 });

@@ -35,6 +35,9 @@ describe('a socket whose token expires', () => {
     const { client, welcome } = await TestClient.connect(gw.port, shortToken(agentPrincipal(agent), 2));
     const expiresAt = Date.parse(welcome.tokenExpiresAt);
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(2000);
+    // The same as seconds from the frame, for clients whose clock is off.
+    expect(welcome.tokenExpiresIn).toBeGreaterThanOrEqual(1);
+    expect(welcome.tokenExpiresIn).toBeLessThanOrEqual(2);
     const closed = await client.closed;
     expect(closed.code).toBe(CLOSE.UNAUTHORIZED);
     expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
@@ -47,6 +50,8 @@ describe('a socket whose token expires', () => {
     client.send({ type: 'auth', token: shortToken(agentPrincipal(agent), 60) });
     const renewed = await client.next((f) => f.type === 'auth');
     expect(renewed.type === 'auth' && Date.parse(renewed.expiresAt) - Date.now()).toBeGreaterThan(50_000);
+    expect(renewed.type === 'auth' && renewed.expiresIn).toBeGreaterThanOrEqual(58);
+    expect(renewed.type === 'auth' && renewed.expiresIn).toBeLessThanOrEqual(60);
     const outcome = await Promise.race([client.closed, new Promise((r) => setTimeout(() => r('open'), 4500))]);
     expect(outcome).toBe('open');
     client.close();
@@ -83,6 +88,21 @@ describe('POST /api/auth/login', () => {
     const claims = verifyToken(await login(capped.port, agent), TOKEN_SECRET);
     if (claims.kind !== 'agent') throw new Error(`an agent token, not ${claims.kind}`);
     expect(claims.exp).toBeLessThanOrEqual(loginTime(claims) + 600);
+  });
+});
+
+describe('token answers', () => {
+  it('state the lifetime as seconds from the answer (expiresIn) beside the server-clock expiresAt', async () => {
+    const agent = await makeAgent(env);
+    const logged = await http(gw.port, 'POST', '/api/auth/login', { email: agent.email, password: agent.password });
+    const refreshed = await http(gw.port, 'POST', '/api/auth/refresh', undefined, bearer(logged.json!.token as string));
+    const visitor = await http(gw.port, 'POST', '/api/visitor/session', {});
+    for (const [r, ttl] of [[logged, 3600], [refreshed, 3600], [visitor, 43_200]] as const) {
+      expect(r.status).toBe(200);
+      const { expiresAt, expiresIn } = r.json as { expiresAt: string; expiresIn: number };
+      expect([ttl - 1, ttl]).toContain(expiresIn);
+      expect(Math.abs(Date.parse(expiresAt) - Date.now() - expiresIn * 1000)).toBeLessThan(2000);
+    }
   });
 });
 

@@ -5,7 +5,7 @@
  * login go on (`gateway.agent_login_max_s`).
  */
 import { api } from '../shared/api.js';
-import { RENEW_LEAD_MS } from '../shared/chat-client.js';
+import { localExpiry, renewalDue } from '../shared/token-lifetime.js';
 
 export interface AgentInfo {
   id: number;
@@ -16,7 +16,12 @@ export interface AgentInfo {
 
 export interface AgentSession {
   token: string;
+  /** When the token expires on the server's clock (ISO). */
   expiresAt: string;
+  /** The token's life in seconds when the server answered (absent from gateways before it). */
+  expiresIn?: number;
+  /** When the token expires on this browser's clock (epoch ms), set by {@link saveSession}: renewal goes by this one. */
+  expiresLocal?: number;
   agent: AgentInfo;
 }
 
@@ -34,8 +39,14 @@ export function loadSession(): AgentSession | null {
   }
 }
 
+/**
+ * Stores a session as the server just gave it (a login, a refresh): its expiry is put on this
+ * browser's clock now, `expiresIn` after this moment, so a browser clock minutes off neither
+ * renews too late nor in a loop.
+ */
 export function saveSession(session: AgentSession): void {
-  sessionStorage.setItem(KEY, JSON.stringify(session));
+  const expiresLocal = session.expiresLocal ?? localExpiry(session.expiresAt, session.expiresIn);
+  sessionStorage.setItem(KEY, JSON.stringify({ ...session, expiresLocal }));
 }
 
 export function clearSession(): void {
@@ -45,15 +56,17 @@ export function clearSession(): void {
 let refreshing: Promise<string> | null = null;
 
 /**
- * The stored token, refreshed first when it expires within {@link RENEW_LEAD_MS} (the chat
- * client asks for a renewed token that long before expiry, so it must get a fresh one). A
- * refused refresh (a disabled agent, a login past its maximum age) gives the old token back:
- * the call or connection that uses it is refused too, which sends the page to the login form.
+ * The stored token, refreshed first when it is near its expiry on this browser's clock
+ * (`renewalDue`: the chat client asks for a renewed token RENEW_LEAD_MS before expiry, so it
+ * must get a fresh one). A refused refresh (a disabled agent, a login past its maximum age)
+ * gives the old token back: the call or connection that uses it is refused too, which sends
+ * the page to the login form.
  */
 export function freshToken(): Promise<string | null> {
   const s = loadSession();
   if (!s) return Promise.resolve(null);
-  if (Date.parse(s.expiresAt) - Date.now() > RENEW_LEAD_MS) return Promise.resolve(s.token);
+  // A session stored before expiresLocal existed: the server's time is all there is.
+  if (!renewalDue(s.expiresLocal ?? Date.parse(s.expiresAt))) return Promise.resolve(s.token);
   refreshing ??= api<AgentSession>('/api/auth/refresh', { method: 'POST', token: s.token })
     .then(
       (fresh) => {

@@ -12,14 +12,18 @@
  *   says it is back online); the state says `reconnecting` meanwhile so pages show a banner;
  * - the server closes a socket when its token expires (4401), so before then the client asks
  *   `getToken` again and hands a renewed token to the live socket (`auth`); should that fail,
- *   it reconnects at once after the close, with whatever `getToken` gives then.
+ *   it reconnects at once after the close, with whatever `getToken` gives then. The deadline
+ *   is the token's remaining life as the server states it, counted from the frame's arrival
+ *   (token-lifetime.ts): the browser's clock may be off by any amount.
  *
  * The state is an immutable snapshot replaced on every change, so React can read it with
  * `useSyncExternalStore` and anything else with `subscribe`.
  */
 import type { ConversationSummary, ServerFrame } from '../../../protocol.js';
+import { localExpiry, RENEW_LEAD_MS } from './token-lifetime.js';
 
 export type { ConversationSummary, ServerFrame };
+export { RENEW_LEAD_MS };
 export type ContextFrame = Extract<ServerFrame, { type: 'context' }>;
 export type ErrorFrame = Extract<ServerFrame, { type: 'error' }>;
 export type Participant = Extract<ServerFrame, { type: 'msg' }>['sender'];
@@ -84,7 +88,8 @@ export interface ChatClientOptions {
   /**
    * The token for the next connection, and before the socket's token expires, a renewed one
    * for it: renew here when the token is near its expiry (the client asks
-   * {@link RENEW_LEAD_MS} before, or halfway through a shorter life).
+   * {@link RENEW_LEAD_MS} before, or halfway through a shorter life; `renewalDue` of
+   * token-lifetime.ts says when, on this browser's clock).
    */
   getToken(): Promise<string>;
   /**
@@ -113,8 +118,6 @@ const OPEN = 1;
 const FATAL_CLOSES = new Set([4403]);
 /** Close codes after which reconnecting at once is right: the instance went away (1012), the token expired (4401). */
 const RECONNECT_AT_ONCE = new Set([1012, 4401]);
-/** How long before the socket's token expires a renewed one is asked for (clock skew up to this much is harmless). */
-export const RENEW_LEAD_MS = 5 * 60_000;
 
 type Listener = () => void;
 
@@ -300,10 +303,10 @@ export class ChatClient {
     this.renewTimer = null;
   }
 
-  /** Asks for a renewed token ahead of `expiresAt` (ISO, from `welcome` or `auth`). */
-  private scheduleRenewal(expiresAt: string): void {
+  /** Asks for a renewed token ahead of `deadline` (this clock, epoch ms: from `welcome` or `auth`). */
+  private scheduleRenewal(deadline: number): void {
     this.clearRenewal();
-    const left = Date.parse(expiresAt) - Date.now();
+    const left = deadline - Date.now();
     if (!Number.isFinite(left)) return;
     const delay = Math.max(0, left - Math.min(RENEW_LEAD_MS, left / 2));
     this.renewTimer = setTimeout(() => void this.renew(), delay);
@@ -342,7 +345,7 @@ export class ChatClient {
         const conversations: Record<number, ConversationSummary> = { ...this.state.conversations };
         for (const c of f.conversations) conversations[c.id] = c;
         this.set({ status: 'online', attempts: 0, role: f.role, participantId: f.participantId, maxTextChars: f.maxTextChars, conversations });
-        this.scheduleRenewal(f.tokenExpiresAt);
+        this.scheduleRenewal(localExpiry(f.tokenExpiresAt, f.tokenExpiresIn));
         // Resend what was never acknowledged, oldest first, with the same clientMsgIds.
         for (const [clientMsgId, m] of this.outbox) this.sendFrame({ type: 'msg', clientMsgId, ...m });
         return;
@@ -379,7 +382,7 @@ export class ChatClient {
         this.onError(f);
         return;
       case 'auth':
-        this.scheduleRenewal(f.expiresAt);
+        this.scheduleRenewal(localExpiry(f.expiresAt, f.expiresIn));
         return;
       case 'reconnect':
       case 'presence':

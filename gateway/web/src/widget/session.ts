@@ -7,14 +7,14 @@
  * or signing out, starts a new visitor, so nobody sees someone else's conversation.
  */
 import { ApiError, api } from '../shared/api.js';
-import { RENEW_LEAD_MS } from '../shared/chat-client.js';
+import { localExpiry, renewalDue } from '../shared/token-lifetime.js';
 import type { EmbedConfig } from './embed.js';
 
 const KEY = 'junction.visitor';
 
 interface Stored {
   token: string;
-  /** Epoch ms. */
+  /** Epoch ms on this browser's clock: `expiresIn` after the answer arrived (token-lifetime.ts). */
   expiresAt: number;
   visitorId: string;
   /** {@link EmbedConfig.identityKey} it was issued for; null: anonymous. */
@@ -26,6 +26,8 @@ interface Stored {
 interface SessionAnswer {
   token: string;
   expiresAt: string;
+  /** Absent from gateways before it. */
+  expiresIn?: number;
   visitorId: string;
   identified: boolean;
   customerLinked: boolean;
@@ -69,12 +71,13 @@ export class VisitorSession {
   }
 
   /**
-   * A token for the next connection, renewed when it is within {@link RENEW_LEAD_MS} of expiry
-   * (the chat client asks for a renewed token that long before expiry, so it must get a fresh one).
+   * A token for the next connection, renewed when it is near its expiry on this browser's
+   * clock (`renewalDue`: the chat client asks for a renewed token RENEW_LEAD_MS before expiry,
+   * so it must get a fresh one).
    */
   async token(): Promise<string> {
     const s = this.current;
-    if (s && s.expiresAt - Date.now() > RENEW_LEAD_MS) return s.token;
+    if (s && !renewalDue(s.expiresAt)) return s.token;
     return (await this.once(() => this.start(s, false))).token;
   }
 
@@ -135,7 +138,7 @@ export class VisitorSession {
     const a = await api<SessionAnswer>('/api/visitor/session', { base: this.cfg.origin, method: 'POST', body, token: bearer?.token });
     const s: Stored = {
       token: a.token,
-      expiresAt: Date.parse(a.expiresAt),
+      expiresAt: localExpiry(a.expiresAt, a.expiresIn),
       visitorId: a.visitorId,
       identity,
       read: bearer && bearer.visitorId === a.visitorId ? bearer.read : {},

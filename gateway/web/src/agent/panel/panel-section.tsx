@@ -19,7 +19,7 @@ export function PanelSection<T>({ title, part, now, children }: PanelSectionProp
       <header className="cp-section-head">
         <h2 id={id}>{title}</h2>
         {part && <AsOf at={part.asOf} now={now} />}
-        {part?.stale && <StaleBadge since={part.staleSince} error={part.error} now={now} />}
+        {part?.stale && <StaleBadge since={part.staleSince} error={part.error} asOf={part.asOf} now={now} />}
       </header>
       {part === null ? (
         <p className="cp-muted">Not available.</p>
