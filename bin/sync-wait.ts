@@ -23,8 +23,9 @@ export interface WaitOptions {
 /** The error of a failed job, with the code its worker put at the head of the reason. */
 export function jobFailure(jobId: string, reason: string): JunctionError {
   const code = codeOfFailure(reason);
-  if (code && Object.hasOwn(ERROR_CODES, code)) return new JunctionError(code as ErrorCode, `job ${jobId}: ${reason.slice(code.length + 2)}`);
-  return new JunctionError('JOB_RUN_FAILED', `job ${jobId} failed: ${reason}`);
+  const details = { jobId };
+  if (code && Object.hasOwn(ERROR_CODES, code)) return new JunctionError(code as ErrorCode, `job ${jobId}: ${reason.slice(code.length + 2)}`, { details });
+  return new JunctionError('JOB_RUN_FAILED', `job ${jobId} failed: ${reason}`, { details });
 }
 
 /** Resolves with the job's result; rejects with its failure (coded) or JOB_WAIT_TIMEOUT. */
@@ -79,7 +80,12 @@ export async function waitForJob(job: Job<SyncJobData, SyncJobResult>, o: WaitOp
     const deadline = new Promise<never>((_, reject) => {
       timers.push(
         setTimeout(
-          () => reject(new JunctionError('JOB_WAIT_TIMEOUT', `job ${id} did not finish within ${o.timeoutMs! / 1000} s; it stays in the queue (junction sync --no-wait returns at once)`)),
+          () =>
+            reject(
+              new JunctionError('JOB_WAIT_TIMEOUT', `job ${id} did not finish within ${o.timeoutMs! / 1000} s; it stays in the queue (junction sync --no-wait returns at once)`, {
+                details: { jobId: id },
+              }),
+            ),
           o.timeoutMs,
         ),
       );

@@ -121,6 +121,9 @@ export const ERROR_CODES = {
   GW_LOOKUP_RATE_LIMITED: "a live lookup was not tried because its source's rate_limit window, shared with the sync workers, had no request left; its part is sent stale, and the source's circuit does not count it as a failure",
   GW_WEB_NOT_BUILT: 'a page of the web UI was asked for but gateway/web/dist is missing: run npm run web:build (npm run demo and npm test build it) (HTTP 503)',
   GW_ANALYTICS_FAILED: 'chat rows could not be sent to ClickHouse; kept in memory and retried (the oldest dropped beyond analytics.max_buffer_rows); chat is not affected',
+  // the command line (bin/)
+  CLI_USAGE: 'the command line was refused (unknown command or option, missing or bad argument); the usage error is on stderr',
+  CLI_INTERNAL: 'a command failed in a way nothing classified (a bug); its stack is on stderr',
   // the demo estate
   DEMO_SEED_FAILED: 'the demo seed generator could not write a source',
   DEMO_HUB_NOT_READY: "the demo's hub process (worker, scheduler, ops API) did not answer /readyz in time; its log tail is shown",

@@ -11,6 +11,7 @@ import { DEFAULT_REDIS_PREFIX, GatewayKeys, type FanoutEvent } from '../../gatew
 import { addAgent, agentEmail, listAgents, setAgentDisabled, type Agent } from '../../gateway/store/agents.js';
 import { loadCliConfig } from '../sources.js';
 import { connectRedis } from '../cli-redis.js';
+import { printJson } from '../json-output.js';
 
 async function withDb<T>(fn: (db: pg.Client) => Promise<T>): Promise<T> {
   const db = new pg.Client({ connectionString: stackSettings().services.postgres.url });
@@ -110,7 +111,7 @@ export function registerAgents(program: Command): void {
     .option('--team <team>', 'team (default: gateway.default_team of the config)')
     .option('--password-stdin', 'read the password from standard input')
     .option('--config <file>', 'config file (the default team, and the teams routing knows)')
-    .option('--json', 'print the agent as JSON')
+    .option('--json', 'print the agent as one JSON object')
     .action(async (opts: { email: string; name: string; team?: string; passwordStdin?: boolean; config?: string; json?: boolean }) => {
       let team = opts.team;
       let config: ResolvedConfig | undefined;
@@ -125,7 +126,7 @@ export function registerAgents(program: Command): void {
       const password = opts.passwordStdin ? await readStdin() : randomBytes(12).toString('base64url');
       if (password.length < MIN_PASSWORD) throw invalid(`the password read from standard input has ${password.length} characters; at least ${MIN_PASSWORD} are needed`);
       const agent = await withDb((db) => addAgent(db, { email: opts.email, name: opts.name, team, password }));
-      if (opts.json) console.log(JSON.stringify({ ...agent, ...(opts.passwordStdin ? {} : { password }) }));
+      if (opts.json) printJson({ ...agent, ...(opts.passwordStdin ? {} : { password }) });
       else {
         console.log(`added agent ${agent.id} ${agent.email} (team ${agent.team})`);
         if (!opts.passwordStdin) console.log(`password: ${password}  (shown once)`);
@@ -135,10 +136,10 @@ export function registerAgents(program: Command): void {
   agents
     .command('list')
     .description('list agents')
-    .option('--json', 'print as JSON')
+    .option('--json', 'print one JSON object {agents}')
     .action(async (opts: { json?: boolean }) => {
       const list = await withDb((db) => listAgents(db));
-      if (opts.json) console.log(JSON.stringify(list, null, 2));
+      if (opts.json) printJson({ agents: list });
       else printAgents(list);
     });
 

@@ -1,10 +1,11 @@
 /**
  * `junction bench <name>` (`npm run bench -- <name>`): benchmarks that run the peer they are
  * compared with in the same invocation and print the ratio. With `--json`, the last line of
- * output is one JSON object with the figures and ratios.
+ * output is one JSON object with the figures and ratios (bin/json-output.ts).
  */
 import type { Command } from 'commander';
 import { stackSettings } from '../../config/env.js';
+import { printJson } from '../json-output.js';
 import { loadCliConfig } from '../sources.js';
 import { positiveInt } from '../options.js';
 
@@ -35,7 +36,7 @@ export function registerBench(program: Command): void {
         const peer = f.bareRecordsPerSec ? `; bare driver ${f.bareRecordsPerSec.toLocaleString('en')} rec/s; ratio ${f.ratio}` : '';
         log(`${f.kind.padEnd(8)} ${f.stream.padEnd(20)} ${f.records.toLocaleString('en')} records, ${f.recordsPerSec.toLocaleString('en')} rec/s${peer}`);
       }
-      if (opts.json) console.log(JSON.stringify({ bench: 'read', scale: opts.scale, batchSize: opts.batchSize, figures }));
+      if (opts.json) printJson({ bench: 'read', scale: opts.scale, batchSize: opts.batchSize, figures });
     });
 
   bench
@@ -48,7 +49,7 @@ export function registerBench(program: Command): void {
       const { benchMap } = await import('../../pipelines/map/bench.js');
       const r = await benchMap({ records: opts.records });
       log(`map: ${r.records.toLocaleString('en')} records; fast path ${Math.round(r.fastPath.recordsPerSecond).toLocaleString('en')} rec/s; JSONata only ${Math.round(r.jsonata.recordsPerSecond).toLocaleString('en')} rec/s; ratio ${r.speedup.toFixed(2)}; failures ${r.failures}`);
-      if (opts.json) console.log(JSON.stringify({ bench: 'map', ...r }));
+      if (opts.json) printJson({ bench: 'map', ...r });
     });
 
   bench
@@ -62,7 +63,7 @@ export function registerBench(program: Command): void {
       const { benchResolve } = await import('../../test/bench/resolve.js');
       const f = await benchResolve({ scale: opts.scale, batchSize: opts.batchSize, settings: stackSettings(), log });
       log(`resolve: ${f.records.toLocaleString('en')} records in ${f.seconds.toFixed(1)} s = ${f.recordsPerSec.toLocaleString('en')} rec/s; raw COPY + merge ${f.raw.recordsPerSec.toLocaleString('en')} rec/s; ratio ${f.ratio}; precision ${f.quality.precision.toFixed(4)} recall ${f.quality.recall.toFixed(4)}`);
-      if (opts.json) console.log(JSON.stringify(f));
+      if (opts.json) printJson(f);
     });
 
   bench
@@ -83,7 +84,7 @@ export function registerBench(program: Command): void {
       log(r ? `recovery after kill -9: rate back to 90% ${r.seconds === null ? 'not within 120 s' : `in ${r.seconds} s`} (pre-kill ${r.preKillRecordsPerSec.toLocaleString('en')} rec/s, ${r.windowSeconds} s window); ` +
         `the killed worker's ${r.killedJobs} jobs committing again ${r.jobsResumedSeconds === null ? 'not measured' : `after ${r.jobsResumedSeconds} s`}` : 'recovery: not measured');
       log(`goals: ${f.goals.recordsPerSec.toLocaleString('en')} rec/s ${f.met.recordsPerSec ? 'met' : 'NOT met'}; ${f.goals.slowerPeerRatio} of the slower peer ${f.met.slowerPeerRatio ? 'met' : 'NOT met'}; recovery ≤ ${f.goals.recoverySeconds} s ${f.met.recoverySeconds ? 'met' : 'NOT met'}`);
-      if (opts.json) console.log(JSON.stringify(f));
+      if (opts.json) printJson(f);
     });
 
   bench
@@ -100,7 +101,7 @@ export function registerBench(program: Command): void {
       log(`gateway: ${f.sockets} sockets, ${f.conversations} conversations; max sustained ${f.gateway.maxSustainedMsgPerSec.toLocaleString('en')} msg/s (p99 ${f.gateway.maxStep?.p99 ?? '-'} ms); bare ws relay ${f.relay.maxSustainedMsgPerSec.toLocaleString('en')} msg/s; ratio ${f.ratio} (goal ≥ ${f.goal.ratio}: ${f.met ? 'met' : 'NOT met'}); throughput whatever the latency ${f.gateway.maxKeptUpMsgPerSec.toLocaleString('en')} vs ${f.relay.maxKeptUpMsgPerSec.toLocaleString('en')} msg/s (ratio ${f.keptUpRatio})`);
       log(`at ${opts.rate} msg/s offered: gateway p50 ${f.gateway.fixed.p50} ms p99 ${f.gateway.fixed.p99} ms${f.gateway.fixed.sustained ? '' : ' (not sustained)'}; relay p50 ${f.relay.fixed.p50} ms p99 ${f.relay.fixed.p99} ms${f.relay.fixed.sustained ? '' : ' (not sustained)'}`);
       log(`durability: ${f.gateway.acked} acked, ${f.gateway.storedRows} stored: ${f.gateway.durable ? 'ok' : 'MISSING'}`);
-      if (opts.json) console.log(JSON.stringify(f));
+      if (opts.json) printJson(f);
     });
 
   bench
@@ -113,7 +114,7 @@ export function registerBench(program: Command): void {
       const { benchConnections } = await import('../../test/bench/connections.js');
       const f = await benchConnections({ settings: stackSettings(), sockets: opts.sockets, log });
       log(`connections: ${f.sockets.toLocaleString('en')} sockets${f.limitedBy ? ` of ${f.requested.toLocaleString('en')} asked (${f.limitedBy})` : ` (ulimit -n ${f.openFileLimit})`}; gateway ${f.gateway.rssPerSocket.toLocaleString('en')} B RSS/socket, plain ws ${f.plain.rssPerSocket.toLocaleString('en')} B (ratio ${f.ratios.rss}); heap + external ${f.gateway.heapPerSocket.toLocaleString('en')} B vs ${f.plain.heapPerSocket.toLocaleString('en')} B (ratio ${f.ratios.heap}); goal ≤ ${f.goal.ratio}: ${f.met ? 'met' : 'NOT met'}`);
-      if (opts.json) console.log(JSON.stringify(f));
+      if (opts.json) printJson(f);
     });
 
   bench
@@ -127,6 +128,6 @@ export function registerBench(program: Command): void {
       const { benchPanel } = await import('../../test/bench/panel.js');
       const f = await benchPanel({ rounds: opts.rounds, coldRounds: opts.coldRounds, log });
       log(`panel (${f.orders} orders, ${f.tickets} tickets): warm p50 ${f.warm.p50} ms p99 ${f.warm.p99} ms; cold p50 ${f.cold.p50} ms p99 ${f.cold.p99} ms; reused p99 ${f.reused.p99} ms; primary-key SELECT p50 ${f.primaryKeySelect.p50} ms p99 ${f.primaryKeySelect.p99} ms; ratio ${f.ratio}; goal warm p99 ≤ ${f.goal.warmP99Ms} ms: ${f.met ? 'met' : 'NOT met'}`);
-      if (opts.json) console.log(JSON.stringify(f));
+      if (opts.json) printJson(f);
     });
 }

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { isConfigErrors } from '../../config/load.js';
 import { checkSources, formatSourceChecks } from '../check-sources.js';
+import { configProblems, printJson } from '../json-output.js';
 import { loadCliConfig } from '../sources.js';
 
 /** Exit code of a config that does not validate. */
@@ -21,7 +22,7 @@ export function registerCheck(program: Command): void {
     .command('check')
     .description('validate config/junction.yaml and every mapping it references')
     .option('-c, --config <file>', 'config file, relative to the current folder (default: the project\'s config/junction.yaml)')
-    .option('--json', 'print the errors as a JSON array (and the source checks as {errors, sources})')
+    .option('--json', 'print one JSON object {errors, sources}: the config\'s problems and the source checks (empty when not run)')
     .option('--no-connect', 'validate files only; do not contact the sources')
     .action(async (opts: { config?: string; json?: boolean; connect: boolean }) => {
       try {
@@ -29,7 +30,7 @@ export function registerCheck(program: Command): void {
         const rows = opts.connect ? await checkSources(config) : [];
         if (rows.some((r) => r.status === 'failed')) process.exitCode = EXIT_SOURCE_FAILED;
         if (opts.json) {
-          console.log(opts.connect ? JSON.stringify({ errors: [], sources: rows }, null, 2) : '[]');
+          printJson({ errors: [], sources: rows });
           return;
         }
         const sources = Object.keys(config.sources).length;
@@ -37,12 +38,9 @@ export function registerCheck(program: Command): void {
         if (rows.length) console.log(`\n${formatSourceChecks(rows)}`);
       } catch (err) {
         if (!isConfigErrors(err)) throw err;
-        if (opts.json) {
-          const list = err.errors.map((e) => ({ code: e.code, message: e.message, ...e.where }));
-          console.log(JSON.stringify(list, null, 2));
-        } else {
-          for (const e of err.errors) console.error(e.format());
-        }
+        // An invalid config is check's verdict, not its failure: the same object as a valid one.
+        for (const e of err.errors) console.error(e.format());
+        if (opts.json) printJson({ errors: configProblems(err), sources: [] });
         process.exitCode = EXIT_INVALID_CONFIG;
       }
     });

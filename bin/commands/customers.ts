@@ -15,6 +15,7 @@ import { explainCustomer, type Explanation } from '../../pipelines/unified/expla
 import { findCustomers, parseCustomerId, type CustomerId } from '../../pipelines/unified/find.js';
 import { showCustomer, type CustomerView } from '../../pipelines/unified/show.js';
 import { unmerge } from '../../pipelines/unified/unmerge.js';
+import { printJson } from '../json-output.js';
 import { loadCliConfig } from '../sources.js';
 
 interface Common {
@@ -111,7 +112,7 @@ export function registerCustomers(program: Command): void {
     .argument('<query>', 'a customer id, an email, a phone (any format) or source/stream/key')
     .description('golden record with the lineage of each field, identities, source records and merge history')
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
-    .option('--json', 'print JSON')
+    .option('--json', 'print one JSON object {customers}: every customer the query names')
     .action(async (query: string, opts: Common) => {
       const { config } = await rulesFrom(opts.config);
       const views = await withDb(async (db) => {
@@ -120,7 +121,8 @@ export function registerCustomers(program: Command): void {
         for (const id of ids) views.push(await showCustomer(db, id)); // one client: one query at a time
         return views;
       });
-      if (opts.json) return console.log(JSON.stringify(views.length === 1 ? views[0] : views, null, 2));
+      // A list even for one: an email or phone can name several customers.
+      if (opts.json) return printJson({ customers: views });
       if (views.length > 1) console.log(`${views.length} customers hold ${query}\n`);
       views.forEach((v, i) => {
         if (i > 0) console.log('');
@@ -139,7 +141,7 @@ export function registerCustomers(program: Command): void {
       const id = parseCustomerId(text);
       const { rules } = await rulesFrom(opts.config);
       const x = await withDb(async (db) => explainCustomer(db, (await findCustomers(db, String(id)))[0]!, rules));
-      if (opts.json) console.log(JSON.stringify(x, null, 2));
+      if (opts.json) printJson(x);
       else printExplanation(x);
     });
 
@@ -164,7 +166,7 @@ export function registerCustomers(program: Command): void {
           throw err;
         }
       });
-      if (opts.json) return console.log(JSON.stringify(result));
+      if (opts.json) return printJson(result);
       console.log(`moved ${result.moved.join(', ')} from customer ${result.from} to new customer ${result.to}; both sides are pinned`);
     });
 
@@ -176,7 +178,7 @@ export function registerCustomers(program: Command): void {
     .action(async (opts: { truth: string; json?: boolean }) => {
       const truth = readTruth(path.resolve(opts.truth));
       const e = await withDb((db) => evaluate(db, truth));
-      if (opts.json) console.log(JSON.stringify(e));
+      if (opts.json) printJson(e);
       else printEvaluation(e, opts.truth);
     });
 }

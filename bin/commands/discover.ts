@@ -1,5 +1,6 @@
 /** `junction discover <source>`: the source's streams and their fields with inferred types. */
 import type { Command } from 'commander';
+import { printJson } from '../json-output.js';
 import { loadCliConfig, openSource } from '../sources.js';
 
 export function registerDiscover(program: Command): void {
@@ -8,14 +9,14 @@ export function registerDiscover(program: Command): void {
     .argument('<source>', 'a source name from the config, e.g. shop_pg')
     .description('list the streams of a source and their fields with inferred types')
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
-    .option('--json', 'print JSON')
+    .option('--json', 'print one JSON object {source, streams}')
     .action(async (source: string, opts: { config?: string; json?: boolean }) => {
       const config = await loadCliConfig(opts.config);
       const connector = openSource(config, source);
       try {
         const streams = await connector.discover();
         if (opts.json) {
-          console.log(JSON.stringify(streams, null, 2));
+          printJson({ source, streams });
           return;
         }
         for (const s of streams) {

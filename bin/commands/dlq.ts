@@ -13,6 +13,7 @@ import { getDeadLetter, listDeadLetters, type DeadLetterView } from '../../jobs/
 import { replayDeadLetters, type ReplaySummary } from '../../pipelines/replay.js';
 import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
 import { connectRedis } from '../cli-redis.js';
+import { printJson } from '../json-output.js';
 import { positiveInt } from '../options.js';
 import { loadCliConfig } from '../sources.js';
 
@@ -112,11 +113,11 @@ export function registerDlq(program: Command): void {
     .option('--since <time>', 'created at or after: ISO-8601 time or a duration back (2h, 7d)', (v) => parseSince(v))
     .option('--pending', 'only letters not replayed yet')
     .option('--limit <n>', 'at most this many', positiveInt, 50)
-    .option('--json', 'print a JSON array')
+    .option('--json', 'print one JSON object {deadLetters}')
     .action(async (opts: Filters & { pending?: boolean; limit: number }) => {
       const filter = { source: opts.source, stream: opts.stream, since: opts.since, limit: opts.limit, ...(opts.pending ? { replayed: false } : {}) };
       const { deadLetters: letters } = await withPool((pool) => listDeadLetters(pool, filter));
-      if (opts.json) console.log(JSON.stringify(letters, null, 2));
+      if (opts.json) printJson({ deadLetters: letters });
       else console.log(letters.length ? formatLetterTable(letters) : 'no dead letters match');
     });
 
@@ -124,12 +125,12 @@ export function registerDlq(program: Command): void {
     .command('show')
     .argument('<id>', 'dead letter id', positiveInt)
     .description('one dead letter: every field and its raw payload')
-    .option('--json', 'print it as JSON')
+    .option('--json', 'print it as one JSON object')
     .action(async (id: number, opts: { json?: boolean }) => {
       const letter = await withPool((pool) => getDeadLetter(pool, id));
       if (!letter) throw new JunctionError('SYNC_DEAD_LETTER_NOT_FOUND', `no dead letter ${id}`);
       if (opts.json) {
-        console.log(JSON.stringify(letter, null, 2));
+        printJson(letter);
         return;
       }
       const { payload, ...fields } = letter;
@@ -147,7 +148,7 @@ export function registerDlq(program: Command): void {
     .option('--since <time>', 'created at or after: ISO-8601 time or a duration back (2h, 7d)', (v) => parseSince(v))
     .option('--id <n>', 'only this letter (repeatable)', letterId)
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary as one JSON object')
     .action(async (opts: Filters & { id?: number[]; config?: string }) => {
       const config = await loadCliConfig(opts.config);
       const settings = stackSettings();
@@ -158,7 +159,8 @@ export function registerDlq(program: Command): void {
         const summary = await withPool((pool) =>
           replayDeadLetters({ config, pool, clickhouse, redis, log, filter: { source: opts.source, stream: opts.stream, since: opts.since, ids: opts.id } }),
         );
-        console.log(opts.json ? JSON.stringify(summary, null, 2) : formatReplaySummary(summary));
+        if (opts.json) printJson(summary);
+        else console.log(formatReplaySummary(summary));
         if (summary.failedAgain > 0) process.exitCode = 1;
       } finally {
         redis?.disconnect();

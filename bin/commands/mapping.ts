@@ -6,12 +6,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { JunctionError } from '../../config/errors.js';
-import { isConfigErrors, type ResolvedConfig } from '../../config/load.js';
+import type { ResolvedConfig } from '../../config/load.js';
 import type { SourceRecord } from '../../connectors/types.js';
 import { compileMapping } from '../../pipelines/map/compile.js';
 import { mapRecord, type MapOutcome } from '../../pipelines/map/map-batch.js';
+import { printJson } from '../json-output.js';
 import { loadCliConfig, openSource } from '../sources.js';
-import { EXIT_INVALID_CONFIG } from './check.js';
 import { positiveInt } from '../options.js';
 
 interface PreviewOptions {
@@ -20,7 +20,7 @@ interface PreviewOptions {
   json?: boolean;
 }
 
-/** One previewed record, as `--json` prints it. */
+/** One previewed record, as `--json` lists it under `records`. */
 export interface PreviewRow {
   sourceKey: string | null;
   source: SourceRecord;
@@ -71,17 +71,10 @@ export function registerMapping(program: Command): void {
     .description('map live sample records through the source connector and show the results (writes nothing)')
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
     .option('-n, --limit <n>', 'records to read', positiveInt, 5)
-    .option('--json', 'print one JSON array: per record {sourceKey, source, mapped, identities, error}')
+    .option('--json', 'print one JSON object {source, stream, target, version, records}: per record {sourceKey, source, mapped, identities, error}')
     .action(async (file: string, opts: PreviewOptions) => {
-      let config: ResolvedConfig;
-      try {
-        config = await loadCliConfig(opts.config);
-      } catch (err) {
-        if (!isConfigErrors(err)) throw err;
-        for (const e of err.errors) console.error(e.format());
-        process.exitCode = EXIT_INVALID_CONFIG;
-        return;
-      }
+      // An invalid config is reported by bin/cli.ts, as every command reports it (exit 2).
+      const config = await loadCliConfig(opts.config);
       const loaded = findMapping(config, file);
       const compiled = compileMapping(loaded, config);
       const connector = openSource(config, compiled.source);
@@ -98,7 +91,7 @@ export function registerMapping(program: Command): void {
       const rows: PreviewRow[] = [];
       for (const raw of records) rows.push(row(raw, await mapRecord(compiled, raw)));
       if (opts.json) {
-        console.log(JSON.stringify(rows, null, 2));
+        printJson({ source: compiled.source, stream: compiled.stream, target: compiled.target, version: compiled.version, records: rows });
         return;
       }
       console.log(`${compiled.source}.${compiled.stream} → ${compiled.target}  (${compiled.version})`);

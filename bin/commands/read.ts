@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
 import type { Checkpoint, SourceRecord } from '../../connectors/types.js';
 import { CURSOR_FORMS, cursorKind } from '../../connectors/cursor-value.js';
+import { printJson } from '../json-output.js';
 import { loadCliConfig, openSource, parseStreamRef } from '../sources.js';
 import { positiveInt } from '../options.js';
 
@@ -59,7 +60,7 @@ export function registerRead(program: Command): void {
     .option('--since <cursor>', 'start at this cursor value (inclusive): an ISO-8601 date or date-time, e.g. "2026-01-01T00:00:00Z", or a number')
     .option('--after <checkpoint>', 'resume strictly after a checkpoint, as printed at the end: {"cursor":…,"key":…}')
     .option('--batch-size <n>', 'records per batch', positiveInt)
-    .option('--json', 'print one JSON array of the records')
+    .option('--json', 'print one JSON object {source, stream, records, checkpoint}; the checkpoint is what --after takes')
     .action(async (ref: string, opts: ReadOptions) => {
       const config = await loadCliConfig(opts.config);
       const { source, stream } = parseStreamRef(config, ref);
@@ -81,7 +82,7 @@ export function registerRead(program: Command): void {
       } finally {
         await connector.close();
       }
-      if (opts.json) console.log(JSON.stringify(records, null, 2));
+      if (opts.json) printJson({ source, stream, records, checkpoint });
       else console.error(`${records.length} record(s) from ${source}.${stream}; checkpoint: ${JSON.stringify(checkpoint)}`);
     });
 }

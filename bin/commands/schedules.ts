@@ -16,6 +16,7 @@ import { assertJobsSchema } from '../../jobs/schedule-state.js';
 import { connectRedis } from '../cli-redis.js';
 import { loadCliConfig } from '../sources.js';
 import { positiveInt } from '../options.js';
+import { printJson } from '../json-output.js';
 
 interface Common {
   config?: string;
@@ -88,7 +89,8 @@ async function runNow(config: ResolvedConfig, name: string, opts: Common & { wai
     }
     const { jobId, data } = await runSchedule(config, queue, name, 'cli');
     if (!events) {
-      console.log(opts.json ? JSON.stringify({ jobId, data }) : `${name}: enqueued ${data.source}.${data.stream} (${data.mode}) as job ${jobId}`);
+      if (opts.json) printJson({ jobId, data });
+      else console.log(`${name}: enqueued ${data.source}.${data.stream} (${data.mode}) as job ${jobId}`);
       return;
     }
     if (!opts.json) console.log(`${name}: enqueued ${data.source}.${data.stream} (${data.mode}) as job ${jobId}; waiting for it to finish…`);
@@ -99,15 +101,12 @@ async function runNow(config: ResolvedConfig, name: string, opts: Common & { wai
     } catch (err) {
       const state = await job.getState();
       if (state !== 'failed') {
-        throw new JunctionError('JOB_WAIT_TIMEOUT', `job ${jobId} did not finish within ${opts.timeout} s; it stays in the queue (${state})`, { cause: err });
+        throw new JunctionError('JOB_WAIT_TIMEOUT', `job ${jobId} did not finish within ${opts.timeout} s; it stays in the queue (${state})`, { cause: err, details: { jobId } });
       }
-      throw new JunctionError('JOB_RUN_FAILED', `job ${jobId} (${data.source}.${data.stream}) failed: ${(err as Error).message}`, { cause: err, where: { source: data.source } });
+      throw new JunctionError('JOB_RUN_FAILED', `job ${jobId} (${data.source}.${data.stream}) failed: ${(err as Error).message}`, { cause: err, where: { source: data.source }, details: { jobId } });
     }
-    console.log(
-      opts.json
-        ? JSON.stringify({ jobId, data, result })
-        : `${name}: job ${jobId} finished: run ${result.runId} read ${result.read}, ${result.loaded} loaded, ${result.failed} dead-lettered in ${(result.durationMs / 1000).toFixed(1)} s`,
-    );
+    if (opts.json) printJson({ jobId, data, result });
+    else console.log(`${name}: job ${jobId} finished: run ${result.runId} read ${result.read}, ${result.loaded} loaded, ${result.failed} dead-lettered in ${(result.durationMs / 1000).toFixed(1)} s`);
   } finally {
     await events?.close();
     await close();
@@ -133,7 +132,7 @@ export function registerSchedules(program: Command): void {
       });
       try {
         const views = await withPool((pool) => listSchedules({ config, pool, queue: redis?.queue }));
-        if (opts.json) console.log(JSON.stringify(views, null, 2));
+        if (opts.json) printJson({ schedules: views });
         else printList(views);
       } finally {
         await redis?.close();
@@ -162,7 +161,8 @@ export function registerSchedules(program: Command): void {
       .action(async (name: string, opts: Common) => {
         const config = await loadCliConfig(opts.config);
         const state = await withPool((pool) => setSchedulePaused(config, pool, name, paused, who()));
-        console.log(opts.json ? JSON.stringify({ name, ...state }) : `${name}: ${state.paused ? `paused (by ${state.pausedBy})` : 'resumed'}`);
+        if (opts.json) printJson({ name, ...state });
+        else console.log(`${name}: ${state.paused ? `paused (by ${state.pausedBy})` : 'resumed'}`);
       });
   }
 }

@@ -6,6 +6,7 @@ import type { ServiceName } from '../../config/env.js';
 import type { ServiceStatus } from '../../demo/stack/stack.js';
 import { stackDown, stackStatus, stackUp } from '../../demo/stack/stack.js';
 import { hubDown } from '../../demo/hub.js';
+import { printJson } from '../json-output.js';
 
 const NAMES: ServiceName[] = ['postgres', 'redis', 'clickhouse', 'mongo', 'orders_soap', 'tickets_php'];
 
@@ -44,10 +45,11 @@ export function registerStack(program: Command): void {
     .command('up')
     .description('start every service not running yet (idempotent) and wait until all are ready')
     .addOption(onlyOption())
-    .option('--json', 'print the status as JSON')
+    .option('--json', 'print the status as one JSON object {services}')
     .action(async (opts: { only?: ServiceName[]; json?: boolean }) => {
       const rows = await stackUp({ settings: stackSettings(), only: opts.only, log });
-      console.log(opts.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
+      if (opts.json) printJson({ services: rows });
+      else console.log(formatStatus(rows));
     });
   stack
     .command('down')
@@ -63,10 +65,11 @@ export function registerStack(program: Command): void {
     .command('status')
     .description('list every service with its URL, pid and health; exit 1 when one is not healthy')
     .addOption(onlyOption())
-    .option('--json', 'print JSON')
+    .option('--json', 'print one JSON object {services}')
     .action(async (opts: { only?: ServiceName[]; json?: boolean }) => {
       const rows = await stackStatus({ settings: stackSettings(), only: opts.only });
-      console.log(opts.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
+      if (opts.json) printJson({ services: rows });
+      else console.log(formatStatus(rows));
       if (rows.some((r) => r.state !== 'running' && r.state !== 'external')) process.exitCode = 1;
     });
 }

@@ -19,8 +19,9 @@ import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.
 import { positiveInt } from '../options.js';
 import { loadCliConfig, parseStreamRef } from '../sources.js';
 import { progressView, summaryLine } from '../sync-progress.js';
-import { jobFailure, waitForJob } from '../sync-wait.js';
+import { waitForJob } from '../sync-wait.js';
 import { connectRedis } from '../cli-redis.js';
+import { printJson } from '../json-output.js';
 
 interface SyncCliOptions {
   full?: boolean;
@@ -49,7 +50,7 @@ export function registerSync(program: Command): void {
     .option('--timeout <seconds>', 'stop waiting after this long (JOB_WAIT_TIMEOUT); the job stays queued', positiveInt)
     .option('--batch-size <n>', 'records per batch (default: pipelines.batch_size)', positiveInt)
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
-    .option('--json', 'print the summary (or the job id) as JSON')
+    .option('--json', 'print the summary (or, with --no-wait, the job) as one JSON object; a failed job as {error}')
     .action(async (ref: string, opts: SyncCliOptions) => {
       const config = await loadCliConfig(opts.config);
       const { source, stream } = parseStreamRef(config, ref);
@@ -59,7 +60,7 @@ export function registerSync(program: Command): void {
       checkSyncRequest(config, request);
       const summary = opts.inline ? await syncHere(config, ref, request, opts) : await syncQueued(config, ref, request, opts);
       if (!summary) return;
-      if (opts.json) console.log(JSON.stringify(summary, null, 2));
+      if (opts.json) printJson(summary);
       else console.log(summaryLine(ref, summary, 'jobId' in summary ? String(summary.jobId) : undefined));
     });
 }
@@ -102,20 +103,15 @@ async function syncQueued(config: ResolvedConfig, ref: string, request: Request,
     const job = await enqueueSync(queue, data, syncJobOptions(config.pipelines));
     const jobId = String(job.id);
     if (!events) {
-      console.log(opts.json ? JSON.stringify({ jobId, ...request }) : `job ${jobId} queued: ${ref} (${request.mode})`);
+      if (opts.json) printJson({ jobId, ...request });
+      else console.log(`job ${jobId} queued: ${ref} (${request.mode})`);
       return undefined;
     }
     if (!opts.json) view.note(`job ${jobId} queued: ${ref} (${request.mode})`);
-    try {
-      const result = await waitForJob(job, { queue, events, view, timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000 });
-      return { ...result, jobId };
-    } catch (err) {
-      if (!opts.json) throw err;
-      const failure = err instanceof JunctionError ? err : jobFailure(jobId, String(err));
-      console.log(JSON.stringify({ jobId, status: failure.code === 'JOB_WAIT_TIMEOUT' ? 'waiting' : 'failed', code: failure.code, message: failure.message }, null, 2));
-      process.exitCode = 1;
-      return undefined;
-    }
+    // A failed job or the deadline rejects with a coded error naming the job (details.jobId),
+    // which bin/cli.ts prints as every failure: one line on stderr, {error} under --json.
+    const result = await waitForJob(job, { queue, events, view, timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000 });
+    return { ...result, jobId };
   } finally {
     view.stop();
     await events?.close();

@@ -69,14 +69,14 @@ describe('junction dlq', () => {
 
     const json = await dlq('list', '--json', '--limit', '2', '--source', SOURCE, '--since', '1h');
     expect(json.code, json.stderr).toBe(0);
-    const letters = JSON.parse(json.stdout) as DeadLetterView[];
+    const letters = (JSON.parse(json.stdout) as { deadLetters: DeadLetterView[] }).deadLetters;
     expect(letters.map((l) => l.sourceKey)).toEqual(['SO0000300', 'SO0000200']);
-    expect((JSON.parse((await dlq('list', '--json', '--stream', 'nope')).stdout) as unknown[]).length).toBe(0);
+    expect(JSON.parse((await dlq('list', '--json', '--stream', 'nope')).stdout)).toEqual({ deadLetters: [] });
     expect((await dlq('list', '--since', 'soon')).code).not.toBe(0);
   }, 60_000);
 
   it('show prints every field and the raw payload; an unknown id is an error with its code', async () => {
-    const id = (JSON.parse((await dlq('list', '--json', '--limit', '1')).stdout) as DeadLetterView[])[0]!.id;
+    const id = (JSON.parse((await dlq('list', '--json', '--limit', '1')).stdout) as { deadLetters: DeadLetterView[] }).deadLetters[0]!.id;
     const text = await dlq('show', String(id));
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/errorMessage\s+.*lots/);
@@ -97,7 +97,7 @@ describe('junction dlq', () => {
     const loaded = await hub.pool.query(`SELECT count(*)::int AS n FROM unified.source_record WHERE source_key IN ('SO0000100', 'SO0000200')`);
     expect(loaded.rows[0].n).toBe(2);
 
-    const pending = JSON.parse((await dlq('list', '--pending', '--json')).stdout) as DeadLetterView[];
+    const pending = (JSON.parse((await dlq('list', '--pending', '--json')).stdout) as { deadLetters: DeadLetterView[] }).deadLetters;
     expect(pending.map((l) => l.sourceKey)).toEqual(['SO0000300']);
 
     await src.pool.query(`UPDATE legacy.orders SET total = '3.00' WHERE order_no = 'SO0000300'`);

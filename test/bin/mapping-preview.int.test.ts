@@ -45,7 +45,9 @@ describe('junction mapping preview (live shop_pg)', () => {
     const result = await runCli(['mapping', 'preview', 'mappings/shop_pg.accounts.yaml', '--limit', '3', '--json'], cleanEnv);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const rows = JSON.parse(result.stdout) as Row[];
+    const printed = JSON.parse(result.stdout) as { source: string; stream: string; target: string; records: Row[] };
+    expect(printed).toMatchObject({ source: 'shop_pg', stream: 'accounts', target: 'customer' });
+    const rows = printed.records;
 
     const first = await db.query('SELECT id::text AS id FROM shop.accounts ORDER BY updated_at, id LIMIT 3');
     expect(rows.map((r) => r.sourceKey)).toEqual(first.rows.map((r: { id: string }) => r.id));

@@ -46,7 +46,7 @@ describe('junction read: where reading starts', () => {
   it('refuses a bad --since from the command line before reading (MongoDB used to answer with nothing)', async () => {
     const r = await runCli(['read', 'app_mongo.users', '--since', 'garbage', '--json']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'CONN_CURSOR', message: expect.stringMatching(/^--since "garbage" is not a cursor value/) } });
     expect(r.stderr).toMatch(/--since "garbage" is not a cursor value.*\[CONN_CURSOR\]/);
   });
 });

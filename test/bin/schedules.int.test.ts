@@ -27,7 +27,7 @@ const cli = (...args: string[]) => runCli(['schedules', ...args, '--config', con
 async function list(): Promise<ScheduleView[]> {
   const r = await cli('list', '--json');
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as ScheduleView[];
+  return (JSON.parse(r.stdout) as { schedules: ScheduleView[] }).schedules;
 }
 
 beforeAll(async () => {

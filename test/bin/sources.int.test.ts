@@ -32,7 +32,7 @@ describe('junction read / discover / check (live estate)', () => {
   it('read --json prints the first tickets in (updated_at, id) order with Chinese text decoded from GBK', async () => {
     const res = await runCli(['read', 'tickets_php.tickets', '--limit', '3', '--json']);
     expect(res.code, res.stderr).toBe(0);
-    const records = JSON.parse(res.stdout) as { id: string; subject: string }[];
+    const { records } = JSON.parse(res.stdout) as { records: { id: string; subject: string }[] };
     const expected = await estateQuery<{ id: string; subject: string }>('SELECT id::text, subject FROM tickets_legacy.tickets ORDER BY updated_at, id LIMIT 3');
     expect(records.map((r) => [String(r.id), r.subject])).toEqual(expected.map((r) => [r.id, r.subject]));
     expect(expected.some((r) => /[\u4e00-\u9fff]/.test(r.subject))).toBe(true);
@@ -44,9 +44,13 @@ describe('junction read / discover / check (live estate)', () => {
     const checkpoint = /checkpoint: (\{.*\})/.exec(first.stderr)![1]!;
     const next = await runCli(['read', 'shop_pg.accounts', '--limit', '2', '--json', '--after', checkpoint]);
     expect(next.code, next.stderr).toBe(0);
-    const ids = (JSON.parse(next.stdout) as { id: string }[]).map((r) => String(r.id));
-    const expected = await estateQuery<{ id: string }>('SELECT id::text FROM shop.accounts ORDER BY updated_at, id OFFSET 2 LIMIT 2');
-    expect(ids).toEqual(expected.map((r) => r.id));
+    const printed = JSON.parse(next.stdout) as { records: { id: string }[]; checkpoint: { cursor: unknown; key: unknown } };
+    const expected = await estateQuery<{ id: string }>('SELECT id::text FROM shop.accounts ORDER BY updated_at, id OFFSET 2 LIMIT 4');
+    expect(printed.records.map((r) => String(r.id))).toEqual(expected.slice(0, 2).map((r) => r.id));
+    // The checkpoint --json prints resumes as the one on stderr does.
+    const third = await runCli(['read', 'shop_pg.accounts', '--limit', '2', '--json', '--after', JSON.stringify(printed.checkpoint)]);
+    expect(third.code, third.stderr).toBe(0);
+    expect((JSON.parse(third.stdout) as { records: { id: string }[] }).records.map((r) => String(r.id))).toEqual(expected.slice(2).map((r) => r.id));
   });
 
   it('read names what exists when the stream is unknown', async () => {
@@ -59,7 +63,7 @@ describe('junction read / discover / check (live estate)', () => {
   it('discover lists streams with typed fields', async () => {
     const res = await runCli(['discover', 'shop_pg', '--json']);
     expect(res.code, res.stderr).toBe(0);
-    const streams = JSON.parse(res.stdout) as { name: string; fields: { name: string; type: string }[] }[];
+    const { streams } = JSON.parse(res.stdout) as { streams: { name: string; fields: { name: string; type: string }[] }[] };
     const accounts = streams.find((s) => s.name === 'accounts')!;
     expect(accounts.fields.find((f) => f.name === 'updated_at')?.type).toBe('datetime');
     expect(accounts.fields.find((f) => f.name === 'email')?.type).toBe('string');

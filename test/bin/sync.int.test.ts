@@ -120,7 +120,8 @@ describe('junction sync (queued)', () => {
     expect(out.stderr).toMatch(/^junction: job \d+: .* \[CONN_AUTH_FAILED\]$/m);
     const json = await sync('--json');
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'failed', code: 'CONN_AUTH_FAILED' });
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'CONN_AUTH_FAILED', message: expect.stringMatching(/^job \d+: /), details: { jobId: expect.any(String) } } });
+    expect(json.stderr).toMatch(/^junction: job \d+: .* \[CONN_AUTH_FAILED\]$/m);
   }, 120_000);
 });
 

@@ -30,12 +30,13 @@ describe('junction check', () => {
     ]);
   });
 
-  it('prints a JSON array with --json', async () => {
+  it('prints one JSON object {errors, sources} with --json', async () => {
     const dir = writeFiles({ 'junction.yaml': 'version: 3\nsources: {}\n' });
     const result = await runCli(['check', '--json', '--config', path.join(dir, 'junction.yaml')]);
     expect(result.code).toBe(2);
-    expect(JSON.parse(result.stdout)).toEqual([
-      expect.objectContaining({ code: 'CFG_VERSION', line: 1, col: 10, path: 'version' }),
-    ]);
+    expect(JSON.parse(result.stdout)).toEqual({
+      errors: [expect.objectContaining({ code: 'CFG_VERSION', line: 1, col: 10, path: 'version' })],
+      sources: [],
+    });
   });
 });

@@ -13,7 +13,7 @@ describe('error catalogue', () => {
   });
 
   it('codes are prefixed by their area', () => {
-    for (const code of Object.keys(ERROR_CODES)) expect(code).toMatch(/^(CFG|MAP|CONN|SYNC|GW|STACK|MIG|DEMO|JOB|OPS|ID)_[A-Z0-9_]+$/);
+    for (const code of Object.keys(ERROR_CODES)) expect(code).toMatch(/^(CFG|MAP|CONN|SYNC|GW|STACK|MIG|DEMO|JOB|OPS|ID|CLI)_[A-Z0-9_]+$/);
   });
 
   it('formats file:line:col path, message and code', () => {

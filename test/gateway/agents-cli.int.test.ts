@@ -29,7 +29,7 @@ describe('junction agents', () => {
     expect(dup.stderr).toContain('[GW_AGENT_EXISTS]');
 
     expect((await runCli(['agents', 'disable', 'ann@example.com'], env)).code).toBe(0);
-    const listed = JSON.parse((await runCli(['agents', 'list', '--json'], env)).stdout) as { email: string; disabled: boolean }[];
+    const listed = (JSON.parse((await runCli(['agents', 'list', '--json'], env)).stdout) as { agents: { email: string; disabled: boolean }[] }).agents;
     expect(listed).toEqual([expect.objectContaining({ email: 'ann@example.com', disabled: true })]);
     const missing = await runCli(['agents', 'disable', 'nobody@example.com'], env);
     expect(missing.stderr).toContain('[GW_AGENT_NOT_FOUND]');

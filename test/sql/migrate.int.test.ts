@@ -49,7 +49,7 @@ describe('junction migrate (committed migrations)', () => {
     expect(first.code, first.stderr).toBe(0);
     const second = await runCli(['migrate', '--json']);
     expect(second.code, second.stderr).toBe(0);
-    const results = JSON.parse(second.stdout) as { engine: string; applied: string[]; alreadyApplied: number }[];
+    const results = (JSON.parse(second.stdout) as { engines: { engine: string; applied: string[]; alreadyApplied: number }[] }).engines;
     const pgFiles = fs.readdirSync(path.join(PROJECT_ROOT, 'sql/postgres')).filter((f) => f.endsWith('.sql'));
     const chFiles = fs.readdirSync(path.join(PROJECT_ROOT, 'sql/clickhouse')).filter((f) => f.endsWith('.sql'));
     expect(results).toEqual([

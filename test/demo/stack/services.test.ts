@@ -73,7 +73,7 @@ describe('stack probes with credentials in the URL', () => {
   it('stack status --only lists only those services, through the CLI', async () => {
     const res = await runCli(['stack', 'status', '--only', 'clickhouse', '--json'], { JUNCTION_CLICKHOUSE_URL: `http://default:${PASSWORD}@${base}` });
     expect(res.code, res.stderr).toBe(0);
-    const rows = JSON.parse(res.stdout) as { name: string; state: string; url: string }[];
+    const rows = (JSON.parse(res.stdout) as { services: { name: string; state: string; url: string }[] }).services;
     expect(rows).toEqual([expect.objectContaining({ name: 'clickhouse', state: 'external', url: `http://default:***@${base}/` })]);
     expect(res.stdout + res.stderr).not.toContain(PASSWORD);
   });

@@ -19,7 +19,7 @@ interface Row {
 }
 
 function parseRows(stdout: string): Row[] {
-  return JSON.parse(stdout) as Row[];
+  return (JSON.parse(stdout) as { services: Row[] }).services;
 }
 
 /** A free loopback port, found by binding port 0. */

@@ -69,7 +69,7 @@ describe('junction customers show', () => {
 
   it('prints JSON and reports an unknown customer with ID_NOT_FOUND', async () => {
     const r = await cli('show', 'zw@x.cn', '--json');
-    expect(JSON.parse(r.stdout)).toMatchObject({ id: survivor, fields: { name: '张伟', city: '杭州', nickname: 'wei' }, lineage: { city: { source: 'shop_pg' } } });
+    expect(JSON.parse(r.stdout)).toMatchObject({ customers: [{ id: survivor, fields: { name: '张伟', city: '杭州', nickname: 'wei' }, lineage: { city: { source: 'shop_pg' } } }] });
     const missing = await cli('show', 'nobody@x.cn');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('[ID_NOT_FOUND]');
@@ -133,7 +133,7 @@ describe('customer ids as typed: decimal text, checked against bigint', () => {
       expect(next.stderr).toContain('[ID_NOT_FOUND]');
       const exact = await cli('show', '9007199254740992', '--json');
       expect(exact.code, exact.stderr).toBe(0);
-      expect(JSON.parse(exact.stdout)).toMatchObject({ id: '9007199254740992', fields: { name: 'Rounded' } });
+      expect(JSON.parse(exact.stdout)).toMatchObject({ customers: [{ id: '9007199254740992', fields: { name: 'Rounded' } }] });
       const why = await cli('explain', '9007199254740993');
       expect(why.stderr).toContain('[ID_NOT_FOUND]');
       const unmerge = await cli('unmerge', '9007199254740993', '--source-record', 'shop_pg/accounts/7');
