@@ -88,7 +88,8 @@ export const ERROR_CODES = {
   // ops API (/api/ops, /ops/queues, /metrics)
   OPS_NO_TOKEN: 'no ops.admin_token is configured, so the ops API, queue board and /metrics answer 503',
   OPS_UNAUTHORIZED: 'the request has no admin token, or a wrong one (HTTP 401)',
-  OPS_BAD_REQUEST: 'a request body or query that does not validate; the message names the field (HTTP 400)',
+  OPS_BAD_REQUEST: 'a request body, query or path parameter that does not validate or cannot be read (malformed JSON, a NUL character, bad percent-encoding); the message names the field (HTTP 400; 413 for a body over the limit)',
+  OPS_UNSUPPORTED_MEDIA_TYPE: 'a request body that is not JSON (its Content-Type is named), or in a charset or content encoding the server does not read (HTTP 415)',
   OPS_NOT_FOUND: 'no run, dead letter or route with that id or path (HTTP 404)',
   OPS_NOT_READY: '/readyz: PostgreSQL or Redis does not answer (HTTP 503, naming which)',
   OPS_INTERNAL: 'an unexpected error while answering an ops request (HTTP 500); the server log has the details',

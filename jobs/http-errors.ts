@@ -11,6 +11,7 @@ import { redact } from '../config/redact.js';
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   OPS_BAD_REQUEST: 400,
+  OPS_UNSUPPORTED_MEDIA_TYPE: 415,
   OPS_UNAUTHORIZED: 401,
   OPS_NOT_FOUND: 404,
   JOB_UNKNOWN_SCHEDULE: 404,
@@ -39,6 +40,27 @@ export function badRequest(error: z.ZodError, part: 'body' | 'query' | 'params')
   return new JunctionError('OPS_BAD_REQUEST', message, { where: { path: [part, ...(error.issues[0]?.path ?? [])].join('.') } });
 }
 
+/**
+ * A request the server could not read, as body-parser and express's router report it: an
+ * error with a 4xx `status` that http-errors marked `expose` (malformed or oversized JSON, an
+ * unsupported charset or content encoding: 415, a body that does not inflate, an aborted
+ * upload), or the router's URIError for a path parameter that is not valid percent-encoding.
+ * Anything else thrown with a `status` (a client library's error, say) is not the request's
+ * fault and stays a 500.
+ */
+function clientError(err: unknown): { status: number; message: string; part: 'path' | 'body' } | null {
+  if (typeof err !== 'object' || err === null || isJunctionError(err)) return null;
+  const e = err as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown; code?: unknown };
+  const status = typeof e.status === 'number' ? e.status : e.statusCode;
+  if (typeof status !== 'number' || status < 400 || status > 499) return null;
+  const decoding = err instanceof URIError;
+  if (e.expose !== true && !decoding) return null;
+  let message = typeof e.message === 'string' && e.message ? e.message : 'unreadable';
+  // zlib's own words ("incorrect header check") do not say what was being read.
+  if (typeof e.code === 'string' && e.code.startsWith('Z_')) message = `does not decompress as its Content-Encoding says: ${message}`;
+  return { status, message, part: decoding ? 'path' : 'body' };
+}
+
 /** The express error handler of the ops server (last middleware). */
 export function errorHandler(log: Logger, secrets: object): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
@@ -46,10 +68,10 @@ export function errorHandler(log: Logger, secrets: object): ErrorRequestHandler 
       next(err);
       return;
     }
-    // express.json() rejects malformed bodies with a 400 http-errors object.
-    const parse = err as { type?: string; status?: number; message?: string };
-    if (parse.type === 'entity.parse.failed' || parse.type === 'entity.too.large') {
-      sendError(res, parse.status ?? 400, 'OPS_BAD_REQUEST', `body: ${parse.message ?? 'invalid JSON'}`);
+    const client = clientError(err);
+    if (client) {
+      const code = client.status === 415 ? 'OPS_UNSUPPORTED_MEDIA_TYPE' : 'OPS_BAD_REQUEST';
+      sendError(res, client.status, code, `${client.part}: ${redact(client.message, secrets)}`, { path: client.part });
       return;
     }
     if (isJunctionError(err)) {

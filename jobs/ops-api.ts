@@ -11,7 +11,10 @@
  * POST syncs {source, stream, mode, from?, to?, batchSize?}  → 202 {jobId}
  * GET  dead-letters?source&stream&stage&code&replayed&since&limit&before
  * GET  dead-letters/:id               with its raw payload
- * POST dead-letters/replay {source?, stream?, since?, ids?}   runs pipelines/replay.ts
+ * POST dead-letters/replay {source?, stream?, since?, ids?} | {all: true}   runs pipelines/replay.ts
+ *
+ * POST bodies must be sent as JSON: express.json() leaves any other body unread, and an
+ * unread body must never pass for an empty one (an empty replay filter selects every letter).
  */
 import express, { type Request, type Router } from 'express';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -46,7 +49,8 @@ export interface OpsApiDeps {
 
 const id = z.string().regex(/^\d{1,15}$/, { error: 'expected a numeric id' }).transform(Number);
 const page = { limit: z.coerce.number().int().min(1).max(500).optional(), before: id.optional() };
-const name = z.string().min(1).max(200);
+// PostgreSQL text cannot hold U+0000: refused here, naming the parameter, rather than by the query.
+const name = z.string().min(1).max(200).refine((v) => !v.includes('\u0000'), { error: 'holds a NUL character (U+0000)' });
 const since = z.iso.datetime({ offset: true, error: 'expected an ISO-8601 time with offset, e.g. 2026-01-31T00:00:00Z' });
 
 const runsQuery = z.strictObject({ source: name.optional(), stream: name.optional(), status: z.enum(RUN_STATUSES).optional(), trigger: name.optional(), ...page });
@@ -72,17 +76,42 @@ const syncBody = z
     error: 'mode backfill needs from and to; other modes take neither',
     path: ['mode'],
   });
-const replayBody = z.strictObject({
-  source: name.optional(),
-  stream: name.optional(),
-  since: since.optional(),
-  ids: z.array(z.number().int().positive()).min(1).max(10_000).optional(),
-});
+const replayBody = z
+  .strictObject({
+    source: name.optional(),
+    stream: name.optional(),
+    since: since.optional(),
+    ids: z.array(z.number().int().positive()).min(1).max(10_000).optional(),
+    /** Every pending letter: an empty filter says so only by mistake (a body nobody read, say). */
+    all: z.literal(true).optional(),
+  })
+  .superRefine((b, ctx) => {
+    const filtered = b.source !== undefined || b.stream !== undefined || b.since !== undefined || b.ids !== undefined;
+    if (b.all && filtered) ctx.addIssue({ code: 'custom', path: ['all'], message: 'all replays every pending letter: give it without source, stream, since or ids' });
+    if (!b.all && !filtered) ctx.addIssue({ code: 'custom', path: [], message: 'give ids, source, stream or since, or {"all": true} to replay every pending dead letter' });
+  });
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query' | 'params'): z.output<S> {
-  const r = schema.safeParse(value ?? {});
+  const r = schema.safeParse(value);
   if (!r.success) throw badRequest(r.error, part);
   return r.data;
+}
+
+/**
+ * The JSON body of a POST. express.json() parses `application/json` (and `+json`) only and
+ * leaves `req.body` undefined otherwise, as with no body at all: a form-encoded `{"ids":[2]}`
+ * (curl -d without a Content-Type) is refused here, naming its type, instead of being read as
+ * `{}`.
+ */
+function jsonBody<S extends z.ZodType>(req: Request, schema: S): z.output<S> {
+  if (req.body === undefined) {
+    const type = req.get('content-type');
+    if (type !== undefined) {
+      throw new JunctionError('OPS_UNSUPPORTED_MEDIA_TYPE', `body: expected JSON (Content-Type: application/json), got Content-Type ${type}`, { where: { path: 'body' } });
+    }
+    throw new JunctionError('OPS_BAD_REQUEST', 'body: expected a JSON object (Content-Type: application/json), got no body', { where: { path: 'body' } });
+  }
+  return parse(schema, req.body, 'body');
 }
 
 /** OPS_BAD_REQUEST unless `source` (and `stream`, when given) are declared. */
@@ -154,7 +183,7 @@ export function opsApiRouter(deps: OpsApiDeps): Router {
   }
 
   r.post('/syncs', async (req, res) => {
-    const b = parse(syncBody, req.body, 'body');
+    const b = jsonBody(req, syncBody);
     checkStream(config, b.source, b.stream);
     checkRequest(config, b);
     const data: SyncJobData = { source: b.source, stream: b.stream, mode: b.mode, trigger: 'ops', from: b.from, to: b.to, batchSize: b.batchSize };
@@ -175,10 +204,10 @@ export function opsApiRouter(deps: OpsApiDeps): Router {
     res.json({ deadLetter: letter });
   });
   r.post('/dead-letters/replay', async (req, res) => {
-    const b = parse(replayBody, req.body, 'body');
+    const b = jsonBody(req, replayBody);
     checkStream(config, b.source, b.stream);
     const filter = { source: b.source, stream: b.stream, since: b.since ? new Date(b.since) : undefined, ids: b.ids };
-    log.info({ filter, by: who(req) }, 'dead-letter replay requested');
+    log.info({ filter, all: b.all === true, by: who(req) }, 'dead-letter replay requested');
     res.json(await replayDeadLetters({ config, pool, redis, clickhouse: deps.clickhouse, log, filter }));
   });
 

@@ -10,7 +10,13 @@
  * unreplayed, its stage, code, message and mapping version updated in place (the payload is
  * never touched), so the next replay after another fix picks it up. A letter whose record
  * has since been loaded by a sync, or that a newer letter of the same key replaces, is
- * marked replayed without loading its older payload (counted as `superseded`).
+ * marked replayed without loading its older payload (counted as `superseded`); asked for by
+ * id, such a letter has the newer one replayed in its place.
+ *
+ * A stream's run is recorded once the replay has taken a letter: a replay that finds its
+ * letters taken by another one running at the same time (or replayed since it looked)
+ * records nothing. The run is a replay, not a sync of the source: status and freshness
+ * figures leave trigger `replay` out of the last successful sync.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
@@ -27,7 +33,7 @@ import { customerEventPublisher } from './events.js';
 import { linkableKeys, recordRef } from './resolve/keys.js';
 import { lockStripes } from './resolve/region.js';
 import { resolveRules, type ResolveRules } from './resolve/rules.js';
-import { countBatch, runHeartbeat, setRunStatus, startRun, type RunRow } from './run-record.js';
+import { countBatch, REPLAY_TRIGGER, runHeartbeat, setRunStatus, startRun, type RunRow } from './run-record.js';
 import { batchSelection, type RowSelection } from './sinks/clickhouse.js';
 import { enqueueRows, sendEntry } from './sinks/clickhouse-outbox.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
@@ -49,6 +55,12 @@ export interface ReplayStreamSummary {
   stream: string;
   /** The `hub.sync_run` of this replay (trigger `replay`). */
   runId: number;
+  /**
+   * Letters the filter selected (by id) whose record has a newer pending letter the filter
+   * left out: that one (`by`) was replayed in their place, and theirs counted as superseded.
+   * Present when there are any.
+   */
+  replacedBy?: { id: number; by: number }[];
   selected: number;
   loaded: number;
   failedAgain: number;
@@ -58,7 +70,7 @@ export interface ReplayStreamSummary {
 }
 
 export interface ReplaySummary {
-  /** Letters looked at. */
+  /** Letters taken (those of a newer letter replayed in place of a selected one included). */
   selected: number;
   /** Letters whose record now loaded (marked replayed). */
   loaded: number;
@@ -74,6 +86,7 @@ export interface ReplaySummary {
 
 export interface ReplayOptions {
   config: ResolvedConfig;
+  /** At least two connections: a stream's run is recorded on one while a chunk's transaction holds its letters. */
   pool: pg.Pool;
   /** When given, the replayed records' rows are sent to ClickHouse after each chunk commits. */
   clickhouse?: ClickHouseClient;
@@ -94,6 +107,8 @@ interface Letter {
 }
 
 interface ChunkOutcome {
+  /** Letters this chunk took (locked and not replayed yet). */
+  read: number;
   loaded: number;
   failedAgain: number;
   superseded: number;
@@ -106,34 +121,54 @@ interface ChunkOutcome {
 interface StreamContext {
   source: string;
   stream: string;
-  runId: number;
+  /** The stream's run id, recorded on first call. */
+  run: () => Promise<number>;
   compiled: CompiledMapping;
   rules: ResolveRules;
   options: ReplayOptions;
 }
 
+/** The letters of one stream to replay, as ids only (payloads are read chunk by chunk). */
+interface StreamLetters {
+  /** The newest pending letter of each record (and every letter without a key). */
+  replay: number[];
+  /** Selected letters of a record with a newer pending letter: outdated, superseded. */
+  older: number[];
+  replacedBy: { id: number; by: number }[];
+}
+
 /**
- * The letters to look at, per stream, as ids only (payloads are read chunk by chunk). Of
- * several unreplayed letters of one record only the newest is replayed, whether the filter
- * selects it or not: the others carry an outdated payload and are superseded.
+ * The letters to look at, per stream. Of several unreplayed letters of one record only the
+ * newest is replayed, whether the filter selects it or not: the others carry an outdated
+ * payload and are superseded. So a selected older letter brings its record's newest letter
+ * in (`replacedBy`); the filter is applied to the pending letters after the newest of each
+ * record is known, never before.
  */
-async function selectLetters(pool: pg.Pool, filter: ReplayFilter): Promise<Map<string, { replay: number[]; older: number[] }>> {
-  const res = await pool.query<{ id: string; source: string; stream: string; newest: boolean }>(
-    `SELECT id, source, stream, newest FROM (
+async function selectLetters(pool: pg.Pool, filter: ReplayFilter): Promise<Map<string, StreamLetters>> {
+  const res = await pool.query<{ id: string; source: string; stream: string; newest: boolean; in_place_of: string[] | null }>(
+    `WITH pending AS (
        SELECT id, source, stream, created_at,
-              source_key IS NULL OR row_number() OVER (PARTITION BY source, stream, source_key ORDER BY id DESC) = 1 AS newest
-         FROM hub.dead_letter WHERE replayed_at IS NULL) d
-      WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR stream = $2)
-        AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::bigint[] IS NULL OR id = ANY($4))
-      ORDER BY source, stream, id`,
+              CASE WHEN source_key IS NULL THEN id ELSE max(id) OVER (PARTITION BY source, stream, source_key) END AS newest_id
+         FROM hub.dead_letter WHERE replayed_at IS NULL),
+     picked AS (
+       SELECT id, source, stream, newest_id FROM pending
+        WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR stream = $2)
+          AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::bigint[] IS NULL OR id = ANY($4)))
+     SELECT id, source, stream, id = newest_id AS newest, NULL::bigint[] AS in_place_of FROM picked
+     UNION ALL
+     SELECT newest_id, source, stream, true, array_agg(id ORDER BY id) FROM picked p
+      WHERE newest_id <> id AND NOT EXISTS (SELECT 1 FROM picked q WHERE q.id = p.newest_id)
+      GROUP BY newest_id, source, stream
+     ORDER BY source, stream, id`,
     [filter.source ?? null, filter.stream ?? null, filter.since ?? null, filter.ids?.length ? filter.ids : null],
   );
-  const groups = new Map<string, { replay: number[]; older: number[] }>();
+  const groups = new Map<string, StreamLetters>();
   for (const r of res.rows) {
     const key = `${r.source}\u001f${r.stream}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { replay: [], older: [] }));
+    if (!g) groups.set(key, (g = { replay: [], older: [], replacedBy: [] }));
     (r.newest ? g.replay : g.older).push(Number(r.id));
+    for (const asked of r.in_place_of ?? []) g.replacedBy.push({ id: Number(asked), by: Number(r.id) });
   }
   return groups;
 }
@@ -185,6 +220,9 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
         FOR UPDATE OF d SKIP LOCKED`,
     [ids],
   );
+  // Taken by a replay running at the same time, or replayed since they were selected.
+  if (res.rows.length === 0) return { read: 0, loaded: 0, failedAgain: 0, superseded: 0, customerIds: [], absorbed: [], outbox: null };
+  const runId = await ctx.run();
   const letters: Letter[] = res.rows.map((r) => ({ id: Number(r.id), sourceKey: r.source_key, payload: payloadOf<SourceRecord>(r.payload), stale: false }));
   const outcomes: { letter: Letter; outcome: MapOutcome }[] = [];
   for (const letter of letters) {
@@ -220,11 +258,11 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
     else loaded.push(m.id);
   }
   const selection = batchSelection(result);
-  const outboxId = ctx.options.clickhouse ? await enqueueRows(tx, ctx.source, ctx.stream, ctx.runId, selection) : null;
-  await markReplayed(tx, [...loaded, ...superseded], ctx.runId);
+  const outboxId = ctx.options.clickhouse ? await enqueueRows(tx, ctx.source, ctx.stream, runId, selection) : null;
+  await markReplayed(tx, [...loaded, ...superseded], runId);
   await markFailedAgain(tx, failed);
-  await countBatch(tx, ctx.runId, letters.length, loaded.length, failed.length);
-  return { loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length, customerIds: result.customerIds, absorbed: result.absorbed, outbox: outboxId === null ? null : { id: outboxId, selection } };
+  await countBatch(tx, runId, letters.length, loaded.length, failed.length);
+  return { read: letters.length, loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length, customerIds: result.customerIds, absorbed: result.absorbed, outbox: outboxId === null ? null : { id: outboxId, selection } };
 }
 
 function compileFor(config: ResolvedConfig, source: string, stream: string): CompiledMapping | { code: ErrorCode; message: string } {
@@ -242,7 +280,7 @@ function compileFor(config: ResolvedConfig, source: string, stream: string): Com
 async function sendRun(options: ReplayOptions, run: RunRow, summary: ReplayStreamSummary): Promise<void> {
   if (!options.clickhouse) return;
   const row = {
-    runId: run.id, source: summary.source, stream: summary.stream, mode: 'incremental', status: summary.error ? 'failed' : 'succeeded',
+    runId: run.id, source: summary.source, stream: summary.stream, mode: 'incremental', trigger: REPLAY_TRIGGER, status: summary.error ? 'failed' : 'succeeded',
     startedAt: run.startedAt, finishedAt: new Date(), recordsRead: summary.selected, recordsWritten: summary.loaded, recordsFailed: summary.failedAgain,
     errorCode: summary.error?.code ?? null,
   };
@@ -255,7 +293,7 @@ async function finish(options: ReplayOptions, run: RunRow, summary: ReplayStream
   await sendRun(options, run, summary);
 }
 
-function replayError(err: unknown, source: string, stream: string, runId: number): JunctionError {
+function replayError(err: unknown, source: string, stream: string, runId: number | undefined): JunctionError {
   if (isJunctionError(err)) return err;
   const sqlstate = (err as { code?: string }).code;
   return new JunctionError('SYNC_BATCH_FAILED', `replay of ${source}.${stream} failed: ${(err as Error).message}`, {
@@ -266,45 +304,75 @@ function replayError(err: unknown, source: string, stream: string, runId: number
   });
 }
 
-async function replayStream(options: ReplayOptions, rules: ResolveRules, source: string, stream: string, ids: { replay: number[]; older: number[] }): Promise<ReplayStreamSummary> {
+/** The stream's run is recorded on first use: only once the replay has taken a letter. */
+function lazyRun(options: ReplayOptions, source: string, stream: string) {
+  let started: Promise<RunRow> | undefined;
+  let stopBeating: (() => void) | undefined;
+  return {
+    start: async (): Promise<RunRow> => {
+      started ??= startRun(options.pool, source, stream, 'incremental', REPLAY_TRIGGER).then((run) => {
+        stopBeating = runHeartbeat(options.pool, run.id, (err) => options.log.warn({ err, runId: run.id }, 'run heartbeat not recorded'));
+        return run;
+      });
+      return started;
+    },
+    /** The run if one was recorded (a failed start is no run). */
+    get: async (): Promise<RunRow | null> => (started ? started.catch(() => null) : null),
+    stop: () => stopBeating?.(),
+  };
+}
+
+/** One stream's letters; null when it took none (nothing recorded). */
+async function replayStream(options: ReplayOptions, rules: ResolveRules, source: string, stream: string, ids: StreamLetters): Promise<ReplayStreamSummary | null> {
   const { pool, config, log } = options;
-  const run = await startRun(pool, source, stream, 'incremental', 'replay');
-  const summary: ReplayStreamSummary = { source, stream, runId: run.id, selected: ids.replay.length + ids.older.length, loaded: 0, failedAgain: 0, superseded: 0 };
+  const replacedBy = ids.replacedBy.length ? { replacedBy: ids.replacedBy } : {};
   const compiled = compileFor(config, source, stream);
   if (!('version' in compiled)) {
-    summary.error = compiled;
-    summary.failedAgain = summary.selected;
+    const run = await startRun(pool, source, stream, 'incremental', REPLAY_TRIGGER);
+    const selected = ids.replay.length + ids.older.length;
+    const summary: ReplayStreamSummary = { source, stream, runId: run.id, selected, loaded: 0, failedAgain: selected, superseded: 0, error: compiled };
     await finish(options, run, summary);
     return summary;
   }
-  const ctx: StreamContext = { source, stream, runId: run.id, compiled, rules, options };
+  const run = lazyRun(options, source, stream);
+  const ctx: StreamContext = { source, stream, run: async () => (await run.start()).id, rules, compiled, options };
   const publish = options.redis ? customerEventPublisher(options.redis, { log }) : undefined;
   const chunkSize = options.chunkSize ?? config.pipelines.batch_size;
-  const stopBeating = runHeartbeat(pool, run.id, (err) => log.warn({ err, runId: run.id }, 'run heartbeat not recorded'));
+  const counts = { selected: 0, loaded: 0, failedAgain: 0, superseded: 0 };
   try {
     for (let i = 0; i < ids.replay.length; i += chunkSize) {
       const outcome = await inTransaction(pool, (tx) => replayChunk(tx, ctx, ids.replay.slice(i, i + chunkSize)));
-      summary.loaded += outcome.loaded;
-      summary.failedAgain += outcome.failedAgain;
-      summary.superseded += outcome.superseded;
+      counts.selected += outcome.read;
+      counts.loaded += outcome.loaded;
+      counts.failedAgain += outcome.failedAgain;
+      counts.superseded += outcome.superseded;
+      if (outcome.read === 0) continue;
       if (outcome.outbox) await sendEntry(pool, options.clickhouse!, outcome.outbox.id, outcome.outbox.selection);
-      await publish?.({ runId: run.id, source, stream, result: outcome });
+      await publish?.({ runId: (await run.start()).id, source, stream, result: outcome });
     }
     // Older letters of a record whose newest letter was just handled carry an outdated payload.
-    summary.superseded += await inTransaction(pool, async (tx) => {
-      const older = await tx.query('UPDATE hub.dead_letter SET replayed_at = now(), replay_run_id = $2 WHERE id = ANY($1::bigint[]) AND replayed_at IS NULL', [ids.older, run.id]);
-      await countBatch(tx, run.id, older.rowCount ?? 0, 0, 0);
-      return older.rowCount ?? 0;
+    const older = ids.older.length === 0 ? 0 : await inTransaction(pool, async (tx) => {
+      const taken = await tx.query<{ id: string }>('SELECT id FROM hub.dead_letter WHERE id = ANY($1::bigint[]) AND replayed_at IS NULL FOR UPDATE SKIP LOCKED', [ids.older]);
+      if (taken.rows.length === 0) return 0;
+      const runId = await ctx.run();
+      await markReplayed(tx, taken.rows.map((r) => Number(r.id)), runId);
+      await countBatch(tx, runId, taken.rows.length, 0, 0);
+      return taken.rows.length;
     });
+    counts.selected += older;
+    counts.superseded += older;
   } catch (err) {
-    const error = replayError(err, source, stream, run.id);
-    summary.error = { code: error.code, message: error.message };
-    await finish(options, run, summary).catch(() => undefined);
+    const recorded = await run.get();
+    const error = replayError(err, source, stream, recorded?.id);
+    if (recorded) await finish(options, recorded, { source, stream, runId: recorded.id, ...counts, error: { code: error.code, message: error.message } }).catch(() => undefined);
     throw error;
   } finally {
-    stopBeating();
+    run.stop();
   }
-  await finish(options, run, summary);
+  const recorded = await run.get();
+  if (!recorded) return null;
+  const summary: ReplayStreamSummary = { source, stream, runId: recorded.id, ...counts, ...replacedBy };
+  await finish(options, recorded, summary);
   log.info({ ...summary }, 'dead letters replayed');
   return summary;
 }
@@ -317,6 +385,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayS
   for (const [key, ids] of groups) {
     const [source, stream] = key.split('\u001f') as [string, string];
     const s = await replayStream(options, rules, source, stream, ids);
+    if (!s) continue;
     total.streams.push(s);
     total.selected += s.selected;
     total.loaded += s.loaded;

@@ -11,6 +11,12 @@ import type pg from 'pg';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
+/**
+ * The trigger of a dead-letter replay's run (pipelines/replay.ts). Such a run loads stored
+ * letters, not the source: it is left out of a stream's last successful sync (freshness).
+ */
+export const REPLAY_TRIGGER = 'replay';
+
 export interface RunRow {
   id: number;
   status: RunStatus;

@@ -70,6 +70,7 @@ export function formatReplaySummary(s: ReplaySummary): string {
       `  ${st.source}.${st.stream} (run ${st.runId}): ${st.selected} selected, ${st.loaded} loaded, ${st.failedAgain} failed again, ${st.superseded} superseded` +
         (st.error ? ` — ${st.error.message} [${st.error.code}]` : ''),
     );
+    for (const r of st.replacedBy ?? []) lines.push(`    letter ${r.id} is outdated: ${r.by}, a newer letter of its record, was replayed in its place`);
   }
   if (s.failedAgain > 0) lines.push('the letters that failed again keep their payload and show the new error: junction dlq list --pending');
   return lines.join('\n');

@@ -5,6 +5,9 @@
  * sent it (a run resumed elsewhere after a crash): their own clocks may disagree. Runs that
  * end outside runSync (failed by the scheduler's reaper, or by a worker refusing their job)
  * are sent as `hub.sync_run` holds them ({@link sendRunStates}).
+ *
+ * Each row carries the run's trigger (sql/clickhouse/003_sync_runs_trigger.sql), so the
+ * freshness query can leave dead-letter replays (trigger `replay`) out of the last sync.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
@@ -17,6 +20,11 @@ export interface SyncRunRow {
   source: string;
   stream: string;
   mode: string;
+  /**
+   * What started it, as `hub.sync_run.trigger` holds it (`cli`, `ops`, `schedule:<name>`,
+   * `replay`…). Left out, it is read from `hub.sync_run` with the version.
+   */
+  trigger?: string;
   /** `running`, `succeeded`, `failed`, `cancelled`, `skipped`. */
   status: string;
   startedAt: Date;
@@ -46,6 +54,7 @@ export function syncRunValues(row: SyncRunRow, version: number): Record<string, 
     source: row.source,
     stream: row.stream,
     mode: row.mode,
+    trigger: row.trigger ?? '',
     status: row.status,
     started_at: seconds(row.startedAt),
     finished_at: seconds(row.finishedAt),
@@ -63,8 +72,20 @@ export function syncRunValues(row: SyncRunRow, version: number): Record<string, 
  * clock: the pg error); callers that report runs on the side may log it and go on.
  */
 export async function insertSyncRunRow(client: ClickHouseClient, hub: Pick<pg.Pool | pg.PoolClient, 'query'>, row: SyncRunRow): Promise<void> {
-  const version = await hubVersion(hub);
-  await insertRows(client, [row], version, `run ${row.runId} of ${row.source}.${row.stream}`);
+  let version: number;
+  let trigger = row.trigger;
+  if (trigger === undefined) {
+    // One round trip for both: the run's own row says what started it ('' when it is gone).
+    const { rows } = await hub.query<{ v: string; trigger: string | null }>(
+      `SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS v, (SELECT trigger FROM hub.sync_run WHERE id = $1) AS trigger`,
+      [row.runId],
+    );
+    version = Number(rows[0]!.v);
+    trigger = rows[0]!.trigger ?? '';
+  } else {
+    version = await hubVersion(hub);
+  }
+  await insertRows(client, [{ ...row, trigger }], version, `run ${row.runId} of ${row.source}.${row.stream}`);
 }
 
 interface RawRunState {
@@ -72,6 +93,7 @@ interface RawRunState {
   source: string;
   stream: string;
   mode: string;
+  trigger: string;
   status: string;
   started_at: Date;
   finished_at: Date | null;
@@ -93,7 +115,7 @@ export async function sendRunStates(client: ClickHouseClient, hub: Pick<pg.Pool 
   const version = await hubVersion(hub);
   const { rows } = await hub.query<RawRunState>(
     // A run failed before it started has its queueing time only.
-    `SELECT id, source, stream, mode, status, coalesce(started_at, queued_at) AS started_at, finished_at, records_read, records_written, records_failed, error_code
+    `SELECT id, source, stream, mode, trigger, status, coalesce(started_at, queued_at) AS started_at, finished_at, records_read, records_written, records_failed, error_code
        FROM hub.sync_run WHERE id = ANY($1::int8[]) ORDER BY id`,
     [runIds],
   );
@@ -104,6 +126,7 @@ export async function sendRunStates(client: ClickHouseClient, hub: Pick<pg.Pool 
       source: r.source,
       stream: r.stream,
       mode: r.mode,
+      trigger: r.trigger,
       status: r.status,
       startedAt: r.started_at,
       finishedAt: r.finished_at,

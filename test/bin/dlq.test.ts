@@ -50,4 +50,12 @@ describe('dlq output', () => {
     expect(text).toContain('s.x (run 5)');
     expect(text).toContain('junction dlq list --pending');
   });
+
+  it('names the newer letter replayed in place of an older one asked for', () => {
+    const text = formatReplaySummary({
+      selected: 2, loaded: 1, failedAgain: 0, superseded: 1,
+      streams: [{ source: 's', stream: 'x', runId: 5, selected: 2, loaded: 1, failedAgain: 0, superseded: 1, replacedBy: [{ id: 11, by: 12 }] }],
+    });
+    expect(text).toContain('letter 11 is outdated: 12, a newer letter of its record, was replayed in its place');
+  });
 });

@@ -4,7 +4,9 @@
  * hub.checkpoint, hub.sync_run, hub.dead_letter and the circuits; bodies are validated;
  * /readyz tells which service is missing.
  */
+import http from 'node:http';
 import net from 'node:net';
+import zlib from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../config/log.js';
@@ -36,6 +38,21 @@ async function start(cfg: ResolvedConfig, pool: pg.Pool = db.pool): Promise<OpsS
   servers.push(s);
   return s;
 }
+
+/** A raw request: fetch would not send a body that does not match its Content-Encoding. */
+async function rawPost(path: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; body: Record<string, any> }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${server.url}${path}`, { method: 'POST', headers: { ...bearer, 'content-length': String(body.length), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const pendingLetters = async () => Number((await db.pool.query(`SELECT count(*) AS n FROM hub.dead_letter WHERE replayed_at IS NULL`)).rows[0].n);
 
 /** A loopback port nobody listens on. */
 async function closedPort(): Promise<number> {
@@ -157,6 +174,10 @@ describe('runs, schedules, syncs and dead letters', () => {
       ['/api/ops/syncs', { source: 'shop_pg', stream: 'accounts', mode: 'backfill', from: '2026-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }, 'is after body.to'],
       ['/api/ops/dead-letters/replay', { since: 'yesterday' }, 'body.since'],
       ['/api/ops/dead-letters/replay', { ids: [] }, 'body.ids'],
+      // Replaying everything is asked for explicitly, never by leaving the filter out.
+      ['/api/ops/dead-letters/replay', {}, '{"all": true}'],
+      ['/api/ops/dead-letters/replay', { all: true, source: 'shop_pg' }, 'body.all'],
+      ['/api/ops/dead-letters/replay', { all: false }, 'body.all'],
     ];
     for (const [path, body, field] of cases) {
       const r = await post(path, body);
@@ -170,6 +191,57 @@ describe('runs, schedules, syncs and dead letters', () => {
     const query = await call('/api/ops/runs?limit=0&colour=red');
     expect(query.status).toBe(400);
     expect(query.body.error.message).toMatch(/query.limit/);
+  });
+
+  it('refuses a POST body that is not JSON (415 naming its type) or missing (400), replaying nothing', async () => {
+    const pending = await pendingLetters();
+    expect(pending).toBe(2);
+    // curl -d '{"ids":[2]}' sends it form-encoded: express.json() leaves it unread.
+    for (const path of ['/api/ops/dead-letters/replay', '/api/ops/syncs']) {
+      const form = await call(path, { method: 'POST', body: '{"ids":[2]}', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect({ status: form.status, code: form.body.error?.code }, path).toEqual({ status: 415, code: 'OPS_UNSUPPORTED_MEDIA_TYPE' });
+      expect(form.body.error.message, path).toBe('body: expected JSON (Content-Type: application/json), got Content-Type application/x-www-form-urlencoded');
+      const none = await call(path, { method: 'POST' });
+      expect({ status: none.status, code: none.body.error?.code }, path).toEqual({ status: 400, code: 'OPS_BAD_REQUEST' });
+      expect(none.body.error.message, path).toMatch(/^body: expected a JSON object .*got no body$/);
+    }
+    const empty = await call('/api/ops/dead-letters/replay', { method: 'POST', body: '', headers: { 'content-type': 'application/json' } });
+    expect({ status: empty.status, code: empty.body.error?.code }).toEqual({ status: 400, code: 'OPS_BAD_REQUEST' });
+    expect(await pendingLetters()).toBe(pending);
+    expect((await call('/api/ops/runs?trigger=replay')).body.runs).toEqual([]);
+  });
+
+  it('answers requests it cannot read with 400 or 415, naming what, not 500', async () => {
+    const cases: [string, Promise<{ status: number; body: Record<string, any> }>, number, string, RegExp][] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+      ['NUL in a query string', call('/api/ops/runs?trigger=%00'), 400, 'OPS_BAD_REQUEST', /^query\.trigger: holds a NUL character/],
+      ['NUL in a dead-letter filter', call('/api/ops/dead-letters?code=a%00b'), 400, 'OPS_BAD_REQUEST', /^query\.code: holds a NUL character/],
+      ['bad percent-encoding in the path', call('/api/ops/runs/%E0%A4%A'), 400, 'OPS_BAD_REQUEST', /^path: Failed to decode param '%E0%A4%A'/],
+      [
+        'an unknown charset',
+        call('/api/ops/dead-letters/replay', { method: 'POST', body: '{"ids":[1]}', headers: { 'content-type': 'application/json; charset=latin9' } }),
+        415, 'OPS_UNSUPPORTED_MEDIA_TYPE', /^body: unsupported charset "LATIN9"/,
+      ],
+      [
+        'a body that is not gzip',
+        rawPost('/api/ops/dead-letters/replay', Buffer.from('{"ids":[1]}'), { 'content-type': 'application/json', 'content-encoding': 'gzip' }),
+        400, 'OPS_BAD_REQUEST', /^body: does not decompress as its Content-Encoding says: /,
+      ],
+      [
+        'an unknown content encoding',
+        rawPost('/api/ops/dead-letters/replay', Buffer.from('{"ids":[1]}'), { 'content-type': 'application/json', 'content-encoding': 'zstd-ish' }),
+        415, 'OPS_UNSUPPORTED_MEDIA_TYPE', /^body: unsupported content encoding "zstd-ish"/,
+      ],
+    ];
+    const got = [];
+    for (const [what, request] of cases) {
+      const r = await request;
+      got.push([what, r.status, r.body.error?.code, r.body.error?.message]);
+    }
+    // All at once, so a failure shows every case that answers wrongly.
+    expect(got).toEqual(cases.map(([what, , status, code, message]) => [what, status, code, expect.stringMatching(message)]));
+    // A gzipped JSON body is read as any other.
+    const gz = await rawPost('/api/ops/dead-letters/replay', zlib.gzipSync('{"ids":[999999]}'), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(gz).toMatchObject({ status: 200, body: { selected: 0 } });
   });
 
   it('refuses a sync of a disabled source with 422 CONN_SOURCE_DISABLED, as the CLI does, queueing nothing', async () => {
@@ -289,5 +361,36 @@ describe('/metrics, /readyz and the queue board', () => {
     expect(api.status).toBe(200);
     expect(api.body.queues.map((x: { name: string }) => x.name)).toContain('sync');
     expect((await call('/ops/queues/api/queues', { headers: { authorization: '' } })).status).toBe(401);
+  });
+});
+
+describe('dead-letter replays are not syncs', () => {
+  it('a replay run that succeeded leaves the last successful sync, its age and its metric as they were', async () => {
+    // accounts last succeeded an hour ago (run 1); addresses never did. Both then had a replay.
+    const { rows } = await db.pool.query<{ id: string }>(`INSERT INTO hub.sync_run (source, stream, mode, status, trigger, started_at, finished_at, records_read, records_written) VALUES
+      ('shop_pg', 'accounts', 'incremental', 'succeeded', 'replay', now() - interval '1 minute', now(), 2, 2),
+      ('shop_pg', 'addresses', 'incremental', 'succeeded', 'replay', now() - interval '1 minute', now(), 1, 1) RETURNING id`);
+    const { body } = await call('/api/ops/sources');
+    const streams = body.sources.find((x: { name: string }) => x.name === 'shop_pg').streams;
+    const accounts = streams.find((x: { stream: string }) => x.stream === 'accounts');
+    const addresses = streams.find((x: { stream: string }) => x.stream === 'addresses');
+    expect(accounts.lag.sinceSuccessSeconds).toBeGreaterThanOrEqual(3600 - 5);
+    expect(addresses.lag.sinceSuccessSeconds).toBeNull();
+    expect(addresses.lastSuccessAt).toBeNull();
+    // The last run is what happened last, the replay included.
+    expect(accounts.lastRun).toMatchObject({ id: Number(rows[0]!.id), trigger: 'replay' });
+
+    const metrics = (await call('/metrics')).body as unknown as string;
+    const age = /^junction_stream_last_success_age_seconds\{source="shop_pg",stream="accounts"\} (\d+)$/m.exec(metrics);
+    expect(Number(age?.[1])).toBeGreaterThanOrEqual(3600 - 5);
+    expect(metrics).not.toContain('junction_stream_last_success_age_seconds{source="shop_pg",stream="addresses"}');
+  });
+
+  it('{"all": true} replays every pending letter', async () => {
+    const r = await post('/api/ops/dead-letters/replay', { all: true });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    // The test config has no mapping for shop_pg.accounts: both letters are reported, none lost.
+    expect(r.body).toMatchObject({ selected: 2, failedAgain: 2, streams: [{ source: 'shop_pg', stream: 'accounts', error: { code: 'SYNC_NO_MAPPING' } }] });
+    expect(await pendingLetters()).toBe(2);
   });
 });

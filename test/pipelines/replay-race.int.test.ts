@@ -2,6 +2,7 @@
  * Replay against a sync committing the same record: the letter must not be loaded over the
  * newer version. The sync's batch holds the record's stripe lock while the replay starts; the
  * replay may only decide whether its letter is outdated once it holds that lock itself.
+ * Two replays at once: the one that finds its letters taken records no run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -63,5 +64,31 @@ describe('replay while a sync commits the same record', () => {
     }
     const { rows } = await hub.pool.query(`SELECT status FROM unified."order" WHERE order_no = 'SO0000001'`);
     expect(rows).toEqual([{ status: 'delivered' }]);
+  });
+});
+
+describe('two replays at once', () => {
+  it('the one that finds every letter taken by the other records no run', async () => {
+    const letter = order('ON_HOLD', '2025-01-03T00:00:00Z');
+    await writeDeadLetters(hub.pool, null, [{ source: SOURCE, stream: STREAM, sourceKey: 'SO0000002', stage: 'map', code: 'MAP_BAD_VALUE', message: 'status ON_HOLD', raw: { ...letter, order_no: 'SO0000002' }, mappingVersion: 'v1' }]);
+    const runs = async () => (await hub.pool.query<{ id: string }>(`SELECT id FROM hub.sync_run ORDER BY id`)).rows.map((r) => Number(r.id));
+    const before = await runs();
+    // The other replay, mid-chunk: it holds the letter's row lock (FOR UPDATE) until it commits.
+    const other = await hub.pool.connect();
+    try {
+      await other.query('BEGIN');
+      const held = await other.query(`SELECT id FROM hub.dead_letter WHERE replayed_at IS NULL FOR UPDATE`);
+      expect(held.rows).toHaveLength(1);
+      const summary = await replayDeadLetters({ config, pool: hub.pool, log: silentLogger, filter: { source: SOURCE } });
+      expect(await runs()).toEqual(before);
+      expect(summary).toEqual({ selected: 0, loaded: 0, failedAgain: 0, superseded: 0, streams: [] });
+    } finally {
+      await other.query('ROLLBACK');
+      other.release();
+    }
+    // Once free, it is replayed, under a run of its own.
+    const summary = await replayDeadLetters({ config, pool: hub.pool, log: silentLogger, filter: { source: SOURCE } });
+    expect(summary).toMatchObject({ selected: 1, loaded: 1, streams: [{ selected: 1, loaded: 1 }] });
+    expect(await runs()).toEqual([...before, summary.streams[0]!.runId]);
   });
 });

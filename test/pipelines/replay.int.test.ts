@@ -3,7 +3,9 @@
  * stage and are dead-lettered while the rest of their batches load; after the mapping is
  * fixed, replay loads them through the current mapping and marks them replayed, letters
  * that fail again keep their payload with the new error, and letters whose record a later
- * sync loaded (or that a newer letter replaces) are superseded rather than loaded.
+ * sync loaded (or that a newer letter replaces) are superseded rather than loaded, an older
+ * letter asked for by id having the newer one replayed in its place; a replay that takes no
+ * letter records no run.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +104,8 @@ describe('dead-letter replay', () => {
 
       const run = await hub.pool.query(`SELECT mode, trigger, status, records_read, records_written, records_failed FROM hub.sync_run WHERE id = $1`, [runId]);
       expect(run.rows[0]).toEqual({ mode: 'incremental', trigger: 'replay', status: 'succeeded', records_read: '4', records_written: '3', records_failed: '1' });
+      // Analysts can tell it from a sync (sync_freshness.sql leaves it out).
+      expect(await ch.rows(`SELECT trigger, status, records_read FROM sync_runs_current WHERE run_id = ${runId}`)).toEqual([{ trigger: 'replay', status: 'succeeded', records_read: '4' }]);
 
       const statuses = await hub.pool.query(`SELECT source_key, status FROM unified."order" WHERE source_key IN ('SO0000010', 'SO0000500', 'SO0001500') ORDER BY 1`);
       expect(statuses.rows.map((r: { status: string }) => r.status)).toEqual(['pending', 'pending', 'pending']);
@@ -136,7 +140,7 @@ describe('dead-letter replay', () => {
     expect((await letters()).every((d) => d.replayed_at !== null)).toBe(true);
   }, 60_000);
 
-  it('of two letters of one record only the newest payload loads; the older is superseded, even when asked for alone', async () => {
+  it('of two letters of one record only the newest payload loads; the older asked for alone has the newer replayed in its place', async () => {
     const v1 = await config(1);
     await touch('SO0000042', `status = 'ON_HOLD', total = '1.00'`);
     await sync(v1);
@@ -145,15 +149,22 @@ describe('dead-letter replay', () => {
     const pending = (await letters()).filter((d) => d.replayed_at === null);
     expect(pending.map((d) => d.payload.total)).toEqual(['1.00', '2.00']);
 
-    // Asked for the older one alone: it is superseded by the newer letter, which stays pending.
-    const older = await replayDeadLetters({ config: await config(2), pool: hub.pool, log: silentLogger, filter: { ids: [Number(pending[0]!.id)] } });
-    expect(older).toMatchObject({ selected: 1, loaded: 0, failedAgain: 0, superseded: 1 });
-    expect((await letters()).filter((d) => d.replayed_at === null).map((d) => d.payload.total)).toEqual(['2.00']);
-
-    const summary = await replayDeadLetters({ config: await config(2), pool: hub.pool, clickhouse: ch.client, log: silentLogger, filter: {} });
-    expect(summary).toMatchObject({ selected: 1, loaded: 1, failedAgain: 0, superseded: 0 });
+    // Asked for the older one alone: the newer letter is replayed in its place, and the answer says so.
+    const [olderId, newerId] = pending.map((d) => Number(d.id)) as [number, number];
+    const runs = async () => Number((await hub.pool.query(`SELECT count(*) AS n FROM hub.sync_run`)).rows[0].n);
+    const runsBefore = await runs();
+    const older = await replayDeadLetters({ config: await config(2), pool: hub.pool, clickhouse: ch.client, log: silentLogger, filter: { ids: [olderId] } });
+    expect(older).toMatchObject({ selected: 2, loaded: 1, failedAgain: 0, superseded: 1 });
+    expect(older.streams).toMatchObject([{ selected: 2, loaded: 1, superseded: 1, replacedBy: [{ id: olderId, by: newerId }] }]);
+    expect((await letters()).filter((d) => d.replayed_at === null)).toEqual([]);
     const row = await hub.pool.query(`SELECT status, total_amount FROM unified."order" WHERE source_key = 'SO0000042'`);
     expect(row.rows[0]).toEqual({ status: 'pending', total_amount: '2.00' });
+
+    // Nothing left: nothing replayed, and no run recorded for it.
+    expect(await runs()).toBe(runsBefore + 1);
+    const none = await replayDeadLetters({ config: await config(2), pool: hub.pool, clickhouse: ch.client, log: silentLogger, filter: {} });
+    expect(none).toEqual({ selected: 0, loaded: 0, failedAgain: 0, superseded: 0, streams: [] });
+    expect(await runs()).toBe(runsBefore + 1);
   }, 60_000);
 
   it('after the replays the unified view and the ClickHouse view hold exactly the source', async () => {

@@ -62,8 +62,8 @@ async function sendRun(runId: number): Promise<void> {
   });
 }
 
-async function startRun(source: string, stream: string): Promise<number> {
-  const { rows } = await db.pool.query(`INSERT INTO hub.sync_run (source, stream, mode, status, started_at) VALUES ($1, $2, 'full', 'running', now()) RETURNING id`, [source, stream]);
+async function startRun(source: string, stream: string, trigger = 'cli'): Promise<number> {
+  const { rows } = await db.pool.query(`INSERT INTO hub.sync_run (source, stream, mode, status, trigger, started_at) VALUES ($1, $2, 'full', 'running', $3, now()) RETURNING id`, [source, stream, trigger]);
   const runId = Number(rows[0].id);
   await sendRun(runId);
   return runId;
@@ -126,6 +126,9 @@ beforeAll(async () => {
   await finishRun(await startRun('orders_soap', 'orders'), 'cancelled', 'CONN_ABORTED');
   await startRun('shop_pg', 'accounts');
   await finishRun(await startRun('shop_pg', 'addresses'), 'failed', 'CONN_AUTH_FAILED');
+  // Dead-letter replays that succeeded just now, with the sources still down: not syncs.
+  await finishRun(await startRun('tickets_php', 'tickets', 'replay'), 'succeeded');
+  await finishRun(await startRun('shop_pg', 'addresses', 'replay'), 'succeeded');
 
   // Chats of the first 40 ticket holders, 2 or 9 days after their ticket, sent open then closed.
   const { rows } = await db.pool.query<{ customer_id: string; at: string }>(
@@ -258,8 +261,14 @@ describe('example analyst queries', () => {
       SELECT source, stream, floor(extract(epoch FROM max(finished_at) FILTER (WHERE status = 'succeeded')))::float8 AS last_success,
              (array_agg(status ORDER BY id DESC))[1] AS last_status, coalesce((array_agg(error_code ORDER BY id DESC))[1], '') AS last_error_code,
              count(*)::int AS runs, count(*) FILTER (WHERE status = 'failed')::int AS failed_runs
-        FROM hub.sync_run GROUP BY 1, 2 ORDER BY 1, 2`);
+        FROM hub.sync_run WHERE trigger <> 'replay' GROUP BY 1, 2 ORDER BY 1, 2`);
     expect(rows).toHaveLength(STREAMS.length + 1);
+    // A replay is no sync: a stream that never synced has no last success, and one whose
+    // source is down shows its last sync's failure and age, whatever replays did since.
+    const stream = (source: string, name: string) => got.find((g) => g.source === source && g.stream === name)!;
+    expect(stream('shop_pg', 'addresses')).toMatchObject({ last_success_at: null, age_seconds: null, last_status: 'failed', runs: '1' });
+    expect(stream('tickets_php', 'tickets')).toMatchObject({ last_status: 'failed', last_error_code: 'CONN_UNREACHABLE' });
+    expect(num(stream('tickets_php', 'tickets').age_seconds)).toBeGreaterThanOrEqual(3600);
     expect(got.map((g) => [g.source, g.stream])).toEqual(rows.map((r) => [r.source, r.stream]));
     got.forEach((g, i) => {
       const w = rows[i]!;
