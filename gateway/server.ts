@@ -130,7 +130,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }),
     receipts: new ReceiptWriter(pool, log),
     router: createRouter({ settings, presence }),
-    context: new ContextService({ pool, fanout, settings, rules: options.rules ?? null, lookups, channel: options.customerUpdatedChannel ?? CUSTOMER_UPDATED_CHANNEL, log }),
+    context: new ContextService({ pool, fanout, settings, rules: options.rules ?? null, lookups, channel: options.customerUpdatedChannel ?? CUSTOMER_UPDATED_CHANNEL, analytics, log }),
     analytics,
     log,
   };

@@ -1,7 +1,7 @@
 /**
  * `junction customers show | explain | unmerge | evaluate`: look into the unified view,
- * understand why records are one customer, undo a wrong merge, and score the view against
- * a ground truth.
+ * understand why records are one customer, undo a wrong merge (in PostgreSQL and ClickHouse),
+ * and score the view against a ground truth.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -10,11 +10,12 @@ import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { resolveRules, type ResolveRules } from '../../pipelines/resolve/rules.js';
+import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
 import { evaluate, readTruth, type Evaluation } from '../../pipelines/unified/evaluate.js';
 import { explainCustomer, type Explanation } from '../../pipelines/unified/explain.js';
 import { findCustomers, parseCustomerId, type CustomerId } from '../../pipelines/unified/find.js';
 import { showCustomer, type CustomerView } from '../../pipelines/unified/show.js';
-import { unmerge } from '../../pipelines/unified/unmerge.js';
+import { unmergeAndSend } from '../../pipelines/unified/unmerge.js';
 import { printJson } from '../json-output.js';
 import { loadCliConfig } from '../sources.js';
 
@@ -149,23 +150,28 @@ export function registerCustomers(program: Command): void {
     .command('unmerge')
     .argument('<id>', 'customer id')
     .requiredOption('--source-record <source/stream/key>', 'the record to take out of the customer')
-    .description('move a record (and what only it links) to a new customer, pinned so that syncs do not merge it back')
+    .description('move a record (and what only it links) to a new customer, pinned so that syncs do not merge it back; ClickHouse follows')
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
     .option('--json', 'print JSON')
     .action(async (text: string, opts: Common & { sourceRecord: string }) => {
       const id = unmergeId(parseCustomerId(text));
       const { rules } = await rulesFrom(opts.config);
-      const result = await withDb(async (db) => {
-        await db.query('BEGIN');
-        try {
-          const r = await unmerge(db, id, opts.sourceRecord, rules);
-          await db.query('COMMIT');
-          return r;
-        } catch (err) {
-          await db.query('ROLLBACK');
-          throw err;
-        }
-      });
+      const settings = stackSettings();
+      // Two connections: the unmerge's transaction, then the send of its ClickHouse rows.
+      const pool = new pg.Pool({ connectionString: settings.services.postgres.url, max: 2 });
+      const clickhouse = createClickhouseClient(settings);
+      let result: Awaited<ReturnType<typeof unmergeAndSend>>;
+      try {
+        result = await unmergeAndSend(pool, clickhouse, id, opts.sourceRecord, rules);
+      } finally {
+        await clickhouse.close();
+        await pool.end();
+      }
+      const { analytics } = result;
+      // The unmerge has committed whatever ClickHouse did: a warning, not a failure (running it again would split again).
+      if (!analytics.sent) {
+        console.error(`warning: ClickHouse not updated yet (${analytics.error?.message} [${analytics.error?.code}]); the next sync of ${analytics.pending} sends it`);
+      }
       if (opts.json) return printJson(result);
       console.log(`moved ${result.moved.join(', ')} from customer ${result.from} to new customer ${result.to}; both sides are pinned`);
     });

@@ -6,12 +6,14 @@
  *
  * Every instance listens to `customer.updated` (published by the sync workers after each
  * batch): conversations of an absorbed customer are re-linked to the survivor (an idempotent
- * UPDATE, whichever instance runs it first), and every local watch of a changed customer gets
+ * UPDATE, whichever instance runs it first; that instance sends them to chat analytics, so
+ * ClickHouse counts them under the survivor), and every local watch of a changed customer gets
  * a fresh panel. Panels are built once per customer for concurrent watchers and reused for
  * `gateway.context.reuse_ms`; a change of the customer drops the reused one.
  */
 import type pg from 'pg';
 import type { Logger } from '../../config/log.js';
+import type { ChatAnalytics } from '../analytics.js';
 import type { CustomerUpdatedEvent } from '../../pipelines/queue.js';
 import type { ResolveRules } from '../../pipelines/resolve/rules.js';
 import type { GatewaySettings } from '../settings.js';
@@ -52,6 +54,12 @@ export interface ContextServiceOptions {
   lookups: LiveLookups | null;
   /** The `customer.updated` pub/sub channel. */
   channel: string;
+  /**
+   * Told of every conversation this instance re-links, so that ClickHouse's
+   * `conversations_current` (and the messages, which follow their conversation) move to the
+   * survivor. @defaultValue none: re-links reach no analytics
+   */
+  analytics?: Pick<ChatAnalytics, 'conversationChanged'> | null;
   log: Logger;
 }
 
@@ -160,7 +168,11 @@ export class ContextService {
   /** A sync changed customers: re-link absorbed ones' conversations, then refresh every local panel of a changed customer. */
   async onCustomerUpdated(e: Pick<CustomerUpdatedEvent, 'customerIds' | 'absorbed'>): Promise<void> {
     const absorbed = e.absorbed ?? [];
-    if (absorbed.length > 0) await relinkCustomers(this.o.pool, absorbed);
+    if (absorbed.length > 0) {
+      // Only the instance whose UPDATE moved them gets them back: each is sent once.
+      const moved = await relinkCustomers(this.o.pool, absorbed);
+      for (const m of moved) this.o.analytics?.conversationChanged(m.conversationId);
+    }
     const into = new Map(absorbed.map((a) => [a.id, a.into]));
     for (const id of [...e.customerIds, ...into.keys(), ...into.values()]) this.built.delete(id);
     const changed = new Set(e.customerIds);

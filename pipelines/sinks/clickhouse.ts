@@ -51,6 +51,8 @@ function entitySql(table: string, alias: string, columns: string): string {
           SELECT ${columns} FROM ${table} ${alias} WHERE ${alias}.customer_id = ANY($4::bigint[])`;
 }
 
+// The birthday goes as 'YYYY-MM-DD' text, which the column holds (sql/clickhouse/004_*): a
+// ClickHouse Date starts at 1970 and 18.16 has no Date32.
 // The identity keys are the ones the customer's records carry (capped values included: they
 // are still that customer's phone, they just link nothing). Each customer is looked up by id
 // and its records read in one pass through the customer_id index (`OFFSET 0` keeps both

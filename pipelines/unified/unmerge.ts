@@ -8,9 +8,18 @@
  * later sync brings, and a key held on both sides (the shared family phone) stops linking
  * them (its identity rows become `shared`); a new record holding keys of both joins the
  * one its highest-priority key names. Unpinning is not offered: unmerge is a decision.
+ *
+ * ClickHouse learns of it as of a sync batch (pipelines/sinks/clickhouse-outbox.ts): the
+ * transaction writes an outbox entry naming both customers, which is sent after COMMIT. Its
+ * records are not re-read by later syncs (they are unchanged), so nothing else would move them.
  */
+import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import { JunctionError } from '../../config/errors.js';
+import { classifyError } from '../classify-error.js';
+import { enqueueRows, sendEntry } from '../sinks/clickhouse-outbox.js';
+import type { RowSelection } from '../sinks/clickhouse.js';
+import { inTransaction } from '../transaction.js';
 import { load } from '../load/load.js';
 import { assign } from '../resolve/assign.js';
 import { loadRecords, lockRegion, lockStripes } from '../resolve/region.js';
@@ -109,4 +118,54 @@ export async function unmerge(tx: pg.ClientBase, customerId: number, ref: string
   await tx.query('UPDATE unified.source_record SET pinned = true WHERE customer_id = ANY($1::bigint[]) AND NOT pinned', [[customerId, to]]);
   await tx.query('UPDATE unified.customer SET pinned = true WHERE id = ANY($1::bigint[])', [[customerId, to]]);
   return { from: customerId, to: to!, moved };
+}
+
+/**
+ * What an unmerge sends to ClickHouse: both customers' dimension rows and every order and
+ * ticket of each (the moved ones now carry the new customer's id).
+ */
+export function unmergeSelection(r: Pick<UnmergeResult, 'from' | 'to'>): RowSelection {
+  const both = [r.from, r.to];
+  return { orders: { source: [], stream: [], key: [] }, tickets: { source: [], stream: [], key: [] }, ownersOf: both, customerIds: both };
+}
+
+/** How an unmerge's rows fared on their way to ClickHouse. */
+export interface UnmergeAnalytics {
+  /** Whether ClickHouse has them now. */
+  sent: boolean;
+  /** The stream whose next run sends them when they were not (`source.stream`: the requested record's). */
+  pending?: string;
+  /** Why they were not sent (`SYNC_CLICKHOUSE_FAILED`, …). */
+  error?: { code: string; message: string };
+}
+
+/**
+ * {@link unmerge} in a transaction of its own with its ClickHouse outbox entry, the entry sent
+ * after COMMIT. The entry is filed under the requested record's stream, like that stream's
+ * batches: when ClickHouse cannot take it now, the stream's next run sends it first (and the
+ * ops API counts it in the stream's backlog meanwhile). The unmerge stands either way.
+ */
+export async function unmergeAndSend(
+  pool: pg.Pool,
+  clickhouse: ClickHouseClient,
+  customerId: number,
+  ref: string,
+  rules: ResolveRules,
+): Promise<UnmergeResult & { analytics: UnmergeAnalytics }> {
+  // Source and stream names hold no '/' (STREAM_REF_RE); a source key may.
+  const [source = '', stream = ''] = ref.split('/');
+  const { result, outboxId, selection } = await inTransaction(pool, async (tx) => {
+    const result = await unmerge(tx, customerId, ref, rules);
+    const selection = unmergeSelection(result);
+    // Never null: both customers have rows to send.
+    const outboxId = (await enqueueRows(tx, source, stream, null, selection))!;
+    return { result, outboxId, selection };
+  });
+  try {
+    await sendEntry(pool, clickhouse, outboxId, selection);
+    return { ...result, analytics: { sent: true } };
+  } catch (err) {
+    const { code, message } = classifyError(err);
+    return { ...result, analytics: { sent: false, pending: `${source}.${stream}`, error: { code, message } } };
+  }
 }

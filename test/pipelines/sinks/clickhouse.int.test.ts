@@ -133,6 +133,18 @@ describe('clickhouse sink', () => {
     ).toEqual([{ vip: '3', n: '1' }]);
   });
 
+  it('keeps birthdays before 1970 (a Date would hold 0000-00-00 on 18.16, 1970-01-01 on current ClickHouse)', async () => {
+    const people: [string, string | null][] = [['B1', '1965-03-02'], ['B2', '1970-01-01'], ['B3', '1990-05-17'], ['B4', null]];
+    await applyAndSend(
+      db.pool,
+      ch.client,
+      people.map(([key, birthday]) => mapped(`shop_pg/accounts/${key}`, { fields: { name: key, ...(birthday ? { birthday } : {}) }, keys: [['shop_account', key]] })),
+      rules,
+    );
+    expect(await ch.rows(`SELECT name, birthday FROM customers_current ORDER BY name`)).toEqual(people.map(([name, birthday]) => ({ name, birthday })));
+    expect(await ch.rows(`SELECT name FROM customers_current WHERE birthday < '1970-01-01'`)).toEqual([{ name: 'B1' }]);
+  });
+
   it('an insert ClickHouse refuses is SYNC_CLICKHOUSE_FAILED and not retryable; an unreachable server is retryable', async () => {
     const refused = await insertClickhouseRows(ch.client, { no_such_table: [{ a: 1 }] }).catch((e: unknown) => e);
     expect(isJunctionError(refused) && refused.code).toBe('SYNC_CLICKHOUSE_FAILED');

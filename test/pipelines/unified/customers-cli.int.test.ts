@@ -1,16 +1,20 @@
 /**
  * `junction customers show | explain | unmerge | evaluate`, run as a user would, against a
- * scratch database (JUNCTION_PG_URL) and a small inline config.
+ * scratch database (JUNCTION_PG_URL), a scratch ClickHouse database
+ * (JUNCTION_CLICKHOUSE_DATABASE) and a small inline config.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyBatch } from '../../../pipelines/load/apply-batch.js';
+import { sendPending } from '../../../pipelines/sinks/clickhouse-outbox.js';
+import { applyAndSend, scratchClickhouse, type ScratchClickhouse } from '../../helpers/clickhouse.js';
 import { runCli } from '../../helpers/cli.js';
 import { customerOf, inTx, mapped, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
 
 let db: ScratchDb;
+let ch: ScratchClickhouse;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 const rules = testRules({ phoneCap: 2 });
@@ -35,9 +39,10 @@ let absorbed = 0;
 
 beforeAll(async () => {
   db = await scratchDatabase('customers_cli');
+  ch = await scratchClickhouse('customers_cli');
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'junction-customers-'));
   fs.writeFileSync(path.join(dir, 'junction.yaml'), CONFIG);
-  env = { JUNCTION_PG_URL: db.url };
+  env = { JUNCTION_PG_URL: db.url, JUNCTION_CLICKHOUSE_DATABASE: ch.database };
   await inTx(db.pool, (tx) => applyBatch(tx, [A], rules));
   await inTx(db.pool, (tx) => applyBatch(tx, [C], rules));
   absorbed = await customerOf(db.pool, 'app_mongo/users/u9');
@@ -47,6 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
   await db?.close();
+  await ch?.close();
 });
 
 const cli = (...args: string[]) => runCli(['customers', ...args, ...(args[0] === 'evaluate' ? [] : ['-c', path.join(dir, 'junction.yaml')])], env);
@@ -109,6 +115,68 @@ describe('junction customers unmerge', () => {
     const refused = await cli('unmerge', String(id), '--source-record', 'shop_pg/accounts/55');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('[ID_UNMERGE_REFUSED]');
+  });
+});
+
+describe('junction customers unmerge and ClickHouse', () => {
+  const order = (key: string, phone: string) =>
+    mapped(`orders_soap/orders/${key}`, {
+      target: 'order',
+      fields: { order_no: key, status: 'paid', total_amount: '12.50', currency: 'CNY', lines: [], ordered_at: '2025-03-31T17:30:00.000Z' },
+      keys: [['phone', phone]],
+    });
+  const outbox = async () => (await db.pool.query<{ source: string; stream: string }>('SELECT source, stream FROM hub.clickhouse_outbox ORDER BY id')).rows;
+  const chState = async (keys: string[], customers: number[]) => ({
+    orders: await ch.rows(`SELECT source_key, toUInt64(customer_id) AS customer_id FROM orders_current WHERE source_key IN (${keys.map((k) => `'${k}'`).join(', ')}) ORDER BY source_key`),
+    customers: await ch.rows(`SELECT customer_id, record_count FROM customers_current WHERE customer_id IN (${customers.join(', ')}) ORDER BY customer_id`),
+  });
+
+  /** A shop account and two orders on its phone, sent to ClickHouse as a sync batch does; the customer's id. */
+  async function customerWithOrders(account: string, keys: string[]): Promise<number> {
+    const phone = `+86139777788${account}`;
+    await applyAndSend(db.pool, ch.client, [mapped(`shop_pg/accounts/${account}`, { keys: [['shop_account', account], ['phone', phone]] }), ...keys.map((k) => order(k, phone))], rules);
+    return customerOf(db.pool, `orders_soap/orders/${keys[0]}`);
+  }
+
+  it('sends both customers and their orders to ClickHouse after COMMIT', async () => {
+    const id = await customerWithOrders('81', ['UO1', 'UO2']);
+    expect((await chState(['UO1', 'UO2'], [id])).orders).toEqual([{ source_key: 'UO1', customer_id: String(id) }, { source_key: 'UO2', customer_id: String(id) }]);
+
+    const r = await cli('unmerge', String(id), '--source-record', 'orders_soap/orders/UO1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ from: id, moved: ['orders_soap/orders/UO1'] });
+    expect(await chState(['UO1', 'UO2'], [id, result.to])).toEqual({
+      orders: [{ source_key: 'UO1', customer_id: String(result.to) }, { source_key: 'UO2', customer_id: String(id) }],
+      customers: [{ customer_id: String(id), record_count: 2 }, { customer_id: String(result.to), record_count: 1 }],
+    });
+    expect(result.analytics).toEqual({ sent: true });
+    expect(await outbox()).toEqual([]);
+  });
+
+  it('with ClickHouse down, still unmerges and leaves the rows to the record’s stream, whose next run sends them', async () => {
+    const id = await customerWithOrders('82', ['UO3', 'UO4']);
+    // Port 9 (discard) on loopback: nothing listens there.
+    const down = await runCli(['customers', 'unmerge', String(id), '--source-record', 'orders_soap/orders/UO4', '--json', '-c', path.join(dir, 'junction.yaml')], {
+      ...env,
+      JUNCTION_CLICKHOUSE_URL: 'http://127.0.0.1:9',
+    });
+    expect(down.code, down.stderr).toBe(0);
+    const result = JSON.parse(down.stdout);
+    expect(result).toMatchObject({ from: id, moved: ['orders_soap/orders/UO4'] });
+    expect(await customerOf(db.pool, 'orders_soap/orders/UO4')).toBe(result.to);
+    expect(await outbox()).toEqual([{ source: 'orders_soap', stream: 'orders' }]);
+    expect((await chState(['UO4'], [result.to])).customers).toEqual([]);
+    expect(result.analytics).toMatchObject({ sent: false, pending: 'orders_soap.orders', error: { code: 'SYNC_CLICKHOUSE_FAILED' } });
+    expect(down.stderr).toContain('the next sync of orders_soap.orders sends it');
+
+    // What orders_soap.orders' next run does first.
+    expect(await sendPending(db.pool, ch.client, 'orders_soap', 'orders')).toBe(1);
+    expect(await chState(['UO4'], [result.to])).toEqual({
+      orders: [{ source_key: 'UO4', customer_id: String(result.to) }],
+      customers: [{ customer_id: String(result.to), record_count: 1 }],
+    });
+    expect(await outbox()).toEqual([]);
   });
 });
 
