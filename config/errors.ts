@@ -77,7 +77,7 @@ export const ERROR_CODES = {
   SYNC_SOURCE_DOWN: "the job waited longer than pipelines.circuit.give_up_ms for its source's circuit to close, and the probe failed again; the last source error is in the message",
   SYNC_INTERNAL: 'an unexpected error in the pipeline code (a bug); the job fails without retries',
   SYNC_DEAD_LETTER_NOT_FOUND: 'no dead letter has this id (`junction dlq list` shows them)',
-  SYNC_CLICKHOUSE_FAILED: "a batch's rows (or a run's state) could not be inserted into ClickHouse; the batch's transaction is rolled back. Retryable when ClickHouse is unreachable or overloaded; a missing table or column means `junction migrate` was not run",
+  SYNC_CLICKHOUSE_FAILED: "a batch's rows (or a run's state) could not be inserted into ClickHouse; the batch stays committed in PostgreSQL and its outbox entry stays, sent first by the stream's next run or the job's retry. Retryable when ClickHouse is unreachable or overloaded; a missing table or column means `junction migrate` was not run",
   // scheduled jobs (jobs/)
   JOB_UNKNOWN_SCHEDULE: 'a schedule name that the config does not declare (the known ones are listed)',
   JOB_TICK_SKIPPED: "a schedule tick was skipped because a job of its stream was still waiting or running (recorded as a 'skipped' run)",

@@ -22,7 +22,7 @@ import { estateRecords, type DemoStream } from '../../pipelines/map/estate-recor
 import { compileMapping } from '../../pipelines/map/compile.js';
 import { mapBatch } from '../../pipelines/map/map-batch.js';
 import { resolveRules, type ResolveRules } from '../../pipelines/resolve/rules.js';
-import { insertSyncRunRow } from '../../pipelines/sinks/sync-runs.js';
+import { sendRunStates } from '../../pipelines/sinks/sync-runs.js';
 import type { MappedRecord } from '../../pipelines/types.js';
 import { applyAndSend, scratchClickhouse, type ScratchClickhouse } from '../helpers/clickhouse.js';
 import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
@@ -44,23 +44,8 @@ const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const utcSeconds = (text: string) => Date.parse(`${text.replace(' ', 'T')}Z`) / 1000;
 const byKey = <T extends object>(rows: T[], key: (r: NoInfer<T>) => string) => [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
-async function sendRun(runId: number): Promise<void> {
-  const { rows } = await db.pool.query(`SELECT * FROM hub.sync_run WHERE id = $1`, [runId]);
-  const r = rows[0];
-  await insertSyncRunRow(ch.client, db.pool, {
-    runId,
-    source: r.source,
-    stream: r.stream,
-    mode: r.mode,
-    status: r.status,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    recordsRead: Number(r.records_read),
-    recordsWritten: Number(r.records_written),
-    recordsFailed: Number(r.records_failed),
-    errorCode: r.error_code,
-  });
-}
+/** The run as hub.sync_run holds it, into ClickHouse sync_runs, as the pipeline's senders send it. */
+const sendRun = (runId: number): Promise<void> => sendRunStates(ch.client, db.pool, [runId]);
 
 async function startRun(source: string, stream: string, trigger = 'cli'): Promise<number> {
   const { rows } = await db.pool.query(`INSERT INTO hub.sync_run (source, stream, mode, status, trigger, started_at) VALUES ($1, $2, 'full', 'running', $3, now()) RETURNING id`, [source, stream, trigger]);
