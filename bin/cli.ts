@@ -25,6 +25,7 @@ import { registerAgents } from './commands/agents.js';
 import { registerSchedules } from './commands/schedules.js';
 import { registerStart } from './commands/start.js';
 import { registerDlq } from './commands/dlq.js';
+import { registerAnalytics } from './commands/analytics.js';
 
 const program = new Command('junction')
   .description('Integration hub for customer service: legacy connectors, unified customer view, analytics and chat.')
@@ -55,6 +56,7 @@ registerAgents(program);
 registerSchedules(program);
 registerStart(program);
 registerDlq(program);
+registerAnalytics(program);
 
 // A reader that stops early (`junction … | head`) closes the pipe: the rest of the output has
 // nowhere to go, which is what the user asked for, not an error worth a stack trace.

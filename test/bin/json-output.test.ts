@@ -51,6 +51,8 @@ const cases: JsonCase[] = [
   { args: ['migrate', '--json'], env: pgDown, exit: 1, error: 'STACK_NOT_RUNNING' },
   { args: ['customers', 'show', 'a@b.cn', '--json'], env: pgDown, exit: 1, error: 'STACK_NOT_RUNNING' },
   { args: ['agents', 'list', '--json'], env: pgDown, exit: 1, error: 'STACK_NOT_RUNNING' },
+  { args: ['analytics', 'repair', '--json'], env: pgDown, exit: 1, error: 'STACK_NOT_RUNNING' },
+  { args: ['analytics', 'repair', '--since', 'yesterday', '--json'], exit: 1, error: 'CLI_USAGE', stderr: /expected an ISO-8601 time/ },
   { args: ['sync', 'tickets_php.tickets', '--json'], env: redisDown, exit: 1, error: 'STACK_NOT_RUNNING' },
   // A service that is down is stack status's verdict (exit 1), in its usual shape.
   {

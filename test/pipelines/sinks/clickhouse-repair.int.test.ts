@@ -9,6 +9,7 @@ import { applyBatch } from '../../../pipelines/load/apply-batch.js';
 import { repairClickhouse } from '../../../pipelines/sinks/clickhouse-repair.js';
 import { clickhouseRowsForBatch, insertClickhouseRows } from '../../../pipelines/sinks/clickhouse.js';
 import type { MappedRecord } from '../../../pipelines/types.js';
+import { runCli } from '../../helpers/cli.js';
 import { applyAndSend, scratchClickhouse, type ScratchClickhouse } from '../../helpers/clickhouse.js';
 import { customerOf, mapped, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
 
@@ -100,5 +101,22 @@ describe('repairClickhouse', () => {
     const after = await repairClickhouse(db.pool, ch.client);
     expect(after.checked.orders).toBe(1);
     expect([after.resent, after.tombstoned]).toEqual([{ customers: 0, orders: 0, tickets: 0 }, { customers: 0, orders: 0, tickets: 0 }]);
+  });
+
+  it('runs as junction analytics repair, which prints its summary, and --since leaves older rows unchecked', async () => {
+    const env = { JUNCTION_PG_URL: db.url, JUNCTION_CLICKHOUSE_DATABASE: ch.database };
+    await applyAndSend(db.pool, ch.client, [account('4', 'd@example.com')], rules);
+    await sendUncommitted([order('GHOST4', '+8613900000041')]);
+    const later = await runCli(['analytics', 'repair', '--since', new Date(Date.now() + 3_600_000).toISOString(), '--json'], env);
+    expect(later.code, later.stderr).toBe(0);
+    expect(JSON.parse(later.stdout)).toMatchObject({ checked: { customers: 0, orders: 0, tickets: 0 }, tombstoned: { orders: 0 } });
+
+    const res = await runCli(['analytics', 'repair', '--json'], env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(res.stdout)).toMatchObject({ checked: { orders: 1 }, tombstoned: { customers: 1, orders: 1, tickets: 0 }, resent: { orders: 0 } });
+    await expectViewsMatch();
+    const text = await runCli(['analytics', 'repair'], env);
+    expect(text.stdout).toMatch(/^checked \d+ customers, \d+ orders, \d+ tickets .*\nre-sent 0 customers, 0 orders, 0 tickets .*\ntombstoned 0 customers, 0 orders, 0 tickets/);
   });
 });
