@@ -8,7 +8,7 @@ import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
 import { isConfigErrors, type ResolvedConfig } from '../../config/load.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys, type FanoutEvent } from '../../gateway/events.js';
-import { addAgent, agentEmail, listAgents, setAgentDisabled, type Agent } from '../../gateway/store/agents.js';
+import { addAgent, agentEmail, listAgents, setAgentCapacity, setAgentDisabled, type Agent } from '../../gateway/store/agents.js';
 import { loadCliConfig } from '../sources.js';
 import { connectRedis } from '../cli-redis.js';
 import { printJson } from '../json-output.js';
@@ -100,6 +100,14 @@ function printAgents(agents: Agent[]): void {
   for (const a of agents) console.log(`${String(a.id).padEnd(5)} ${a.email.padEnd(w)}  ${a.team.padEnd(12)} ${(a.disabled ? 'disabled' : 'active').padEnd(8)} ${a.name}`);
 }
 
+/** An agent's own capacity given on the command line: 0 to 1000, as `gateway.agent_capacity`. */
+function capacityArgument(text: string): number {
+  if (!/^\d{1,4}$/.test(text) || Number(text) > 1000) {
+    throw new JunctionError('GW_AGENT_INVALID', `capacity ${JSON.stringify(text)}: expected a whole number from 0 to 1000`);
+  }
+  return Number(text);
+}
+
 export function registerAgents(program: Command): void {
   const agents = program.command('agents').description('chat agents: add, list, disable, enable');
 
@@ -110,9 +118,10 @@ export function registerAgents(program: Command): void {
     .requiredOption('--name <name>', 'display name')
     .option('--team <team>', 'team (default: gateway.default_team of the config)')
     .option('--password-stdin', 'read the password from standard input')
-    .option('--config <file>', 'config file (the default team, and the teams routing knows)')
+    .option('--capacity <n>', 'open conversations this agent holds at once, 0-1000 (default: gateway.agent_capacity)', capacityArgument)
+    .option('-c, --config <file>', 'config file (the default team, and the teams routing knows)')
     .option('--json', 'print the agent as one JSON object')
-    .action(async (opts: { email: string; name: string; team?: string; passwordStdin?: boolean; config?: string; json?: boolean }) => {
+    .action(async (opts: { email: string; name: string; team?: string; capacity?: number; passwordStdin?: boolean; config?: string; json?: boolean }) => {
       let team = opts.team;
       let config: ResolvedConfig | undefined;
       if (team === undefined) {
@@ -125,7 +134,7 @@ export function registerAgents(program: Command): void {
       if (config) warnUnroutedTeam(config, team);
       const password = opts.passwordStdin ? await readStdin() : randomBytes(12).toString('base64url');
       if (password.length < MIN_PASSWORD) throw invalid(`the password read from standard input has ${password.length} characters; at least ${MIN_PASSWORD} are needed`);
-      const agent = await withDb((db) => addAgent(db, { email: opts.email, name: opts.name, team, password }));
+      const agent = await withDb((db) => addAgent(db, { email: opts.email, name: opts.name, team, password, capacity: opts.capacity ?? null }));
       if (opts.json) printJson({ ...agent, ...(opts.passwordStdin ? {} : { password }) });
       else {
         console.log(`added agent ${agent.id} ${agent.email} (team ${agent.team})`);
@@ -150,6 +159,17 @@ export function registerAgents(program: Command): void {
       const agent = await withDb((db) => setAgentDisabled(db, email, true));
       await kick(agent);
       console.log(`disabled agent ${agent.id} ${agent.email}`);
+    });
+
+  agents
+    .command('capacity <email> <n>')
+    .description("set how many open conversations an agent holds at once; 'default' goes back to gateway.agent_capacity (applies from the next assignment)")
+    .option('--json', 'print the agent as one JSON object')
+    .action(async (email: string, n: string, opts: { json?: boolean }) => {
+      const capacity = n === 'default' ? null : capacityArgument(n);
+      const agent = await withDb((db) => setAgentCapacity(db, email, capacity));
+      if (opts.json) printJson(agent);
+      else console.log(`agent ${agent.id} ${agent.email}: capacity ${agent.capacity ?? 'gateway.agent_capacity (default)'}`);
     });
 
   agents

@@ -129,7 +129,7 @@ async function checkDemoOnly(config: ResolvedConfig, opts: StartOptions): Promis
   throw new JunctionError(
     'CFG_DEMO_ONLY',
     `${found.join(', ')} ${found.length === 1 ? 'is' : 'are'} what config/junction.yaml publishes for the demo: anyone could sign tokens or call the ops API. ` +
-      'Set their environment variables (JUNCTION_GATEWAY_TOKEN_SECRET, JUNCTION_GATEWAY_IDENTITY_SECRET, JUNCTION_ADMIN_TOKEN), turn gateway.demo_shop off, ' +
+      'Set their environment variables (JUNCTION_GATEWAY_TOKEN_SECRET, JUNCTION_GATEWAY_IDENTITY_SECRET, JUNCTION_ADMIN_TOKEN), turn gateway.demo_shop off (JUNCTION_DEMO_SHOP=false), ' +
       'or pass --demo to run the demo as it is',
   );
 }

@@ -92,9 +92,10 @@ export async function replacePasswordHash(db: Db, id: number, verified: string, 
   return rowCount === 1;
 }
 
-/** Sets (or clears, with null) an agent's own capacity. @throws JunctionError GW_AGENT_NOT_FOUND */
-export async function setAgentCapacity(db: Db, id: number, capacity: number | null): Promise<Agent> {
-  const { rows } = await db.query<AgentRow>('UPDATE gateway.agent SET capacity = $2 WHERE id = $1 RETURNING *', [id, capacity]);
-  if (!rows[0]) throw new JunctionError('GW_AGENT_NOT_FOUND', `no agent ${id}`);
+/** Sets (or clears, with null) an agent's own capacity, by id or login email. @throws JunctionError GW_AGENT_NOT_FOUND */
+export async function setAgentCapacity(db: Db, agent: number | string, capacity: number | null): Promise<Agent> {
+  const [column, key] = typeof agent === 'number' ? ['id', agent] : ['email', agentEmail(agent)];
+  const { rows } = await db.query<AgentRow>(`UPDATE gateway.agent SET capacity = $2 WHERE ${column} = $1 RETURNING *`, [key, capacity]);
+  if (!rows[0]) throw new JunctionError('GW_AGENT_NOT_FOUND', typeof agent === 'number' ? `no agent ${agent}` : `no agent with email ${key}`);
   return toAgent(rows[0]);
 }

@@ -50,13 +50,28 @@ export async function survivorOf(db: pg.ClientBase | pg.Pool, id: CustomerId): P
   return rows[0] ? customerIdOf(rows[0].id) : null;
 }
 
-/** The customers `query` names, sorted; throws ID_NOT_FOUND when none. */
+/** The customers holding the identity `kind`:`value` (normalized). */
+async function withIdentity(db: pg.ClientBase | pg.Pool, kind: string, value: string): Promise<CustomerId[]> {
+  const { rows } = await db.query<{ customer_id: string }>(
+    'SELECT DISTINCT customer_id FROM unified.customer_identity WHERE kind = $1 AND value = $2 ORDER BY customer_id',
+    [kind, value],
+  );
+  return rows.map((r) => customerIdOf(r.customer_id));
+}
+
+/**
+ * The customers `query` names, sorted; throws ID_NOT_FOUND when none. Digits alone are a
+ * customer id and, when they are a valid phone of `region` (13800138000), that phone too:
+ * every customer either names.
+ */
 export async function findCustomers(db: pg.ClientBase | pg.Pool, query: string, region = 'CN'): Promise<CustomerId[]> {
   const q = query.trim();
   let ids: CustomerId[] = [];
   if (/^\d+$/.test(q)) {
-    const id = await survivorOf(db, parseCustomerId(q));
-    ids = id === null ? [] : [id];
+    const phone = isPhoneRegion(region) ? normalizePhone(q, region) : null;
+    // Past the bigint range digits are no id: ID_BAD_ID unless they are a phone.
+    const id = phone === null || BigInt(q) <= BIGINT_MAX ? await survivorOf(db, parseCustomerId(q)) : null;
+    ids = [...(id === null ? [] : [id]), ...(phone ? await withIdentity(db, 'phone', phone) : [])];
   } else if (/^[a-z][a-z0-9_]*\/[a-z][a-z0-9_]*\/.+$/.test(q)) {
     const [source, stream, ...key] = q.split('/');
     const { rows } = await db.query<{ customer_id: string }>(
@@ -67,14 +82,8 @@ export async function findCustomers(db: pg.ClientBase | pg.Pool, query: string, 
   } else {
     const email = q.includes('@') ? normalizeEmail(q) : null;
     const phone = !email && isPhoneRegion(region) ? normalizePhone(q, region) : null;
-    const [kind, value] = email ? ['email', email] : phone ? ['phone', phone] : [null, null];
-    if (kind) {
-      const { rows } = await db.query<{ customer_id: string }>(
-        'SELECT DISTINCT customer_id FROM unified.customer_identity WHERE kind = $1 AND value = $2 ORDER BY customer_id',
-        [kind, value],
-      );
-      ids = rows.map((r) => customerIdOf(r.customer_id));
-    }
+    if (email) ids = await withIdentity(db, 'email', email);
+    else if (phone) ids = await withIdentity(db, 'phone', phone);
   }
   if (ids.length === 0) throw new JunctionError('ID_NOT_FOUND', `no customer matches ${JSON.stringify(query)} (an id, an email, a phone or source/stream/key)`);
   return [...new Set(ids)].sort(byId);

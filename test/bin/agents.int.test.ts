@@ -82,5 +82,24 @@ describe('junction agents add', () => {
     expect(unnamed.code).toBe(2);
     expect(unnamed.stderr).toMatch(/\[CFG_ENV_MISSING\]/);
   });
-});
 
+  it("sets an agent's own capacity at add and later, back to the config's default, and refuses a bad one", async () => {
+    const config = ['-c', path.join(process.cwd(), 'config/junction.yaml')];
+    const added = await runCli(['agents', 'add', '--email', 'cap@example.com', '--name', 'Cap', '--team', 'billing', '--capacity', '2', ...config, '--json'], env);
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ email: 'cap@example.com', capacity: 2 });
+    const set = await runCli(['agents', 'capacity', 'CAP@example.com', '0', '--json'], env);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ email: 'cap@example.com', capacity: 0 });
+    const back = await runCli(['agents', 'capacity', 'cap@example.com', 'default'], env);
+    expect(back.stdout).toMatch(/capacity gateway\.agent_capacity \(default\)/);
+    expect((await db.pool.query(`SELECT capacity FROM gateway.agent WHERE email = 'cap@example.com'`)).rows[0].capacity).toBeNull();
+    for (const bad of ['-1', '1001', 'lots']) {
+      const r = await runCli(['agents', 'capacity', 'cap@example.com', bad], env);
+      expect(r.code, bad).toBe(1);
+      expect(r.stderr).toMatch(/\[(GW_AGENT_INVALID|CLI_USAGE)\]|unknown option/);
+    }
+    const nobody = await runCli(['agents', 'capacity', 'nobody@example.com', '3'], env);
+    expect(nobody.stderr).toMatch(/no agent with email nobody@example\.com \[GW_AGENT_NOT_FOUND\]/);
+  });
+});

@@ -22,4 +22,16 @@ describe('demoOnlySettings', () => {
     const config = await loadConfig(committed, { env });
     expect(await demoOnlySettings(config)).toEqual(['gateway.demo_shop']);
   });
+
+  it('names nothing once the three secrets are set and JUNCTION_DEMO_SHOP=false turns the shop off', async () => {
+    const env = {
+      JUNCTION_GATEWAY_TOKEN_SECRET: 'a-real-token-secret-of-this-deployment-0123',
+      JUNCTION_GATEWAY_IDENTITY_SECRET: 'a-real-identity-secret-0123',
+      JUNCTION_ADMIN_TOKEN: 'a-real-admin-token-0123',
+      JUNCTION_DEMO_SHOP: 'false',
+    };
+    const config = await loadConfig(committed, { env });
+    expect(config.gateway.demo_shop).toBe(false);
+    expect(await demoOnlySettings(config)).toEqual([]);
+  });
 });

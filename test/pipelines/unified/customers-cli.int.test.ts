@@ -61,6 +61,7 @@ describe('junction customers show', () => {
   it.each([
     ['an email in another case', ' ZW@X.CN '],
     ['a phone in another format', '139-1111-2222'],
+    ['a phone written as digits alone', '13911112222'],
     ['the id of the absorbed customer', 'ABSORBED'],
     ['a source record', 'shop_pg/accounts/7'],
   ])('finds the customer by %s and prints lineage, identities and records', async (_what, query) => {
