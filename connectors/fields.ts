@@ -89,6 +89,30 @@ export function pageSize(defaultValue = 100) {
   return z.number().int().min(1).max(10_000).default(defaultValue);
 }
 
+/**
+ * A stream's own batch size: records per batch (one transaction, one checkpoint) when a
+ * sync or `read` of it is given none, instead of `pipelines.batch_size`.
+ */
+export function streamBatchSize() {
+  return z
+    .number()
+    .int()
+    .min(1)
+    .max(50_000)
+    .optional()
+    .describe("records per batch of this stream (one transaction, one checkpoint, one query page): syncs and reads of it use this instead of pipelines.batch_size (read --batch-size and a sync's own batch size still win)");
+}
+
+/** The `batch_size` a config gives `source`.`stream`, if any (for the callers that choose a read's batch size). */
+export function streamBatchSizeOf(config: { sources: Record<string, unknown> }, source: string, stream: string): number | undefined {
+  const streams = (config.sources[source] as { streams?: Record<string, { batch_size?: unknown } | undefined> } | undefined)?.streams;
+  const size = streams && Object.hasOwn(streams, stream) ? streams[stream]?.batch_size : undefined;
+  return typeof size === 'number' ? size : undefined;
+}
+
+/** What a reader asks per query when neither its caller nor its stream names a batch size. */
+export const DEFAULT_READ_BATCH = 1000;
+
 /** Records a paged source is asked for per request. */
 export function requestSize(defaultValue = 100) {
   return pageSize(defaultValue).describe('records asked per request (at most what the service allows); a batch (pipelines.batch_size) spans several pages or splits one');
@@ -141,7 +165,7 @@ export function sqlStream() {
       ...streamBase(),
       table: tableName().optional(),
       query: z.string().min(1).optional().describe('a SELECT; the reader adds the cursor predicate and order'),
-      batch_size: pageSize(1000),
+      batch_size: streamBatchSize(),
       statement_timeout_ms: timeoutMs(60_000),
       lookback_s: z
         .number()

@@ -14,7 +14,7 @@ import {
   connectionUrl,
   lookupBase,
   namedRecord,
-  pageSize,
+  streamBatchSize,
   requireWhenEnabled,
   sourceBase,
   streamBase,
@@ -50,7 +50,7 @@ const stream = z.strictObject({
   collection: collection(),
   filter: filter(),
   projection: projection().optional(),
-  batch_size: pageSize(1000),
+  batch_size: streamBatchSize(),
   timeout_ms: timeoutMs(60_000).describe('deadline of one batch query (maxTimeMS and a client-side timer)'),
 });
 

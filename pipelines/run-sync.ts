@@ -25,6 +25,7 @@ import type pg from 'pg';
 import { JunctionError, isJunctionError } from '../config/errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
+import { streamBatchSizeOf } from '../connectors/fields.js';
 import { createConnector } from '../connectors/index.js';
 import type { ConnectorContext } from '../connectors/spec.js';
 import type { Batch, Checkpoint } from '../connectors/types.js';
@@ -320,7 +321,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       });
     }
     await sendRunRow('running');
-    const batches = connector.read(stream, start, { batchSize: o.batchSize ?? config.pipelines.batch_size, signal });
+    const batches = connector.read(stream, start, { batchSize: o.batchSize ?? streamBatchSizeOf(config, source, stream) ?? config.pipelines.batch_size, signal });
     // Reading and mapping run one batch ahead of loading: the source's latency and the
     // mapping's CPU overlap with the previous batch's transaction.
     async function* mappedBatches() {

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
 import type { Checkpoint, SourceRecord } from '../../connectors/types.js';
 import { CURSOR_FORMS, cursorKind } from '../../connectors/cursor-value.js';
+import { streamBatchSizeOf } from '../../connectors/fields.js';
 import { printJson } from '../json-output.js';
 import { loadCliConfig, openSource, parseStreamRef } from '../sources.js';
 import { positiveInt } from '../options.js';
@@ -69,7 +70,7 @@ export function registerRead(program: Command): void {
       const records: SourceRecord[] = [];
       let checkpoint: Checkpoint | null = null;
       try {
-        const batches = connector.read(stream, start, { limit: opts.limit, batchSize: opts.batchSize ?? Math.min(opts.limit, 500) });
+        const batches = connector.read(stream, start, { limit: opts.limit, batchSize: opts.batchSize ?? streamBatchSizeOf(config, source, stream) ?? Math.min(opts.limit, 500) });
         for await (const batch of batches) {
           for (const record of batch.records) {
             if (records.length >= opts.limit) break;

@@ -6,6 +6,7 @@
 import { MongoClient, MongoServerError, type Db, type Document, type FindCursor } from 'mongodb';
 import { JunctionError } from '../../config/errors.js';
 import type { Logger } from '../../config/log.js';
+import { DEFAULT_READ_BATCH } from '../fields.js';
 import { toJsonValue, toRecord } from '../json.js';
 import type { Batch, Checkpoint, CheckResult, Connector, CountOptions, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
 import { encodeKey } from './checkpoint-key.js';
@@ -24,7 +25,7 @@ export interface MongoStreamOptions {
   /** `updatedAt`, or `[updatedAt, _id]`. */
   cursor?: string | [string, string] | undefined;
   key: string;
-  batch_size: number;
+  batch_size?: number;
   /** Deadline of one batch query (maxTimeMS and a client-side timer). */
   timeout_ms: number;
 }
@@ -201,7 +202,7 @@ export class MongoConnector implements Connector {
     const what = `${this.source} read ${name}`;
     const projection = effectiveProjection(def.projection, spec);
     const sort = keysetSort(spec);
-    const batchSize = Math.min(options.batchSize ?? def.batch_size, options.limit ?? Infinity);
+    const batchSize = Math.min(options.batchSize ?? def.batch_size ?? DEFAULT_READ_BATCH, options.limit ?? Infinity);
     let left = options.limit ?? Infinity;
     let after = checkpoint;
     // Aborted by the caller's signal or by a batch's deadline; the driver then closes the cursor.

@@ -3,6 +3,7 @@
  * the declared query trimmed, the keyset columns decided.
  */
 import { JunctionError } from '../../config/errors.js';
+import { DEFAULT_READ_BATCH } from '../fields.js';
 import { checkIdentifier, parseTableName, type QualifiedName } from './identifiers.js';
 
 /** A stream as the shared `sqlStream()` schema resolves it. */
@@ -12,7 +13,7 @@ export interface SqlStreamConfig {
   readonly key: string;
   readonly table?: string | undefined;
   readonly query?: string | undefined;
-  readonly batch_size: number;
+  readonly batch_size?: number;
   readonly statement_timeout_ms: number;
   readonly lookback_s?: number | undefined;
 }
@@ -82,7 +83,7 @@ export function planStream(source: string, name: string, config: SqlStreamConfig
     tiebreak,
     key,
     cursorSpec,
-    batchSize: config.batch_size,
+    batchSize: config.batch_size ?? DEFAULT_READ_BATCH,
     timeoutMs: config.statement_timeout_ms,
     lookbackMs: (config.lookback_s ?? 0) * 1000,
   };

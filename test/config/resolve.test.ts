@@ -139,7 +139,7 @@ describe('resolved config', () => {
     expect(config?.sources.shop).toMatchObject({
       enabled: true,
       max_connections: 4,
-      streams: { accounts: { batch_size: 1000, statement_timeout_ms: 60_000 } },
+      streams: { accounts: { statement_timeout_ms: 60_000 } },
       lookups: { account: { timeout_ms: 800, params: [] } },
     });
     expect(config?.schedules[0]).toMatchObject({ mode: 'incremental', timezone: 'UTC', enabled: true });

@@ -3,6 +3,7 @@
  * source counts after the run's start, counted beside the first pages; none for a backfill
  * that ends mid-stream.
  */
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
@@ -51,5 +52,17 @@ describe('sync progress total', () => {
     const bounded = await progressOf({ mode: 'backfill', from: '2025-01-01T00:00:00Z', to: '2025-01-01T00:01:00Z' });
     expect(bounded.length).toBeGreaterThan(0);
     expect(bounded.every((p) => p.total === undefined)).toBe(true);
+  });
+
+  it("takes a stream's own batch_size when the sync is given none, before pipelines.batch_size", async () => {
+    const file = writeSyncConfig(tempDir('sync_total_own'), { sourceUrl: src.url, mappingVersion: 2, pipelines: '{ batch_size: 100 }' });
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('key: order_no }', 'key: order_no, batch_size: 150 }'));
+    const own = await loadConfig(file);
+    const seen: SyncProgressUpdate[] = [];
+    await runSync({ config: own, pool: hub.pool, source: SOURCE, stream: STREAM, mode: 'full', log: silentLogger, onBatch: (p) => void seen.push(p) });
+    expect(seen).toHaveLength(ROWS / 150);
+    const unset: SyncProgressUpdate[] = [];
+    await runSync({ config, pool: hub.pool, source: SOURCE, stream: STREAM, mode: 'full', log: silentLogger, onBatch: (p) => void unset.push(p) });
+    expect(unset).toHaveLength(ROWS / 100);
   });
 });
