@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   ID_NOT_FOUND: 'no customer matches the id, email, phone or source record given',
   ID_UNMERGE_REFUSED: "an unmerge of a record that is not the customer's, or of its only record",
   ID_TRUTH_INVALID: 'a ground-truth CSV for customers evaluate without the columns source,stream,source_key,person_id',
+  ID_REGION_UNSETTLED: 'the customers a batch reaches did not settle under its locks (a customer merged away still holds records or identity rows, or workers keep merging the same customers): the batch fails and is retried instead of waiting for ever; the message names them',
   ID_BAD_ID: 'a customer id that is not digits, or is past the largest PostgreSQL bigint (9223372036854775807); unmerge also refuses ids past 2^53 - 1',
   // the local stack
   STACK_PORT_TAKEN: 'a port the stack needs is already used by another process',

@@ -104,8 +104,15 @@ export function assign(input: AssignInput): Assignment {
     const pin = refs.map((r) => pinnedTo.get(r)).find((p) => p !== undefined);
     return pin ?? null;
   });
+  // A pinned customer lives on in the cluster its pin names, whatever its record counts say:
+  // its id is taken, so no other cluster may get it (two clusters under one id merged people
+  // who share no key) and a cluster it is counted in elsewhere splits from it rather than
+  // absorbing it (which left its pinned record on a merged-away customer).
+  ids.forEach((id, c) => {
+    if (id !== null) home.set(id, c);
+  });
   for (const [customer, c] of [...home].sort((a, b) => a[0] - b[0])) {
-    if (ids[c] === null) ids[c] = customer;
+    if (ids[c] === null && !ids.includes(customer)) ids[c] = customer;
   }
 
   const events: CustomerEvent[] = [];

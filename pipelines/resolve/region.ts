@@ -7,6 +7,7 @@
  * so the second one finds the customer the first created instead of creating another.
  */
 import type pg from 'pg';
+import { JunctionError } from '../../config/errors.js';
 import type { JsonValue } from '../../connectors/types.js';
 import type { TargetName } from '../model.js';
 import type { FieldOrigin } from '../types.js';
@@ -165,6 +166,14 @@ export interface Owners {
 }
 
 /**
+ * Lock rounds before a batch gives up: each round locks what the last one found and rounds
+ * end once nothing moves, in two or three unless workers keep merging the same customers.
+ * Without a bound, a customer merged away that still held a record sent the batch round for
+ * ever, holding its stripes and stopping every worker behind it.
+ */
+const MAX_LOCK_ROUNDS = 50;
+
+/**
  * Locks the customers a batch reaches: those holding `keys` (the linkable keys of its new and
  * changed records), the owners of its changed records, and the neighbours of pinned ones.
  * The stripes must already be held (see {@link lockStripes}).
@@ -182,8 +191,16 @@ export async function lockRegion(db: Db, keys: readonly string[], owners: Owners
   let ownerIds = owners.ids;
   const seen = new Map([...owners.versions, ...first.versions]);
   let wanted = new Set([...holders.keys(), ...ownerIds]);
-  for (;;) {
+  for (let round = 1; ; round++) {
     if (wanted.size === 0) return { customers: new Map(), capped };
+    if (round > MAX_LOCK_ROUNDS) {
+      throw new JunctionError(
+        'ID_REGION_UNSETTLED',
+        `the customers this batch reaches did not settle in ${MAX_LOCK_ROUNDS} lock rounds (${[...wanted].sort((a, b) => a - b).slice(0, 20).join(', ')}): ` +
+          'a customer merged away still holds records or identity rows, or other workers keep merging them',
+        { retryable: true, details: { customers: [...wanted].sort((a, b) => a - b).slice(0, 100) } },
+      );
+    }
     await db.query('SAVEPOINT junction_region');
     const ids = [...wanted].sort((a, b) => a - b);
     const { rows } = await db.query<{ id: string; merged_into: string | null; anchors: number; anchor_kinds: string[]; pinned: boolean; version: string }>(

@@ -79,3 +79,68 @@ describe('unmerge', () => {
     expect((err as JunctionError).code).toBe('ID_UNMERGE_REFUSED');
   });
 });
+
+// Found by a review's fuzzing: a pinned customer's id was given to a second cluster, or the
+// pinned customer was absorbed while its pinned record stayed on it.
+describe('a pinned customer after later batches', () => {
+  const rules100 = testRules({ phoneCap: 100 });
+  const apply100 = (records: MappedRecord[]) => inTx(db.pool, (tx) => applyBatch(tx, records, rules100));
+  const liveOwners = async () =>
+    (
+      await db.pool.query(
+        `SELECT count(*)::int AS n FROM unified.source_record r JOIN unified.customer c ON c.id = r.customer_id WHERE c.merged_into IS NOT NULL`,
+      )
+    ).rows[0].n;
+
+  it('stays live with its pinned record when a new record holds keys of both sides; the batch after it finishes', async () => {
+    const P = '+8613911110001';
+    await apply100([
+      mapped('app_mongo/users/3', { fields: { name: 'Ann' }, keys: [['email', 'f@x.cn']] }),
+      mapped('crm_oracle/customers/5', { target: 'crm_profile', fields: { name: 'Bob' }, keys: [['email', 'f@x.cn'], ['phone', P]] }),
+    ]);
+    const ann = await customerOf(db.pool, 'crm_oracle/customers/5');
+    const { to: bob } = await inTx(db.pool, (tx) => unmerge(tx, ann, 'crm_oracle/customers/5', rules100));
+    await apply100([mapped('shop_pg/accounts/6', { keys: [['phone', P]] })]);
+    await apply100([mapped('crm_oracle/customers/10', { target: 'crm_profile', fields: { name: 'Bob' }, keys: [['email', 'f@x.cn'], ['phone', P]] })]);
+    expect(await customerOf(db.pool, 'crm_oracle/customers/5')).toBe(bob);
+    expect(await liveOwners()).toBe(0);
+    const bobRow = await db.pool.query('SELECT merged_into, pinned FROM unified.customer WHERE id = $1', [bob]);
+    expect(bobRow.rows).toEqual([{ merged_into: null, pinned: true }]);
+    // Before the fix this batch went round its lock loop for ever.
+    const next = await apply100([mapped('crm_oracle/customers/5', { target: 'crm_profile', fields: { name: 'Bob 2' }, keys: [['email', 'f@x.cn'], ['phone', P]] })]);
+    expect(next.failures).toEqual([]);
+    expect(await customerOf(db.pool, 'crm_oracle/customers/5')).toBe(bob);
+  }, 30_000);
+
+  it('keeps its id to itself: people who share no key are not merged under it', async () => {
+    await apply100([
+      mapped('crm_oracle/customers/1', { target: 'crm_profile', fields: { name: 'Ann' }, keys: [['email', 'ann@x.cn'], ['shop_account', 'S3']] }),
+      mapped('app_mongo/users/5', { fields: { name: 'Wrong' }, keys: [['email', 'ann@x.cn']] }),
+    ]);
+    const ann = await customerOf(db.pool, 'crm_oracle/customers/1');
+    await inTx(db.pool, (tx) => unmerge(tx, ann, 'app_mongo/users/5', rules100));
+    await apply100([mapped('app_mongo/users/3', { fields: { name: 'Eve' }, keys: [['email', 'eve@x.cn']] })]);
+    await apply100([mapped('app_mongo/users/7', { fields: { name: 'Eve' }, keys: [['shop_account', 'S3']] })]);
+    // app/7 swaps Ann's shop account for Eve's email: it goes to Eve, and Ann stays alone.
+    await apply100([mapped('app_mongo/users/7', { fields: { name: 'Eve' }, keys: [['email', 'eve@x.cn']] })]);
+    expect(await partitionOf(db.pool)).toEqual([['app_mongo/users/3', 'app_mongo/users/7'], ['app_mongo/users/5'], ['crm_oracle/customers/1']]);
+    expect(await customerOf(db.pool, 'crm_oracle/customers/1')).toBe(ann);
+    const name = await db.pool.query('SELECT name FROM unified.customer WHERE id = $1', [ann]);
+    expect(name.rows).toEqual([{ name: 'Ann' }]);
+    expect(await liveOwners()).toBe(0);
+  });
+
+  it('fails a batch whose customers never settle with ID_REGION_UNSETTLED instead of waiting for ever', async () => {
+    await apply100([
+      mapped('app_mongo/users/1', { keys: [['email', 'x@x.cn']] }),
+      mapped('app_mongo/users/2', { keys: [['email', 'y@x.cn']] }),
+    ]);
+    const [x, y] = [await customerOf(db.pool, 'app_mongo/users/1'), await customerOf(db.pool, 'app_mongo/users/2')];
+    // A state the resolver never writes: a customer merged away that still holds its record and identity.
+    await db.pool.query('UPDATE unified.customer SET merged_into = $2 WHERE id = $1', [x, y]);
+    const err = await apply100([mapped('app_mongo/users/9', { keys: [['email', 'x@x.cn']] })]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JunctionError);
+    expect(err).toMatchObject({ code: 'ID_REGION_UNSETTLED', retryable: true });
+    expect((err as JunctionError).message).toContain(String(x));
+  }, 30_000);
+});
