@@ -47,6 +47,28 @@ function cursorError(source: string, message: string, details?: Record<string, u
   return new JunctionError('CONN_CURSOR', message, { where: { source }, details });
 }
 
+/**
+ * SQLSTATEs of a value the database cannot read as its column's type: an invalid or
+ * out-of-range date-time, a number or text it cannot parse.
+ */
+const VALUE_MISFITS = new Set(['22007', '22008', '22P02', '22003']);
+
+/**
+ * CONN_CURSOR for a first page the database refused because the start the caller gave does
+ * not fit the cursor or key column (`read --since 1700000000` on a timestamp column, a
+ * backfill `--from 5`); undefined for any other failure, which stays as it was.
+ */
+function startMisfit(err: unknown, source: string, plan: StreamPlan, start: Checkpoint): JunctionError | undefined {
+  const sqlstate = isJunctionError(err) ? (err.details as { sqlstate?: unknown } | undefined)?.sqlstate : undefined;
+  if (typeof sqlstate !== 'string' || !VALUE_MISFITS.has(sqlstate)) return undefined;
+  const columns = [plan.cursor, plan.tiebreak].filter((c) => c !== undefined).join(', ');
+  return new JunctionError(
+    'CONN_CURSOR',
+    `stream ${plan.name}: the start ${JSON.stringify(start)} does not fit its cursor (${columns}): ${(err as JunctionError).message.replace(`${source}: `, '')} (SQLSTATE ${sqlstate})`,
+    { cause: err, where: { source }, details: { checkpoint: start, sqlstate } },
+  );
+}
+
 function isScalar(value: unknown): value is string | number {
   return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 }
@@ -171,10 +193,14 @@ export async function* readStream(ctx: ReaderContext, plan: StreamPlan, checkpoi
   let last = from === checkpoint ? checkpoint : null;
   throwIfAborted(signal, ctx.source);
   let start = await pageStart(ctx, plan, from, signal);
+  let first = true;
   while (remaining > 0) {
     throwIfAborted(signal, ctx.source);
     const size = Math.min(batchSize, remaining);
-    const { rows } = await runPage(ctx, plan, pageQuery(ctx.dialect, plan, start, size), size, signal);
+    const page = runPage(ctx, plan, pageQuery(ctx.dialect, plan, start, size), size, signal);
+    // Only the first page starts where the caller said; later ones start at a row read.
+    const { rows } = await (first && from ? page.catch((err: unknown) => Promise.reject(startMisfit(err, ctx.source, plan, from) ?? err)) : page);
+    first = false;
     if (rows.length === 0) return;
     const next = checkpointOf(plan, rows[rows.length - 1]!, ctx.source);
     if (sameCheckpoint(last, next)) {

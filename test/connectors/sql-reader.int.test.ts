@@ -172,4 +172,14 @@ describe.each(dialects.map((d) => [d.name, d] as const))('shared reader core on 
     await expect(collect(c.read('ties', { cursor: { x: 1 } as never, key: 5 }))).rejects.toMatchObject({ code: 'CONN_CURSOR' });
     await expect(collect(c.read('nope', null))).rejects.toMatchObject({ code: 'CONN_UNKNOWN_STREAM' });
   });
+
+  it('refuses a start whose value the cursor column cannot hold with CONN_CURSOR naming it (a number for a timestamp, text for an id)', async () => {
+    const c = connector(dialect, { ties: stream({}) });
+    const number = await collect(c.read('ties', { cursor: 1700000000, key: null })).catch((e: unknown) => e);
+    expect(number).toMatchObject({ code: 'CONN_CURSOR', details: { checkpoint: { cursor: 1700000000, key: null } } });
+    expect((number as Error).message).toMatch(/^stream ties: the start \{"cursor":1700000000,"key":null\} does not fit its cursor \(updated_at, id\): .*\(SQLSTATE 22\w{3}\)$/);
+    await expect(collect(c.read('ties', { cursor: TIE, key: 'abc' }))).rejects.toMatchObject({ code: 'CONN_CURSOR', details: { sqlstate: '22P02' } });
+    // A start that fits reads as before.
+    expect((await collect(c.read('ties', { cursor: TIE, key: null }, { limit: 3 }))).records).toHaveLength(3);
+  });
 });
