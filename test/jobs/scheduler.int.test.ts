@@ -168,7 +168,10 @@ describe('ticks left unfinished', () => {
     await claimTick(db.pool, 'accounts-every-minute', tick, jobId, 'dead:1');
     // Within the grace period the claim is left to its owner.
     expect(await scheduler('b:2').retryStaleTicks()).toEqual([]);
-    const take = () => createScheduler({ config, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'b:2', staleTickGraceMs: 0 });
+    // The dead scheduler's claim ages past a grace of a minute; the claim the first taker
+    // makes does not (with no grace at all, the second taker could take the first's over).
+    await db.pool.query(`UPDATE hub.schedule_tick SET created_at = now() - interval '5 minutes' WHERE job_id = $1`, [jobId]);
+    const take = () => createScheduler({ config, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'b:2', staleTickGraceMs: 60_000 });
     const [first, second] = await Promise.all([take().retryStaleTicks(), take().retryStaleTicks()]);
     expect([...first, ...second]).toEqual([{ status: 'enqueued', schedule: 'accounts-every-minute', tick, jobId }]);
     expect(await ticks('accounts-every-minute')).toMatchObject([{ status: 'enqueued', job_id: jobId, scheduler: 'b:2' }]);
