@@ -222,9 +222,15 @@ export interface RowSelection {
   customerIds: number[];
 }
 
-/** Microseconds of the PostgreSQL server's clock: the version of rows built now. */
-export async function pgClockVersion(tx: pg.ClientBase): Promise<number> {
-  const { rows } = await tx.query<{ v: string }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS v`);
+/** The PostgreSQL server's clock in microseconds, as SQL: the version of ClickHouse rows. */
+export const PG_CLOCK_MICROS = '(extract(epoch FROM clock_timestamp()) * 1000000)::int8';
+
+/**
+ * Microseconds of the PostgreSQL server's clock: the version of rows built or run states sent
+ * now, on the one clock every worker shares (`clock_timestamp()` moves within a transaction too).
+ */
+export async function pgClockVersion(tx: Pick<pg.ClientBase | pg.Pool, 'query'>): Promise<number> {
+  const { rows } = await tx.query<{ v: string }>(`SELECT ${PG_CLOCK_MICROS} AS v`);
   return Number(rows[0]!.v);
 }
 

@@ -13,6 +13,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import { JunctionError } from '../../config/errors.js';
 import { clickhouseErrorCode, isRetryableClickhouseError } from './clickhouse-client.js';
+import { PG_CLOCK_MICROS, pgClockVersion } from './clickhouse.js';
 
 /** One run's current state, as `hub.sync_run` holds it. */
 export interface SyncRunRow {
@@ -34,15 +35,6 @@ export interface SyncRunRow {
   recordsWritten: number;
   recordsFailed: number;
   errorCode: string | null;
-}
-
-/**
- * The version of a run row sent now: microseconds of the hub PostgreSQL's clock, the one
- * clock every worker shares (`clock_timestamp()`, which moves within a transaction too).
- */
-export async function hubVersion(db: Pick<pg.Pool | pg.PoolClient, 'query'>): Promise<number> {
-  const { rows } = await db.query<{ v: string }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS v`);
-  return Number(rows[0]!.v);
 }
 
 const seconds = (d: Date | null) => (d === null ? 0 : Math.floor(d.getTime() / 1000));
@@ -68,7 +60,7 @@ export function syncRunValues(row: SyncRunRow, version: number): Record<string, 
 
 /**
  * Sends the run's current state (one row; cheap enough per batch or at the end), versioned
- * by `hub`'s clock ({@link hubVersion}). A failure is `SYNC_CLICKHOUSE_FAILED` (reading the
+ * by `hub`'s clock ({@link pgClockVersion}). A failure is `SYNC_CLICKHOUSE_FAILED` (reading the
  * clock: the pg error); callers that report runs on the side may log it and go on.
  */
 export async function insertSyncRunRow(client: ClickHouseClient, hub: Pick<pg.Pool | pg.PoolClient, 'query'>, row: SyncRunRow): Promise<void> {
@@ -77,13 +69,13 @@ export async function insertSyncRunRow(client: ClickHouseClient, hub: Pick<pg.Po
   if (trigger === undefined) {
     // One round trip for both: the run's own row says what started it ('' when it is gone).
     const { rows } = await hub.query<{ v: string; trigger: string | null }>(
-      `SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS v, (SELECT trigger FROM hub.sync_run WHERE id = $1) AS trigger`,
+      `SELECT ${PG_CLOCK_MICROS} AS v, (SELECT trigger FROM hub.sync_run WHERE id = $1) AS trigger`,
       [row.runId],
     );
     version = Number(rows[0]!.v);
     trigger = rows[0]!.trigger ?? '';
   } else {
-    version = await hubVersion(hub);
+    version = await pgClockVersion(hub);
   }
   await insertRows(client, [{ ...row, trigger }], version, `run ${row.runId} of ${row.source}.${row.stream}`);
 }
@@ -112,7 +104,7 @@ interface RawRunState {
  */
 export async function sendRunStates(client: ClickHouseClient, hub: Pick<pg.Pool | pg.PoolClient, 'query'>, runIds: readonly number[]): Promise<void> {
   if (runIds.length === 0) return;
-  const version = await hubVersion(hub);
+  const version = await pgClockVersion(hub);
   const { rows } = await hub.query<RawRunState>(
     // A run failed before it started has its queueing time only.
     `SELECT id, source, stream, mode, trigger, status, coalesce(started_at, queued_at) AS started_at, finished_at, records_read, records_written, records_failed, error_code
