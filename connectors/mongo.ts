@@ -5,7 +5,9 @@
  * an ObjectId `_id` as hex, `$str:`, `$num:`, `$date:`… where the type would be ambiguous);
  * the cursor is a Date when it is an ISO-8601 date-time with an offset (how dates leave the
  * connector). A cursor field should therefore hold BSON dates or numbers, not ISO-looking
- * strings. A start point typed by a person (`--since 2020-01-01`) matches either type.
+ * strings. A start point typed by a person (`--since 2020-01-01`) matches either type; one of
+ * a type the field does not hold (`--since 1700000000` on dates) fails with CONN_CURSOR
+ * instead of reading nothing (mongo/start-misfit.ts).
  */
 import * as z from 'zod';
 import { withCode } from '../config/formats.js';

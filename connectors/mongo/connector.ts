@@ -14,6 +14,7 @@ import { classifyMongoError } from './errors.js';
 import { inferFields } from './infer-fields.js';
 import { renderFilter, safeParam } from './lookup-filter.js';
 import { effectiveProjection, findForbiddenOperator, keysetFilter, keysetSort, type CursorSpec } from './query.js';
+import { otherCursorTypes, startMisfit } from './start-misfit.js';
 import { untilAborted } from '../abort.js';
 
 type Projection = Record<string, 0 | 1 | boolean>;
@@ -221,6 +222,10 @@ export class MongoConnector implements Connector {
         signal: controller.signal,
       });
     };
+    // `{cursor: X, key: null}` is a start the caller chose (`read --since X`, a backfill's
+    // `--from X`); a stored checkpoint always has a key.
+    const start = checkpoint?.key === null && checkpoint.cursor !== null && spec.cursor !== undefined ? { field: spec.cursor, value: checkpoint.cursor } : undefined;
+    let first = true;
     try {
       while (left > 0) {
         const want = Math.min(batchSize, left);
@@ -233,7 +238,11 @@ export class MongoConnector implements Connector {
           cursor = undefined;
           docs = await this.fill(what, def.timeout_ms, controller, async () => (cursor ??= await open()), want);
         }
-        if (docs.length === 0) return;
+        if (docs.length === 0) {
+          if (first && start) await this.refuseMisfitStart(name, def, start.field, start.value, options.signal);
+          return;
+        }
+        first = false;
         after = this.checkpointOf(docs[docs.length - 1]!, spec);
         left -= docs.length;
         yield { records: docs.map(toRecord), checkpoint: after };
@@ -245,6 +254,22 @@ export class MongoConnector implements Connector {
       options.signal?.removeEventListener('abort', onCallerAbort);
       await cursor?.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * After a read from `start` found nothing: one document (if any) whose cursor field is of a
+   * type none of the start's values compares with (start-misfit.ts) fails the read with
+   * CONN_CURSOR. Only then, so a read that finds documents never pays for the query; a field
+   * of the start's own type (simply nothing newer) stays an empty read.
+   */
+  private async refuseMisfitStart(name: string, def: MongoStreamOptions, field: string, start: string | number, caller: AbortSignal | undefined): Promise<void> {
+    const other = { [field]: { $type: otherCursorTypes(start) } };
+    const filter = Object.keys(def.filter).length === 0 ? other : { $and: [def.filter, other] };
+    const [found] = await this.withDeadline(`${this.source} read ${name}`, def.timeout_ms, caller, async (signal) => {
+      const collection = (await this.db()).collection(def.collection);
+      return collection.find(filter, { limit: 1, projection: { [field]: 1 }, maxTimeMS: def.timeout_ms, signal }).toArray();
+    });
+    if (found) throw startMisfit({ source: this.source, stream: name, collection: def.collection, field }, start, fieldAt(found, field));
   }
 
   /**

@@ -44,7 +44,7 @@ function safeCause(err: unknown): unknown {
 export type AbortReason = 'timeout' | 'aborted';
 
 /** The local part of a fault code: `SOAP-ENV:Server.Database` → `Server`. */
-function faultClass(code: string): string {
+export function faultClass(code: string): string {
   const local = code.includes(':') ? code.slice(code.lastIndexOf(':') + 1) : code;
   return local.split('.')[0] ?? local;
 }

@@ -28,6 +28,7 @@ import { JunctionError } from '../../config/errors.js';
 import type { Batch, Checkpoint, SourceRecord } from '../types.js';
 import { compareCursorKey, formatInstant, parseInstant, type CursorKey } from './cursor-order.js';
 import { recordsAt, valueAt, type RecordsFrom } from './records.js';
+import { startRefused } from './start-fault.js';
 import { renderArgs, type ArgValue, type TemplateValues } from './templates.js';
 
 /** A stream as the reader needs it (the config's stream entry). */
@@ -146,7 +147,7 @@ export async function* readSoapStream(
 
   const checkProgress = progressCheck(stream, options, fields.cursor !== undefined, position);
 
-  for await (const page of pages(stream, checkpoint, options, call)) {
+  for await (const page of pages(stream, checkpoint, options, firstCallFromStart(stream, checkpoint, options, call))) {
     const records = recordsAt(page.result, stream.record_path, from);
     // An empty page ends token paging whatever its token says, as in the REST reader: some
     // services hand out a fresh token past the last page, and would be paged forever.
@@ -167,6 +168,23 @@ export async function* readSoapStream(
     if (left <= 0) break;
   }
   if (pending.length > 0) yield take();
+}
+
+/**
+ * `call`, whose first call fails with CONN_CURSOR when the service refuses the start the
+ * caller chose (`{cursor: X, key: null}`: `read --since X`, a backfill's `--from X`; a stored
+ * checkpoint always has a key). Later calls start where the service's own records or tokens
+ * say, so their faults are not about the start (start-fault.ts).
+ */
+function firstCallFromStart(stream: SoapStreamOptions, checkpoint: Checkpoint | null, options: StreamReadOptions, call: OperationCall): OperationCall {
+  if (!checkpoint || checkpoint.key !== null || checkpoint.cursor === null) return call;
+  const read = { source: options.source, stream: options.stream ?? stream.operation, operation: stream.operation, args: stream.args, cursor: cursorFields(stream).cursor };
+  let first = true;
+  return async (args) => {
+    if (!first) return call(args);
+    first = false;
+    return call(args).catch((err: unknown) => Promise.reject(startRefused(err, read, checkpoint) ?? err));
+  };
 }
 
 /**

@@ -355,6 +355,7 @@ describe('mongo connector: a start point typed by a person (read --since, sync -
         by_date: { collection: SCRATCH.sinceDay, cursor: ['updatedAt', '_id'], key: '_id' },
         by_day_text: { collection: SCRATCH.sinceDay, cursor: ['day', '_id'], key: '_id' },
         by_number: { collection: SCRATCH.sinceDay, cursor: ['seq', '_id'], key: '_id' },
+        by_date_none: { collection: SCRATCH.sinceDay, filter: { seq: { $gt: 1000 } }, cursor: ['updatedAt', '_id'], key: '_id' },
       },
     });
   });
@@ -372,6 +373,28 @@ describe('mongo connector: a start point typed by a person (read --since, sync -
     const start: Checkpoint = { cursor: since, key: null };
     expect(records(await readAll(conn, stream, start)).map((r) => r.n)).toEqual(expected);
     expect(await conn.count!(stream, start)).toBe(expected.length);
+  });
+
+  it.each([
+    ['a number on a field of dates', 'by_date', '1700000000', 'updatedAt', 'date'],
+    ['a date on a numeric field', 'by_number', '2032-03-03', 'seq', 'number'],
+    ['a date-time with an offset (a date only) on a field of dates as text', 'by_day_text', '2032-03-03T00:00:00Z', 'day', 'string'],
+  ])('%s: CONN_CURSOR naming the start, the field and what it holds, not an empty read', async (_name, stream, since, field, type) => {
+    const err = await errorOf(readAll(conn, stream, { cursor: since, key: null }));
+    expect(err).toMatchObject({ code: 'CONN_CURSOR', where: { source: 'app_mongo_test' }, details: { checkpoint: { cursor: since, key: null }, field, type } });
+    expect(err.message).toContain(`stream ${stream}: the start ${since} is `);
+    expect(err.message).toContain(` but ${SCRATCH.sinceDay}.${field} holds `);
+  });
+
+  it('a number for dates is read as epoch seconds in the hint; a start of the field\'s type past every document stays an empty read', async () => {
+    const err = await errorOf(readAll(conn, 'by_date', { cursor: 1700000000, key: null }));
+    expect(err.message).toBe(
+      `stream by_date: the start 1700000000 is a number but ${SCRATCH.sinceDay}.updatedAt holds dates (MongoDB compares values of one type only, so the read finds nothing): give a date such as 2023-11-14 or 2023-11-14T22:13:20Z`,
+    );
+    expect(records(await readAll(conn, 'by_date', { cursor: '2040-01-01', key: null }))).toEqual([]);
+    expect(records(await readAll(conn, 'by_number', { cursor: '1000', key: null }))).toEqual([]);
+    // Only documents the stream's filter selects count: none here, so a number is just nothing.
+    expect(records(await readAll(conn, 'by_date_none', { cursor: '1700000000', key: null }))).toEqual([]);
   });
 });
 

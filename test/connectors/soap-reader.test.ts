@@ -3,6 +3,7 @@
  * on, the end of token paging, and errors about records that name where they come from.
  */
 import { describe, expect, it } from 'vitest';
+import { JunctionError } from '../../config/errors.js';
 import { MAX_JSON_DEPTH } from '../../connectors/json.js';
 import { MAX_STALE_PAGES, readSoapStream, type OperationCall, type SoapStreamOptions } from '../../connectors/soap/reader.js';
 import type { Checkpoint, JsonValue, SourceRecord } from '../../connectors/types.js';
@@ -146,5 +147,48 @@ describe('readSoapStream errors about records', () => {
     expect(err.where).toEqual({ source: 'orders_soap', key: 'O-2' });
     expect(err.details).toMatchObject({ stream: 'orders', operation: 'listOrdersUpdatedSince', maxDepth: MAX_JSON_DEPTH });
     expect(err.format()).toMatch(/^orders_soap key=O-2: stream orders: .*nested deeper than 64 levels/);
+  });
+});
+
+describe('readSoapStream faults on a start the caller chose', () => {
+  const fault = (faultcode: string, faultstring: string) =>
+    new JunctionError('CONN_SOAP_FAULT', `orders_soap listOrdersUpdatedSince: SOAP fault ${faultcode}: ${faultstring}`, {
+      where: { source: 'orders_soap' },
+      details: { faultcode, faultstring, httpStatus: 500 },
+    });
+  const SINCE_FAULT = fault('SOAP-ENV:Client', 'since must be an xs:dateTime, e.g. 2025-01-01T00:00:00+08:00');
+  /** What `read --since 1700000000` and a backfill's `--from 1700000000` hand the reader. */
+  const START: Checkpoint = { cursor: '1700000000', key: null };
+
+  /** A service that fails its call number `at` (from 0) with `err`; before it, one order a page and a token. */
+  function failingAt(at: number, err: Error): OperationCall {
+    let n = 0;
+    return async () => {
+      n += 1;
+      if (n - 1 === at) throw err;
+      return { orders: { order: [order(`O-${n}`, `2025-01-01T10:00:0${n}Z`)] }, nextPageToken: `t${n}` };
+    };
+  }
+
+  it('a Client fault naming the argument the start is sent in, on the first call, is CONN_CURSOR naming the start and the fault', async () => {
+    const err = await errorOf(readWith(TOKEN_STREAM, failingAt(0, SINCE_FAULT), START));
+    expect(err.code).toBe('CONN_CURSOR');
+    expect(err.cause).toBe(SINCE_FAULT);
+    expect(err.where).toEqual({ source: 'orders_soap' });
+    expect(err.details).toMatchObject({ checkpoint: START, operation: 'listOrdersUpdatedSince', argument: 'since', faultcode: 'SOAP-ENV:Client' });
+    expect(err.message).toBe(
+      'stream orders: the start 1700000000 does not fit its cursor (updatedAt): listOrdersUpdatedSince refused it in argument since with SOAP fault SOAP-ENV:Client: since must be an xs:dateTime, e.g. 2025-01-01T00:00:00+08:00',
+    );
+  });
+
+  it.each([
+    ['a Server fault', fault('SOAP-ENV:Server', 'database error while reading since'), 0, START],
+    ['a Client fault about another argument', fault('SOAP-ENV:Client', 'pageSize must be between 1 and 1000'), 0, START],
+    ['a Client fault naming the operation only', fault('SOAP-ENV:Client', 'listOrdersUpdatedSince is disabled'), 0, START],
+    ['a fault on a later page', SINCE_FAULT, 1, START],
+    ['a fault resuming a stored checkpoint', SINCE_FAULT, 0, { cursor: '2025-01-01T10:00:05Z', key: 'O-1' }],
+    ['a fault on a first read (no start given)', SINCE_FAULT, 0, null],
+  ])('%s stays the service\'s CONN_SOAP_FAULT', async (_name, err, at, checkpoint) => {
+    expect(await errorOf(readWith(TOKEN_STREAM, failingAt(at, err), checkpoint))).toBe(err);
   });
 });

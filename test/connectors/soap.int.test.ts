@@ -232,6 +232,23 @@ describe('soap connector against the PHP order service', () => {
     expect(notFound.details).toMatchObject({ faultcode: 'SOAP-ENV:Client', faultstring: `order not found: ${SCRATCH}NO-SUCH-ORDER` });
   });
 
+  it('a start the service refuses (read --since 1700000000, a date without a time) is CONN_CURSOR naming the start and the fault; a fault about another argument is not', async () => {
+    for (const since of ['1700000000', '2025-01-01']) {
+      const err = await errorOf(readAll(connector(), 'orders', { cursor: since, key: null }));
+      expect(err.code).toBe('CONN_CURSOR');
+      expect(err.where).toEqual({ source: 'orders_soap_test' });
+      expect(err.details).toMatchObject({ checkpoint: { cursor: since, key: null }, operation: 'listOrdersUpdatedSince', argument: 'since', faultcode: 'SOAP-ENV:Client' });
+      expect(err.message).toBe(
+        `stream orders: the start ${since} does not fit its cursor (updatedAt): listOrdersUpdatedSince refused it in argument since with SOAP fault SOAP-ENV:Client: since must be an xs:dateTime, e.g. 2025-01-01T00:00:00+08:00`,
+      );
+    }
+    // Past the service's largest page (1000): its fault names pageSize, not the start.
+    const tooBig = connector({ streams: { orders: { ...ORDERS_STREAM, page: { token: 'nextPageToken', size: 5000 } } } });
+    const err = await errorOf(readAll(tooBig, 'orders', { cursor: '2025-01-01T00:00:00+08:00', key: null }));
+    expect(err.code).toBe('CONN_SOAP_FAULT');
+    expect(err.details).toMatchObject({ faultcode: 'SOAP-ENV:Client', faultstring: expect.stringMatching(/^pageSize must be between 1 and/) });
+  });
+
   it('looks up an order status live', async () => {
     const { rows } = await db.query('SELECT order_no, status, updated_at FROM orders_legacy.orders WHERE order_no NOT LIKE $1 ORDER BY order_no LIMIT 1', [`${SCRATCH}%`]);
     const status = (await connector().lookup('order_status', { orderNo: rows[0].order_no })) as SourceRecord;
