@@ -14,7 +14,9 @@
  * 3. **Customers**: records joined by uncapped keys and by capped-kind values under their cap.
  *    Pinned records (unmerge) carry their customer id as a colour; sets of two different
  *    colours never join. Keys are applied by kind priority (highest first), so a record whose
- *    keys reach two pinned customers joins the one its strongest key names.
+ *    keys reach two pinned customers joins the one its strongest key names. A value held on
+ *    both sides already names neither (state `shared`): it links nobody, lower keys decide,
+ *    and a record nothing else names stays on its own.
  *
  * Without pins the result is plain connected components, which no order or batch split can
  * change; with pins it depends only on the (sorted) records and the kind priorities.
@@ -149,10 +151,17 @@ export function partition(input: readonly PartitionRecord[], rules: ResolveRules
     else join(first, i, `pin:${r.pinnedTo}`);
   });
   for (const kind of kindsInOrder) {
+    // A value that already reaches two pinned customers names neither: it links nobody, and
+    // lower-priority keys decide. (Applied holder by holder, the first holder by ref won.)
+    const usable: [string, number[]][] = [];
     for (const [key, holders] of holdersByKind.get(kind)!) {
       if (keyState.get(key) !== 'link') continue;
+      if (coloursOf(holders, sets, colour) > 1) keyState.set(key, 'shared');
+      else usable.push([key, holders]);
+    }
+    for (const [key, holders] of usable) {
       for (let j = 1; j < holders.length; j++) {
-        // Join with any earlier holder this one may join: with pins the first may refuse.
+        // Join with any earlier holder this one may join: a join of this kind may have pinned the first.
         if (!join(holders[0]!, holders[j]!, key)) keyState.set(key, 'shared');
       }
     }
@@ -179,6 +188,18 @@ export function partition(input: readonly PartitionRecord[], rules: ResolveRules
     newlyCapped,
     keyState,
   };
+}
+
+/** How many different pinned customers the sets of `holders` belong to. */
+function coloursOf(holders: readonly number[], sets: UnionFind, colour: Float64Array): number {
+  let first = -1;
+  for (const h of holders) {
+    const c = colour[sets.find(h)]!;
+    if (c < 0 || c === first) continue;
+    if (first >= 0) return 2;
+    first = c;
+  }
+  return first >= 0 ? 1 : 0;
 }
 
 /** The bits of the kinds that tell holders apart (`cardinality_by`, default every uncapped kind). */

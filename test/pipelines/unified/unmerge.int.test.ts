@@ -60,8 +60,9 @@ describe('unmerge', () => {
     const changed = all.map((r) => mapped(`${r.source}/${r.stream}/${r.sourceKey}`, { target: r.target, fields: { ...r.fields, updated_at: '2026-01-01T00:00:00Z' }, keys: r.identities.map((k) => [k.kind, k.value] as [string, string]) }));
     expect(await apply(changed)).toMatchObject({ loaded: 4, merged: 0, customersCreated: 0 });
     expect(await partitionOf(db.pool)).toEqual(split);
+    // An order known only by the phone both sides hold: it names neither, so it stays on its own.
     await apply([mapped('orders_soap/orders/O1', { target: 'order', keys: [['phone', FAMILY]] })]);
-    expect(await partitionOf(db.pool)).toHaveLength(2);
+    expect(await partitionOf(db.pool)).toEqual([...split, ['orders_soap/orders/O1']]);
     // A record carrying keys of both sides joins the one its strongest key (crm_id over email) names.
     await apply([mapped('shop_pg/accounts/9', { keys: [['shop_account', '9'], ['crm_id', 'C1'], ['email', 'son@x.cn']] })]);
     expect(await customerOf(db.pool, 'shop_pg/accounts/9')).toBe(id);
@@ -111,6 +112,26 @@ describe('a pinned customer after later batches', () => {
     expect(next.failures).toEqual([]);
     expect(await customerOf(db.pool, 'crm_oracle/customers/5')).toBe(bob);
   }, 30_000);
+
+  it('sends a new record whose strongest key both sides hold to the side its next key names, whatever the refs sort as', async () => {
+    const SON = '+8613911110002';
+    // Mother and son share the family email; the son's shop account also has his own phone.
+    await apply100([
+      mapped('crm_oracle/customers/1', { target: 'crm_profile', fields: { name: '李娜' }, keys: [['email', 'fam@x.cn']] }),
+      mapped('shop_pg/accounts/7', { fields: { name: '王磊' }, keys: [['email', 'fam@x.cn'], ['phone', SON]] }),
+    ]);
+    const mother = await customerOf(db.pool, 'crm_oracle/customers/1');
+    const { to: son } = await inTx(db.pool, (tx) => unmerge(tx, mother, 'shop_pg/accounts/7', rules100));
+    // The email reaches both (the mother's record sorts first); the phone only the son.
+    await apply100([mapped('tickets_php/tickets/9', { target: 'ticket', keys: [['email', 'fam@x.cn'], ['phone', SON]] })]);
+    expect(await customerOf(db.pool, 'tickets_php/tickets/9')).toBe(son);
+    // With the email alone it names neither side: a customer of its own.
+    await apply100([mapped('tickets_php/tickets/8', { target: 'ticket', keys: [['email', 'fam@x.cn']] })]);
+    expect(await partitionOf(db.pool)).toEqual([['crm_oracle/customers/1'], ['shop_pg/accounts/7', 'tickets_php/tickets/9'], ['tickets_php/tickets/8']]);
+    expect(await customerOf(db.pool, 'crm_oracle/customers/1')).toBe(mother);
+    const email = await db.pool.query(`SELECT customer_id, state FROM unified.customer_identity WHERE kind = 'email' ORDER BY customer_id`);
+    expect(email.rows.map((r: { state: string }) => r.state)).toEqual(['shared', 'shared', 'shared']);
+  });
 
   it('keeps its id to itself: people who share no key are not merged under it', async () => {
     await apply100([
