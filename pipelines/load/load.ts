@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { Resolution } from '../resolve/plan.js';
 import type { ResolveRules } from '../resolve/rules.js';
 import { golden, type Golden } from './golden.js';
-import { writeAbsorbed, writeAttributes, writeCapped, writeGolden, writeIdentities, writeMergeLog } from './write-customers.js';
+import { writeAbsorbed, writeAttributes, writeCapped, writeGolden, writeIdentities, writeMergeLog, writeUncapped } from './write-customers.js';
 import { moveRecords, writeEntities, writeSourceRecords } from './write-records.js';
 
 export interface LoadResult {
@@ -29,6 +29,7 @@ export async function load(resolution: Resolution, tx: pg.ClientBase, rules: Res
   await writeEntities(tx, resolution.write, resolution.syncedAt, resolution.inserted);
   await writeIdentities(tx, resolution.identityDeletes, resolution.identityUpserts, newCustomers);
   await writeCapped(tx, resolution.newlyCapped);
+  await writeUncapped(tx, resolution.uncapped ?? []);
   await writeMergeLog(tx, resolution.changes);
   await writeAttributes(tx, goldens, resolution.absorbed.map((a) => a.id), rules);
   return { loaded: resolution.write.length, customersWritten: goldens.size };

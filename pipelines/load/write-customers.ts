@@ -123,6 +123,16 @@ export async function writeCapped(db: Db, capped: readonly { key: string; holder
   );
 }
 
+/** Capped values back under their cap (or held by nobody): they link again. */
+export async function writeUncapped(db: Db, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  const decoded = keys.map(decodeKey);
+  await db.query(
+    `DELETE FROM unified.identity_capped c USING unnest($1::text[], $2::text[]) AS k(kind, value) WHERE c.kind = k.kind AND c.value = k.value`,
+    [decoded.map((k) => k.kind), decoded.map((k) => k.value)],
+  );
+}
+
 export async function writeMergeLog(db: Db, changes: readonly CustomerChange[]): Promise<void> {
   if (changes.length === 0) return;
   await db.query(

@@ -10,7 +10,8 @@
  *    number of holders. Three family members with an email each share the phone 3 times; one
  *    person whose app account (ids, no email) and CRM record (email) share it, once. Held by
  *    more than N, the value is *capped* and links nothing (families over the cap,
- *    switchboards). Values capped earlier stay capped (`alreadyCapped`).
+ *    switchboards). Values capped earlier stay capped (`alreadyCapped`), unless the caller
+ *    has them counted again with all their holders (recount.ts).
  * 3. **Customers**: records joined by uncapped keys and by capped-kind values under their cap.
  *    Pinned records (unmerge) carry their customer id as a colour; sets of two different
  *    colours never join. Keys are applied by kind priority (highest first), so a record whose

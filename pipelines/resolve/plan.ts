@@ -66,6 +66,8 @@ export interface Resolution {
   identityDeletes: IdentityRow[];
   identityUpserts: IdentityRow[];
   newlyCapped: { key: string; holders: number; cap: number }[];
+  /** Capped values counted again (recount.ts) that are back under their cap, or held by nobody. */
+  uncapped?: string[];
   /** Existing customers that lose records (their rows are rewritten, see lockRegion). */
   losers: number[];
   /** Anchor bookkeeping to store: new customers, and existing ones where it changed. */

@@ -21,6 +21,7 @@ import {
   desiredIdentities, diffIdentities, feedsGolden, loadCustomerFields, newCustomerIds,
   type AnchorInfo, type CustomerChange, type DirtyCustomer, type MovedRecord, type RecordData, type Resolution, type ResolveOptions,
 } from './plan.js';
+import { cappedToRecount, droppedCappedKeys } from './recount.js';
 import { loadRecords, lockRegion, lockStripes, storedByRef, type IdentityRow, type StoredRecord } from './region.js';
 import type { ResolveRules } from './rules.js';
 
@@ -54,12 +55,14 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
   if (work.size === 0) {
     return {
       syncedAt, write: [], unchanged, moved: [], newCustomers: [], dirty: [], absorbed: [], changes: [],
-      identityDeletes: [], identityUpserts: [], newlyCapped: [], losers: [], anchors: new Map(),
+      identityDeletes: [], identityUpserts: [], newlyCapped: [], uncapped: [], losers: [], anchors: new Map(),
     };
   }
   // A changed record with the same keys cannot move: it is not a node of its own.
   const rekeyed = new Set([...work.keys()].filter((ref) => stored.has(ref) && !sameKeys(stored.get(ref)!.keys, keysOf.get(ref)!)));
   const fresh = new Set([...work.keys()].filter((ref) => !stored.has(ref)));
+  // A capped value a changed record let go of is counted again, over all its holders (recount.ts).
+  const recount = await cappedToRecount(tx, [...rekeyed].flatMap((ref) => droppedCappedKeys(stored.get(ref)!.keys, keysOf.get(ref)!, rules)), rules);
 
   const workKeys = [...new Set([...work.keys()].flatMap((ref) => keysOf.get(ref)!))];
   const workRecords = [...work.values()];
@@ -69,6 +72,7 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
       const s = stored.get(ref);
       if (s) versions.set(s.customerId, s.customerVersion);
     }
+    for (const [id, version] of recount.holders) if (!versions.has(id)) versions.set(id, version);
     return { ids: [...versions.keys()], versions };
   };
   const region = await lockRegion(tx, workKeys, {
@@ -83,6 +87,7 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
   const expanded = new Set<number>();
   for (const c of region.customers.values()) if (c.pinned || c.anchors > 1 || options.readAll) expanded.add(c.id);
   for (const ref of rekeyed) expanded.add(stored.get(ref)!.customerId);
+  for (const id of recount.holders.keys()) if (region.customers.has(id)) expanded.add(id);
   const records = new Map<string, StoredRecord>();
   const identities: IdentityRow[] = [];
   const read = async (ids: number[]) => {
@@ -118,6 +123,7 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
     }
     const alreadyCapped = new Set(region.capped);
     for (const row of identities) if (row.state === 'capped') alreadyCapped.add(row.key);
+    for (const key of recount.keys) alreadyCapped.delete(key);
     p = partition(nodes, rules, alreadyCapped);
 
     // A stand-in node may only gain records: read it when it meets another customer or a cap.
@@ -201,7 +207,7 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
   const dirty = await dirtyCustomers(tx, p, ids, goldenDirty, work, customerOf, current, at);
 
   const changes: CustomerChange[] = a.events.map((e) => {
-    const capped = e.action === 'split' ? [...new Set(e.records.flatMap(held))].filter((k) => p.newlyCapped.has(k)) : undefined;
+    const capped = e.action === 'split' ? [...new Set(e.records.flatMap(held))].filter((k) => p.newlyCapped.has(k) && !recount.keys.has(k)) : undefined;
     return { action: e.action, customerId: ids[e.cluster]!, absorbedId: e.from, evidence: { records: e.records, path: e.path, ...(capped ? { capped } : {}) } };
   });
   const moved: MovedRecord[] = [];
@@ -231,7 +237,8 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
     changes,
     identityDeletes: diff.deletes,
     identityUpserts: [...diff.upserts, ...upserts.values()],
-    newlyCapped: [...p.newlyCapped].map(([key, holders]) => ({ key, holders, cap: rules.kinds.get(decodeKey(key).kind)!.cap! })),
+    newlyCapped: [...p.newlyCapped].filter(([key]) => !recount.keys.has(key)).map(([key, holders]) => ({ key, holders, cap: rules.kinds.get(decodeKey(key).kind)!.cap! })),
+    uncapped: [...recount.keys].filter((key) => p.keyState.get(key) !== 'capped'),
     losers: [...losers],
     anchors,
     inserted: new Set([...work.keys()].filter((ref) => !stored.has(ref))),

@@ -85,6 +85,38 @@ describe('cardinality cap (phone, cap 2: at most two named holders link)', () =>
     expect(log.rows).toEqual([{ action: 'split', absorbed_id: String(before), evidence: { records: ['shop_pg/accounts/2'], path: [], capped: [`phone:${family}`] } }]);
   });
 
+  it('a holder that crossed the cap letting go of the value (a corrected typo) counts it again: the rest link as a fresh load would', async () => {
+    await apply([member(1), member(2)]);
+    const family12 = await customerOf(db.pool, 'shop_pg/accounts/1');
+    await apply([member(3)]); // one too many: capped, the family split
+    expect(await partitionOf(db.pool)).toHaveLength(3);
+    // Member 3's phone was a typo; fixed at the source, the record comes back with its own.
+    await apply([mapped('shop_pg/accounts/3', { keys: [['email', 'member3@family.cn'], ['phone', phone('139 3333 4444')]] })]);
+    const fresh = [['shop_pg/accounts/1', 'shop_pg/accounts/2'], ['shop_pg/accounts/3']];
+    expect(await partitionOf(db.pool)).toEqual(fresh);
+    expect(await customerOf(db.pool, 'shop_pg/accounts/1')).toBe(family12);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM unified.identity_capped')).rows).toEqual([{ n: 0 }]);
+    const states = await db.pool.query(`SELECT customer_id, state FROM unified.customer_identity WHERE kind = 'phone' AND value = $1`, [family]);
+    expect(states.rows).toEqual([{ customer_id: String(family12), state: 'link' }]);
+    const log = await db.pool.query(`SELECT action, customer_id, evidence->'path' AS path FROM unified.merge_log WHERE action = 'merge'`);
+    expect(log.rows).toEqual([{ action: 'merge', customer_id: String(family12), path: [expect.objectContaining({ key: `phone:${family}` })] }]);
+    // The same final records loaded fresh give the same customers.
+    await db.reset();
+    await apply([member(1), member(2), mapped('shop_pg/accounts/3', { keys: [['email', 'member3@family.cn'], ['phone', phone('139 3333 4444')]] })]);
+    expect(await partitionOf(db.pool)).toEqual(fresh);
+  });
+
+  it('a value still over the cap after a holder lets go of it stays capped', async () => {
+    await apply([member(1), member(2), member(3), member(4)]);
+    await apply([mapped('shop_pg/accounts/4', { keys: [['email', 'member4@family.cn']] })]);
+    expect(await partitionOf(db.pool)).toEqual([['shop_pg/accounts/1'], ['shop_pg/accounts/2'], ['shop_pg/accounts/3'], ['shop_pg/accounts/4']]);
+    const capped = await db.pool.query('SELECT kind, value FROM unified.identity_capped');
+    expect(capped.rows).toEqual([{ kind: 'phone', value: family }]);
+    const states = await db.pool.query(`SELECT DISTINCT state FROM unified.customer_identity WHERE kind = 'phone' AND value = $1`, [family]);
+    expect(states.rows).toEqual([{ state: 'capped' }]);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM unified.merge_log`)).rows).toEqual([{ n: 0 }]);
+  });
+
   it.each([
     ['one person whose app account and CRM record share it is one holder', 1, false, 1],
     ['a second person (own email) sharing it makes two holders', 1, true, 3],
