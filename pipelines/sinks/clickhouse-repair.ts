@@ -7,6 +7,9 @@
  * the re-run no longer makes left records pointing at the wrong customer. Batches now send
  * after COMMIT (clickhouse-outbox.ts), which makes no ghosts, but analytics written before
  * that, and changes made outside the sync (`junction customers unmerge`), are caught here.
+ * So are two kinds of rows older versions wrote wrong: customers sent before ClickHouse
+ * migration 004, whose birthday reads NULL (re-sent when PostgreSQL has one), and sync runs
+ * sent before migration 003, with no trigger (clickhouse-repair-runs.ts).
  *
  * Only rows whose latest version is older than every open PostgreSQL transaction are
  * checked (versions and transaction starts come from the same PostgreSQL clock), so the
@@ -21,6 +24,7 @@ import type pg from 'pg';
 import { recordRef } from '../resolve/keys.js';
 import { lockStripes } from '../resolve/region.js';
 import { BUILD_TURN, buildRows, insertClickhouseRows, pgClockVersion, type ClickhouseRows, type RecordKeys } from './clickhouse.js';
+import { repairRunTriggers, type RunRepairCounts } from './clickhouse-repair-runs.js';
 
 /** Options of {@link repairClickhouse}. */
 export interface RepairOptions {
@@ -47,6 +51,13 @@ export interface RepairSummary {
   resent: RepairCounts;
   /** Rows hidden from the views: PostgreSQL has no such customer or record. */
   tombstoned: RepairCounts;
+  /**
+   * Customers among `resent` sent again for their birthday alone: ClickHouse reads it NULL
+   * (sent before migration 004), PostgreSQL has one.
+   */
+  birthdays: number;
+  /** Sync runs ClickHouse has with no trigger (sent before migration 003). */
+  syncRuns: RunRepairCounts;
   /** The version below which rows were checked. */
   horizon: number;
 }
@@ -82,14 +93,21 @@ export async function repairClickhouse(pool: pg.Pool, client: ClickHouseClient, 
   const window = `HAVING max(version) >= ${since} AND max(version) < ${horizon}`;
   const read = async <T>(query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<T>();
 
-  const chCustomers = await read<{ id: string; deleted: number }>(
-    `SELECT toString(customer_id) AS id, argMax(deleted, version) AS deleted FROM customers GROUP BY customer_id ${window}`,
+  const syncRuns = await repairRunTriggers(pool, client, since, horizon);
+
+  // 0000-00-00 is a birthday 18.16 could not hold as a Date (migration 004); the view reads it NULL.
+  const chCustomers = await read<{ id: string; deleted: number; no_birthday: number }>(
+    `SELECT toString(customer_id) AS id, argMax(deleted, version) AS deleted,
+            ifNull(argMax(tuple(birthday), version).1, '') IN ('', '0000-00-00') AS no_birthday
+       FROM customers GROUP BY customer_id ${window}`,
   );
-  const { rows: suspectCustomers } = await pool.query<{ id: string }>(
-    `SELECT x.id::text AS id FROM unnest($1::bigint[], $2::int[]) AS x(id, deleted)
+  const { rows: suspectCustomers } = await pool.query<{ id: string; birthday: boolean }>(
+    `SELECT x.id::text AS id, (x.deleted = 0 AND x.no_birthday = 1 AND c.merged_into IS NULL AND c.birthday IS NOT NULL) AS birthday
+       FROM unnest($1::bigint[], $2::int[], $3::int[]) AS x(id, deleted, no_birthday)
        LEFT JOIN unified.customer c ON c.id = x.id
-      WHERE (x.deleted = 0) <> (c.id IS NOT NULL AND c.merged_into IS NULL)`,
-    [chCustomers.map((c) => c.id), chCustomers.map((c) => c.deleted)],
+      WHERE (x.deleted = 0) <> (c.id IS NOT NULL AND c.merged_into IS NULL)
+         OR (x.deleted = 0 AND x.no_birthday = 1 AND c.merged_into IS NULL AND c.birthday IS NOT NULL)`,
+    [chCustomers.map((c) => c.id), chCustomers.map((c) => c.deleted), chCustomers.map((c) => c.no_birthday)],
   );
 
   const checked: RepairCounts = { customers: chCustomers.length, orders: 0, tickets: 0 };
@@ -116,10 +134,13 @@ export async function repairClickhouse(pool: pg.Pool, client: ClickHouseClient, 
 
   const none: RepairCounts = { customers: 0, orders: 0, tickets: 0 };
   if (suspectCustomers.length === 0 && suspects.orders.key.length === 0 && suspects.tickets.key.length === 0) {
-    return { checked, resent: none, tombstoned: { ...none }, horizon };
+    return { checked, resent: none, tombstoned: { ...none }, birthdays: 0, syncRuns, horizon };
   }
   const customerIds = suspectCustomers.map((c) => Number(c.id)).sort((a, b) => a - b);
-  return resend(pool, client, customerIds, suspects, options.lockStripes ?? 256, checked, horizon);
+  const { resent, tombstoned, sentCustomers } = await resend(pool, client, customerIds, suspects, options.lockStripes ?? 256);
+  // Only the customers whose birthday was all that was wrong; a re-sent one has it now.
+  const birthdays = suspectCustomers.filter((c) => c.birthday && sentCustomers.has(Number(c.id))).length;
+  return { checked, resent, tombstoned, birthdays, syncRuns, horizon };
 }
 
 /** Re-sends the suspects' current state under the batch locks; tombstones those PostgreSQL does not have. */
@@ -129,9 +150,7 @@ async function resend(
   customerIds: number[],
   suspects: Record<Entity, RecordKeys>,
   stripes: number,
-  checked: RepairCounts,
-  horizon: number,
-): Promise<RepairSummary> {
+): Promise<{ resent: RepairCounts; tombstoned: RepairCounts; sentCustomers: Set<number> }> {
   const tx = await pool.connect();
   try {
     await tx.query('BEGIN');
@@ -156,7 +175,7 @@ async function resend(
     const tombstoned: RepairCounts = { customers: 0, orders: 0, tickets: 0 };
 
     // Absent from PostgreSQL (under the locks, so no batch is adding them now): hide them.
-    const sentCustomers = new Set((rows.customers ?? []).map((r) => r.customer_id));
+    const sentCustomers = new Set((rows.customers ?? []).map((r) => Number(r.customer_id)));
     const deadCustomers = customerIds.filter((id) => !sentCustomers.has(id)).map((id) => ({ customer_id: id, deleted: 1, version }));
     if (deadCustomers.length > 0) rows.customers = [...(rows.customers ?? []), ...deadCustomers];
     tombstoned.customers = deadCustomers.length;
@@ -171,7 +190,7 @@ async function resend(
     }
     await insertClickhouseRows(client, rows);
     await tx.query('COMMIT');
-    return { checked, resent, tombstoned, horizon };
+    return { resent, tombstoned, sentCustomers };
   } catch (err) {
     await tx.query('ROLLBACK').catch(() => undefined);
     throw err;

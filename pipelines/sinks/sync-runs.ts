@@ -100,10 +100,10 @@ interface RawRunState {
  * runSync, which reports its own (the scheduler's reaper, a worker refusing a job before its
  * run could resume). The version is read before the rows, so a state committed after they
  * are read (a worker resuming the run) carries a later version wherever it is sent from.
- * Runs that are gone are left out. Fails as {@link insertSyncRunRow} does.
+ * Runs that are gone are left out; returns how many were sent. Fails as {@link insertSyncRunRow} does.
  */
-export async function sendRunStates(client: ClickHouseClient, hub: Pick<pg.Pool | pg.PoolClient, 'query'>, runIds: readonly number[]): Promise<void> {
-  if (runIds.length === 0) return;
+export async function sendRunStates(client: ClickHouseClient, hub: Pick<pg.Pool | pg.PoolClient, 'query'>, runIds: readonly number[]): Promise<number> {
+  if (runIds.length === 0) return 0;
   const version = await pgClockVersion(hub);
   const { rows } = await hub.query<RawRunState>(
     // A run failed before it started has its queueing time only.
@@ -111,7 +111,7 @@ export async function sendRunStates(client: ClickHouseClient, hub: Pick<pg.Pool 
        FROM hub.sync_run WHERE id = ANY($1::int8[]) ORDER BY id`,
     [runIds],
   );
-  if (rows.length === 0) return;
+  if (rows.length === 0) return 0;
   const states = rows.map(
     (r): SyncRunRow => ({
       runId: Number(r.id),
@@ -129,6 +129,7 @@ export async function sendRunStates(client: ClickHouseClient, hub: Pick<pg.Pool 
     }),
   );
   await insertRows(client, states, version, states.length === 1 ? `run ${states[0]!.runId} of ${states[0]!.source}.${states[0]!.stream}` : `runs ${states.map((r) => r.runId).join(', ')}`);
+  return states.length;
 }
 
 async function insertRows(client: ClickHouseClient, rows: readonly SyncRunRow[], version: number, what: string): Promise<void> {

@@ -45,7 +45,7 @@ const utcSeconds = (text: string) => Date.parse(`${text.replace(' ', 'T')}Z`) / 
 const byKey = <T extends object>(rows: T[], key: (r: NoInfer<T>) => string) => [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
 /** The run as hub.sync_run holds it, into ClickHouse sync_runs, as the pipeline's senders send it. */
-const sendRun = (runId: number): Promise<void> => sendRunStates(ch.client, db.pool, [runId]);
+const sendRun = (runId: number): Promise<number> => sendRunStates(ch.client, db.pool, [runId]);
 
 async function startRun(source: string, stream: string, trigger = 'cli'): Promise<number> {
   const { rows } = await db.pool.query(`INSERT INTO hub.sync_run (source, stream, mode, status, trigger, started_at) VALUES ($1, $2, 'full', 'running', $3, now()) RETURNING id`, [source, stream, trigger]);

@@ -2,7 +2,8 @@
 -- seconds ago that was, and how its latest run went. A stream that never succeeded shows
 -- NULL times. Runs are counted once each (sync_runs_current). Dead-letter replays
 -- (trigger 'replay') are not syncs: they load stored letters, not the source, so they
--- are left out of every figure here (runs sent before migration 003 have trigger '').
+-- are left out of every figure here (runs sent before migration 003 have trigger '' until
+-- `junction analytics repair` re-sends them with theirs).
 SELECT
   source,
   stream,

@@ -2,16 +2,18 @@
  * repairClickhouse against the real server: what rolled-back batches left in ClickHouse (a
  * ghost customer, a merge that did not happen, an order that was never committed) is put
  * right, rows of a transaction still open are left alone, and a second repair finds nothing.
+ * Customers sent before ClickHouse migration 004, whose birthday reads NULL, are sent again.
+ * (Sync runs with no trigger: clickhouse-repair-runs.int.test.ts.)
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applyBatch } from '../../../pipelines/load/apply-batch.js';
 import { repairClickhouse } from '../../../pipelines/sinks/clickhouse-repair.js';
-import { clickhouseRowsForBatch, insertClickhouseRows } from '../../../pipelines/sinks/clickhouse.js';
+import { buildRows, clickhouseRowsForBatch, insertClickhouseRows } from '../../../pipelines/sinks/clickhouse.js';
 import type { MappedRecord } from '../../../pipelines/types.js';
 import { runCli } from '../../helpers/cli.js';
 import { applyAndSend, scratchClickhouse, type ScratchClickhouse } from '../../helpers/clickhouse.js';
-import { customerOf, mapped, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
+import { customerOf, inTx, mapped, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
 
 const rules = testRules();
 let db: ScratchDb;
@@ -103,6 +105,32 @@ describe('repairClickhouse', () => {
     expect([after.resent, after.tombstoned]).toEqual([{ customers: 0, orders: 0, tickets: 0 }, { customers: 0, orders: 0, tickets: 0 }]);
   });
 
+  it('re-sends the customers whose birthday ClickHouse reads as NULL (sent before migration 004) when PostgreSQL has one', async () => {
+    const person = (key: string, birthday?: string) => mapped(`shop_pg/accounts/${key}`, { fields: { name: key, ...(birthday ? { birthday } : {}) }, keys: [['shop_account', key]] });
+    await applyAndSend(db.pool, ch.client, [person('B1', '1965-03-02'), person('B2', '1990-05-17'), person('B3')], rules);
+    // As older versions left them: 1965-03-02 was day 0 of a Date, which reads 0000-00-00
+    // after migration 004; B2's row has none at all; B3 has no birthday anywhere.
+    await ch.client.command({ query: 'TRUNCATE TABLE customers' });
+    const none = { source: [], stream: [], key: [] };
+    const rows = await inTx(db.pool, async (tx) => {
+      const ids = (await tx.query(`SELECT id FROM unified.customer ORDER BY id`)).rows.map((r) => Number(r.id));
+      return buildRows(tx, { orders: none, tickets: none, ownersOf: [], customerIds: ids });
+    });
+    const old: Record<string, string | null> = { B1: '0000-00-00', B2: null, B3: null };
+    await insertClickhouseRows(ch.client, { customers: rows.customers!.map((r) => ({ ...r, birthday: old[String(r.name)] })) });
+    const birthdays = () => ch.rows(`SELECT name, birthday FROM customers_current ORDER BY name`);
+    expect(await birthdays()).toEqual([{ name: 'B1', birthday: null }, { name: 'B2', birthday: null }, { name: 'B3', birthday: null }]);
+
+    const summary = await repairClickhouse(db.pool, ch.client);
+    expect(summary).toMatchObject({ resent: { customers: 2, orders: 0, tickets: 0 }, tombstoned: { customers: 0, orders: 0, tickets: 0 }, birthdays: 2 });
+    expect(await birthdays()).toEqual([{ name: 'B1', birthday: '1965-03-02' }, { name: 'B2', birthday: '1990-05-17' }, { name: 'B3', birthday: null }]);
+    await expectViewsMatch();
+    const sent = await ch.rows(`SELECT count() AS n FROM customers`);
+    const again = await repairClickhouse(db.pool, ch.client);
+    expect(again).toMatchObject({ checked: { customers: 3 }, resent: { customers: 0 }, tombstoned: { customers: 0 }, birthdays: 0 });
+    expect(await ch.rows(`SELECT count() AS n FROM customers`)).toEqual(sent);
+  });
+
   it('runs as junction analytics repair, which prints its summary, and --since leaves older rows unchecked', async () => {
     const env = { JUNCTION_PG_URL: db.url, JUNCTION_CLICKHOUSE_DATABASE: ch.database };
     await applyAndSend(db.pool, ch.client, [account('4', 'd@example.com')], rules);
@@ -114,9 +142,11 @@ describe('repairClickhouse', () => {
     const res = await runCli(['analytics', 'repair', '--json'], env);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout.trim().split('\n')).toHaveLength(1);
-    expect(JSON.parse(res.stdout)).toMatchObject({ checked: { orders: 1 }, tombstoned: { customers: 1, orders: 1, tickets: 0 }, resent: { orders: 0 } });
+    expect(JSON.parse(res.stdout)).toMatchObject({ checked: { orders: 1 }, tombstoned: { customers: 1, orders: 1, tickets: 0 }, resent: { orders: 0 }, birthdays: 0, syncRuns: { resent: 0, missing: 0 } });
     await expectViewsMatch();
     const text = await runCli(['analytics', 'repair'], env);
-    expect(text.stdout).toMatch(/^checked \d+ customers, \d+ orders, \d+ tickets .*\nre-sent 0 customers, 0 orders, 0 tickets .*\ntombstoned 0 customers, 0 orders, 0 tickets/);
+    expect(text.stdout).toMatch(
+      /^checked \d+ customers, \d+ orders, \d+ tickets .*\nre-sent 0 customers, 0 orders, 0 tickets .*\(0 customers for a birthday .*\ntombstoned 0 customers, 0 orders, 0 tickets .*\nsync runs with no trigger .*: re-sent 0 .*, left 0 /,
+    );
   });
 });
