@@ -31,18 +31,33 @@ export function droppedCappedKeys(before: readonly string[], after: readonly str
   return before.filter((key) => !kept.has(key) && rules.kinds.get(decodeKey(key).kind)?.cap != null);
 }
 
+/** Which of `keys` are capped now (unlocked: used to decide which stripes to take). */
+async function cappedOf(db: pg.ClientBase, keys: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ key: string }>(
+    `SELECT k.key FROM (SELECT e AS key, split_part(e, ':', 1) AS kind, substr(e, strpos(e, ':') + 1) AS value
+                          FROM jsonb_array_elements_text($1::jsonb) AS e) k
+       JOIN unified.identity_capped cap ON cap.kind = k.kind AND cap.value = k.value`,
+    [JSON.stringify(keys)],
+  );
+  return rows.map((r) => r.key);
+}
+
 /**
  * Which of `keys` are capped, with every customer holding them (values with more than
- * {@link MAX_RECOUNT_HOLDERS} holders left out). Takes the values' lock stripes first, so no
- * other worker adds or drops a holder meanwhile. They come after the batch's own stripes, out
- * of order: a worker taking the same two the other way round deadlocks, which PostgreSQL
- * breaks (40P01), and a deadlock is a transient failure the batch is retried after. Only
- * batches that drop a capped value take them.
+ * {@link MAX_RECOUNT_HOLDERS} holders left out). Takes the capped values' lock stripes first,
+ * so that no batch holding them caps or links them meanwhile. They come after the batch's own
+ * stripes, out of order: a worker taking the same two the other way round deadlocks, which
+ * PostgreSQL breaks (40P01), and a deadlock is a transient failure the batch is retried
+ * after. Only batches dropping a capped value take them. A worker splitting or merging a
+ * holder changes its holders without those stripes, but rewrites that holder's row: the
+ * versions returned let lockRegion see it and call this again ({@link Owners.reread}).
  */
 export async function cappedToRecount(db: pg.ClientBase, keys: readonly string[], rules: ResolveRules): Promise<Recount> {
   const recount: Recount = { keys: new Set(), holders: new Map() };
   if (keys.length === 0) return recount;
-  await lockStripes(db, keys, rules.lockStripes);
+  const capped = await cappedOf(db, [...new Set(keys)]);
+  if (capped.length === 0) return recount;
+  await lockStripes(db, capped, rules.lockStripes);
   const { rows } = await db.query<{ key: string; customer_id: string; version: string; holders: string }>(
     `WITH k AS (SELECT e AS key, split_part(e, ':', 1) AS kind, substr(e, strpos(e, ':') + 1) AS value
                   FROM jsonb_array_elements_text($1::jsonb) AS e)
@@ -51,7 +66,7 @@ export async function cappedToRecount(db: pg.ClientBase, keys: readonly string[]
        JOIN unified.identity_capped cap ON cap.kind = k.kind AND cap.value = k.value
        JOIN unified.customer_identity ci ON ci.kind = k.kind AND ci.value = k.value
        JOIN unified.customer c ON c.id = ci.customer_id`,
-    [JSON.stringify([...new Set(keys)])],
+    [JSON.stringify(capped)],
   );
   for (const r of rows) {
     if (Number(r.holders) > MAX_RECOUNT_HOLDERS) continue;

@@ -62,7 +62,8 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
   const rekeyed = new Set([...work.keys()].filter((ref) => stored.has(ref) && !sameKeys(stored.get(ref)!.keys, keysOf.get(ref)!)));
   const fresh = new Set([...work.keys()].filter((ref) => !stored.has(ref)));
   // A capped value a changed record let go of is counted again, over all its holders (recount.ts).
-  const recount = await cappedToRecount(tx, [...rekeyed].flatMap((ref) => droppedCappedKeys(stored.get(ref)!.keys, keysOf.get(ref)!, rules)), rules);
+  const dropped = [...rekeyed].flatMap((ref) => droppedCappedKeys(stored.get(ref)!.keys, keysOf.get(ref)!, rules));
+  let recount = await cappedToRecount(tx, dropped, rules);
 
   const workKeys = [...new Set([...work.keys()].flatMap((ref) => keysOf.get(ref)!))];
   const workRecords = [...work.values()];
@@ -79,6 +80,8 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
     ...owners(),
     reread: async () => {
       stored = await storedByRef(tx, workRecords);
+      // Holders of a recounted value change when a worker splits or merges one of them.
+      if (recount.keys.size > 0) recount = await cappedToRecount(tx, dropped, rules);
       return owners();
     },
   });
@@ -134,8 +137,9 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
       const customers = new Set(refs.map((r) => current.get(r)).filter((c) => c !== undefined));
       if (customers.size > 1) supers.forEach((r) => more.add(current.get(r)!));
     }
-    for (const key of p.newlyCapped.keys()) {
-      for (const c of region.customers.values()) if (!expanded.has(c.id) && c.keys.includes(key)) more.add(c.id);
+    // And when a key it holds stops linking: capped now, or shared by two pinned customers.
+    for (const c of region.customers.values()) {
+      if (!expanded.has(c.id) && c.keys.some((key) => p.newlyCapped.has(key) || p.keyState.get(key) === 'shared')) more.add(c.id);
     }
     if (more.size === 0) break;
     for (const c of more) expanded.add(c);

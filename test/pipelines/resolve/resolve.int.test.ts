@@ -106,6 +106,41 @@ describe('cardinality cap (phone, cap 2: at most two named holders link)', () =>
     expect(await partitionOf(db.pool)).toEqual(fresh);
   });
 
+  it('counting a value again sees a holder another worker split off meanwhile (its rows stay one state)', async () => {
+    const cap1 = testRules({ phoneCap: 1 });
+    const K = phone('139 5555 6666');
+    const r1 = (keys: [string, string][]) => mapped('crm_oracle/customers/r1', { target: 'crm_profile', keys });
+    await apply([
+      mapped('shop_pg/accounts/m1', { keys: [['email', 'm1@x.cn'], ['phone', K]] }),
+      mapped('shop_pg/accounts/m3', { keys: [['email', 'm3@x.cn'], ['phone', K]] }),
+      r1([['email', 'e1@x.cn'], ['crm_id', '7']]),
+      mapped('shop_pg/accounts/r2', { keys: [['crm_id', '7'], ['email', 'e2@x.cn'], ['phone', K]] }),
+    ], cap1);
+    // Worker 2 splits r1 from r2 (their customer held K through r2) and has not committed yet.
+    const w2 = await db.pool.connect();
+    try {
+      await w2.query('BEGIN');
+      await applyBatch(w2, [r1([['email', 'e1@x.cn']])], cap1);
+      // Worker 1 drops K from m3: it reads K's holders, then waits for worker 2's row locks.
+      const w1 = inTx(db.pool, (tx) => applyBatch(tx, [mapped('shop_pg/accounts/m3', { keys: [['email', 'm3@x.cn']] })], cap1));
+      for (let i = 0; ; i++) {
+        const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (rows[0].n > 0) break;
+        if (i > 500) throw new Error('worker 1 never waited for worker 2');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await w2.query('COMMIT');
+      await w1;
+    } finally {
+      w2.release();
+    }
+    // m1 and r2 (two people by email) still hold K: over a cap of 1, capped on every row.
+    const states = await db.pool.query(`SELECT DISTINCT state FROM unified.customer_identity WHERE kind = 'phone' AND value = $1`, [K]);
+    expect(states.rows).toEqual([{ state: 'capped' }]);
+    expect((await db.pool.query('SELECT value FROM unified.identity_capped')).rows).toEqual([{ value: K }]);
+    expect(await partitionOf(db.pool)).toEqual([['crm_oracle/customers/r1'], ['shop_pg/accounts/m1'], ['shop_pg/accounts/m3'], ['shop_pg/accounts/r2']]);
+  });
+
   it('a value still over the cap after a holder lets go of it stays capped', async () => {
     await apply([member(1), member(2), member(3), member(4)]);
     await apply([mapped('shop_pg/accounts/4', { keys: [['email', 'member4@family.cn']] })]);

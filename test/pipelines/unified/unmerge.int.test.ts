@@ -133,6 +133,30 @@ describe('a pinned customer after later batches', () => {
     expect(email.rows.map((r: { state: string }) => r.state)).toEqual(['shared', 'shared', 'shared']);
   });
 
+  it('reads a customer standing in as one node when a key it holds turns shared: the same as reading all its records', async () => {
+    const P = '+8613911110003';
+    const run = async (readAll: boolean) => {
+      await db.reset();
+      const batch = (records: MappedRecord[]) => inTx(db.pool, (tx) => applyBatch(tx, records, rules100, { readAll }));
+      await batch([
+        mapped('app_mongo/users/a1', { keys: [['email', 'a@x.cn'], ['shop_account', 'S1']] }),
+        mapped('app_mongo/users/b1', { keys: [['email', 'b@x.cn'], ['shop_account', 'S1']] }),
+      ]);
+      const a = await customerOf(db.pool, 'app_mongo/users/a1');
+      await inTx(db.pool, (tx) => unmerge(tx, a, 'app_mongo/users/b1', rules100));
+      // One person and an order known by their phone: one anchor, so later batches stand it in as one node.
+      await batch([mapped('crm_oracle/customers/s1', { target: 'crm_profile', keys: [['email', 's@x.cn'], ['phone', P]] }), mapped('orders_soap/orders/o1', { target: 'order', keys: [['phone', P]] })]);
+      // The phone reaches both pinned customers: shared, so it links nobody, the stand-in's own records included.
+      await batch([mapped('tickets_php/tickets/x', { target: 'ticket', keys: [['email', 'a@x.cn'], ['phone', P]] }), mapped('tickets_php/tickets/y', { target: 'ticket', keys: [['email', 'b@x.cn'], ['phone', P]] })]);
+      const states = await db.pool.query(`SELECT DISTINCT state FROM unified.customer_identity WHERE kind = 'phone'`);
+      return { partition: await partitionOf(db.pool), states: states.rows };
+    };
+    const all = await run(true);
+    expect(all.partition).toContainEqual(['orders_soap/orders/o1']);
+    expect(all.states).toEqual([{ state: 'shared' }]);
+    expect(await run(false)).toEqual(all);
+  });
+
   it('keeps its id to itself: people who share no key are not merged under it', async () => {
     await apply100([
       mapped('crm_oracle/customers/1', { target: 'crm_profile', fields: { name: 'Ann' }, keys: [['email', 'ann@x.cn'], ['shop_account', 'S3']] }),
