@@ -9,7 +9,7 @@
  */
 import type pg from 'pg';
 import { decodeKey } from './keys.js';
-import { lockStripes } from './region.js';
+import { KEY_ROWS, lockStripes } from './region.js';
 import type { ResolveRules } from './rules.js';
 
 /**
@@ -31,42 +31,43 @@ export function droppedCappedKeys(before: readonly string[], after: readonly str
   return before.filter((key) => !kept.has(key) && rules.kinds.get(decodeKey(key).kind)?.cap != null);
 }
 
-/** Which of `keys` are capped now (unlocked: used to decide which stripes to take). */
-async function cappedOf(db: pg.ClientBase, keys: readonly string[]): Promise<string[]> {
-  const { rows } = await db.query<{ key: string }>(
-    `SELECT k.key FROM (SELECT e AS key, split_part(e, ':', 1) AS kind, substr(e, strpos(e, ':') + 1) AS value
-                          FROM jsonb_array_elements_text($1::jsonb) AS e) k
-       JOIN unified.identity_capped cap ON cap.kind = k.kind AND cap.value = k.value`,
-    [JSON.stringify(keys)],
-  );
-  return rows.map((r) => r.key);
+/**
+ * The capped values among `keys`, their lock stripes taken, with every customer holding
+ * them: what a batch dropping `keys` counts again. The stripes (taken once; {@link
+ * recountHolders} reads the holders again when lockRegion asks) keep any batch holding a
+ * value from capping or linking it meanwhile. They come after the batch's own stripes, out of
+ * order: a worker taking the same two the other way round deadlocks, which PostgreSQL breaks
+ * (40P01), and a deadlock is a transient failure the batch is retried after. Only batches
+ * dropping a capped value take them.
+ */
+export async function cappedToRecount(db: pg.ClientBase, keys: readonly string[], rules: ResolveRules): Promise<Recount> {
+  if (keys.length === 0) return { keys: new Set(), holders: new Map() };
+  // Unlocked: which stripes to take. A value is capped or linked only under its stripe.
+  const { rows } = await db.query<{ key: string }>(`WITH k AS (${KEY_ROWS}) SELECT k.key FROM k JOIN unified.identity_capped cap ON cap.kind = k.kind AND cap.value = k.value`, [
+    JSON.stringify([...new Set(keys)]),
+  ]);
+  const capped = rows.map((r) => r.key);
+  if (capped.length === 0) return { keys: new Set(), holders: new Map() };
+  await lockStripes(db, capped, rules.lockStripes);
+  return recountHolders(db, capped);
 }
 
 /**
- * Which of `keys` are capped, with every customer holding them (values with more than
- * {@link MAX_RECOUNT_HOLDERS} holders left out). Takes the capped values' lock stripes first,
- * so that no batch holding them caps or links them meanwhile. They come after the batch's own
- * stripes, out of order: a worker taking the same two the other way round deadlocks, which
- * PostgreSQL breaks (40P01), and a deadlock is a transient failure the batch is retried
- * after. Only batches dropping a capped value take them. A worker splitting or merging a
- * holder changes its holders without those stripes, but rewrites that holder's row: the
- * versions returned let lockRegion see it and call this again ({@link Owners.reread}).
+ * The customers holding the capped values among `keys` (values with more than {@link
+ * MAX_RECOUNT_HOLDERS} holders left out), with their row versions. A worker splitting or
+ * merging a holder changes the holders without the values' stripes, but rewrites that
+ * holder's row: lockRegion sees the version change and the caller reads them again.
  */
-export async function cappedToRecount(db: pg.ClientBase, keys: readonly string[], rules: ResolveRules): Promise<Recount> {
+export async function recountHolders(db: pg.ClientBase, keys: readonly string[]): Promise<Recount> {
   const recount: Recount = { keys: new Set(), holders: new Map() };
-  if (keys.length === 0) return recount;
-  const capped = await cappedOf(db, [...new Set(keys)]);
-  if (capped.length === 0) return recount;
-  await lockStripes(db, capped, rules.lockStripes);
   const { rows } = await db.query<{ key: string; customer_id: string; version: string; holders: string }>(
-    `WITH k AS (SELECT e AS key, split_part(e, ':', 1) AS kind, substr(e, strpos(e, ':') + 1) AS value
-                  FROM jsonb_array_elements_text($1::jsonb) AS e)
+    `WITH k AS (${KEY_ROWS})
      SELECT k.key, ci.customer_id, c.xmin::text AS version, count(*) OVER (PARTITION BY k.key) AS holders
        FROM k
        JOIN unified.identity_capped cap ON cap.kind = k.kind AND cap.value = k.value
        JOIN unified.customer_identity ci ON ci.kind = k.kind AND ci.value = k.value
        JOIN unified.customer c ON c.id = ci.customer_id`,
-    [JSON.stringify(capped)],
+    [JSON.stringify(keys)],
   );
   for (const r of rows) {
     if (Number(r.holders) > MAX_RECOUNT_HOLDERS) continue;

@@ -111,6 +111,12 @@ interface Lookup {
   versions: Map<number, string>;
 }
 
+/**
+ * The keys of a JSON array parameter (`$1`, `["phone:+86…", …]`) as rows `(key, kind, value)`:
+ * `WITH k AS (${KEY_ROWS})` joins them with identity tables by their primary keys.
+ */
+export const KEY_ROWS = `SELECT e AS key, split_part(e, ':', 1) AS kind, substr(e, strpos(e, ':') + 1) AS value FROM jsonb_array_elements_text($1::jsonb) AS e`;
+
 /** Holders of `keys` (capped rows aside) by customer, and which of the keys are capped: one query. */
 async function lookupKeys(db: Db, keys: readonly string[]): Promise<Lookup> {
   const holders = new Map<number, string[]>();
@@ -120,8 +126,7 @@ async function lookupKeys(db: Db, keys: readonly string[]): Promise<Lookup> {
   const { rows } = await db.query<{ key: string; customer_id: string | null; version: string | null }>(
     // Nested loops of index probes whatever the statistics say (a function scan is estimated
     // at 100 rows): the right plan for a batch's keys against millions of identities.
-    `WITH k AS (SELECT e AS key, split_part(e, ':', 1) AS kind, substr(e, strpos(e, ':') + 1) AS value
-                  FROM jsonb_array_elements_text($1::jsonb) AS e)
+    `WITH k AS (${KEY_ROWS})
      SELECT k.key, ci.customer_id, c.xmin::text AS version FROM k
        JOIN unified.customer_identity ci ON ci.kind = k.kind AND ci.value = k.value AND ci.state <> 'capped'
        JOIN unified.customer c ON c.id = ci.customer_id

@@ -21,7 +21,7 @@ import {
   desiredIdentities, diffIdentities, feedsGolden, loadCustomerFields, newCustomerIds,
   type AnchorInfo, type CustomerChange, type DirtyCustomer, type MovedRecord, type RecordData, type Resolution, type ResolveOptions,
 } from './plan.js';
-import { cappedToRecount, droppedCappedKeys } from './recount.js';
+import { cappedToRecount, droppedCappedKeys, recountHolders } from './recount.js';
 import { loadRecords, lockRegion, lockStripes, storedByRef, type IdentityRow, type StoredRecord } from './region.js';
 import type { ResolveRules } from './rules.js';
 
@@ -62,8 +62,7 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
   const rekeyed = new Set([...work.keys()].filter((ref) => stored.has(ref) && !sameKeys(stored.get(ref)!.keys, keysOf.get(ref)!)));
   const fresh = new Set([...work.keys()].filter((ref) => !stored.has(ref)));
   // A capped value a changed record let go of is counted again, over all its holders (recount.ts).
-  const dropped = [...rekeyed].flatMap((ref) => droppedCappedKeys(stored.get(ref)!.keys, keysOf.get(ref)!, rules));
-  let recount = await cappedToRecount(tx, dropped, rules);
+  let recount = await cappedToRecount(tx, [...rekeyed].flatMap((ref) => droppedCappedKeys(stored.get(ref)!.keys, keysOf.get(ref)!, rules)), rules);
 
   const workKeys = [...new Set([...work.keys()].flatMap((ref) => keysOf.get(ref)!))];
   const workRecords = [...work.values()];
@@ -81,7 +80,7 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
     reread: async () => {
       stored = await storedByRef(tx, workRecords);
       // Holders of a recounted value change when a worker splits or merges one of them.
-      if (recount.keys.size > 0) recount = await cappedToRecount(tx, dropped, rules);
+      if (recount.keys.size > 0) recount = await recountHolders(tx, [...recount.keys]);
       return owners();
     },
   });
