@@ -6,10 +6,14 @@
  * changed record drops a capped value, every customer still holding it is read with the
  * batch, and the partition counts the value afresh instead of taking it as capped: under
  * the cap it links again (and leaves unified.identity_capped), over it it stays capped.
+ *
+ * The same goes for holders found to be one person: a batch merging two customers that both
+ * hold a capped value leaves one holder fewer, so resolve runs its pass again with the value
+ * counted afresh ({@link cappedAcrossMerges}).
  */
 import type pg from 'pg';
 import { decodeKey } from './keys.js';
-import { KEY_ROWS, lockStripes } from './region.js';
+import { KEY_ROWS, lockStripes, type IdentityRow } from './region.js';
 import type { ResolveRules } from './rules.js';
 
 /**
@@ -75,4 +79,39 @@ export async function recountHolders(db: pg.ClientBase, keys: readonly string[])
     recount.holders.set(Number(r.customer_id), r.version);
   }
   return recount;
+}
+
+/**
+ * Capped values held by two or more of the customers one cluster of `clusters` brings
+ * together (by `current`, record ref → the customer it is on): merged, they are one holder
+ * where there were several, and a fresh load of the same records may find the value under
+ * its cap. `identities` must hold the rows of every customer read record by record (a
+ * customer meeting another always is). Values in `skip` (already counted again) are left out.
+ */
+export function cappedAcrossMerges(clusters: readonly string[][], current: ReadonlyMap<string, number>, identities: readonly IdentityRow[], skip: ReadonlySet<string>): string[] {
+  const cappedOf = new Map<number, string[]>();
+  for (const row of identities) {
+    if (row.state !== 'capped' || skip.has(row.key)) continue;
+    const list = cappedOf.get(row.customerId);
+    if (list) list.push(row.key);
+    else cappedOf.set(row.customerId, [row.key]);
+  }
+  if (cappedOf.size < 2) return [];
+  const out = new Set<string>();
+  for (const refs of clusters) {
+    const customers = new Set<number>();
+    for (const ref of refs) {
+      const c = current.get(ref);
+      if (c !== undefined && cappedOf.has(c)) customers.add(c);
+    }
+    if (customers.size < 2) continue;
+    const seen = new Set<string>();
+    for (const c of customers) {
+      for (const key of cappedOf.get(c)!) {
+        if (seen.has(key)) out.add(key);
+        else seen.add(key);
+      }
+    }
+  }
+  return [...out].sort();
 }

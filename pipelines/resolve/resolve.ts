@@ -21,7 +21,7 @@ import {
   desiredIdentities, diffIdentities, feedsGolden, loadCustomerFields, newCustomerIds,
   type AnchorInfo, type CustomerChange, type DirtyCustomer, type MovedRecord, type RecordData, type Resolution, type ResolveOptions,
 } from './plan.js';
-import { cappedToRecount, droppedCappedKeys, recountHolders } from './recount.js';
+import { cappedAcrossMerges, cappedToRecount, droppedCappedKeys, recountHolders } from './recount.js';
 import { loadRecords, lockRegion, lockStripes, storedByRef, type IdentityRow, type StoredRecord } from './region.js';
 import type { ResolveRules } from './rules.js';
 
@@ -35,6 +35,22 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
 }
 
 export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase, rules: ResolveRules, options: ResolveOptions = {}): Promise<Resolution> {
+  // A pass that merges holders of a capped value is run again with that value counted afresh.
+  const recountAlso = new Set<string>();
+  for (;;) {
+    const pass = await resolvePass(input, tx, rules, options, recountAlso);
+    if (!('recountAlso' in pass)) return pass;
+    for (const key of pass.recountAlso) recountAlso.add(key);
+  }
+}
+
+async function resolvePass(
+  input: readonly MappedRecord[],
+  tx: pg.ClientBase,
+  rules: ResolveRules,
+  options: ResolveOptions,
+  recountAlso: ReadonlySet<string>,
+): Promise<Resolution | { recountAlso: string[] }> {
   const syncedAt = options.syncedAt ?? new Date();
   const at = syncedAt.toISOString();
   const byRef = new Map<string, MappedRecord>();
@@ -61,8 +77,10 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
   // A changed record with the same keys cannot move: it is not a node of its own.
   const rekeyed = new Set([...work.keys()].filter((ref) => stored.has(ref) && !sameKeys(stored.get(ref)!.keys, keysOf.get(ref)!)));
   const fresh = new Set([...work.keys()].filter((ref) => !stored.has(ref)));
-  // A capped value a changed record let go of is counted again, over all its holders (recount.ts).
-  let recount = await cappedToRecount(tx, [...rekeyed].flatMap((ref) => droppedCappedKeys(stored.get(ref)!.keys, keysOf.get(ref)!, rules)), rules);
+  // A capped value a changed record let go of, or whose holders an earlier pass merged, is
+  // counted again over all its holders (recount.ts).
+  const dropped = [...rekeyed].flatMap((ref) => droppedCappedKeys(stored.get(ref)!.keys, keysOf.get(ref)!, rules));
+  let recount = await cappedToRecount(tx, [...dropped, ...recountAlso], rules);
 
   const workKeys = [...new Set([...work.keys()].flatMap((ref) => keysOf.get(ref)!))];
   const workRecords = [...work.values()];
@@ -144,6 +162,8 @@ export async function resolve(input: readonly MappedRecord[], tx: pg.ClientBase,
     for (const c of more) expanded.add(c);
     await read([...more]);
   }
+  const merged = cappedAcrossMerges(p.clusters, current, identities, recountAlso);
+  if (merged.length > 0) return { recountAlso: merged };
 
   const a = assign({ clusters: p.clusters, tree: p.tree, currentCustomer: current, pinnedTo });
   const freshIds = await newCustomerIds(tx, a.ids.filter((id) => id === null).length);

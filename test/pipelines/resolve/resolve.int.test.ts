@@ -152,6 +152,37 @@ describe('cardinality cap (phone, cap 2: at most two named holders link)', () =>
     expect((await db.pool.query(`SELECT count(*)::int AS n FROM unified.merge_log`)).rows).toEqual([{ n: 0 }]);
   });
 
+  it('holders of a capped value found to be one person count once: the value links again as a fresh load would', async () => {
+    await apply([member(1), member(2), member(3)]); // three holders over a cap of 2: capped
+    const m3 = await customerOf(db.pool, 'shop_pg/accounts/3');
+    // A CRM record holds members 1 and 2's emails: they were one person with two accounts.
+    const crm = mapped('crm_oracle/customers/C7', { target: 'crm_profile', keys: [['crm_id', 'C7'], ['email', 'member1@family.cn'], ['email', 'member2@family.cn']] });
+    await apply([crm]);
+    const all = [['crm_oracle/customers/C7', 'shop_pg/accounts/1', 'shop_pg/accounts/2', 'shop_pg/accounts/3']];
+    expect(await partitionOf(db.pool)).toEqual(all);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM unified.identity_capped')).rows).toEqual([{ n: 0 }]);
+    const states = await db.pool.query(`SELECT DISTINCT state FROM unified.customer_identity WHERE kind = 'phone' AND value = $1`, [family]);
+    expect(states.rows).toEqual([{ state: 'link' }]);
+    // Member 3 joined by the phone: logged with the phone as evidence.
+    const log = await db.pool.query(`SELECT evidence->'path' AS path FROM unified.merge_log WHERE action = 'merge' AND absorbed_id = $1`, [m3]);
+    expect(log.rows).toEqual([{ path: expect.arrayContaining([expect.objectContaining({ key: `phone:${family}` })]) }]);
+    // The same records loaded fresh, in one batch: the same customers.
+    await db.reset();
+    await apply([member(1), member(2), member(3), crm]);
+    expect(await partitionOf(db.pool)).toEqual(all);
+  });
+
+  it('holders found to be one person but still over the cap keep it capped', async () => {
+    await apply([member(1), member(2), member(3), member(4)]);
+    await apply([mapped('crm_oracle/customers/C7', { target: 'crm_profile', keys: [['crm_id', 'C7'], ['email', 'member1@family.cn'], ['email', 'member2@family.cn']] })]);
+    expect(await partitionOf(db.pool)).toEqual([
+      ['crm_oracle/customers/C7', 'shop_pg/accounts/1', 'shop_pg/accounts/2'], ['shop_pg/accounts/3'], ['shop_pg/accounts/4'],
+    ]);
+    expect((await db.pool.query('SELECT value FROM unified.identity_capped')).rows).toEqual([{ value: family }]);
+    const states = await db.pool.query(`SELECT DISTINCT state FROM unified.customer_identity WHERE kind = 'phone' AND value = $1`, [family]);
+    expect(states.rows).toEqual([{ state: 'capped' }]);
+  });
+
   it.each([
     ['one person whose app account and CRM record share it is one holder', 1, false, 1],
     ['a second person (own email) sharing it makes two holders', 1, true, 3],
