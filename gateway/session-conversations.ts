@@ -75,6 +75,16 @@ export class SessionConversations {
     return this.seen?.get(id)?.summary;
   }
 
+  /**
+   * The highest seq this client can have of conversation `id`: what its stream delivered, or
+   * where a closed one's stopped. An ack or read past it names messages it never received.
+   */
+  received(id: number): number {
+    const s = this.seen?.get(id);
+    if (!s) return 0;
+    return s.stream?.lastSeq ?? s.stoppedAt ?? s.summary.lastSeq;
+  }
+
   all(): ConversationSummary[] {
     return this.seen ? [...this.seen.values()].map((s) => s.summary) : [];
   }

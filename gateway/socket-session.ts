@@ -262,8 +262,13 @@ export class SocketSession implements ConversationsHost {
       case 'ack':
       case 'read': {
         if (!this.visible(frame.conversationId, frame.type)) return;
-        this.ctx.receipts.note(frame.conversationId, this.participant, frame.type === 'ack' ? { acked: frame.seq } : { read: frame.seq });
-        if (frame.type === 'read') await this.relay(frame.conversationId, { e: 'read', conversationId: frame.conversationId, who: this.participant, seq: frame.seq });
+        // No further than this connection was sent: a read mark ahead of it would show the
+        // other side's later messages as read. (Not refused: a console that merged a history
+        // page a moment before the socket delivered its last message is honest.)
+        const seq = Math.min(frame.seq, this.conversations.received(frame.conversationId));
+        if (seq < 1) return;
+        this.ctx.receipts.note(frame.conversationId, this.participant, frame.type === 'ack' ? { acked: seq } : { read: seq });
+        if (frame.type === 'read') await this.relay(frame.conversationId, { e: 'read', conversationId: frame.conversationId, who: this.participant, seq });
         return;
       }
       case 'typing':

@@ -37,11 +37,13 @@ export function toSummary(r: ConversationRow): ConversationSummary {
 
 /**
  * The one visibility rule, used by the socket and the REST API alike: a visitor sees their
- * own conversations; an agent sees those assigned to them and their team's unassigned queue.
+ * own conversations; an agent sees those assigned to them and their team's queue (open and
+ * unassigned). A conversation closed while queued is nobody's on the team: its history and
+ * its customer's context are not the whole team's to read for ever.
  */
 export function canSee(c: ConversationSummary, p: Principal): boolean {
   if (p.kind === 'visitor') return c.visitorId === p.visitorId;
-  return c.assignedAgentId === p.agentId || (c.assignedAgentId === null && c.team === p.team);
+  return c.assignedAgentId === p.agentId || (c.assignedAgentId === null && c.team === p.team && c.status === 'open');
 }
 
 /**
@@ -157,7 +159,7 @@ function seenBy(p: Principal, at: number): { sql: string; params: unknown[] } {
   return p.kind === 'visitor'
     ? { sql: `visitor_id = $${at}`, params: [p.visitorId] }
     : {
-        sql: `(assigned_agent_id = $${at}::bigint OR (assigned_agent_id IS NULL AND team = $${at + 1}))
+        sql: `(assigned_agent_id = $${at}::bigint OR (assigned_agent_id IS NULL AND team = $${at + 1} AND status = 'open'))
               AND EXISTS (SELECT 1 FROM gateway.agent a WHERE a.id = $${at}::bigint AND a.disabled_at IS NULL)`,
         params: [p.agentId, p.team],
       };

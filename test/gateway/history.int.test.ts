@@ -103,6 +103,29 @@ describe('GET /api/conversations/:id/messages?before=', () => {
   });
 });
 
+describe('a conversation closed while queued', () => {
+  it("is no longer the team's to read: messages, context and canned replies are not found; its visitor still reads it", async () => {
+    const agent = await makeAgent(env, 'export', 'queue-reader'); // never online: the conversation stays queued
+    const token = await login(gw.port, agent);
+    const v = await visitorToken(gw.port);
+    const { client: visitor } = await TestClient.connect(gw.port, v.token);
+    visitor.send({ type: 'msg', clientMsgId: 'q-1', text: 'my order number is 1234', page: { language: 'en' } });
+    const ack = await visitor.next((f) => f.type === 'ack' || f.type === 'error');
+    if (ack.type !== 'ack') throw new Error(`refused: ${JSON.stringify(ack)}`);
+    const id = ack.conversationId;
+    const paths = [`/api/conversations/${id}/messages`, `/api/conversations/${id}/context`, `/api/conversations/${id}/canned`];
+    const asAgent = async () => Promise.all(paths.map(async (p) => (await http(gw.port, 'GET', p, undefined, bearer(token))).code ?? 'ok'));
+    // Queued: the team's (the context answers that no customer is linked yet).
+    expect(await asAgent()).toEqual(['ok', 'GW_CUSTOMER_NOT_LINKED', 'ok']);
+    visitor.send({ type: 'close', conversationId: id });
+    await visitor.next((f) => f.type === 'conversation' && f.event === 'closed');
+    expect(await asAgent()).toEqual(Array(3).fill('GW_CONVERSATION_NOT_FOUND'));
+    const own = await http(gw.port, 'GET', `/api/conversations/${id}/messages`, undefined, bearer(v.token));
+    expect([own.status, seqsOf(own.json)]).toEqual([200, [1]]);
+    visitor.close();
+  });
+});
+
 describe('GET /api/agents', () => {
   it('lists enabled agents with presence and every team a conversation can go to', async () => {
     const online = await makeAgent(env, 'support', 'list-online');

@@ -34,6 +34,33 @@ describe('socket session', () => {
   });
 });
 
+describe('read and ack marks', () => {
+  it('count no further than the connection was sent: a read far ahead reaches the agent and the store as the last seq it had', async () => {
+    const live = await env.start(); // its own instance: the test above takes Redis away from gw
+    const agent = await makeAgent(env, 'support', 'marks');
+    const agentClient = await connectAgent(env, live.port, agent);
+    const { client: visitor } = await TestClient.connect(live.port, (await visitorToken(live.port)).token);
+    const { conversationId } = await sendAndAck(visitor, { clientMsgId: 'mark-1', text: 'hi' });
+    await sendAndAck(visitor, { conversationId, clientMsgId: 'mark-2', text: 'still there?' });
+    visitor.send({ type: 'read', conversationId, seq: 999_999 });
+    visitor.send({ type: 'ack', conversationId, seq: 999_999 });
+    const read = await agentClient.next((f) => f.type === 'read' && f.conversationId === conversationId);
+    expect(read).toMatchObject({ type: 'read', seq: 2 });
+    // Receipts are written in batches: wait for the marks to land.
+    let marks: { read_seq: number | null; acked_seq: number | null }[] = [];
+    for (let i = 0; i < 400 && !(marks[0]?.read_seq && marks[0]?.acked_seq); i++) {
+      ({ rows: marks } = await env.db.pool.query(
+        `SELECT read_seq::int, acked_seq::int FROM gateway.receipt WHERE conversation_id = $1 AND reader_id LIKE 'visitor:%'`,
+        [conversationId],
+      ));
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(marks).toEqual([{ read_seq: 2, acked_seq: 2 }]);
+    visitor.close();
+    agentClient.close();
+  });
+});
+
 /**
  * Runs `fn` while the conversation table is locked: every frame whose handling reads it
  * (a message naming a conversation this socket does not know) waits, as behind a slow database.
