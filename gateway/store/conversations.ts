@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { isJunctionError, JunctionError } from '../../config/errors.js';
-import type { Principal } from '../auth/token.js';
+import { participantId, type Principal } from '../auth/token.js';
 import type { ConversationSummary } from '../protocol.js';
 import { inTransaction, type Db } from './db.js';
 
@@ -107,9 +107,10 @@ export interface NewConversation {
 
 /**
  * The conversation a visitor's message without `conversationId` goes to: the one this
- * `clientMsgId` opened before (a resend), else the visitor's open one, else a new one made
- * by `plan` (routing and assignment, run inside the transaction). Serialized per visitor by
- * an advisory lock, so two tabs sending their first message at once open one conversation.
+ * `clientMsgId` opened or was stored in before (a resend: its append answers with the
+ * original ack, even after a close), else the visitor's open one, else a new one made by
+ * `plan` (routing and assignment, run inside the transaction). Serialized per visitor by an
+ * advisory lock, so two tabs sending their first message at once open one conversation.
  */
 export async function openConversationFor(
   pool: pg.Pool,
@@ -122,8 +123,12 @@ export async function openConversationFor(
     const { rows: existing } = await tx.query<ConversationRow>(
       `(SELECT ${COLUMNS} FROM gateway.conversation WHERE visitor_id = $1 AND opening_client_msg_id = $2)
        UNION ALL
+       (SELECT ${COLUMNS} FROM gateway.conversation c WHERE visitor_id = $1
+           AND EXISTS (SELECT 1 FROM gateway.message m WHERE m.conversation_id = c.id AND m.sender_id = $3 AND m.client_msg_id = $2)
+         ORDER BY id DESC LIMIT 1)
+       UNION ALL
        (SELECT ${COLUMNS} FROM gateway.conversation WHERE visitor_id = $1 AND status = 'open' ORDER BY id DESC LIMIT 1)`,
-      [visitor.visitorId, clientMsgId],
+      [visitor.visitorId, clientMsgId, participantId(visitor)],
     );
     if (existing[0]) return { conversation: toSummary(existing[0]), created: false };
     const next = await plan(tx);

@@ -61,6 +61,36 @@ describe('read and ack marks', () => {
   });
 });
 
+describe('a resent message without conversationId', () => {
+  it('answers with the original ack after the conversation closed, and opens no second conversation', async () => {
+    const live = await env.start();
+    const agent = await makeAgent(env, 'support', 'closer');
+    const agentClient = await connectAgent(env, live.port, agent);
+    const token = (await visitorToken(live.port)).token;
+    const { client: first } = await TestClient.connect(live.port, token);
+    // Both typed before any conversation id was known, so both go without one.
+    first.send({ type: 'msg', clientMsgId: 'early-1', text: 'first' });
+    first.send({ type: 'msg', clientMsgId: 'early-2', text: 'second' });
+    const acks = await first.waitCount((f) => f.type === 'ack', 2);
+    const conversationId = acks[0]!.type === 'ack' ? acks[0]!.conversationId : -1;
+    first.ws.terminate(); // the acks were lost with the connection, as far as the client knows
+    agentClient.send({ type: 'close', conversationId });
+    await agentClient.next((f) => f.type === 'conversation' && f.event === 'closed');
+    const { client: again } = await TestClient.connect(live.port, token);
+    again.send({ type: 'msg', clientMsgId: 'early-1', text: 'first' });
+    again.send({ type: 'msg', clientMsgId: 'early-2', text: 'second' });
+    const answers = await again.waitCount((f) => f.type === 'ack' || f.type === 'error', 2);
+    expect(answers.map((f) => f.type === 'ack' && [f.clientMsgId, f.conversationId, f.seq, f.duplicate])).toEqual([
+      ['early-1', conversationId, 1, true],
+      ['early-2', conversationId, 2, true],
+    ]);
+    const { rows } = await env.db.pool.query(`SELECT conversation_id::int AS c, count(*)::int AS n FROM gateway.message WHERE client_msg_id LIKE 'early-%' GROUP BY 1`);
+    expect(rows).toEqual([{ c: conversationId, n: 2 }]);
+    again.close();
+    agentClient.close();
+  });
+});
+
 /**
  * Runs `fn` while the conversation table is locked: every frame whose handling reads it
  * (a message naming a conversation this socket does not know) waits, as behind a slow database.
