@@ -50,6 +50,9 @@ export interface OwnTicket {
   own: OwnMessage;
 }
 
+/** Messages read at once for a conversation that closed while its client was away. */
+const CLOSED_PAGE = 200;
+
 /** Conversation events already handled: one event reaches a session on up to four channels. */
 const SEEN_EVENTS = 64;
 
@@ -120,10 +123,14 @@ export class SessionConversations {
     return s;
   }
 
-  /** Starts delivering a conversation after seq `after`; with `catchUp`, what is stored already is sent now. */
-  async attach(c: ConversationSummary, after: number, catchUp = false): Promise<void> {
+  /**
+   * Starts delivering a conversation after seq `after`; with `catchUp`, what is stored already
+   * is sent now. With `recheck`, it is read again once its channel is subscribed (see
+   * {@link confirm}): false when it turned out to be no longer this client's.
+   */
+  async attach(c: ConversationSummary, after: number, catchUp = false, recheck = false): Promise<boolean> {
     const s = this.track(c);
-    if (c.status !== 'open' || s.stream) return;
+    if (c.status !== 'open' || s.stream) return true;
     const stream = new ConversationStream(c.id, after, {
       send: (m: MessageRecord) => this.host.send({ type: 'msg', ...m }),
       fetch: (id, from, limit, until) => messagesAfter(this.ctx.pool, id, from, limit, until),
@@ -133,8 +140,31 @@ export class SessionConversations {
     s.stoppedAt = null;
     // Subscribe before reading PostgreSQL: nothing published after the read can be missed.
     await this.listen(this.ctx.keys.conversation(c.id));
+    if (recheck && (await this.confirm([c.id])).length === 0) return false;
     if (catchUp) void stream.catchUp();
     if (this.welcomed) this.watchContext(s);
+    return true;
+  }
+
+  /**
+   * Reads `ids` again once their channels are subscribed and keeps those still open and this
+   * client's (with the newer summary), returned; the others are dropped before any frame of
+   * theirs goes out. A change between the read that attached a conversation and its
+   * subscription was published where this socket was not listening yet: a transfer to
+   * another team reaches that team's channel, not this one's, and was missed for good.
+   */
+  async confirm(ids: number[]): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const now = new Map((await getConversations(this.ctx.pool, ids)).map((c) => [c.id, c]));
+    const kept: number[] = [];
+    for (const id of ids) {
+      const c = now.get(id);
+      if (c && c.status === 'open' && canSee(c, this.host.principal)) {
+        this.track(c);
+        kept.push(id);
+      } else this.detach(id, true);
+    }
+    return kept;
   }
 
   /** Agents only: the linked customer's panel, now and whenever a sync changes it. */
@@ -156,10 +186,33 @@ export class SessionConversations {
     s.unwatch = null;
   }
 
-  /** Attaches a conversation that just became visible, resuming after this participant's stored ack. */
-  private async attachFromReceipt(c: ConversationSummary): Promise<void> {
+  /** Attaches a conversation that just became visible, resuming after this participant's stored ack; false when it is no longer theirs. */
+  private async attachFromReceipt(c: ConversationSummary): Promise<boolean> {
     const acked = await ackedSeqs(this.ctx.pool, this.host.participant, [c.id]);
-    await this.attach(c, acked.get(c.id) ?? 0, true);
+    return this.attach(c, acked.get(c.id) ?? 0, true, true);
+  }
+
+  /**
+   * Conversations a resuming client names (`resume`, id → the last seq it holds) that are no
+   * longer open: those it may still see (its own; an agent's assigned ones) closed while it
+   * was away. It is sent what was written after its resume point, then the `closed` event,
+   * so it learns how they ended instead of waiting on them for ever. After the welcome.
+   */
+  async closedSince(resume: Readonly<Record<string, number>>): Promise<void> {
+    const ids = Object.keys(resume).map(Number).filter((id) => !this.seen?.has(id));
+    if (ids.length === 0) return;
+    for (const c of await getConversations(this.ctx.pool, ids)) {
+      if (c.status !== 'closed' || !canSee(c, this.host.principal)) continue;
+      const s = this.track(c);
+      for (let after = resume[String(c.id)]!; after < c.lastSeq && !this.host.isClosed(); ) {
+        const page = await messagesAfter(this.ctx.pool, c.id, after, CLOSED_PAGE, c.lastSeq);
+        if (page.length === 0) break;
+        for (const m of page) this.host.send({ type: 'msg', ...m });
+        after = page[page.length - 1]!.seq;
+      }
+      s.stoppedAt = Math.max(c.lastSeq, resume[String(c.id)]!);
+      this.host.send({ type: 'conversation', event: 'closed', conversation: c });
+    }
   }
 
   /** Starts every attached stream's catch-up and context watch (after the welcome went out). */
@@ -221,8 +274,7 @@ export class SessionConversations {
   async discover(id: number): Promise<boolean> {
     const c = await getConversation(this.ctx.pool, id);
     if (!c || !canSee(c, this.host.principal)) return false;
-    await this.attachFromReceipt(c);
-    return true;
+    return this.attachFromReceipt(c);
   }
 
   private detach(id: number, forget: boolean): void {
@@ -278,9 +330,11 @@ export class SessionConversations {
     const known = this.seen?.get(c.id);
     const visible = canSee(c, this.host.principal);
     if (!visible && !known) return;
-    if (visible && !known && c.status === 'open') await this.attachFromReceipt(c);
-    else if (visible && c.status === 'open' && !known?.stream) await this.reattach(c);
-    else if (visible) this.track(c);
+    if (visible && !known && c.status === 'open') {
+      if (!(await this.attachFromReceipt(c))) return; // moved on meanwhile: never this client's
+    } else if (visible && c.status === 'open' && !known?.stream) {
+      if (!(await this.reattach(c))) return;
+    } else if (visible) this.track(c);
     this.host.send({ type: 'conversation', event: kind, conversation: c });
     // It left this client (transferred elsewhere) or ended: no more frames for it.
     if (!visible) this.detach(c.id, true);
@@ -288,10 +342,10 @@ export class SessionConversations {
   }
 
   /** A known conversation is open again (reopened): deliver from where its stream stopped. */
-  async reattach(c: ConversationSummary): Promise<void> {
+  async reattach(c: ConversationSummary): Promise<boolean> {
     const after = this.seen?.get(c.id)?.stoppedAt ?? null;
     if (after === null) return this.attachFromReceipt(c);
-    await this.attach(c, after, true);
+    return this.attach(c, after, true, true);
   }
 
   /** Stops every stream and subscription (the socket closed). */

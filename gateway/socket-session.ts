@@ -355,6 +355,8 @@ export class SocketSession implements ConversationsHost {
     const unnamed = open.filter((c) => frame.resume[String(c.id)] === undefined).map((c) => c.id);
     const acked = await ackedSeqs(this.ctx.pool, this.participant, unnamed);
     await Promise.all(open.map((c) => this.conversations.attach(c, frame.resume[String(c.id)] ?? acked.get(c.id) ?? 0)));
+    // Read again now that their channels are heard: one handed elsewhere meanwhile is dropped.
+    await this.conversations.confirm(open.map((c) => c.id));
     if (this.state !== 'hello') return; // closed meanwhile
     this.send({
       type: 'welcome',
@@ -374,6 +376,7 @@ export class SocketSession implements ConversationsHost {
     const early = this.early ?? [];
     this.early = null;
     for (const event of early) this.onEvent(event);
+    await this.conversations.closedSince(frame.resume);
     await this.joinPresence();
   }
 
