@@ -36,7 +36,11 @@ afterAll(async () => {
 });
 
 describe('circuit state in Redis', () => {
-  const settingsFor = { failures: 2, openMs: 400, probeLeaseMs: 10_000 };
+  // open_ms is the time the test has to see the circuit refuse once it opened: a few Redis
+  // calls, which a loaded machine may take far more than a few hundred ms for.
+  const settingsFor = { failures: 2, openMs: 2000, probeLeaseMs: 10_000 };
+  /** Sleeps until just past `at` (ms since the epoch, a time from the circuit: Redis' clock). */
+  const sleepPast = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now()) + 20));
 
   it('opens after N failures in a row, admits one probe after open_ms, closes on success and re-opens on a probe failure', async () => {
     const src = 'unit_src';
@@ -47,19 +51,20 @@ describe('circuit state in Redis', () => {
 
     const open = await readCircuit(h.redis, src, h.keys);
     expect(open).toMatchObject({ source: src, state: 'open', failures: 2, code: 'CONN_UNREACHABLE', reason: 'refused' });
-    expect(Date.parse(open.nextProbeAt!) - Date.parse(open.openedAt!)).toBe(400);
+    expect(Date.parse(open.nextProbeAt!) - Date.parse(open.openedAt!)).toBe(settingsFor.openMs);
     const refused = await admitToCircuit(h.redis, src, 'b', settingsFor, h.keys);
     expect(refused).toEqual({ admitted: false, state: 'open', retryAt: Date.parse(open.nextProbeAt!) });
 
-    await new Promise((r) => setTimeout(r, Date.parse(open.nextProbeAt!) - Date.now() + 20));
+    await sleepPast(Date.parse(open.nextProbeAt!));
     expect(await admitToCircuit(h.redis, src, 'probe-1', settingsFor, h.keys)).toEqual({ admitted: true, probe: true });
     expect(await admitToCircuit(h.redis, src, 'other', settingsFor, h.keys)).toMatchObject({ admitted: false, state: 'half_open' });
     expect(await admitToCircuit(h.redis, src, 'probe-1', settingsFor, h.keys)).toEqual({ admitted: true, probe: true });
 
     // The probe fails: open again for open_ms.
     expect(await recordCircuitFailure(h.redis, src, { code: 'CONN_UNREACHABLE', message: 'still refused' }, settingsFor, h.keys)).toBe(true);
-    expect((await readCircuit(h.redis, src, h.keys)).state).toBe('open');
-    await new Promise((r) => setTimeout(r, 450));
+    const reopened = await readCircuit(h.redis, src, h.keys);
+    expect(reopened.state).toBe('open');
+    await sleepPast(Date.parse(reopened.nextProbeAt!));
     expect(await admitToCircuit(h.redis, src, 'probe-2', settingsFor, h.keys)).toEqual({ admitted: true, probe: true });
     await recordCircuitSuccess(h.redis, src, h.keys);
     const closed = await readCircuit(h.redis, src, h.keys);
@@ -73,12 +78,14 @@ describe('circuit state in Redis', () => {
 
   it('a probe whose worker died is replaced once its lease ends', async () => {
     const src = 'lease_src';
-    const s = { failures: 1, openMs: 100, probeLeaseMs: 300 };
+    // The lease is the time the test has to see the next attempt refused: generous, for a loaded machine.
+    const s = { failures: 1, openMs: 100, probeLeaseMs: 2000 };
     await recordCircuitFailure(h.redis, src, { code: 'CONN_TIMEOUT', message: 'x' }, s, h.keys);
     await new Promise((r) => setTimeout(r, 120));
     expect(await admitToCircuit(h.redis, src, 'dead-probe', s, h.keys)).toMatchObject({ admitted: true });
-    expect(await admitToCircuit(h.redis, src, 'next', s, h.keys)).toMatchObject({ admitted: false });
-    await new Promise((r) => setTimeout(r, 320));
+    const next = await admitToCircuit(h.redis, src, 'next', s, h.keys);
+    expect(next).toMatchObject({ admitted: false, state: 'half_open' });
+    await sleepPast((next as { retryAt: number }).retryAt);
     expect(await admitToCircuit(h.redis, src, 'next', s, h.keys)).toEqual({ admitted: true, probe: true });
   });
 });
