@@ -96,7 +96,7 @@ export const ERROR_CODES = {
   OPS_INTERNAL: 'an unexpected error while answering an ops request (HTTP 500); the server log has the details',
   // the chat gateway (HTTP status or WebSocket close code in gateway/PROTOCOL.md)
   GW_AUTH_REQUIRED: 'no token at the WebSocket upgrade or on an API call that needs one (HTTP 401)',
-  GW_TOKEN_INVALID: 'a token that is malformed or whose signature does not verify (HTTP 401)',
+  GW_TOKEN_INVALID: "a token that is malformed or whose signature does not verify, or an agent's token signed before the agent moved to another team (renew it at POST /api/auth/refresh) (HTTP 401)",
   GW_TOKEN_EXPIRED: 'a token past its expiry: log in again or renew the visitor session (HTTP 401)',
   GW_BAD_CREDENTIALS: 'an agent login with an unknown email or a wrong password (HTTP 401)',
   GW_AGENT_DISABLED: 'the agent is disabled (junction agents disable): login and upgrade refused (HTTP 403), open sockets closed with 4403',

@@ -11,7 +11,7 @@ import { principalOf, verifyToken, type Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import { httpStatus } from './http/errors.js';
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './protocol.js';
-import { getAgent } from './store/agents.js';
+import { checkAgentToken } from './http/bearer.js';
 
 /** The offered subprotocols of an upgrade request. */
 export function offeredProtocols(req: IncomingMessage): string[] {
@@ -51,11 +51,7 @@ export async function authenticateUpgrade(req: IncomingMessage, ctx: GatewayCont
   if (!offered.includes(SUBPROTOCOL)) throw new JunctionError('GW_BAD_REQUEST', `offer the "${SUBPROTOCOL}" subprotocol`);
   const claims = verifyToken(bearer.slice(TOKEN_SUBPROTOCOL_PREFIX.length), ctx.settings.token_secret);
   const principal = principalOf(claims);
-  if (principal.kind === 'agent') {
-    const agent = await getAgent(ctx.pool, principal.agentId);
-    if (!agent) throw new JunctionError('GW_TOKEN_INVALID', `agent ${principal.agentId} does not exist`);
-    if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', `agent ${principal.agentId} is disabled`);
-  }
+  await checkAgentToken(ctx, principal);
   return { principal, expiresAt: claims.exp * 1000 };
 }
 

@@ -20,16 +20,27 @@ export function bearerPrincipal(req: Request, ctx: GatewayContext): Principal | 
   return claims && principalOf(claims);
 }
 
-/** Middleware: requires a valid token (and an enabled agent); puts the principal in `res.locals.principal`. */
+/**
+ * Refuses an agent's token that no longer fits the agent: gone, disabled, or moved to another
+ * team since it was signed (the team decides which queue and teammates it sees; a moved
+ * agent renews at POST /api/auth/refresh, which signs the new team). @throws JunctionError
+ */
+export async function checkAgentToken(ctx: GatewayContext, principal: Principal): Promise<void> {
+  if (principal.kind !== 'agent') return;
+  const agent = await getAgent(ctx.pool, principal.agentId);
+  if (!agent) throw new JunctionError('GW_TOKEN_INVALID', `agent ${principal.agentId} does not exist`);
+  if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', `agent ${principal.agentId} is disabled`);
+  if (agent.team !== principal.team) {
+    throw new JunctionError('GW_TOKEN_INVALID', `agent ${principal.agentId} moved from team ${principal.team} to ${agent.team}: renew the token at POST /api/auth/refresh`);
+  }
+}
+
+/** Middleware: requires a valid token (and an enabled agent of the token's team); puts the principal in `res.locals.principal`. */
 export function requireAuth(ctx: GatewayContext) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const principal = bearerPrincipal(req, ctx);
     if (!principal) throw new JunctionError('GW_AUTH_REQUIRED', 'this endpoint needs Authorization: Bearer <token>');
-    if (principal.kind === 'agent') {
-      const agent = await getAgent(ctx.pool, principal.agentId);
-      if (!agent) throw new JunctionError('GW_TOKEN_INVALID', `agent ${principal.agentId} does not exist`);
-      if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', `agent ${principal.agentId} is disabled`);
-    }
+    await checkAgentToken(ctx, principal);
     res.locals.principal = principal;
     next();
   };

@@ -183,6 +183,20 @@ describe('POST /api/auth/refresh', () => {
   });
 });
 
+describe('a token signed before its agent moved to another team', () => {
+  it('is refused by the API and at the upgrade (the old team\'s queue is no longer theirs), and renews into the new team', async () => {
+    const agent = await makeAgent(env, 'support', 'mover');
+    const token = await login(gw.port, agent);
+    expect((await http(gw.port, 'GET', '/api/conversations', undefined, bearer(token))).status).toBe(200);
+    await env.db.pool.query(`UPDATE gateway.agent SET team = 'billing' WHERE id = $1`, [agent.id]);
+    const api = await http(gw.port, 'GET', '/api/conversations', undefined, bearer(token));
+    expect({ status: api.status, code: api.code }).toEqual({ status: 401, code: 'GW_TOKEN_INVALID' });
+    await expect(TestClient.open(gw.port, token)).rejects.toEqual({ status: 401, code: 'GW_TOKEN_INVALID' });
+    const renewed = await http(gw.port, 'POST', '/api/auth/refresh', undefined, bearer(token));
+    expect((await http(gw.port, 'GET', '/api/conversations', undefined, bearer(renewed.json!.token as string))).status).toBe(200);
+  });
+});
+
 describe('the chat client (gateway/web/src/shared/chat-client.ts)', () => {
   /** A client whose getToken answers `tokens` in turn (the last one from then on); counts its connections. */
   function chatClient(tokens: string[]) {
