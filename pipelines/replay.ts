@@ -4,7 +4,10 @@
  * `replay`) is recorded; per chunk of letters one PostgreSQL transaction holds the load, the
  * ClickHouse outbox entry and the letters' new state, so a crash replays the chunk again
  * harmlessly; the chunk's ClickHouse rows are sent once it has committed (an entry a crash
- * left behind goes with the stream's next sync).
+ * left behind goes with the stream's next sync). As in a sync (run-sync.ts), a ClickHouse
+ * outage never stops PostgreSQL: after the first failed send the replay stops sending (the
+ * entries stay in the outbox, for the stream's next sync), replays every chunk and ends its
+ * run succeeded, the failure reported in the stream's summary (`clickhouse`).
  *
  * A letter that loads is marked `replayed_at`/`replay_run_id`. One that fails again stays
  * unreplayed, its stage, code, message and mapping version updated in place (the payload is
@@ -12,6 +15,19 @@
  * has since been loaded by a sync, or that a newer letter of the same key replaces, is
  * marked replayed without loading its older payload (counted as `superseded`); asked for by
  * id, such a letter has the newer one replayed in its place.
+ *
+ * Outdated is decided per chunk, under the records' stripe locks ({@link outdatedLetters}),
+ * not only when the letters are selected: a sync may dead-letter a newer version of a record
+ * while the replay runs (writing a letter takes none of the record's locks). Two rules, on
+ * the order of source reads, never on when a replay ran:
+ * - a newer letter of the same record (a larger id) exists: this one is superseded, and that
+ *   one, still pending, is replayed in its place in the same run;
+ * - the record's `synced_at` is later than the letter's `created_at`: a sync read the record
+ *   again after the letter was written. A replayed record's `synced_at` is therefore the time
+ *   its letter was written (PostgreSQL's clock, when its data was read from the source), not
+ *   the replay's: a replay's own load never makes a newer letter look outdated.
+ * A letter written without a key (MAP_MISSING_KEY) is checked on the key the current mapping
+ * gives its record, a letter the mapping now keys differently on both keys.
  *
  * A stream's run is recorded once the replay has taken a letter: a replay that finds its
  * letters taken by another one running at the same time (or replayed since it looked)
@@ -26,16 +42,19 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../config/log.js';
 import type { SourceRecord } from '../connectors/types.js';
 import { payloadOf, storableText } from './dead-letter.js';
+import { outdatedLetters } from './replay-outdated.js';
+import { applyBatch, type BatchResult } from './load/apply-batch.js';
 import { applyIsolating } from './load/isolate.js';
 import { compileMapping, type CompiledMapping } from './map/compile.js';
 import { mapRecord, type MapOutcome } from './map/map-batch.js';
+import { classifyError } from './classify-error.js';
 import { customerEventPublisher } from './events.js';
 import { linkableKeys, recordRef } from './resolve/keys.js';
 import { lockStripes } from './resolve/region.js';
 import { resolveRules, type ResolveRules } from './resolve/rules.js';
 import { countBatch, REPLAY_TRIGGER, runHeartbeat, setRunStatus, startRun, type RunRow } from './run-record.js';
 import { batchSelection, type RowSelection } from './sinks/clickhouse.js';
-import { enqueueRows, sendEntry } from './sinks/clickhouse-outbox.js';
+import { enqueueRows, OutboxSender } from './sinks/clickhouse-outbox.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
 import type { MappedRecord, RecordFailure } from './types.js';
 import { inTransaction, RETRY_TX_SQLSTATE } from './transaction.js';
@@ -57,8 +76,8 @@ export interface ReplayStreamSummary {
   runId: number;
   /**
    * Letters the filter selected (by id) whose record has a newer pending letter the filter
-   * left out: that one (`by`) was replayed in their place, and theirs counted as superseded.
-   * Present when there are any.
+   * left out, or one a sync wrote while the replay ran: that one (`by`) was replayed in their
+   * place, and theirs counted as superseded. Present when there are any.
    */
   replacedBy?: { id: number; by: number }[];
   selected: number;
@@ -67,6 +86,13 @@ export interface ReplayStreamSummary {
   superseded: number;
   /** Why nothing of this stream could be replayed (no mapping, a mapping that does not compile). */
   error?: { code: string; message: string };
+  /**
+   * Why the replayed rows did not all reach ClickHouse (`SYNC_CLICKHOUSE_FAILED`, …): the
+   * first failed send, after which the replay sent no more; the letters are replayed in
+   * PostgreSQL all the same, the unsent entries stay in the outbox and the stream's next sync
+   * sends them first. Present only then.
+   */
+  clickhouse?: { code: string; message: string };
 }
 
 export interface ReplaySummary {
@@ -102,8 +128,8 @@ interface Letter {
   id: number;
   sourceKey: string | null;
   payload: SourceRecord;
-  /** A sync loaded this record after the letter was written. */
-  stale: boolean;
+  /** When the letter was written (PostgreSQL's clock): when its payload was read from the source. */
+  createdAt: Date;
 }
 
 interface ChunkOutcome {
@@ -116,6 +142,8 @@ interface ChunkOutcome {
   absorbed: { id: number; into: number }[];
   /** Its ClickHouse outbox entry, sent once the chunk has committed. */
   outbox: { id: number; selection: RowSelection } | null;
+  /** Superseded letters (`id`) and the newer pending letter of their record (`by`) to replay in their place. */
+  replacedBy: { id: number; by: number }[];
 }
 
 interface StreamContext {
@@ -195,35 +223,24 @@ async function markFailedAgain(tx: pg.ClientBase, failed: readonly { id: number;
   );
 }
 
-/**
- * Which of `ids` a sync loaded after the letter was written. Read under the records' stripe
- * locks: a sync batch writing one of them either committed before (and is seen here) or
- * waits for this chunk, so a letter is never loaded over a newer version being committed.
- */
-async function staleLetters(tx: pg.ClientBase, ids: readonly number[]): Promise<Set<number>> {
-  const { rows } = await tx.query<{ id: string }>(
-    `SELECT d.id FROM hub.dead_letter d
-       JOIN unified.source_record sr ON sr.source = d.source AND sr.stream = d.stream AND sr.source_key = d.source_key
-      WHERE d.id = ANY($1::bigint[]) AND sr.synced_at > d.created_at`,
-    [ids],
-  );
-  return new Set(rows.map((r) => Number(r.id)));
+function emptyResult(): BatchResult {
+  return { customersCreated: 0, merged: 0, loaded: 0, unchanged: 0, failures: [], written: [], moved: [], absorbed: [], customerIds: [] };
 }
 
 /** One chunk in the caller's transaction: lock the letters, map, lock their records, load, mark. */
 async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly number[]): Promise<ChunkOutcome> {
   // SKIP LOCKED: a second replay running at the same time leaves these to this one.
-  const res = await tx.query<{ id: string; source_key: string | null; payload: unknown }>(
-    `SELECT d.id, d.source_key, d.payload FROM hub.dead_letter d
+  const res = await tx.query<{ id: string; source_key: string | null; payload: unknown; created_at: Date }>(
+    `SELECT d.id, d.source_key, d.payload, d.created_at FROM hub.dead_letter d
       WHERE d.id = ANY($1::bigint[]) AND d.replayed_at IS NULL
       ORDER BY d.id
         FOR UPDATE OF d SKIP LOCKED`,
     [ids],
   );
   // Taken by a replay running at the same time, or replayed since they were selected.
-  if (res.rows.length === 0) return { read: 0, loaded: 0, failedAgain: 0, superseded: 0, customerIds: [], absorbed: [], outbox: null };
+  if (res.rows.length === 0) return { read: 0, loaded: 0, failedAgain: 0, superseded: 0, customerIds: [], absorbed: [], outbox: null, replacedBy: [] };
   const runId = await ctx.run();
-  const letters: Letter[] = res.rows.map((r) => ({ id: Number(r.id), sourceKey: r.source_key, payload: payloadOf<SourceRecord>(r.payload), stale: false }));
+  const letters: Letter[] = res.rows.map((r) => ({ id: Number(r.id), sourceKey: r.source_key, payload: payloadOf<SourceRecord>(r.payload), createdAt: r.created_at }));
   const outcomes: { letter: Letter; outcome: MapOutcome }[] = [];
   for (const letter of letters) {
     let outcome = mapRecord(ctx.compiled, letter.payload);
@@ -238,31 +255,78 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
     if (outcome.ok) names.push(recordRef(outcome.record), ...linkableKeys(outcome.record.identities, ctx.rules, outcome.record.fields));
   }
   await lockStripes(tx, names, ctx.rules.lockStripes);
-  const stale = await staleLetters(tx, letters.map((l) => l.id));
-  const superseded = letters.filter((l) => stale.has(l.id)).map((l) => l.id);
-  const failed: { id: number; failure: RecordFailure }[] = [];
-  const mapped: { id: number; record: MappedRecord }[] = [];
+
+  // The record keys each letter stands for; of the chunk's letters of one record, the newest.
+  const keys = new Map<number, string[]>();
+  const newestInChunk = new Map<string, number>();
   for (const { letter, outcome } of outcomes) {
-    if (stale.has(letter.id)) continue;
-    if (outcome.ok) mapped.push({ id: letter.id, record: outcome.record });
+    const mine = new Set<string>();
+    if (letter.sourceKey !== null) mine.add(letter.sourceKey);
+    if (outcome.ok) mine.add(outcome.record.sourceKey);
+    keys.set(letter.id, [...mine]);
+    for (const k of mine) newestInChunk.set(k, Math.max(newestInChunk.get(k) ?? 0, letter.id));
+  }
+  const outdated = await outdatedLetters(tx, ctx.source, ctx.stream, keys);
+  for (const [id, ks] of keys) {
+    const newer = Math.max(...ks.map((k) => newestInChunk.get(k)!), id);
+    if (newer > id && !outdated.has(id)) outdated.set(id, null); // the newer one loads in this chunk
+  }
+  const superseded = letters.filter((l) => outdated.has(l.id)).map((l) => l.id);
+  const replacedBy = [...outdated].filter(([, by]) => by !== null).map(([id, by]) => ({ id, by: by! }));
+  const failed: { id: number; failure: RecordFailure }[] = [];
+  const mapped: { id: number; record: MappedRecord; at: Date }[] = [];
+  for (const { letter, outcome } of outcomes) {
+    if (outdated.has(letter.id)) continue;
+    if (outcome.ok) mapped.push({ id: letter.id, record: outcome.record, at: letter.createdAt });
     else failed.push({ id: letter.id, failure: outcome.failure });
   }
 
-  // As a sync batch: a record PostgreSQL refuses fails again alone (ID_LOAD_REFUSED), the rest load.
-  const result = await applyIsolating(tx, mapped.map((m) => m.record), ctx.rules);
-  const loadFailures = new Map(result.failures.map((f) => [f.sourceKey, f]));
-  const loaded: number[] = [];
+  // As a sync batch: a record PostgreSQL refuses fails again alone (ID_LOAD_REFUSED), the rest
+  // load. Its synced_at is the time its letter was written (when the data was read from the
+  // source), not now: a record a replay loaded must not make a letter written after its own
+  // look outdated. So the records are loaded in groups of one letter time (the letters of one
+  // sync batch share theirs), oldest first.
+  const result = emptyResult();
+  const groups = new Map<number, { at: Date; items: typeof mapped }>();
   for (const m of mapped) {
-    const failure = loadFailures.get(m.record.sourceKey);
-    if (failure) failed.push({ id: m.id, failure });
-    else loaded.push(m.id);
+    const g = groups.get(m.at.getTime());
+    if (g) g.items.push(m);
+    else groups.set(m.at.getTime(), { at: m.at, items: [m] });
   }
+  const loaded: number[] = [];
+  for (const [, { at, items }] of [...groups].sort(([a], [b]) => a - b)) {
+    const part = await applyIsolating(tx, items.map((m) => m.record), ctx.rules, (t, records, rules) => applyBatch(t, records, rules, { syncedAt: at }));
+    const loadFailures = new Map(part.failures.map((f) => [f.sourceKey, f]));
+    for (const m of items) {
+      const failure = loadFailures.get(m.record.sourceKey);
+      if (failure) failed.push({ id: m.id, failure });
+      else loaded.push(m.id);
+    }
+    addResult(result, part);
+  }
+  result.customerIds = [...new Set(result.customerIds)].sort((a, b) => a - b);
   const selection = batchSelection(result);
   const outboxId = ctx.options.clickhouse ? await enqueueRows(tx, ctx.source, ctx.stream, runId, selection) : null;
   await markReplayed(tx, [...loaded, ...superseded], runId);
   await markFailedAgain(tx, failed);
   await countBatch(tx, runId, letters.length, loaded.length, failed.length);
-  return { read: letters.length, loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length, customerIds: result.customerIds, absorbed: result.absorbed, outbox: outboxId === null ? null : { id: outboxId, selection } };
+  return {
+    read: letters.length, loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length,
+    customerIds: result.customerIds, absorbed: result.absorbed, outbox: outboxId === null ? null : { id: outboxId, selection }, replacedBy,
+  };
+}
+
+/** Adds one group's result to `total` (in place; customer ids are made unique and sorted by the caller). */
+function addResult(total: BatchResult, r: BatchResult): void {
+  total.customersCreated += r.customersCreated;
+  total.merged += r.merged;
+  total.loaded += r.loaded;
+  total.unchanged += r.unchanged;
+  total.failures.push(...r.failures);
+  total.written.push(...r.written);
+  total.moved.push(...r.moved);
+  total.absorbed.push(...r.absorbed);
+  total.customerIds.push(...r.customerIds);
 }
 
 function compileFor(config: ResolvedConfig, source: string, stream: string): CompiledMapping | { code: ErrorCode; message: string } {
@@ -325,7 +389,6 @@ function lazyRun(options: ReplayOptions, source: string, stream: string) {
 /** One stream's letters; null when it took none (nothing recorded). */
 async function replayStream(options: ReplayOptions, rules: ResolveRules, source: string, stream: string, ids: StreamLetters): Promise<ReplayStreamSummary | null> {
   const { pool, config, log } = options;
-  const replacedBy = ids.replacedBy.length ? { replacedBy: ids.replacedBy } : {};
   const compiled = compileFor(config, source, stream);
   if (!('version' in compiled)) {
     const run = await startRun(pool, source, stream, 'incremental', REPLAY_TRIGGER);
@@ -339,15 +402,31 @@ async function replayStream(options: ReplayOptions, rules: ResolveRules, source:
   const publish = options.redis ? customerEventPublisher(options.redis, { log }) : undefined;
   const chunkSize = options.chunkSize ?? config.pipelines.batch_size;
   const counts = { selected: 0, loaded: 0, failedAgain: 0, superseded: 0 };
+  const replacedBy = [...ids.replacedBy];
+  // As a sync's (run-sync.ts): the first failed send is kept and later entries stay in the
+  // outbox, while every chunk is replayed.
+  const outbox = options.clickhouse ? new OutboxSender(pool, options.clickhouse) : null;
+  let clickhouse: { code: string; message: string } | undefined;
+  // The letters to replay; a chunk adds the newer letters a sync wrote meanwhile in place of those it superseded.
+  const queue = [...ids.replay];
+  const queued = new Set(queue);
   try {
-    for (let i = 0; i < ids.replay.length; i += chunkSize) {
-      const outcome = await inTransaction(pool, (tx) => replayChunk(tx, ctx, ids.replay.slice(i, i + chunkSize)));
+    for (let i = 0; i < queue.length; ) {
+      const chunk = queue.slice(i, i + chunkSize);
+      i += chunk.length;
+      const outcome = await inTransaction(pool, (tx) => replayChunk(tx, ctx, chunk));
       counts.selected += outcome.read;
       counts.loaded += outcome.loaded;
       counts.failedAgain += outcome.failedAgain;
       counts.superseded += outcome.superseded;
       if (outcome.read === 0) continue;
-      if (outcome.outbox) await sendEntry(pool, options.clickhouse!, outcome.outbox.id, outcome.outbox.selection);
+      for (const r of outcome.replacedBy) {
+        if (queued.has(r.by)) continue; // replayed by this run anyway
+        replacedBy.push(r);
+        queue.push(r.by);
+        queued.add(r.by);
+      }
+      if (outcome.outbox) await outbox!.send(outcome.outbox.id, outcome.outbox.selection);
       await publish?.({ runId: (await run.start()).id, source, stream, result: outcome });
     }
     // Older letters of a record whose newest letter was just handled carry an outdated payload.
@@ -361,7 +440,14 @@ async function replayStream(options: ReplayOptions, rules: ResolveRules, source:
     });
     counts.selected += older;
     counts.superseded += older;
+    // The replay is committed in PostgreSQL: ClickHouse being away is reported, not a failure.
+    await outbox?.flush().catch((err: unknown) => {
+      const { code, message } = classifyError(err);
+      clickhouse = { code, message };
+      log.warn({ err, source, stream }, 'ClickHouse: replayed rows not sent; the stream\'s next sync sends them');
+    });
   } catch (err) {
+    await outbox?.settle();
     const recorded = await run.get();
     const error = replayError(err, source, stream, recorded?.id);
     if (recorded) await finish(options, recorded, { source, stream, runId: recorded.id, ...counts, error: { code: error.code, message: error.message } }).catch(() => undefined);
@@ -371,7 +457,7 @@ async function replayStream(options: ReplayOptions, rules: ResolveRules, source:
   }
   const recorded = await run.get();
   if (!recorded) return null;
-  const summary: ReplayStreamSummary = { source, stream, runId: recorded.id, ...counts, ...replacedBy };
+  const summary: ReplayStreamSummary = { source, stream, runId: recorded.id, ...counts, ...(replacedBy.length ? { replacedBy } : {}), ...(clickhouse ? { clickhouse } : {}) };
   await finish(options, recorded, summary);
   log.info({ ...summary }, 'dead letters replayed');
   return summary;

@@ -4,12 +4,16 @@
  * the chunk's other letters load. The scratch hub refuses order SO2 with a CHECK constraint
  * (SQLSTATE 23514): a stand-in for any value the map stage and the load gate let through and
  * PostgreSQL does not take.
+ * Nor does ClickHouse being away stop a replay: as a sync, it replays every chunk, leaves the
+ * rows it could not send in the outbox and reports the failure in its answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackSettings } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
 import { writeDeadLetters } from '../../pipelines/dead-letter.js';
 import { replayDeadLetters } from '../../pipelines/replay.js';
+import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
 import { SOURCE, STREAM, tempDir, writeSyncConfig } from '../helpers/sync-fixture.js';
 import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
 
@@ -46,4 +50,35 @@ describe('dead-letter replay of a record PostgreSQL refuses', () => {
     const orders = await hub.pool.query<{ source_key: string }>('SELECT source_key FROM unified."order" ORDER BY source_key');
     expect(orders.rows.map((o) => o.source_key)).toEqual(['SO1', 'SO3']);
   });
+});
+
+describe('dead-letter replay with ClickHouse away', () => {
+  it('replays every chunk, ends its run succeeded and reports the failure; the unsent rows stay in the outbox', async () => {
+    const config = await loadConfig(writeSyncConfig(tempDir('replay-ch-down'), { sourceUrl: 'postgres://nobody@127.0.0.1:1/none', mappingVersion: 2 }));
+    const keys = ['SO10', 'SO11', 'SO12', 'SO13', 'SO14'];
+    const raws = keys.map((no, i) => order(no, `2025-01-03T0${i}:00:00Z`));
+    await writeDeadLetters(hub.pool, null, raws.map((raw) => ({ source: SOURCE, stream: STREAM, sourceKey: raw.order_no, stage: 'map', code: 'MAP_BAD_VALUE', message: 'status ON_HOLD', raw })));
+    const ids = (await hub.pool.query<{ id: string }>('SELECT id FROM hub.dead_letter WHERE source_key = ANY($1) ORDER BY id', [keys])).rows.map((r) => Number(r.id));
+    // Nothing listens on port 1: every send fails at once.
+    const down = createClickhouseClient(stackSettings({ ...process.env, JUNCTION_CLICKHOUSE_URL: 'http://127.0.0.1:1' }), { requestTimeoutMs: 2000 });
+    try {
+      const summary = await replayDeadLetters({ config, pool: hub.pool, clickhouse: down, log: silentLogger, filter: { ids }, chunkSize: 2 });
+
+      expect(summary).toMatchObject({ selected: 5, loaded: 5, failedAgain: 0, superseded: 0 });
+      const [stream] = summary.streams;
+      expect(stream!.error).toBeUndefined();
+      expect(stream!.clickhouse).toEqual({ code: 'SYNC_CLICKHOUSE_FAILED', message: expect.stringMatching(/ClickHouse/) });
+      const run = await hub.pool.query('SELECT trigger, status, records_read, records_written, error_code FROM hub.sync_run WHERE id = $1', [stream!.runId]);
+      expect(run.rows).toEqual([{ trigger: 'replay', status: 'succeeded', records_read: '5', records_written: '5', error_code: null }]);
+      const letters = await hub.pool.query<{ replay_run_id: string | null }>('SELECT replay_run_id FROM hub.dead_letter WHERE id = ANY($1) ORDER BY id', [ids]);
+      expect(letters.rows.map((l) => Number(l.replay_run_id))).toEqual(ids.map(() => stream!.runId));
+      const orders = await hub.pool.query<{ source_key: string }>('SELECT source_key FROM unified."order" WHERE source_key = ANY($1) ORDER BY source_key', [keys]);
+      expect(orders.rows.map((o) => o.source_key)).toEqual(keys);
+      // Each chunk's entry (3 chunks of at most 2 letters) waits for the stream's next sync.
+      const outbox = await hub.pool.query('SELECT run_id FROM hub.clickhouse_outbox WHERE source = $1 AND stream = $2', [SOURCE, STREAM]);
+      expect(outbox.rows.map((r: { run_id: string }) => Number(r.run_id))).toEqual([stream!.runId, stream!.runId, stream!.runId]);
+    } finally {
+      await down.close();
+    }
+  }, 30_000);
 });
