@@ -71,6 +71,7 @@ export function formatReplaySummary(s: ReplaySummary): string {
         (st.error ? ` — ${st.error.message} [${st.error.code}]` : ''),
     );
     for (const r of st.replacedBy ?? []) lines.push(`    letter ${r.id} is outdated: ${r.by}, a newer letter of its record, was replayed in its place`);
+    if (st.clickhouse) lines.push(`    not sent to ClickHouse: ${st.clickhouse.message} [${st.clickhouse.code}]; the stream's next sync sends it`);
   }
   if (s.failedAgain > 0) lines.push('the letters that failed again keep their payload and show the new error: junction dlq list --pending');
   return lines.join('\n');

@@ -58,4 +58,12 @@ describe('dlq output', () => {
     });
     expect(text).toContain('letter 11 is outdated: 12, a newer letter of its record, was replayed in its place');
   });
+
+  it('says when the replayed rows did not reach ClickHouse', () => {
+    const text = formatReplaySummary({
+      selected: 1, loaded: 1, failedAgain: 0, superseded: 0,
+      streams: [{ source: 's', stream: 'x', runId: 5, selected: 1, loaded: 1, failedAgain: 0, superseded: 0, clickhouse: { code: 'SYNC_CLICKHOUSE_FAILED', message: 'connect ECONNREFUSED' } }],
+    });
+    expect(text).toContain("not sent to ClickHouse: connect ECONNREFUSED [SYNC_CLICKHOUSE_FAILED]; the stream's next sync sends it");
+  });
 });

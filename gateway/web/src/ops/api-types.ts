@@ -103,7 +103,11 @@ export interface ReplayStreamSummary {
   loaded: number;
   failedAgain: number;
   superseded: number;
+  /** Letters superseded by a newer letter of their record (`by`), replayed in their place. */
+  replacedBy?: { id: number; by: number }[];
   error?: { code: string; message: string };
+  /** The first failed ClickHouse send; the letters were replayed in PostgreSQL all the same. */
+  clickhouse?: { code: string; message: string };
 }
 
 export interface ReplaySummary {
