@@ -10,9 +10,12 @@
  * then every {@link SWEEP_MS}, on a timer of its own) while it is recent: a nightly sync is not lost to a
  * crash or a Redis blip at 03:00. A tick that a daylight-saving gap swallows (node-cron
  * skips wall-clock times that do not happen) runs at the end of the gap, found by the same
- * timer (dst-gaps.ts). The same timer fails runs left `running` by a killed process
- * (SYNC_RUN_ABANDONED: no heartbeat for {@link ABANDONED_AFTER_MS}) and sends their final
- * state to ClickHouse `sync_runs`, which their dead process never will.
+ * timer (dst-gaps.ts). A tick the process reaches late (a blocked event loop, a suspended
+ * host) still runs while it is within the stale-tick window: from node-cron's
+ * `execution:missed` when a later slot came meanwhile. The same timer fails runs left
+ * `running` by a killed process (SYNC_RUN_ABANDONED: no heartbeat for
+ * {@link ABANDONED_AFTER_MS}) and sends their final state to ClickHouse `sync_runs`, which
+ * their dead process never will.
  */
 import os from 'node:os';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -245,6 +248,23 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return track(tick(name, at), { schedule: name, tick: at });
   }
 
+  /**
+   * A slot node-cron did not run because it was reached too late (past the tolerance, or
+   * with a later slot already due): it emits `execution:missed` and nothing else, so the
+   * tick runs from here; its claim keeps it to one job. Past the stale-tick window it would
+   * not be decided again either: only logged.
+   */
+  function missed(name: string, at: Date): void {
+    if (stopped) return;
+    const lateMs = Date.now() - at.getTime();
+    if (lateMs > windowMs) {
+      log.warn({ schedule: name, tick: at, lateMs }, 'schedule tick missed: the process was too late for it');
+      return;
+    }
+    log.warn({ schedule: name, tick: at, lateMs }, 'running a schedule tick the process was late for');
+    void tracked(name, at);
+  }
+
   function sweepIfDue(): void {
     if (stopped || Date.now() - lastSweep < sweepMs) return;
     void track(retryStaleTicks(), { stale: true });
@@ -270,8 +290,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           name: `junction:${s.name}`,
           timezone: s.timezone,
           noOverlap: true,
+          // node-cron drops a slot reached over 1 s late (a GC pause, a CPU-heavy batch in a
+          // `--role all` process); a tick is worth running as long as it is recent.
+          missedExecutionTolerance: windowMs,
           logger: cronLogger,
         });
+        task.on('execution:missed', (ctx) => missed(s.name, ctx.date));
         tasks.push(task);
       }
       gapsCheckedTo = Date.now();

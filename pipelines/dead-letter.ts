@@ -4,11 +4,15 @@
  * through the current mapping. Written in the batch's transaction: the batch goes on.
  *
  * PostgreSQL's text and jsonb cannot hold U+0000, which legacy sources do send (C strings,
- * padded CHAR columns). The payload is kept whole anyway: one holding a NUL is stored as
- * the base64 of its JSON text under {@link NUL_WRAPPER} and read back by {@link payloadOf};
- * the key and message, which are for people, show U+FFFD in its place.
+ * padded CHAR columns), nor can jsonb hold a lone UTF-16 surrogate (a JSON API that cut a
+ * string inside an emoji: `"\ud83d"`), which fails the insert with 22P02. The payload is
+ * kept whole anyway: one holding either is stored as the base64 of its JSON text under
+ * {@link NUL_WRAPPER} and read back exactly by {@link payloadOf} (JSON.stringify writes
+ * both as ASCII escapes, so the text round-trips); the key and message, which are for
+ * people, show U+FFFD in their place.
  */
 import type { Pool, PoolClient } from 'pg';
+import { surrogatePath } from './load/values.js';
 import type { RecordFailure } from './types.js';
 
 type Queryable = Pick<Pool | PoolClient, 'query'>;
@@ -24,11 +28,11 @@ function isWrapped(v: unknown): v is Record<typeof NUL_WRAPPER, string> {
 
 /**
  * The JSON text to store for `raw`: itself, or wrapped when it holds a NUL (JSON writes it
- * `\u0000`) or would read back as a wrapper.
+ * `\u0000`), a lone surrogate in a string or a key, or would read back as a wrapper.
  */
 export function storedPayload(raw: unknown): string {
   const json = JSON.stringify(raw) ?? 'null';
-  if (!json.includes('\\u0000') && !isWrapped(raw)) return json;
+  if (!json.includes('\\u0000') && surrogatePath(raw) === null && !isWrapped(raw)) return json;
   return JSON.stringify({ [NUL_WRAPPER]: Buffer.from(json, 'utf8').toString('base64') });
 }
 
@@ -37,9 +41,11 @@ export function payloadOf<T = unknown>(stored: unknown): T {
   return (isWrapped(stored) ? JSON.parse(Buffer.from(stored[NUL_WRAPPER], 'base64').toString('utf8')) : stored) as T;
 }
 
-/** Text for a text column: U+0000 shown as U+FFFD. */
+const LONE_SURROGATES = /\p{Cs}/gu;
+
+/** Text for a text column: U+0000 and lone surrogates shown as U+FFFD. */
 export function storableText<T extends string | null | undefined>(text: T): T {
-  return (typeof text === 'string' && text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text) as T;
+  return (typeof text === 'string' ? text.replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATES, '\uFFFD') : text) as T;
 }
 
 /** Inserts every failure of a batch with one statement. */

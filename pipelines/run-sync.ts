@@ -44,6 +44,7 @@ import { countBatch, resumeRun, runHeartbeat, setRunStatus, startRun, type RunRo
 import { batchSelection } from './sinks/clickhouse.js';
 import { OutboxSender, enqueueRows, sendPending } from './sinks/clickhouse-outbox.js';
 import { insertSyncRunRow } from './sinks/sync-runs.js';
+import { lastReads } from './last-read.js';
 import { inTransaction } from './transaction.js';
 
 export type SyncMode = 'incremental' | 'full' | 'backfill';
@@ -271,8 +272,9 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     );
   };
 
-  const loadBatch = (batch: Batch, mapped: Awaited<ReturnType<typeof mapBatch>>) =>
+  const loadBatch = (batch: Batch, page: Awaited<ReturnType<typeof mapBatch>>) =>
     inTransaction(pool, async (tx) => {
+      const mapped = lastReads(batch.records, page); // a key read twice: its last read decides
       const applied = await applyIsolating(tx, mapped.records, rules);
       const failures = [...mapped.failures, ...applied.failures];
       await writeDeadLetters(tx, runId, failures);

@@ -46,28 +46,62 @@ export function valueProblem(value: JsonValue, type: FieldSpec['type'] | Attribu
 }
 
 /**
- * Where `value` holds U+0000, as a path (`.lines[2].sku`, `` for the value itself), or null.
- * PostgreSQL's text and jsonb cannot store it (22021 / 22P05): one such string would fail
- * the batch's multi-row statements, and every retry of the batch after it.
+ * Where `value` holds a string (a key included) that `bad` refuses, as a path (`.lines[2].sku`,
+ * `` for the value itself), or null.
  */
-export function nulPath(value: unknown, at = ''): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? at : null;
+function textPath(value: unknown, bad: (text: string) => boolean, at: string): string | null {
+  if (typeof value === 'string') return bad(value) ? at : null;
   if (value === null || typeof value !== 'object') return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = nulPath(value[i], `${at}[${i}]`);
+      const found = textPath(value[i], bad, `${at}[${i}]`);
       if (found !== null) return found;
     }
     return null;
   }
   for (const key in value as Record<string, unknown>) {
-    const found = key.includes('\u0000') ? `${at}.${JSON.stringify(key)}` : nulPath((value as Record<string, unknown>)[key], `${at}.${key}`);
+    const found = bad(key) ? `${at}.${JSON.stringify(key)}` : textPath((value as Record<string, unknown>)[key], bad, `${at}.${key}`);
     if (found !== null) return found;
   }
   return null;
 }
 
+const hasNul = (text: string) => text.includes('\u0000');
+
+/**
+ * Where `value` holds U+0000, as a path, or null. PostgreSQL's text and jsonb cannot store
+ * it (22021 / 22P05): one such string would fail the batch's multi-row statements, and
+ * every retry of the batch after it.
+ */
+export function nulPath(value: unknown, at = ''): string | null {
+  return textPath(value, hasNul, at);
+}
+
+/** A lone UTF-16 surrogate: half of a character (`"\ud83d"` from a source that cut an emoji in two). */
+const LONE_SURROGATE = /\p{Cs}/u;
+const hasLoneSurrogate = (text: string) => LONE_SURROGATE.test(text);
+
+/**
+ * Where `value` holds a lone surrogate, as a path, or null. It is not UTF-8: jsonb refuses
+ * it (22P02, failing the batch like a NUL) and text would store U+FFFD in its place.
+ */
+export function surrogatePath(value: unknown, at = ''): string | null {
+  return textPath(value, hasLoneSurrogate, at);
+}
+
 const NUL_PROBLEM = 'holds a NUL character (U+0000), which PostgreSQL cannot store; strip it in the mapping, e.g. $replace(x, "\\u0000", "")';
+const SURROGATE_PROBLEM = 'holds a lone UTF-16 surrogate (half of a character, e.g. a string cut inside an emoji), which is not UTF-8; fix it at the source or drop it in the mapping';
+
+const unstorable = (text: string) => hasNul(text) || hasLoneSurrogate(text);
+
+/** Why a key, identity or field value cannot be stored as text, or null (one walk when it can). */
+function textProblem(value: unknown): string | null {
+  if (textPath(value, unstorable, '') === null) return null;
+  const nul = nulPath(value);
+  if (nul !== null) return `${nul} ${NUL_PROBLEM}`;
+  const surrogate = surrogatePath(value);
+  return surrogate === null ? null : `${surrogate} ${SURROGATE_PROBLEM}`;
+}
 
 /** Splits a batch into records that fit the unified schema and failures. */
 export function checkValues(records: readonly MappedRecord[], rules: ResolveRules): { ok: MappedRecord[]; failures: RecordFailure[] } {
@@ -76,8 +110,12 @@ export function checkValues(records: readonly MappedRecord[], rules: ResolveRule
   for (const r of records) {
     const spec = TARGETS[r.target] as (typeof TARGETS)[keyof typeof TARGETS] | undefined;
     const problems: string[] = [];
-    if (r.sourceKey.includes('\u0000')) problems.push(`key ${NUL_PROBLEM}`);
-    for (const k of r.identities) if (k.value.includes('\u0000')) problems.push(`identity ${k.kind} ${NUL_PROBLEM}`);
+    const keyProblem = textProblem(r.sourceKey);
+    if (keyProblem !== null) problems.push(`key${keyProblem}`);
+    for (const k of r.identities) {
+      const problem = textProblem(k.value);
+      if (problem !== null) problems.push(`identity ${k.kind}${problem}`);
+    }
     if (!spec) problems.push(`unknown target ${JSON.stringify(r.target)}`);
     else {
       for (const [field, value] of Object.entries(r.fields)) {
@@ -86,9 +124,9 @@ export function checkValues(records: readonly MappedRecord[], rules: ResolveRule
         if (!f && !attribute) problems.push(`${field}: not a field of ${r.target} nor a declared attribute`);
         else {
           const problem = f ? valueProblem(value, f.type, f.values) : valueProblem(value, attribute!);
-          const nul = problem ? null : nulPath(value);
+          const text = problem ? null : textProblem(value);
           if (problem) problems.push(`${field}: ${problem}`);
-          else if (nul !== null) problems.push(`${field}${nul} ${NUL_PROBLEM}`);
+          else if (text !== null) problems.push(`${field}${text}`);
         }
       }
     }

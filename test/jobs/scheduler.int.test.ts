@@ -294,4 +294,52 @@ describe('scheduler cron tasks', () => {
     expect(await q.queue.getJob(enqueued.job_id)).toBeDefined();
     expect(await ticks('never')).toEqual([]);
   });
+
+  /** Holds the event loop for `ms` (a GC pause, a CPU-heavy batch in the same process); when it started and ended. */
+  function block(ms: number): { from: number; to: number } {
+    const from = Date.now();
+    while (Date.now() - from < ms) {
+      // busy: no timer can fire
+    }
+    return { from, to: Date.now() };
+  }
+
+  async function lateScheduler(cron: string): Promise<Scheduler> {
+    const late = await testConfig(configYaml(`schedules:\n  - { name: late, sync: shop_pg.accounts, cron: "${cron}" }\n`));
+    const s = createScheduler({ config: late, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys });
+    started.push(s);
+    s.start();
+    return s;
+  }
+
+  it('runs a tick the event loop reached over a second late, once (node-cron would drop it)', async () => {
+    await lateScheduler('*/5 * * * * *');
+    await sleep(5_000 - (Date.now() % 5_000) - 300); // 300 ms before a slot
+    const { from } = block(2_600);
+    const slot = new Date(Math.ceil(from / 5_000) * 5_000);
+    let rows: Awaited<ReturnType<typeof ticks>> = [];
+    for (let i = 0; i < 60 && !rows.some((r) => r.tick.getTime() === slot.getTime()); i++) {
+      await sleep(100);
+      rows = await ticks('late');
+    }
+    expect(rows.filter((r) => r.tick.getTime() === slot.getTime())).toMatchObject([{ status: 'enqueued', job_id: tickJobId('late', slot) }]);
+  });
+
+  it('runs the ticks of every second the event loop was blocked across, each once (node-cron reports them missed)', async () => {
+    const s = await lateScheduler('* * * * * *');
+    await sleep(1_200);
+    const { from, to } = block(3_000);
+    const expected: number[] = [];
+    for (let t = Math.ceil(from / 1_000) * 1_000; t <= Math.floor(to / 1_000) * 1_000; t += 1_000) expected.push(t);
+    let seen = new Set<number>();
+    for (let i = 0; i < 30 && !expected.every((t) => seen.has(t)); i++) {
+      await sleep(100);
+      seen = new Set((await ticks('late')).map((r) => r.tick.getTime() as number));
+    }
+    await s.stop();
+    expect(expected.filter((t) => !seen.has(t)).map((t) => new Date(t).toISOString()), 'seconds without a tick').toEqual([]);
+    const rows = await ticks('late');
+    expect(new Set(rows.map((r) => r.tick.getTime())).size).toBe(rows.length);
+    expect(rows.filter((r) => expected.includes(r.tick.getTime())).every((r) => ['enqueued', 'skipped'].includes(r.status))).toBe(true);
+  });
 });

@@ -1,14 +1,24 @@
 /**
- * Dead letters of records that hold U+0000 (legacy C strings, padded CHAR columns): PostgreSQL
- * text and jsonb cannot store it, yet the letter must be written (the batch goes on) and
- * keep the payload exactly as the source sent it, for replay.
+ * Dead letters of records that hold U+0000 (legacy C strings, padded CHAR columns) or a lone
+ * UTF-16 surrogate (a JSON source that cut a string inside an emoji): PostgreSQL text and
+ * jsonb cannot store them, yet the letter must be written (the batch goes on), keep the
+ * payload exactly as the source sent it, be shown by `junction dlq show`, and replay.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.js';
+import { silentLogger } from '../../config/log.js';
 import { getDeadLetter } from '../../jobs/dead-letters.js';
 import { NUL_WRAPPER, payloadOf, storedPayload, writeDeadLetters } from '../../pipelines/dead-letter.js';
-import { nulPath } from '../../pipelines/load/values.js';
+import { applyIsolating } from '../../pipelines/load/isolate.js';
+import { nulPath, surrogatePath } from '../../pipelines/load/values.js';
+import { compileMapping } from '../../pipelines/map/compile.js';
+import { mapBatch } from '../../pipelines/map/map-batch.js';
+import { replayDeadLetters } from '../../pipelines/replay.js';
+import { resolveRules } from '../../pipelines/resolve/rules.js';
 import type { RecordFailure } from '../../pipelines/types.js';
-import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
+import { runCli } from '../helpers/cli.js';
+import { SOURCE, STREAM, tempDir, writeSyncConfig } from '../helpers/sync-fixture.js';
+import { inTx, scratchDatabase, type ScratchDb } from '../helpers/unified.js';
 
 let db: ScratchDb;
 beforeAll(async () => {
@@ -49,6 +59,59 @@ describe('dead letters of payloads with U+0000', () => {
     expect((await roundTrip(failure('u3', lookalike)))!.payload).toEqual(lookalike);
     const { rows } = await db.pool.query<{ payload: unknown }>("SELECT payload FROM hub.dead_letter WHERE source_key = 'u3'");
     expect(payloadOf(rows[0]!.payload)).toEqual(lookalike);
+  });
+});
+
+describe('dead letters of payloads with a lone surrogate', () => {
+  const dir = tempDir('dead-letter');
+  const config = (version: 1 | 2) => loadConfig(writeSyncConfig(dir, { sourceUrl: 'postgres://x:y@127.0.0.1:1/none', mappingVersion: version }));
+  const order = (no: string, status: string, extra: object = {}) => ({
+    order_no: no, customer_email: `${no.toLowerCase()}@example.com`, status, total: '1.00', created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z', ...extra,
+  });
+
+  it('are stored wrapped, and read back exactly as the source sent them', async () => {
+    const raw = { _id: 'u\ud83d4', note: 'nice \ud83d', ok: 'fine \ud83d\ude00', 'k\udc00': ['\ud800'] };
+    expect(Object.keys(JSON.parse(storedPayload(raw)) as object)).toEqual([NUL_WRAPPER]);
+    expect(storedPayload({ ok: 'fine \ud83d\ude00' })).toBe(JSON.stringify({ ok: 'fine \ud83d\ude00' }));
+    const letter = await roundTrip(failure('u\ud83d4', raw));
+    expect(letter!.payload).toEqual(raw);
+    expect(Object.keys(letter!.payload as object)).toEqual(Object.keys(raw));
+    expect(letter!.sourceKey).toBe('u\uFFFD4');
+  });
+
+  it('a bad record holding one fails alone: its batch commits, `dlq show` shows it, and it replays', async () => {
+    const v1 = await config(1);
+    const page = [order('A1', 'PAID'), order('A2', 'ON_HOLD', { note: 'nice \ud83d' }), order('A3\ud83d', 'PAID')];
+    const mapped = await mapBatch(compileMapping(v1.mappings[0]!, v1), SOURCE, STREAM, page);
+    await inTx(db.pool, async (tx) => {
+      const applied = await applyIsolating(tx, mapped.records, resolveRules(v1));
+      expect(applied.loaded).toBe(1);
+      await writeDeadLetters(tx, null, [...mapped.failures, ...applied.failures]);
+    });
+    const { rows } = await db.pool.query<{ id: string; source_key: string; error_code: string }>(
+      'SELECT id, source_key, error_code FROM hub.dead_letter WHERE source = $1 ORDER BY id', [SOURCE]);
+    expect(rows.map((r) => [r.source_key, r.error_code])).toEqual([['A2', 'MAP_BAD_VALUE'], ['A3\uFFFD', 'ID_INVALID_VALUE']]);
+
+    const show = await runCli(['dlq', 'show', rows[0]!.id], { JUNCTION_PG_DATABASE: new URL(db.url).pathname.slice(1), JUNCTION_LOG_LEVEL: 'error' });
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toContain('"note": "nice \\ud83d"');
+
+    const replay = await replayDeadLetters({ config: await config(2), pool: db.pool, log: silentLogger, filter: { source: SOURCE } });
+    expect(replay).toMatchObject({ selected: 2, loaded: 1, failedAgain: 1 });
+    const loaded = await db.pool.query(`SELECT status FROM unified."order" WHERE source_key = 'A2'`);
+    expect(loaded.rows).toEqual([{ status: 'pending' }]);
+    expect((await getDeadLetter(db.pool, Number(rows[1]!.id)))!.payload).toEqual(page[2]);
+  }, 60_000);
+});
+
+describe('surrogatePath', () => {
+  it.each([
+    ['a pair (an emoji)', 'ok \ud83d\ude00', null],
+    ['a lone high surrogate', 'a\ud83d', ''],
+    ['a lone low surrogate in an array', ['x', { sku: '\ude00A' }], '[1].sku'],
+    ['an object key', { 'a\ud800': 1 }, '."a\\ud800"'],
+  ] as const)('%s', (_name, value, path) => {
+    expect(surrogatePath(value)).toBe(path);
   });
 });
 

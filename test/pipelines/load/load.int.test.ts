@@ -145,6 +145,8 @@ describe('values that do not fit', () => {
     ['a field the model does not have', { target: 'customer', fields: { shoe_size: 42 } }, 'shoe_size: not a field of customer'],
     ['a NUL character in a text field', { target: 'customer', fields: { name: 'Wang\u0000' } }, 'name holds a NUL character (U+0000)'],
     ['a NUL character inside a json field', { target: 'order', fields: { lines: [{ sku: 'A' }, { sku: 'B\u0000' }] } }, 'lines[1].sku holds a NUL character'],
+    ['a lone surrogate in a text field', { target: 'customer', fields: { name: 'Wang \ud83d' } }, 'name holds a lone UTF-16 surrogate'],
+    ['a lone surrogate inside a json field', { target: 'order', fields: { lines: [{ sku: 'A' }, { 'B\udc00': 1 }] } }, 'lines[1]."B\\udc00" holds a lone UTF-16 surrogate'],
   ] as const)('%s fails that record only (ID_INVALID_VALUE)', async (_name, spec, message) => {
     const bad = mapped('x/y/bad', { target: spec.target, fields: spec.fields as MappedRecord['fields'] });
     const result = await apply([bad, shop]);
@@ -152,5 +154,16 @@ describe('values that do not fit', () => {
     expect(result.failures).toHaveLength(1);
     expect(result.failures[0]).toMatchObject({ source: 'x', stream: 'y', sourceKey: 'bad', stage: 'load', code: 'ID_INVALID_VALUE' });
     expect(result.failures[0]!.message).toContain(message);
+  });
+
+  it('a lone surrogate in the key or an identity fails that record only (ID_INVALID_VALUE)', async () => {
+    const badKey = mapped('x/y/bad\ud83d', { fields: { name: 'A' } });
+    const badIdentity = mapped('x/y/bad2', { fields: { name: 'B' }, keys: [['email', 'b\ude00@y.cn']] });
+    const result = await apply([badKey, badIdentity, shop]);
+    expect(result.loaded).toBe(1);
+    expect(result.failures.map((f) => [f.sourceKey, f.code, f.message])).toEqual([
+      ['bad\ud83d', 'ID_INVALID_VALUE', expect.stringMatching(/^key holds a lone UTF-16 surrogate/)],
+      ['bad2', 'ID_INVALID_VALUE', expect.stringMatching(/^identity email holds a lone UTF-16 surrogate/)],
+    ]);
   });
 });
