@@ -43,8 +43,8 @@ import type { Logger } from '../config/log.js';
 import type { SourceRecord } from '../connectors/types.js';
 import { payloadOf, storableText } from './dead-letter.js';
 import { outdatedLetters } from './replay-outdated.js';
-import { applyBatch, type BatchResult } from './load/apply-batch.js';
-import { applyIsolating } from './load/isolate.js';
+import { applyBatch } from './load/apply-batch.js';
+import { addBatchResult, applyIsolating, emptyBatchResult } from './load/isolate.js';
 import { compileMapping, type CompiledMapping } from './map/compile.js';
 import { mapRecord, type MapOutcome } from './map/map-batch.js';
 import { classifyError } from './classify-error.js';
@@ -223,10 +223,6 @@ async function markFailedAgain(tx: pg.ClientBase, failed: readonly { id: number;
   );
 }
 
-function emptyResult(): BatchResult {
-  return { customersCreated: 0, merged: 0, loaded: 0, unchanged: 0, failures: [], written: [], moved: [], absorbed: [], customerIds: [] };
-}
-
 /** One chunk in the caller's transaction: lock the letters, map, lock their records, load, mark. */
 async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly number[]): Promise<ChunkOutcome> {
   // SKIP LOCKED: a second replay running at the same time leaves these to this one.
@@ -286,7 +282,7 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
   // source), not now: a record a replay loaded must not make a letter written after its own
   // look outdated. So the records are loaded in groups of one letter time (the letters of one
   // sync batch share theirs), oldest first.
-  const result = emptyResult();
+  const result = emptyBatchResult();
   const groups = new Map<number, { at: Date; items: typeof mapped }>();
   for (const m of mapped) {
     const g = groups.get(m.at.getTime());
@@ -302,7 +298,7 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
       if (failure) failed.push({ id: m.id, failure });
       else loaded.push(m.id);
     }
-    addResult(result, part);
+    addBatchResult(result, part);
   }
   result.customerIds = [...new Set(result.customerIds)].sort((a, b) => a - b);
   const selection = batchSelection(result);
@@ -314,19 +310,6 @@ async function replayChunk(tx: pg.ClientBase, ctx: StreamContext, ids: readonly 
     read: letters.length, loaded: loaded.length, failedAgain: failed.length, superseded: superseded.length,
     customerIds: result.customerIds, absorbed: result.absorbed, outbox: outboxId === null ? null : { id: outboxId, selection }, replacedBy,
   };
-}
-
-/** Adds one group's result to `total` (in place; customer ids are made unique and sorted by the caller). */
-function addResult(total: BatchResult, r: BatchResult): void {
-  total.customersCreated += r.customersCreated;
-  total.merged += r.merged;
-  total.loaded += r.loaded;
-  total.unchanged += r.unchanged;
-  total.failures.push(...r.failures);
-  total.written.push(...r.written);
-  total.moved.push(...r.moved);
-  total.absorbed.push(...r.absorbed);
-  total.customerIds.push(...r.customerIds);
 }
 
 function compileFor(config: ResolvedConfig, source: string, stream: string): CompiledMapping | { code: ErrorCode; message: string } {

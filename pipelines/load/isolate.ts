@@ -17,12 +17,13 @@ type Apply = (tx: pg.ClientBase, records: readonly MappedRecord[], rules: Resolv
 
 const isDataError = (err: unknown): err is pg.DatabaseError => err instanceof pg.DatabaseError && /^2[23]/.test(err.code ?? '');
 
-function empty(): BatchResult {
+/** A result of nothing loaded, to {@link addBatchResult} into. */
+export function emptyBatchResult(): BatchResult {
   return { customersCreated: 0, merged: 0, loaded: 0, unchanged: 0, failures: [], written: [], moved: [], absorbed: [], customerIds: [] };
 }
 
-/** Adds one record's result to `total` (in place; customer ids are sorted once, at the end). */
-function add(total: BatchResult, r: BatchResult): void {
+/** Adds one part's result to `total` (in place; customer ids are for the caller to sort once, at the end). */
+export function addBatchResult(total: BatchResult, r: BatchResult): void {
   total.customersCreated += r.customersCreated;
   total.merged += r.merged;
   total.loaded += r.loaded;
@@ -47,16 +48,16 @@ export async function applyIsolating(tx: pg.ClientBase, records: readonly Mapped
     await tx.query('RELEASE SAVEPOINT junction_batch');
     if (records.length === 1) return refused(records[0]!, err);
   }
-  const total = empty();
+  const total = emptyBatchResult();
   const middle = Math.ceil(records.length / 2);
-  for (const half of [records.slice(0, middle), records.slice(middle)]) add(total, await applyIsolating(tx, half, rules, apply));
+  for (const half of [records.slice(0, middle), records.slice(middle)]) addBatchResult(total, await applyIsolating(tx, half, rules, apply));
   total.customerIds = [...new Set(total.customerIds)].sort((a, b) => a - b);
   return total;
 }
 
 /** The result of a record PostgreSQL refuses alone: nothing loaded, one dead letter. */
 function refused(record: MappedRecord, err: pg.DatabaseError): BatchResult {
-  const result = empty();
+  const result = emptyBatchResult();
   result.failures.push({
     source: record.source,
     stream: record.stream,
