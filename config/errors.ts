@@ -114,6 +114,7 @@ export const ERROR_CODES = {
   GW_CONVERSATION_NOT_FOUND: 'no such conversation, or one the caller may not see (existence is not revealed; HTTP 404)',
   GW_CONVERSATION_CLOSED: 'a message, transfer or close on a conversation that is closed',
   GW_STORE_UNAVAILABLE: 'a message could not be stored (PostgreSQL failing); it was not acked: resend it with the same clientMsgId',
+  GW_TOO_MANY_SOCKETS: 'the agent or visitor already holds gateway.max_sockets_per_participant sockets on this instance: upgrade refused (HTTP 429)',
   GW_SHUTTING_DOWN: 'the instance is shutting down: upgrades refused (HTTP 503), sockets closed with 1012; reconnect to another instance',
   GW_INTERNAL: 'an unexpected gateway failure (logged with its cause); closes with 1011 when it hits a socket',
   GW_CUSTOMER_NOT_LINKED: 'the conversation is not linked to a unified customer, so it has no context panel (HTTP 404)',

@@ -219,6 +219,7 @@ const gatewaySchema = z.strictObject({
     .describe('the reverse proxies in front of the gateway, whose X-Forwarded-For names the client address that the login and visitor session limits count: false (none: the connection\'s own address), a number of hops, or their addresses/CIDRs (loopback, 10.0.0.0/8)'),
   visitor_token_ttl_s: z.number().int().min(60).max(7 * 86_400).default(43_200).describe('lifetime of a visitor token (renewable while valid)'),
   max_payload_bytes: z.number().int().min(1024).max(1_048_576).default(16_384).describe('largest WebSocket frame; a bigger one closes the socket with 1009'),
+  max_sockets_per_participant: z.number().int().min(1).max(10_000).default(20).describe('open sockets one agent or visitor may hold on one instance (tabs, reconnects); more are refused with GW_TOO_MANY_SOCKETS (HTTP 429)'),
   max_text_chars: z.number().int().min(1).max(100_000).default(4000).describe('longest chat message text'),
   heartbeat_ms: z.number().int().min(1000).max(300_000).default(30_000).describe('ping interval; a socket that missed the previous pong is dropped'),
   rate_limit: z

@@ -37,6 +37,7 @@ import { SUBPROTOCOL } from './protocol.js';
 import { SocketSession } from './socket-session.js';
 import { ReceiptWriter } from './store/receipts.js';
 import { authenticateUpgrade, refuseUpgrade, type Authenticated } from './upgrade.js';
+import { participantId } from './auth/token.js';
 
 /** Options of {@link startGateway}. */
 export interface GatewayOptions {
@@ -139,7 +140,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const stopSweeper = startSweeper(ctx);
 
   const sessions = new Set<SocketSession>();
-  const forget = (s: SocketSession) => sessions.delete(s);
+  // Sockets (open or upgrading) per participant on this instance: one token cannot hold an
+  // unbounded number of them (visitor tokens are free to mint, but limited per address).
+  const held = new Map<string, number>();
+  const release = (participant: string) => {
+    const n = (held.get(participant) ?? 1) - 1;
+    if (n > 0) held.set(participant, n);
+    else held.delete(participant);
+  };
+  const forget = (s: SocketSession) => {
+    if (sessions.delete(s)) release(participantId(s.principal));
+  };
   const stopLagSweep = startLagSweep(ctx, sessions);
   let accepting = true;
 
@@ -168,8 +179,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const onUpgradeError = (err: Error) => log.debug({ err }, 'upgrade socket error');
   const accept = (auth: Authenticated, req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!accepting || socket.destroyed) return refuseUpgrade(socket, new JunctionError('GW_SHUTTING_DOWN', 'this instance is shutting down'));
+    const participant = participantId(auth.principal);
+    const count = held.get(participant) ?? 0;
+    if (count >= settings.max_sockets_per_participant) {
+      return refuseUpgrade(socket, new JunctionError('GW_TOO_MANY_SOCKETS', `${auth.principal.kind} already holds ${count} sockets on this instance (gateway.max_sockets_per_participant)`));
+    }
+    held.set(participant, count + 1);
+    // ws answers a failed handshake itself and never calls back: the slot is freed on close.
+    const unheld = () => release(participant);
+    socket.once('close', unheld);
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onUpgradeError); // ws listens for errors from here on
+      socket.off('close', unheld); // the session frees it from here on (forget)
       sessions.add(new SocketSession(ws, auth.principal, auth.expiresAt, ctx, forget));
     });
   };

@@ -55,7 +55,7 @@ export async function authenticateUpgrade(req: IncomingMessage, ctx: GatewayCont
   return { principal, expiresAt: claims.exp * 1000 };
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 /** Answers a refused upgrade with a plain HTTP response carrying the code, then drops the socket. */
 export function refuseUpgrade(socket: Duplex, err: JunctionError): void {

@@ -86,6 +86,39 @@ describe('refused at the upgrade (HTTP status before any socket exists)', () => 
   });
 });
 
+describe('sockets per participant (gateway.max_sockets_per_participant)', () => {
+  /** An upgrade with this token that `ws` itself refuses (a malformed Sec-WebSocket-Key): authenticated, then failed. */
+  const failedHandshake = (port: number, bearer: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let got = '';
+      socket.on('data', (d) => (got += d.toString()));
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+      socket.write(
+        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: not-a-key\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: junction.v1, bearer.${bearer}\r\n\r\n`,
+      );
+    });
+
+  it('one more than the cap is refused with 429 GW_TOO_MANY_SOCKETS; other participants and freed slots are not', async () => {
+    const capped = await env.start({ settings: { max_sockets_per_participant: 2 } });
+    const mine = (await visitorToken(capped.port)).token;
+    const first = await TestClient.open(capped.port, mine);
+    // Handshakes ws refuses after authentication hold no slot afterwards.
+    for (let i = 0; i < 3; i++) expect(await failedHandshake(capped.port, mine)).toMatch(/^HTTP\/1\.1 400 /);
+    const second = await TestClient.open(capped.port, mine);
+    await expect(TestClient.open(capped.port, mine)).rejects.toEqual({ status: 429, code: 'GW_TOO_MANY_SOCKETS' });
+    (await TestClient.open(capped.port, (await visitorToken(capped.port)).token)).close();
+    first.close();
+    await first.closed;
+    const deadline = Date.now() + 5000;
+    while (capped.sockets() > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    (await TestClient.open(capped.port, mine)).close();
+    second.close();
+  });
+});
+
 describe('refused at the REST API', () => {
   it('a login with a wrong password or an unknown email', async () => {
     const agent = await makeAgent(env);
