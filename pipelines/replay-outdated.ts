@@ -16,8 +16,8 @@ import type pg from 'pg';
  *   (next rule), so the next replay loads it;
  * - the record's `synced_at` is later than the letter's `created_at`: a sync loaded it since.
  *   A replay writes the time its letter was written as `synced_at` (see {@link replayChunk}),
- *   so only source reads count, and both times come from PostgreSQL's clock when the last
- *   load was a replay. (A sync writes its process's clock there: see the README.)
+ *   so only source reads count. Both times come from PostgreSQL's clock: a sync batch writes
+ *   its transaction's start as `synced_at`, as its letters' `created_at`.
  * Returns the outdated letters, each with the newest pending letter of its record when one
  * is newer than it (`by`, to replay in its place), else null.
  */

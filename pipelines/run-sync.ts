@@ -32,7 +32,7 @@ import type { Batch, Checkpoint } from '../connectors/types.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { classifyError, isTransient } from './classify-error.js';
 import { writeDeadLetters } from './dead-letter.js';
-import type { BatchResult } from './load/apply-batch.js';
+import { applyBatch, type BatchResult } from './load/apply-batch.js';
 import { applyIsolating } from './load/isolate.js';
 import { CURSOR_FORMS, cursorKind, cursorTime, type CursorKind } from '../connectors/cursor-value.js';
 import { compileMapping } from './map/compile.js';
@@ -275,7 +275,10 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
   const loadBatch = (batch: Batch, page: Awaited<ReturnType<typeof mapBatch>>) =>
     inTransaction(pool, async (tx) => {
       const mapped = lastReads(batch.records, page); // a key read twice: its last read decides
-      const applied = await applyIsolating(tx, mapped.records, rules);
+      // The batch's synced_at is PostgreSQL's clock, as its dead letters' created_at (both the
+      // transaction's start): a replay compares the two, which another host's clock would skew.
+      const syncedAt = (await tx.query<{ at: Date }>('SELECT now() AS at')).rows[0]!.at;
+      const applied = await applyIsolating(tx, mapped.records, rules, (t, records, r) => applyBatch(t, records, r, { syncedAt }));
       const failures = [...mapped.failures, ...applied.failures];
       await writeDeadLetters(tx, runId, failures);
       await writeCheckpoint(tx, source, position, batch.checkpoint, batch.records.length);

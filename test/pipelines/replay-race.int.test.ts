@@ -7,7 +7,7 @@
  * of the record's locks): the older letter must not be loaded, nor the replay's own load make
  * the newer letter look outdated to the next replay (whose payload would then never load).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
@@ -17,6 +17,7 @@ import { applyBatch } from '../../pipelines/load/apply-batch.js';
 import { compileMapping } from '../../pipelines/map/compile.js';
 import { mapBatch } from '../../pipelines/map/map-batch.js';
 import { replayDeadLetters } from '../../pipelines/replay.js';
+import { runSync } from '../../pipelines/run-sync.js';
 import { recordRef } from '../../pipelines/resolve/keys.js';
 import { lockStripes } from '../../pipelines/resolve/region.js';
 import { resolveRules } from '../../pipelines/resolve/rules.js';
@@ -197,5 +198,25 @@ describe('replay while a sync dead-letters a newer version of the record', () =>
     const summary = await replayDeadLetters({ config, pool: hub.pool, log: silentLogger, filter: { ids: [letterId] } });
     expect(summary).toMatchObject({ selected: 1, loaded: 0, superseded: 1 });
     expect(await stored(key)).toEqual([{ status: 'delivered', total_amount: '3.00' }]);
+  });
+});
+
+describe("a sync on a worker whose clock is behind PostgreSQL's", () => {
+  it("still makes an older letter outdated: the batch's synced_at is PostgreSQL's clock, like the letter's created_at", async () => {
+    const key = 'SO0000003';
+    await writeDeadLetters(hub.pool, null, [letterOf({ ...order('ON_HOLD', '2025-05-01T00:00:00Z'), order_no: key, total: '1.00' })]);
+    const letterId = (await pendingLetters(key))[0]!.id;
+    // The source's newer version is read and loaded by a sync whose host clock runs an hour slow.
+    await src.pool.query(`UPDATE legacy.orders SET status = 'COMPLETED', total = '4.00', updated_at = '2025-05-02T00:00:00Z' WHERE order_no = $1`, [key]);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 3_600_000 });
+    try {
+      await runSync({ config, pool: hub.pool, source: SOURCE, stream: STREAM, mode: 'full', batchSize: 100, log: silentLogger });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await stored(key)).toEqual([{ status: 'delivered', total_amount: '4.00' }]);
+    const summary = await replayDeadLetters({ config, pool: hub.pool, log: silentLogger, filter: { ids: [letterId] } });
+    expect(summary).toMatchObject({ selected: 1, loaded: 0, superseded: 1 });
+    expect(await stored(key)).toEqual([{ status: 'delivered', total_amount: '4.00' }]);
   });
 });
