@@ -24,7 +24,8 @@ const EXPIRED = 'Your session expired. Log in again.';
 
 /** The logged-in console: header, conversation list, chat, customer panel (three columns, or one at a time on a phone). */
 export function AgentConsole({ session, onLogout }: Props) {
-  const { client, state } = useChatClient();
+  // One login per console (app.tsx keys it by token): the agent does not change under it.
+  const { client, state } = useChatClient(session.agent);
   const me = participantOf(session.agent);
   const { toast, report, dismiss } = useToast(state.lastError);
 
@@ -71,6 +72,9 @@ export function AgentConsole({ session, onLogout }: Props) {
 
   const entries = useMemo(() => listEntries(state, history.reads, session.agent, me), [state, history.reads, session.agent, me]);
 
+  // Null once the selected conversation is no longer this agent's: nothing of it to show.
+  const entry = entries.find((e) => e.conversation.id === selected) ?? null;
+
   const select = useCallback((id: number) => {
     setSelected(id);
     setView('chat');
@@ -82,8 +86,8 @@ export function AgentConsole({ session, onLogout }: Props) {
         <ConsoleHeader agent={session.agent} status={state.status} attempts={state.attempts} onLogout={() => onLogout()} />
         <MobileBar view={view} hasSelection={selected !== null} onBack={() => setView('list')} onToggleCustomer={() => setView((v) => (v === 'customer' ? 'chat' : 'customer'))} />
         <ConversationList entries={entries} selected={selected} now={now} team={team} onSelect={select} />
-        <ChatPane conversationId={selected} state={state} entry={entries.find((e) => e.conversation.id === selected) ?? null} history={history} directory={directory} refreshDirectory={refresh} />
-        <CustomerAside selected={selected !== null} linked={selected !== null && (state.conversations[selected]?.customerId ?? null) !== null} context={selected === null ? null : (state.contexts[selected] ?? null)} />
+        <ChatPane conversationId={selected} state={state} entry={entry} history={history} directory={directory} refreshDirectory={refresh} />
+        <CustomerAside selected={selected !== null} yours={entry !== null} linked={entry !== null && entry.conversation.customerId !== null} context={entry === null ? null : (state.contexts[entry.conversation.id] ?? null)} />
         {toast && <ErrorToast error={toast} onDismiss={dismiss} />}
       </div>
     </ConsoleCtx.Provider>

@@ -35,14 +35,15 @@ export function ChatPane({ conversationId: id, state, entry, history, directory,
 
   const held = id === null ? undefined : state.messages[id];
   const messages = useMemo(() => (held ?? []).filter((m) => !retried.has(m.clientMsgId)), [held, retried]);
-  const lastSeq = id === null ? 0 : client.lastSeq(id);
+  // A read mark is cumulative: never past a hole a history page left (its messages were not shown).
+  const readThrough = id === null ? 0 : client.heldThrough(id);
   const open = entry !== null && entry.group !== 'closed';
 
   // Read marks: only what the agent can see (the newest messages in view, window focused).
   useEffect(() => {
     if (id === null || !open || !atBottom || !focused || state.status !== 'online' || document.visibilityState !== 'visible') return;
-    client.markRead(id, lastSeq);
-  }, [id, open, atBottom, focused, state.status, lastSeq, client]);
+    client.markRead(id, readThrough);
+  }, [id, open, atBottom, focused, state.status, readThrough, client]);
 
   const nameOf = useCallback(
     (p: Participant): string => {

@@ -1,7 +1,8 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { api, ApiError } from '../shared/api.js';
 import { ChatClient, type ChatState } from '../shared/chat-client.js';
-import { freshToken, loadSession } from './session.js';
+import { groupOf } from './conversation-view.js';
+import { freshToken, loadSession, type AgentInfo } from './session.js';
 
 function socketUrl(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
@@ -11,9 +12,10 @@ function socketUrl(): string {
  * The one ChatClient of this login: started on mount, stopped on logout. It reads the token
  * from the stored session each time it connects or its socket needs a renewed one (refreshed
  * when near its expiry), and asks the REST API (cheap, same token)
- * whether a failed connection was a refused token, since browsers cannot see why.
+ * whether a failed connection was a refused token, since browsers cannot see why. A
+ * conversation this `agent` no longer sees (the list's rule) loses its customer context.
  */
-export function useChatClient(): { client: ChatClient; state: ChatState } {
+export function useChatClient(agent: AgentInfo): { client: ChatClient; state: ChatState } {
   const [client] = useState(
     () =>
       new ChatClient({
@@ -31,6 +33,7 @@ export function useChatClient(): { client: ChatClient; state: ChatState } {
             return !(err instanceof ApiError && err.unauthorized);
           }
         },
+        sees: (c) => groupOf(c, agent) !== null,
       }),
   );
 

@@ -7,7 +7,11 @@
  *   stored one with its original seq), so nothing is lost and nothing is doubled;
  * - messages are kept per conversation by `seq`; a seq already held is ignored, so a resume
  *   that overlaps what REST history paging loaded shows each message once;
- * - `hello.resume` names the highest seq held per conversation; receipt is acked (debounced);
+ * - `hello.resume` and receipt acks (debounced) name the end of the unbroken run of seqs held
+ *   per conversation: a REST page merged above a hole must not make the server skip the hole;
+ * - `welcome` lists every open conversation this client sees: the open ones it does not list
+ *   were lost while away and are dropped, with their customer context; so is the context of a
+ *   conversation a `conversation` frame shows has left this client (transferred);
  * - a dropped socket reconnects by itself with jittered backoff (at once when the browser
  *   says it is back online); the state says `reconnecting` meanwhile so pages show a banner;
  * - the server closes a socket when its token expires (4401), so before then the client asks
@@ -110,6 +114,13 @@ export interface ChatClientOptions {
   typingTtlMs?: number;
   /** Generates clientMsgIds. @defaultValue crypto.randomUUID */
   newId?(): string;
+  /**
+   * Whether this client's participant sees a conversation (gets its frames): the server's
+   * rule, gateway/PROTOCOL.md. Its customer context and typing are dropped once it does not.
+   * @defaultValue a visitor sees theirs; an agent, those assigned to them or unassigned (the
+   * team is not known here: the agent console passes the whole rule)
+   */
+  sees?(conversation: ConversationSummary): boolean;
 }
 
 const SUBPROTOCOL = 'junction.v1';
@@ -155,7 +166,24 @@ export class ChatClient {
   /** Outgoing frames not yet acknowledged, in the order written (resent in that order). */
   private readonly outbox = new Map<string, { conversationId?: number; text: string; page?: Record<string, string> }>();
   private wanted = false;
-  private readonly opts: Required<Omit<ChatClientOptions, 'checkAuth' | 'socket'>> & Pick<ChatClientOptions, 'checkAuth'> & { socket: SocketFactory };
+  /**
+   * Numbers connection attempts. An attempt waits for its token before it has a socket; when a
+   * newer one started meanwhile (or {@link stop}) it gives up, else both would open a socket
+   * and the older one would be orphaned, never closed and keeping the agent present.
+   */
+  private attempt = 0;
+  /** An attempt is waiting for its token (no socket yet): retries wait for it. */
+  private connecting = false;
+  /** The resume points the current socket's `hello` named. */
+  private resumed: Readonly<Record<string, number>> = {};
+  /**
+   * Contexts of conversations the last `welcome` dropped although `hello` named them: one
+   * that closed meanwhile comes back in its `closed` frame (gateway/PROTOCOL.md, `hello`), and
+   * the server sends no context for a closed conversation.
+   */
+  private readonly parked = new Map<number, ContextFrame>();
+  private readonly opts: Required<Omit<ChatClientOptions, 'checkAuth' | 'socket' | 'sees'>> &
+    Pick<ChatClientOptions, 'checkAuth' | 'sees'> & { socket: SocketFactory };
 
   constructor(options: ChatClientOptions) {
     const socket: SocketFactory =
@@ -190,11 +218,27 @@ export class ChatClient {
     return this.state.messages[conversationId] ?? [];
   }
 
-  /** The highest seq held for a conversation (0 when none). */
+  /** The highest seq held for a conversation (0 when none), holes or not. */
   lastSeq(conversationId: number): number {
     const list = this.state.messages[conversationId] ?? [];
     for (let i = list.length - 1; i >= 0; i--) if (list[i]!.seq !== null) return list[i]!.seq!;
     return 0;
+  }
+
+  /**
+   * The end of the unbroken run of seqs held from the lowest one (0 when none): what was
+   * received without a hole. Seqs of a conversation have no gaps, so one missing from what is
+   * held was never received (a REST page merged above it); resuming or acking past it would
+   * lose it. Below the lowest is history, paged in by REST on request.
+   */
+  heldThrough(conversationId: number): number {
+    let through = 0;
+    for (const m of this.state.messages[conversationId] ?? []) {
+      if (m.seq === null) continue;
+      if (through !== 0 && m.seq !== through + 1) break;
+      through = m.seq;
+    }
+    return through;
   }
 
   // ---- connection ----------------------------------------------------------------------
@@ -209,6 +253,8 @@ export class ChatClient {
   /** Closes the socket and stops reconnecting (logout, page hidden for good). */
   stop(): void {
     this.wanted = false;
+    this.attempt++;
+    this.connecting = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.clearRenewal();
@@ -220,33 +266,44 @@ export class ChatClient {
 
   /** Reconnects now instead of waiting for the backoff (the browser came back online). */
   retryNow(): void {
-    if (!this.wanted || this.socket) return;
+    if (!this.wanted || this.socket || this.connecting) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.connect();
   }
 
   private async connect(): Promise<void> {
+    const attempt = ++this.attempt;
+    this.connecting = true;
     this.set({ status: this.state.attempts === 0 && this.state.status !== 'reconnecting' ? 'connecting' : 'reconnecting' });
     let token: string;
     try {
       token = await this.opts.getToken();
     } catch (err) {
+      if (attempt !== this.attempt) return;
+      this.connecting = false;
       this.failed({ code: 'TOKEN', message: (err as Error).message }, false);
       return;
     }
-    if (!this.wanted) return;
+    if (attempt !== this.attempt || !this.wanted) return;
+    this.connecting = false;
     let opened = false;
     const ws = this.opts.socket(this.opts.url, [SUBPROTOCOL, `bearer.${token}`]);
     this.socket = ws;
     this.socketToken = token;
     ws.onopen = () => {
+      // Replaced or stopped before it opened: a hello would make it a second live connection.
+      if (this.socket !== ws) {
+        ws.close(1000, 'replaced');
+        return;
+      }
       opened = true;
       const resume: Record<string, number> = {};
       for (const id of Object.keys(this.state.messages)) {
-        const seq = this.lastSeq(Number(id));
+        const seq = this.heldThrough(Number(id));
         if (seq > 0) resume[id] = seq;
       }
+      this.resumed = resume;
       ws.send(JSON.stringify({ type: 'hello', resume }));
     };
     ws.onmessage = (ev) => {
@@ -278,9 +335,12 @@ export class ChatClient {
 
   private async failed(error: { code: string; message: string }, beforeOpen: boolean, immediate = false): Promise<void> {
     const attempts = this.state.attempts + 1;
+    const attempt = this.attempt;
     this.set({ status: 'reconnecting', attempts, typing: {}, lastError: { ...error, at: Date.now() } });
     if (beforeOpen && this.opts.checkAuth) {
       const ok = await this.opts.checkAuth().catch(() => true);
+      // A newer attempt started meanwhile (retryNow, stop and start): this failure is its past.
+      if (attempt !== this.attempt) return;
       if (!ok) {
         this.wanted = false;
         this.set({ status: 'unauthorized' });
@@ -292,7 +352,7 @@ export class ChatClient {
     const delay = immediate ? 0 : base * (0.7 + Math.random() * 0.6);
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (this.wanted && !this.socket) this.connect();
+      if (this.wanted && !this.socket && !this.connecting) this.connect();
     }, delay);
   }
 
@@ -342,9 +402,7 @@ export class ChatClient {
   private onFrame(f: ServerFrame): void {
     switch (f.type) {
       case 'welcome': {
-        const conversations: Record<number, ConversationSummary> = { ...this.state.conversations };
-        for (const c of f.conversations) conversations[c.id] = c;
-        this.set({ status: 'online', attempts: 0, role: f.role, participantId: f.participantId, maxTextChars: f.maxTextChars, conversations });
+        this.set({ status: 'online', attempts: 0, role: f.role, participantId: f.participantId, maxTextChars: f.maxTextChars, ...this.welcomed(f) });
         this.scheduleRenewal(localExpiry(f.tokenExpiresAt, f.tokenExpiresIn));
         // Resend what was never acknowledged, oldest first, with the same clientMsgIds.
         for (const [clientMsgId, m] of this.outbox) this.sendFrame({ type: 'msg', clientMsgId, ...m });
@@ -356,11 +414,9 @@ export class ChatClient {
       case 'ack':
         this.onAck(f);
         return;
-      case 'conversation': {
-        const c = f.conversation;
-        this.set({ conversations: { ...this.state.conversations, [c.id]: c } });
+      case 'conversation':
+        this.onConversation(f.conversation);
         return;
-      }
       case 'context':
         this.set({ contexts: { ...this.state.contexts, [f.conversationId]: f } });
         return;
@@ -388,6 +444,55 @@ export class ChatClient {
       case 'presence':
         return;
     }
+  }
+
+  /**
+   * The conversations after a `welcome`, which lists every open one this client sees. An open
+   * one it does not list was lost while away (reassigned after the grace period, a queued one
+   * a teammate claimed, closed): dropped with its context and typing. Closed ones are kept
+   * (the welcome never lists them; their history stays readable).
+   */
+  private welcomed(f: Extract<ServerFrame, { type: 'welcome' }>): Pick<ChatState, 'conversations' | 'contexts' | 'typing'> {
+    const conversations: Record<number, ConversationSummary> = {};
+    for (const c of f.conversations) conversations[c.id] = c;
+    const contexts = { ...this.state.contexts };
+    const typing = { ...this.state.typing };
+    this.parked.clear();
+    for (const c of Object.values(this.state.conversations)) {
+      if (conversations[c.id]) continue;
+      if (c.status === 'closed' && this.sees(c, f)) {
+        conversations[c.id] = c;
+        continue;
+      }
+      const context = contexts[c.id];
+      if (context && this.resumed[c.id] !== undefined) this.parked.set(c.id, context);
+      delete contexts[c.id];
+      delete typing[c.id];
+    }
+    return { conversations, contexts, typing };
+  }
+
+  /** A conversation changed; one that left this client takes its context and typing along. */
+  private onConversation(c: ConversationSummary): void {
+    const parked = this.parked.get(c.id);
+    this.parked.delete(c.id);
+    const conversations = { ...this.state.conversations, [c.id]: c };
+    if (!this.sees(c)) {
+      const contexts = { ...this.state.contexts };
+      const typing = { ...this.state.typing };
+      delete contexts[c.id];
+      delete typing[c.id];
+      this.set({ conversations, contexts, typing });
+    } else if (parked && c.status === 'closed' && !this.state.contexts[c.id]) {
+      this.set({ conversations, contexts: { ...this.state.contexts, [c.id]: parked } });
+    } else this.set({ conversations });
+  }
+
+  /** `who`: the participant, as the state or a welcome on its way in names it. */
+  private sees(c: ConversationSummary, who: Pick<ChatState, 'role' | 'participantId'> = this.state): boolean {
+    if (this.opts.sees) return this.opts.sees(c);
+    if (who.role !== 'agent') return true;
+    return c.assignedAgentId === null || `agent:${c.assignedAgentId}` === who.participantId;
   }
 
   private expireTyping(conversationId: number, who: string): void {
@@ -481,7 +586,8 @@ export class ChatClient {
   }
 
   private scheduleAck(conversationId: number): void {
-    this.acked.set(conversationId, this.lastSeq(conversationId));
+    // Receipt of everything up to here: never past a hole.
+    this.acked.set(conversationId, this.heldThrough(conversationId));
     if (this.ackTimer) return;
     this.ackTimer = setTimeout(() => {
       this.ackTimer = null;

@@ -123,10 +123,11 @@ export class VisitorSession {
       if (!(err instanceof ApiError) || !err.unauthorized) throw err;
       if (err.code === 'GW_BAD_IDENTITY_SIGNATURE') {
         // A stale page (its signature expired) or a misconfigured site: keep chatting, as the
-        // visitor the stored token names if it was issued for this identity, else anonymously.
+        // visitor the stored token names when it may be reused (issued for this identity, or
+        // anonymous: the same shopper before signing in), else anonymously. The identity stays
+        // the token's own: the page's was not verified.
         console.warn(`Junction chat: ${err.message}`);
-        const same = reuse && reuse.identity === identityKey ? reuse : null;
-        return this.request({}, same, same?.identity ?? null);
+        return this.request({}, reuse, reuse?.identity ?? null);
       }
       // The stored token was refused (expired, or the gateway's secret changed): a new visitor.
       if (reuse) return this.start(null, atLoad);

@@ -174,7 +174,8 @@ class Widget {
     if (!this.open || document.visibilityState !== 'visible' || !this.view.atBottom()) return;
     const cid = this.current(this.client.getState());
     if (cid === null) return;
-    const seq = this.client.lastSeq(cid);
+    // Cumulative, like the read mark it becomes: never past a hole (its messages were not shown).
+    const seq = this.client.heldThrough(cid);
     if (seq <= 0) return;
     if (seq > this.session.readSeq(cid)) {
       this.session.markSeen(cid, seq);
