@@ -164,6 +164,7 @@ export const spec = {
   notes: [
     `A JSON response nested deeper than ${MAX_JSON_DEPTH} levels (arrays and objects) is refused with CONN_BAD_RESPONSE.`,
     'A stream with a `cursor` and `page_number` or `offset` paging must set `cursor_param` (CFG_MISSING_KEY otherwise): numbered pages shift when records change during a read, and only re-filtering from the last record read keeps that from losing records.',
+    "A successful response whose body starts with `{` or `[` (after a byte-order mark and blanks) is read as JSON whatever its Content-Type: PHP sends `text/html` unless the script sets one. A body starting with `<` (an HTML page, a PHP warning before the JSON) is CONN_HTTP_ERROR.",
   ],
   config,
   examples: [

@@ -119,6 +119,13 @@ const config = z
 export const spec = {
   type: 'soap',
   summary: 'SOAP 1.1 web service (WSDL): paged list operations as streams, single calls as lookups',
+  notes: [
+    'Redirects are not followed: a 3xx answer to the WSDL fetch or a call fails with CONN_HTTP_ERROR, as following it would send the envelope (WS-Security password included) to another host and take its answer for the service\'s. Configure the final `wsdl` or `endpoint`.',
+    "Responses and WSDL documents are decoded by the Content-Type's `charset`, else a byte-order mark, else the XML declaration's `encoding`, else UTF-8; bytes that are not valid in that charset fail with CONN_CHARSET.",
+    "Each stream's and lookup's `record_path` is checked against the WSDL's description of the operation's response, on first use and by `junction check`: a path that is not there fails with CONN_BAD_RESPONSE naming it, instead of reading as an empty source. An answer whose SOAP Body is empty or holds another element than the operation's response is CONN_BAD_RESPONSE too.",
+    'Text values are kept as sent, blanks included. XSD integer types are numbers only when the text is an integer that a JSON number holds exactly, otherwise the text (without surrounding blanks); `xsd:decimal` and times stay the text as sent.',
+    'A start given by `read --since` or a backfill\'s `--from` goes to the operation as is, and the connector does not filter the answer against it again: the service reads a time without an offset in its own zone.',
+  ],
   config,
   examples: [
     {

@@ -136,11 +136,24 @@ export function parseJson(text: string, ctx: DecodeContext): unknown {
   }
 }
 
-/** An HTML page by its type or by its first non-blank byte (PHP prints errors before the JSON). */
+/**
+ * An HTML page by its first non-blank byte (PHP prints errors and warnings before the JSON)
+ * or by its type. A successful body that starts like JSON is data whatever its type: PHP
+ * sends `text/html` (its default_mimetype) unless the script sets a header, so legacy APIs
+ * send valid JSON as HTML.
+ */
 function looksLikeHtml(res: RawResponse): boolean {
-  if (/\bhtml\b/i.test(res.headers.get('content-type') ?? '')) return true;
-  const head = res.bytes.subarray(0, 64).toString('latin1').replace(/^\xef\xbb\xbf/, '');
-  return head.trimStart().startsWith('<');
+  const first = firstCharacter(res.bytes);
+  if (first === '<') return true;
+  if (res.status < 400 && (first === '{' || first === '[')) return false;
+  return /\bhtml\b/i.test(res.headers.get('content-type') ?? '');
+}
+
+/** The first non-blank byte after a UTF-8 byte-order mark, as a character ('' for a blank body). */
+function firstCharacter(bytes: Buffer): string {
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i += 1;
+  return i < bytes.length ? String.fromCharCode(bytes[i]!) : '';
 }
 
 /** The body as text for an error excerpt: the declared charset if known, replacement chars allowed. */

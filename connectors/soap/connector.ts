@@ -16,7 +16,7 @@ import { guardedHttp } from './http.js';
 import { recordsAt, resultRecord, XSD_DESERIALIZERS } from './records.js';
 import { cursorFields, readSoapStream, type SoapStreamOptions } from './reader.js';
 import { lookupParam, renderArgs, type ArgValue } from './templates.js';
-import { describedAt, describedFields, operations } from './wsdl-fields.js';
+import { describedAt, describedFields, operations, pathProblem } from './wsdl-fields.js';
 import { guardXml } from './xml-guard.js';
 import { untilAborted } from '../abort.js';
 
@@ -50,6 +50,16 @@ export interface SoapConnectorOptions {
 /** Retries of one page call on a retryable failure; lookups are not retried (agent waiting). */
 const PAGE_RETRIES = 2;
 const ENVELOPE = /<([\w.-]+:)?Envelope[\s>]/;
+/** A Body holding an element (comments and blanks before it allowed). */
+const BODY_ELEMENT = /<([\w.-]+:)?Body\b[^>]*>(?:\s|<!--[\s\S]*?-->)*<[A-Za-z_]/;
+
+/** A stream or lookup whose records are at `record_path` of `operation`'s response. */
+interface RecordPathUse {
+  kind: 'stream' | 'lookup';
+  name: string;
+  operation: string;
+  record_path: string;
+}
 
 type AsyncMethod = (args: unknown, options: unknown) => Promise<[unknown, unknown]>;
 
@@ -58,6 +68,8 @@ export class SoapConnector implements Connector {
   private client: Promise<soap.Client> | undefined;
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent = new https.Agent({ keepAlive: true });
+  /** Record paths found in a client's WSDL (`stream:orders`), so each is looked up once. */
+  private readonly pathsFound = new WeakMap<soap.Client, Set<string>>();
 
   constructor(
     readonly source: string,
@@ -71,7 +83,8 @@ export class SoapConnector implements Connector {
    */
   private async createClient(signal: AbortSignal): Promise<soap.Client> {
     const { wsdl, auth, timeout_ms: timeout, max_response_bytes: maxBytes } = this.options;
-    const request = guardedHttp({ source: this.source, maxBytes, httpAgent: this.httpAgent, httpsAgent: this.httpsAgent });
+    const secrets = auth ? [auth.password] : [];
+    const request = guardedHttp({ source: this.source, maxBytes, httpAgent: this.httpAgent, httpsAgent: this.httpsAgent, secrets });
     let location = wsdl;
     if (wsdl.startsWith('file:')) {
       location = fileURLToPath(wsdl);
@@ -84,6 +97,10 @@ export class SoapConnector implements Connector {
       {
         request: request as never,
         customDeserializer: XSD_DESERIALIZERS,
+        // Text values as sent: without it the package trims them ("  Mr. Wang " → "Mr. Wang",
+        // a blank contactPhone → ""). Blanks between elements still make no value: the package
+        // keeps them only for an element typed xsd:string that holds no child.
+        preserveWhitespace: true,
         // The package's cache is global and keyed by URL only; a connector keeps its own client.
         disableCache: true,
         // `timeout` is axios' idle timeout: a WSDL trickling a byte at a time never meets it.
@@ -132,8 +149,46 @@ export class SoapConnector implements Connector {
     return this.client;
   }
 
+  /**
+   * CONN_BAD_RESPONSE when `use.record_path` is not in the WSDL's description of the
+   * operation's response: a wrong path would read as an empty source, every sync "succeeding"
+   * with no records. Paths the description cannot judge (see `pathProblem`) pass.
+   */
+  private recordPathError(client: soap.Client, use: RecordPathUse): JunctionError | undefined {
+    let described: unknown;
+    try {
+      described = client.describe();
+    } catch {
+      // A WSDL the package can call but not describe cannot judge a path; the calls worked before this check.
+      return undefined;
+    }
+    const problem = pathProblem(operations(described).get(use.operation)?.output, use.record_path);
+    if (problem === undefined) return undefined;
+    return new JunctionError('CONN_BAD_RESPONSE', `${use.kind} ${use.name}: record_path ${use.record_path} is not in the WSDL's ${use.operation} response: ${problem}`, {
+      where: { source: this.source },
+      details: { [use.kind]: use.name, operation: use.operation, recordPath: use.record_path },
+    });
+  }
+
+  /** Checks `use`'s record path against `client`'s WSDL on its first use. */
+  private checkRecordPath(client: soap.Client, use: RecordPathUse): void {
+    const found = this.pathsFound.get(client) ?? new Set<string>();
+    this.pathsFound.set(client, found);
+    const id = `${use.kind}:${use.name}`;
+    if (found.has(id)) return;
+    const err = this.recordPathError(client, use);
+    if (err) throw err;
+    found.add(id);
+  }
+
   /** One operation call with a deadline; errors classified. */
-  private async call(operation: string, args: Record<string, ArgValue>, timeoutMs: number, caller: AbortSignal | undefined): Promise<unknown> {
+  private async call(
+    operation: string,
+    args: Record<string, ArgValue>,
+    timeoutMs: number,
+    caller: AbortSignal | undefined,
+    use?: RecordPathUse,
+  ): Promise<unknown> {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = caller ? AbortSignal.any([caller, deadline]) : deadline;
     const what = `${this.source} ${operation}`;
@@ -146,10 +201,20 @@ export class SoapConnector implements Connector {
           details: { operation },
         });
       }
+      if (use) this.checkRecordPath(client, use);
       const [result, raw] = await method.call(client, args, { timeout: timeoutMs, signal });
       // An HTTP 200 page that happens to parse as XML is not an answer.
       if (typeof raw === 'string' && !ENVELOPE.test(raw)) {
         throw new JunctionError('CONN_BAD_RESPONSE', `${what}: the response is not a SOAP envelope`, { where: { source: this.source } });
+      }
+      // The `soap` package hands back the whole envelope for an empty Body ({"Body": null}),
+      // and nothing when the Body holds another element than the operation's response: neither
+      // is an answer, and as one they read as an empty page or a record of nothing.
+      if (typeof raw === 'string' && !BODY_ELEMENT.test(raw)) {
+        throw new JunctionError('CONN_BAD_RESPONSE', `${what}: the SOAP Body is empty`, { where: { source: this.source }, details: { operation } });
+      }
+      if (result === undefined) {
+        throw new JunctionError('CONN_BAD_RESPONSE', `${what}: the SOAP Body has no ${operation} response element`, { where: { source: this.source }, details: { operation } });
       }
       return result;
     } catch (err) {
@@ -172,11 +237,24 @@ export class SoapConnector implements Connector {
       if (missing.length > 0) {
         return { ok: false, latencyMs: latencyMs(), detail: `WSDL lacks operation(s) ${missing.join(', ')}`, code: 'CONN_BAD_RESPONSE' };
       }
+      const wrong = this.recordPathUses()
+        .map((use) => this.recordPathError(client, use)?.message)
+        .filter((m): m is string => m !== undefined);
+      if (wrong.length > 0) return { ok: false, latencyMs: latencyMs(), detail: wrong.join('; '), code: 'CONN_BAD_RESPONSE' };
       return { ok: true, latencyMs: latencyMs(), detail: `WSDL read; ${ops.size} operation(s), ${new Set(wanted).size} used` };
     } catch (err) {
       const e = this.wsdlError(err, deadline);
       return { ok: false, latencyMs: latencyMs(), detail: e.message, code: e.code };
     }
+  }
+
+  /** Every stream's and lookup's record path. */
+  private recordPathUses(): RecordPathUse[] {
+    const streams = Object.entries(this.options.streams).map(([name, s]): RecordPathUse => ({ kind: 'stream', name, operation: s.operation, record_path: s.record_path }));
+    const lookups = Object.entries(this.options.lookups).flatMap(([name, l]): RecordPathUse[] =>
+      l.record_path === undefined ? [] : [{ kind: 'lookup', name, operation: l.operation, record_path: l.record_path }],
+    );
+    return [...streams, ...lookups];
   }
 
   async discover(): Promise<StreamInfo[]> {
@@ -201,8 +279,9 @@ export class SoapConnector implements Connector {
     if (!def) throw new JunctionError('CONN_UNKNOWN_STREAM', `source ${this.source} has no stream ${stream}`, { where: { source: this.source } });
     const page = def.page && 'size' in def.page ? def.page.size : 100;
     const signal = options.signal;
+    const use: RecordPathUse = { kind: 'stream', name: stream, operation: def.operation, record_path: def.record_path };
     const callPage = (args: Record<string, ArgValue>) =>
-      pRetry(() => this.call(def.operation, args, this.options.timeout_ms, signal), {
+      pRetry(() => this.call(def.operation, args, this.options.timeout_ms, signal, use), {
         retries: PAGE_RETRIES,
         minTimeout: 250,
         factor: 2,
@@ -232,7 +311,8 @@ export class SoapConnector implements Connector {
     // Without declared args, the declared params are the operation's arguments.
     const template = Object.keys(def.args).length > 0 ? def.args : Object.fromEntries(def.params.map((p) => [p, `{{params.${p}}}`]));
     const args = renderArgs(template, { params: checked });
-    const result = await this.call(def.operation, args, options.timeoutMs ?? def.timeout_ms, options.signal);
+    const use: RecordPathUse | undefined = def.record_path === undefined ? undefined : { kind: 'lookup', name, operation: def.operation, record_path: def.record_path };
+    const result = await this.call(def.operation, args, options.timeoutMs ?? def.timeout_ms, options.signal, use);
     const from = { source: this.source, lookup: name, operation: def.operation };
     if (def.record_path === undefined) return resultRecord(result, from);
     const records = recordsAt(result, def.record_path, from);

@@ -12,6 +12,12 @@
  * sends (seconds sent, microseconds sorted) would otherwise have changes dropped as "already
  * read" without a trace.
  *
+ * A start the caller chose (`{cursor: X, key: null}`: `read --since X`, a backfill's
+ * `--from X`) is not filtered here: the service's `>= since` is the inclusive filter. It reads
+ * an X without an offset as a wall clock in its own zone (the demo: Asia/Shanghai), as the SQL
+ * and REST connectors let their sources read one; comparing X here as UTC would drop the
+ * records of the offset's hours in between.
+ *
  * - `page: { token, size }`: one call per page of `size` records (what the service allows),
  *   passing the previous page's token back, until the token is empty or a page has no
  *   records. A token seen before, or {@link MAX_STALE_PAGES} pages in a row that bring
@@ -119,7 +125,8 @@ export async function* readSoapStream(
     return { cursor, key };
   };
 
-  let last: CursorKey | null = checkpoint ? { cursor: checkpoint.cursor, key: checkpoint.key } : null;
+  // Only a stored checkpoint (it has a key) is filtered against: see the module comment.
+  let last: CursorKey | null = checkpoint && checkpoint.key !== null ? { cursor: checkpoint.cursor, key: checkpoint.key } : null;
   let left = options.limit ?? Infinity;
   const from: RecordsFrom = { source: options.source, stream: options.stream, operation: stream.operation, key: fields.key };
   let pending: SourceRecord[] = [];

@@ -8,30 +8,43 @@ import type { JsonValue, SourceRecord } from '../types.js';
 
 const asText = (text: string) => text;
 
-/** Integers beyond 2^53 would lose digits as JS numbers: they stay strings, like `json.ts` does. */
-function bigInteger(text: string): number | string {
+const INTEGER_TEXT = /^[+-]?\d+$/;
+
+/**
+ * An XSD integer as a number only while it is one and exact: digits beyond 2^53 would be lost
+ * (they stay strings, like `json.ts` does), and the `soap` package's own parseInt turned `1.5`
+ * into 1 and a garbled value into null. Anything else stays the text the service sent.
+ */
+function integer(text: string): number | string {
+  if (!INTEGER_TEXT.test(text)) return text;
   const n = Number(text);
-  return Number.isSafeInteger(n) ? n : text.trim();
+  return Number.isSafeInteger(n) ? n : text;
 }
 
 /**
  * `customDeserializer` for the `soap` client, keyed by XSD type name. Times stay exactly as
  * the service sent them (ISO-8601 with its offset) instead of becoming `Date`s that drop
  * the offset and anything below a millisecond; `xsd:decimal` stays a string because it is
- * exact (money); long integers stay numbers only while they are exact.
+ * exact (money); integers of every width are numbers only while exact (see {@link integer}).
  */
 export const XSD_DESERIALIZERS: Record<string, (text: string) => unknown> = {
   dateTime: asText,
   date: asText,
   time: asText,
   decimal: asText,
-  long: bigInteger,
-  integer: bigInteger,
-  unsignedLong: bigInteger,
-  nonNegativeInteger: bigInteger,
-  positiveInteger: bigInteger,
-  negativeInteger: bigInteger,
-  nonPositiveInteger: bigInteger,
+  int: integer,
+  short: integer,
+  byte: integer,
+  unsignedInt: integer,
+  unsignedShort: integer,
+  unsignedByte: integer,
+  long: integer,
+  integer: integer,
+  unsignedLong: integer,
+  nonNegativeInteger: integer,
+  positiveInteger: integer,
+  negativeInteger: integer,
+  nonPositiveInteger: integer,
 };
 
 /** The value at a dotted path (`orders.order`), or undefined when a step is missing. */

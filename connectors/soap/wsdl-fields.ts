@@ -44,6 +44,34 @@ export function describedAt(output: Description | undefined, path: string): Desc
   return node;
 }
 
+/** XSD simple types: a record path cannot go on below one. anyType is not here: it may hold anything. */
+const SIMPLE_TYPE = /^(string|normalizedString|token|boolean|decimal|float|double|integer|int|long|short|byte|unsigned(Long|Int|Short|Byte)|(negative|positive|nonNegative|nonPositive)Integer|dateTime|date|time|duration|base64Binary|hexBinary|anyURI|QName)$/;
+
+/**
+ * Why `path` is not in an output description: the first step that is not there, and what is;
+ * undefined when the path is there or the description cannot tell (nothing described for the
+ * operation, a node without described elements such as `xsd:any` content, an `anyType`).
+ * Used to refuse a wrong `record_path`, which would otherwise read as an empty source.
+ */
+export function pathProblem(output: Description | undefined, path: string): string | undefined {
+  let node: Description | string | undefined = output;
+  const steps = path.split('.');
+  for (const [i, step] of steps.entries()) {
+    const at = i === 0 ? 'the response' : steps.slice(0, i).join('.');
+    if (typeof node === 'string') {
+      const local = (node.includes(':') ? node.slice(node.indexOf(':') + 1) : node).split('|')[0]!;
+      return SIMPLE_TYPE.test(local) ? `${at} is a simple value (${node}), it has no element ${step}` : undefined;
+    }
+    if (!isObject(node)) return undefined;
+    const children = Object.keys(node).filter((k) => !META_KEYS.has(k));
+    if (children.length === 0) return undefined;
+    const next: Description | string | undefined = node[step] ?? node[`${step}[]`];
+    if (next === undefined) return `${at} has no element ${step} (it has ${children.map((k) => k.replace(/\[\]$/, '')).join(', ')})`;
+    node = next;
+  }
+  return undefined;
+}
+
 /**
  * The JSON type a value of this XSD type has once the reader converted it (see
  * `records.ts`): times and decimals stay strings, so `xsd:decimal` is a string here.

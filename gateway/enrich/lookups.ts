@@ -50,9 +50,14 @@ export interface LiveLookupsOptions {
   log: Logger;
 }
 
-/** Errors that are the source's answer (a SOAP fault such as "order not found"): it is up, the row just has no live data. */
+/**
+ * Errors that are the source's answer (a SOAP Client fault such as "order not found"): it is
+ * up, the row just has no live data. A retryable one is not: a SOAP Server fault is the
+ * service failing (its database down, connectors/soap/errors.ts), and counting it as an
+ * answer would keep the circuit closed through that outage.
+ */
 const ANSWERED = new Set(['CONN_SOAP_FAULT', 'CONN_API_ERROR']);
-const answered = (err: unknown) => isJunctionError(err) && ANSWERED.has(err.code);
+const answered = (err: unknown) => isJunctionError(err) && ANSWERED.has(err.code) && !err.retryable;
 
 /** The error code a failed lookup leaves on its part. */
 function codeOf(err: unknown): string {

@@ -268,6 +268,22 @@ describe('broken and hostile responses', () => {
     expect(await failure(readAll(connect(srv.url)))).toMatchObject({ code: 'CONN_HTTP_ERROR', details: { status: 200 } });
   });
 
+  it.each([
+    ['text/html, PHP\'s default type', 'text/html; charset=UTF-8', ok([{ id: '1' }])],
+    ['text/html after a BOM and blank lines', 'text/html', `\ufeff\n\r\n  ${ok([{ id: '1' }])}`],
+    ['text/html holding a JSON list', 'text/html', '[{"id":"1"}]'],
+  ])('valid JSON sent as %s with HTTP 200 is read as data', async (_name, type, body) => {
+    const srv = await serve((_q, res) => send(res, 200, body, type));
+    // A bare list has no envelope around it.
+    const batches = await readAll(connect(srv.url, body.startsWith('[') ? { envelope: undefined } : {}));
+    expect(batches.flatMap((b) => b.records)).toEqual([{ id: '1' }]);
+  });
+
+  it('JSON sent as text/html with HTTP 500 is still an error', async () => {
+    const srv = await serve((_q, res) => send(res, 500, '{"error":"boom"}', 'text/html'));
+    expect(await failure(readAll(connect(srv.url)))).toMatchObject({ code: 'CONN_HTTP_ERROR', details: { status: 500 } });
+  });
+
   it('keeps integers beyond 2^53 and long decimals as strings', async () => {
     const srv = await serve((_q, res) => send(res, 200, '{"code":0,"data":{"list":[{"id":12345678901234567891,"amount":0.12345678901234567891,"n":7}]}}'));
     const [batch] = await readAll(connect(srv.url));

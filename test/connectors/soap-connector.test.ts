@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../config/env.js';
 import { silentLogger } from '../../config/log.js';
@@ -37,19 +38,36 @@ afterAll(async () => {
   for (const close of closers) await close();
 });
 
-/** Serves the WSDL on GET (a trickle for the first `slowWsdl`) and `reply(body)` on POST. */
-async function fakeService(reply: (body: string) => string, slowWsdl = 0): Promise<FakeService> {
+/** An answer other than a 200 text/xml envelope: a status, headers, raw bytes. */
+interface Reply {
+  status?: number;
+  headers?: Record<string, string>;
+  body: string | Buffer;
+}
+
+/**
+ * Serves the WSDL on GET (a trickle for the first `slowWsdl`, or `wsdlReply` when given) and
+ * `reply(body)` on POST.
+ */
+async function fakeService(reply: (body: string) => string | Reply, slowWsdl = 0, wsdlReply?: () => Reply): Promise<FakeService> {
   const fake: FakeService = { wsdlUrl: '', requests: [], slowWsdl, slowClosed: 0 };
+  const send = (res: http.ServerResponse, answer: string | Reply) => {
+    const r = typeof answer === 'string' ? { body: answer } : answer;
+    res.writeHead(r.status ?? 200, r.headers ?? { 'Content-Type': 'text/xml; charset=utf-8' });
+    res.end(r.body);
+  };
   const server = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
       fake.requests.push({ method: req.method ?? '', body });
-      res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8' });
       if (req.method !== 'GET') {
-        res.end(reply(body));
+        send(res, reply(body));
+      } else if (wsdlReply) {
+        send(res, wsdlReply());
       } else if (fake.requests.filter((r) => r.method === 'GET').length <= fake.slowWsdl) {
+        res.writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8' });
         // A byte every 100 ms: never idle long enough for a socket timeout to fire.
         const timer = setInterval(() => res.write(' '), 100);
         res.on('close', () => {
@@ -57,7 +75,7 @@ async function fakeService(reply: (body: string) => string, slowWsdl = 0): Promi
           fake.slowClosed += 1;
         });
       } else {
-        res.end(ordersWsdl.replaceAll('http://localhost/orders.php', `${fake.wsdlUrl.split('?')[0]}`));
+        send(res, ordersWsdl.replaceAll('http://localhost/orders.php', `${fake.wsdlUrl.split('?')[0]}`));
       }
     });
   });
@@ -73,7 +91,7 @@ async function fakeService(reply: (body: string) => string, slowWsdl = 0): Promi
   return fake;
 }
 
-function connector(fake: FakeService, timeoutMs = 5000): Connector {
+function connector(fake: FakeService, timeoutMs = 5000, extra: Record<string, unknown> = {}): Connector {
   // The spec's order-service example (token-paged orders), pointed at the fake service. The
   // lookup's own deadline is generous: a lookup expected to answer (WSDL fetched and parsed,
   // then the call) must not time out because the machine is loaded; tests of a deadline pass theirs.
@@ -82,6 +100,7 @@ function connector(fake: FakeService, timeoutMs = 5000): Connector {
     wsdl: fake.wsdlUrl,
     timeout_ms: timeoutMs,
     lookups: { order_status: { operation: 'getOrderStatus', params: ['orderNo'], args: { orderNo: '{{params.orderNo}}' }, timeout_ms: 5000 } },
+    ...extra,
   });
   const conn = createConnector('orders_soap_local', config, { log: silentLogger });
   opened.push(conn);
@@ -200,5 +219,198 @@ describe('soap connector responses', () => {
     const batches = await readAll(connector(fake), 'orders');
     expect(batches.flatMap((b) => b.records.map((r) => r.orderNo))).toEqual(['O1']);
     expect(posts(fake)).toHaveLength(2);
+  });
+});
+
+describe('soap connector redirects', () => {
+  const WSSE = { auth: { type: 'wsse', username: 'hub', password: 'S3cr3t-wsse', password_type: 'text' } };
+
+  it('a call answered 307 is not followed: CONN_HTTP_ERROR naming source and status, and the other host receives nothing', async () => {
+    const elsewhere = await fakeService(() => statusReply());
+    const location = elsewhere.wsdlUrl.replace('?wsdl', '/steal');
+    const fake = await fakeService(() => ({ status: 307, headers: { Location: location }, body: '' }));
+    const err = await errorOf(connector(fake, 5000, WSSE).lookup('order_status', { orderNo: 'SO1' }));
+    expect(err.code).toBe('CONN_HTTP_ERROR');
+    expect(err.retryable).toBe(false);
+    expect(err.where).toEqual({ source: 'orders_soap_local' });
+    expect(err.details).toMatchObject({ httpStatus: 307, location });
+    expect(err.message).toMatch(/HTTP 307 redirect not followed; configure the final URL/);
+    // The envelope, with the WS-Security password in clear, went to the configured host only.
+    expect(posts(fake)).toHaveLength(1);
+    expect(elsewhere.requests).toEqual([]);
+  });
+
+  it('a WSDL answered 301 is not followed: CONN_HTTP_ERROR, the other host (and its soap:address) never asked', async () => {
+    const elsewhere = await fakeService(() => statusReply());
+    const fake = await fakeService(() => statusReply(), 0, () => ({ status: 301, headers: { Location: elsewhere.wsdlUrl }, body: '' }));
+    const err = await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }));
+    expect(err.code).toBe('CONN_HTTP_ERROR');
+    expect(err.details).toMatchObject({ httpStatus: 301 });
+    expect(elsewhere.requests).toEqual([]);
+    expect(posts(fake)).toEqual([]);
+  });
+});
+
+describe('soap connector charsets', () => {
+  const chinese = statusReply().replace('PAID', '已发货');
+  const gbk = (xml: string) => iconv.encode(xml, 'gbk');
+
+  it.each([
+    ['the Content-Type charset', { 'Content-Type': 'text/xml; charset=GBK' }, chinese],
+    ['the XML declaration, without a header charset', { 'Content-Type': 'text/xml' }, chinese.replace('encoding="UTF-8"', 'encoding="GBK"')],
+  ])('a GBK answer is decoded by %s', async (_name, headers, xml) => {
+    const fake = await fakeService(() => ({ headers, body: gbk(xml) }));
+    expect(await connector(fake).lookup('order_status', { orderNo: 'SO1' })).toMatchObject({ orderNo: 'SO1', status: '已发货' });
+  });
+
+  it('a UTF-16 answer with a byte-order mark and no charset is decoded', async () => {
+    const body = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(chinese.replace('encoding="UTF-8"', 'encoding="UTF-16"'), 'utf16le')]);
+    const fake = await fakeService(() => ({ headers: { 'Content-Type': 'text/xml' }, body }));
+    expect(await connector(fake).lookup('order_status', { orderNo: 'SO1' })).toMatchObject({ status: '已发货' });
+  });
+
+  it('GBK bytes declared UTF-8 fail with CONN_CHARSET naming the source, not U+FFFD in the record', async () => {
+    const fake = await fakeService(() => ({ headers: { 'Content-Type': 'text/xml; charset=utf-8' }, body: gbk(chinese) }));
+    const err = await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }));
+    expect(err.code).toBe('CONN_CHARSET');
+    expect(err.where).toEqual({ source: 'orders_soap_local' });
+    expect(err.details).toMatchObject({ encoding: 'utf-8' });
+  });
+
+  it('an unknown charset fails with CONN_CHARSET', async () => {
+    const fake = await fakeService(() => ({ headers: { 'Content-Type': 'text/xml; charset=x-no-such-charset' }, body: statusReply() }));
+    expect((await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }))).code).toBe('CONN_CHARSET');
+  });
+
+  it('the XML guard still refuses a DOCTYPE in a GBK answer', async () => {
+    const xml = chinese.replace('?>', '?><!DOCTYPE x [<!ENTITY e "已发货">]>');
+    const fake = await fakeService(() => ({ headers: { 'Content-Type': 'text/xml; charset=GBK' }, body: gbk(xml) }));
+    expect((await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }))).code).toBe('CONN_XML_REFUSED');
+  });
+});
+
+describe('soap connector record paths and answers that are not one', () => {
+  const listReply = () => envelope(`<ns1:listOrdersUpdatedSinceResponse><orders>${order('O1', '2025-01-01T00:00:00+08:00')}</orders></ns1:listOrdersUpdatedSinceResponse>`);
+  const wrongPaths = {
+    streams: { orders: { ...spec.examples[0].streams.orders, record_path: 'order.orders' } },
+    lookups: { order: { operation: 'getOrder', params: ['orderNo'], timeout_ms: 5000, record_path: 'orders' } },
+  };
+
+  it('a stream record_path not in the WSDL fails the read with CONN_BAD_RESPONSE naming stream and path, nothing called', async () => {
+    const fake = await fakeService(listReply);
+    const err = await errorOf(readAll(connector(fake, 5000, wrongPaths), 'orders'));
+    expect(err.code).toBe('CONN_BAD_RESPONSE');
+    expect(err.retryable).toBe(false);
+    expect(err.where).toEqual({ source: 'orders_soap_local' });
+    expect(err.details).toMatchObject({ stream: 'orders', operation: 'listOrdersUpdatedSince', recordPath: 'order.orders' });
+    expect(err.message).toBe(
+      "stream orders: record_path order.orders is not in the WSDL's listOrdersUpdatedSince response: the response has no element order (it has orders, nextPageToken)",
+    );
+    expect(posts(fake)).toEqual([]);
+  });
+
+  it('a lookup record_path not in the WSDL fails the lookup with CONN_BAD_RESPONSE naming lookup and path', async () => {
+    const fake = await fakeService(() => envelope('<ns1:getOrderResponse/>'));
+    const err = await errorOf(connector(fake, 5000, wrongPaths).lookup('order', { orderNo: 'SO1' }));
+    expect(err.code).toBe('CONN_BAD_RESPONSE');
+    expect(err.details).toMatchObject({ lookup: 'order', operation: 'getOrder', recordPath: 'orders' });
+    expect(posts(fake)).toEqual([]);
+  });
+
+  it('check() reports every record_path not in the WSDL; the example config checks ok', async () => {
+    const fake = await fakeService(listReply);
+    const bad = await connector(fake, 5000, wrongPaths).check();
+    expect(bad).toMatchObject({ ok: false, code: 'CONN_BAD_RESPONSE' });
+    expect(bad.detail).toMatch(/^stream orders: record_path order\.orders .*; lookup order: record_path orders /);
+    expect(await connector(fake).check()).toMatchObject({ ok: true });
+  });
+
+  it.each([
+    ['an empty Body', envelope(''), /the SOAP Body is empty/],
+    ['a Body of comments and blanks', envelope('\n  <!-- nothing today -->\n'), /the SOAP Body is empty/],
+    ['a self-closed Body', envelope('').replace('<SOAP-ENV:Body></SOAP-ENV:Body>', '<SOAP-ENV:Body/>'), /the SOAP Body is empty/],
+    ['another operation\'s response', statusReply(), /the SOAP Body has no listOrdersUpdatedSince response element/],
+  ])('%s is CONN_BAD_RESPONSE for a read, not an empty stream', async (_name, body, message) => {
+    const fake = await fakeService(() => body);
+    const err = await errorOf(readAll(connector(fake), 'orders'));
+    expect(err.code).toBe('CONN_BAD_RESPONSE');
+    expect(err.where).toEqual({ source: 'orders_soap_local' });
+    expect(err.message).toMatch(message);
+  });
+
+  it('an empty Body is CONN_BAD_RESPONSE for a lookup, not the record {"Body": null}', async () => {
+    const fake = await fakeService(() => envelope(''));
+    const err = await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }));
+    expect(err.code).toBe('CONN_BAD_RESPONSE');
+    expect(err.message).toBe('orders_soap_local getOrderStatus: the SOAP Body is empty');
+  });
+
+  it('an empty list is still an empty page, and an empty response element a lookup without answer', async () => {
+    const fake = await fakeService((body) =>
+      body.includes('getOrderStatus') ? envelope('<ns1:getOrderStatusResponse/>') : envelope('<ns1:listOrdersUpdatedSinceResponse><orders/></ns1:listOrdersUpdatedSinceResponse>'),
+    );
+    const conn = connector(fake);
+    expect(await readAll(conn, 'orders')).toEqual([]);
+    expect(await conn.lookup('order_status', { orderNo: 'SO1' })).toBeNull();
+  });
+});
+
+describe('soap connector values', () => {
+  const lineOf = (qty: string, name = 'Tea') => `<lines><line><lineNo>1</lineNo><sku>S</sku><name>${name}</name><qty>${qty}</qty><unitPrice>1.10</unitPrice></line></lines>`;
+  const readOne = async (xml: string) => {
+    const fake = await fakeService(() => envelope(`<ns1:listOrdersUpdatedSinceResponse><orders>${xml}</orders></ns1:listOrdersUpdatedSinceResponse>`));
+    return (await readAll(connector(fake), 'orders')).flatMap((b) => b.records);
+  };
+
+  it('text values keep their blanks; blanks between elements (pretty-printed XML) make no value', async () => {
+    const pretty = [
+      '<order>',
+      '  <orderNo>SO1</orderNo>',
+      '  <contactPhone>   </contactPhone>',
+      '  <status>PAID</status>',
+      '  <totalAmount>1.00</totalAmount>',
+      '  <currency>CNY</currency>',
+      '  <createdAt>2025-01-01T00:00:00+08:00</createdAt>',
+      '  <updatedAt>2025-01-01T00:00:00+08:00</updatedAt>',
+      '  <lines>',
+      '    <line>',
+      '      <lineNo> 1 </lineNo>',
+      '      <sku>S</sku>',
+      '      <name>  Mr. Wang  &amp; co\n</name>',
+      '      <qty>2</qty>',
+      '      <unitPrice>1.10</unitPrice>',
+      '    </line>',
+      '  </lines>',
+      '</order>',
+      '<order><orderNo>SO2</orderNo><status>PAID</status><totalAmount>1</totalAmount><currency>CNY</currency>',
+      '<createdAt>2025-01-01T00:00:01+08:00</createdAt><updatedAt>2025-01-01T00:00:01+08:00</updatedAt><lines>\n  </lines></order>',
+    ].join('\n');
+    expect(await readOne(`\n  ${pretty}\n`)).toEqual([
+      {
+        orderNo: 'SO1',
+        contactPhone: '   ',
+        status: 'PAID',
+        totalAmount: '1.00',
+        currency: 'CNY',
+        createdAt: '2025-01-01T00:00:00+08:00',
+        updatedAt: '2025-01-01T00:00:00+08:00',
+        lines: { line: [{ lineNo: 1, sku: 'S', name: '  Mr. Wang  & co\n', qty: 2, unitPrice: '1.10' }] },
+      },
+      { orderNo: 'SO2', status: 'PAID', totalAmount: '1', currency: 'CNY', createdAt: '2025-01-01T00:00:01+08:00', updatedAt: '2025-01-01T00:00:01+08:00', lines: null },
+    ]);
+  });
+
+  it.each([
+    ['42', 42],
+    ['-7', -7],
+    ['9007199254740991', 9007199254740991],
+    ['9007199254740993', '9007199254740993'],
+    ['1.5', '1.5'],
+    ['1e3', '1e3'],
+    ['0x10', '0x10'],
+    ['n/a', 'n/a'],
+  ])('an xsd:int %s reads as %j: a number only when it is an exact integer', async (text, value) => {
+    const [record] = await readOne(order('O1', '2025-01-01T00:00:00+08:00', lineOf(text)));
+    expect((record!.lines as { line: { qty: unknown }[] }).line[0]!.qty).toBe(value);
   });
 });

@@ -192,3 +192,24 @@ describe('readSoapStream faults on a start the caller chose', () => {
     expect(await errorOf(readWith(TOKEN_STREAM, failingAt(at, err), checkpoint))).toBe(err);
   });
 });
+
+describe('readSoapStream from a start the caller chose', () => {
+  // `read --since 2025-12-01T00:00:00`: the service reads the offset-less start in its own zone
+  // (+08:00) and answers from 2025-12-01T00:00:00+08:00 on, hours before the start read as UTC.
+  const START: Checkpoint = { cursor: '2025-12-01T00:00:00', key: null };
+  const answer = [order('A', '2025-12-01T03:00:00+08:00'), order('B', '2025-12-02T00:00:00+08:00')];
+  const WINDOW_STREAM: SoapStreamOptions = { ...TOKEN_STREAM, args: { from: '{{window.since}}', to: '{{window.until}}' }, page: { window: '1d' } };
+
+  it.each([
+    ['token pages', TOKEN_STREAM],
+    ['a single call', SINGLE_STREAM],
+    ['time windows', WINDOW_STREAM],
+  ])('%s: every record the service answers is handed out, none filtered against the start read as UTC', async (_name, stream) => {
+    let calls = 0;
+    const call: OperationCall = async () => ({ orders: calls++ === 0 ? { order: answer } : null });
+    const out: SourceRecord[] = [];
+    const options = { batchSize: 10, pageSize: 2, source: 'orders_soap', stream: 'orders', now: Date.parse('2025-12-03T00:00:00Z') };
+    for await (const batch of readSoapStream(stream, START, options, call)) out.push(...batch.records);
+    expect(out.map((r) => r.orderNo)).toEqual(['A', 'B']);
+  });
+});

@@ -4,6 +4,9 @@
  * failing opens its circuit, after which it is not called at all until the reset time.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, stackSettings } from '../../config/env.js';
@@ -44,12 +47,45 @@ afterAll(async () => {
 
 const part = () => ({ asOf: '2026-01-01T00:00:00.000Z', stale: false, data: [{ order_no: orderNo, status: 'paid', syncedAt: '2026-01-01T00:00:00.000Z' }] });
 
-function lookups(overrides: Record<string, unknown>) {
+function lookups(overrides: Record<string, unknown>, source: Connector = connector) {
   const settings = testSettings({
     lookups: [{ part: 'orders', source: 'orders_soap', lookup: 'order_status', params: { orderNo: 'order_no' }, timeout_ms: 2000, ...overrides }],
     lookup_circuit: { error_percent: 50, volume: 2, reset_ms: 60_000 },
   });
-  return new LiveLookups({ settings, sources: new Map([['orders_soap', { connector }]]), redis, keys, log: silentLogger });
+  return new LiveLookups({ settings, sources: new Map([['orders_soap', { connector: source }]]), redis, keys, log: silentLogger });
+}
+
+/**
+ * The orders_soap connector against a local service that answers every call with a SOAP
+ * fault of class `faultClass`; `posts()` counts the calls that reached it.
+ */
+async function faultingSource(faultClass: 'Client' | 'Server'): Promise<{ connector: Connector; posts: () => number; close: () => Promise<void> }> {
+  const wsdl = await readFile(`${PROJECT_ROOT}/demo/php/orders/orders.wsdl`, 'utf8');
+  const fault =
+    '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body>' +
+    `<SOAP-ENV:Fault><faultcode>SOAP-ENV:${faultClass}</faultcode><faultstring>${faultClass === 'Server' ? 'database error: 08006' : 'order not found'}</faultstring></SOAP-ENV:Fault>` +
+    '</SOAP-ENV:Body></SOAP-ENV:Envelope>';
+  let posts = 0;
+  let base = '';
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'POST') posts += 1;
+      res.writeHead(req.method === 'GET' ? 200 : 500, { 'Content-Type': 'text/xml; charset=utf-8' });
+      res.end(req.method === 'GET' ? wsdl.replaceAll('http://localhost/orders.php', `${base}/orders.php`) : fault);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = await loadConfig(`${PROJECT_ROOT}/config/junction.yaml`);
+  const soap = { ...config.sources.orders_soap!, wsdl: `${base}/orders.php?wsdl` };
+  const conn = createConnector('orders_soap', soap, { log: silentLogger });
+  const close = async () => {
+    await conn.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { connector: conn, posts: () => posts, close };
 }
 
 describe('live lookups', () => {
@@ -84,5 +120,36 @@ describe('live lookups', () => {
     // Stale since the first failure, not since this panel.
     expect(open.staleSince).toBe(failures[0]!.staleSince);
     l.shutdown();
+  });
+
+  it('a source answering Server faults (its database down) opens the circuit: they are failures, not answers', async () => {
+    const svc = await faultingSource('Server');
+    try {
+      const l = lookups({ cache_ttl_s: 0 }, svc.connector);
+      const failures = [await l.refresh(part(), 'orders'), await l.refresh(part(), 'orders')];
+      for (const f of failures) expect(f).toMatchObject({ stale: true, error: 'CONN_SOAP_FAULT' });
+      expect(svc.posts()).toBe(2);
+      expect(await l.refresh(part(), 'orders')).toMatchObject({ stale: true, error: 'GW_LOOKUP_CIRCUIT_OPEN' });
+      expect(svc.posts()).toBe(2);
+      l.shutdown();
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('Client faults ("order not found") are answers: the row carries the fault, the part is not stale and the circuit stays closed', async () => {
+    const svc = await faultingSource('Client');
+    try {
+      const l = lookups({ cache_ttl_s: 0 }, svc.connector);
+      for (let i = 0; i < 3; i++) {
+        const answered = await l.refresh(part(), 'orders');
+        expect(answered.stale).toBe(false);
+        expect((answered.data as { live: { error: string } }[])[0]!.live.error).toBe('CONN_SOAP_FAULT');
+      }
+      expect(svc.posts()).toBe(3);
+      l.shutdown();
+    } finally {
+      await svc.close();
+    }
   });
 });
