@@ -90,6 +90,9 @@ const config = z
 export const spec = {
   type: 'mongo',
   summary: 'MongoDB collections with an optional filter and projection',
+  notes: [
+    'MongoDB compares values of one type only, and a checkpoint is JSON: a date-time or number in text is read as that date or number and as the text itself, so a cursor field of dates, numbers or ISO-8601 strings resumes exactly when it holds one type.',
+  ],
   config,
   examples: [
     {

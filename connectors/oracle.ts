@@ -13,6 +13,8 @@ import { oracle11gDialect, oracle12cDialect } from './sql/dialects.js';
 import type { SqlDriver, SqlResult, StatementOptions } from './sql/driver.js';
 import { oracleError, oracleErrorClass } from './sql/oracle-errors.js';
 import { oracleBindValue, oracleColumn, oracleFetchTypeHandler } from './sql/oracle-types.js';
+import { pinUtcProcessZone } from './sql/process-zone.js';
+import { NULL_KEYSET_NOTE } from './sql/reader.js';
 
 const config = z
   .strictObject({
@@ -34,6 +36,11 @@ const config = z
 
 /** Seconds to establish a connection before CONN_TIMEOUT. */
 const CONNECT_TIMEOUT_S = 10;
+/**
+ * The deadline of the rollback and close that end a read: a session that stopped answering
+ * would otherwise hold the read, and its pool slot, for as long as TCP takes to notice.
+ */
+const RELEASE_TIMEOUT_MS = 5_000;
 
 /** Thin-mode connection parameters. */
 export interface OracleConnectParams {
@@ -85,6 +92,9 @@ export interface OracleDriverOptions {
  */
 export function createOracleDriver(options: OracleDriverOptions): SqlDriver {
   const { source, timezone } = options;
+  // Before oracledb is loaded: it reads and binds DATE/TIMESTAMP through the local zone.
+  const replaced = pinUtcProcessZone();
+  if (replaced) options.log.warn({ source, zone: replaced }, `the process time zone is now UTC (was ${replaced}): oracledb reads DATE and TIMESTAMP through it`);
   let loaded: Promise<{ oracledb: OracleDb; pool: Pool }> | undefined;
   // Set once the module is loaded; bindValue() is only asked after a describe() that loads it.
   let tokens: OracleDb | undefined;
@@ -147,15 +157,23 @@ export function createOracleDriver(options: OracleDriverOptions): SqlDriver {
     }
   }
 
-  /** Ends the read-only transaction; a broken, timed-out or cancelled session is dropped. */
+  /**
+   * Ends the read-only transaction; a broken, timed-out or cancelled session is dropped, and
+   * so is one whose rollback failed: back in the pool, its open transaction or dead socket
+   * would fail the next read. The close runs whatever the rollback did, so a connection is
+   * never left checked out of the pool.
+   */
   async function release(conn: Connection, failure: unknown, cancelled: boolean): Promise<void> {
     const lost = failure !== undefined && ['CONN_UNREACHABLE', 'CONN_TIMEOUT'].includes(oracleErrorClass(failure).code);
-    const suspect = cancelled || lost;
+    let suspect = cancelled || lost;
     try {
-      if (!suspect) {
-        conn.callTimeout = 0;
-        await conn.rollback();
-      }
+      conn.callTimeout = RELEASE_TIMEOUT_MS;
+      if (!suspect) await conn.rollback();
+    } catch (err) {
+      suspect = true;
+      options.log.warn({ err: oracleError(err, source) }, 'could not roll back an Oracle read; dropping its connection');
+    }
+    try {
       await conn.close({ drop: suspect });
     } catch (err) {
       options.log.warn({ err: oracleError(err, source) }, 'could not release an Oracle connection');
@@ -196,6 +214,10 @@ const create: ConnectorFactory<typeof config> = (source, cfg, ctx) =>
 export const spec = {
   type: 'oracle',
   summary: 'Oracle tables or queries (Thin mode, 11g and 12c+), read after a (cursor, key) checkpoint',
+  notes: [
+    NULL_KEYSET_NOTE,
+    "oracledb reads and binds DATE and TIMESTAMP through the process's time zone, where a daylight-saving gap has no 02:30: `junction` runs in UTC, and creating an Oracle source in another process sets its zone to UTC (with a warning).",
+  ],
   config,
   examples: [
     {

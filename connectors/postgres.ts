@@ -9,6 +9,7 @@ import { connectionUrl, namedRecord, requireWhenEnabled, sourceBase, sqlLookup, 
 import { toJsonValue } from './json.js';
 import type { SourceRecord } from './types.js';
 import { createSqlConnector } from './sql/connector.js';
+import { NULL_KEYSET_NOTE } from './sql/reader.js';
 import { postgresDialect } from './sql/dialects.js';
 import type { ColumnInfo, SqlDriver, StatementOptions } from './sql/driver.js';
 import { pgError, pgErrorClass } from './sql/pg-errors.js';
@@ -39,6 +40,20 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const CLIENT_GRACE_MS = 1_000;
 /** Silence on an idle connection after which TCP keepalive probes start. */
 const KEEPALIVE_DELAY_MS = 10_000;
+
+/**
+ * The text formats the type parsers (sql/pg-types.ts) and checkpoints rely on, pinned in
+ * every transaction, since a server, database or role may set other defaults:
+ * - TimeZone UTC: timestamptz text and offset-less inputs (`--since 2026-01-01`) do not
+ *   depend on the server's zone;
+ * - DateStyle ISO: `SQL, DMY` writes `01/02/2026 10:00:00 UTC`, which no parser here reads;
+ * - IntervalStyle postgres: `1 day`, not `P1D` or `+1 0:00:00`, whatever the role prefers;
+ * - extra_float_digits 3: exact float4/float8 text (PostgreSQL before 12 defaulted to 0,
+ *   15 digits): a float cursor rounded up in its checkpoint skips the rows just above it.
+ * SET LOCAL, not startup options: a pooler such as PgBouncer refuses unknown startup
+ * parameters, and every statement (pages, counts, probes, lookups) runs in this transaction.
+ */
+const SESSION_FORMAT = "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3";
 
 /**
  * A statement with its client-side deadline (`query_timeout`). With values, it goes through
@@ -136,9 +151,7 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
     client.on('error', onClientError);
     try {
       if (signal?.aborted) throw signal.reason;
-      // One round trip. TimeZone UTC makes timestamptz text and offset-less inputs
-      // (`--since 2026-01-01`) independent of the server's and role's settings.
-      await client.query(pgStatement(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}; SET LOCAL TimeZone = 'UTC'`, deadlineMs));
+      await client.query(pgStatement(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${timeoutMs}; ${SESSION_FORMAT}`, deadlineMs));
       const result = await work(client, deadlineMs);
       await client.query(pgStatement('COMMIT', deadlineMs));
       return result;
@@ -236,6 +249,11 @@ const create: ConnectorFactory<typeof config> = (source, cfg, ctx) =>
 export const spec = {
   type: 'postgres',
   summary: 'PostgreSQL tables or queries, read in batches after a (cursor, key) checkpoint',
+  notes: [
+    NULL_KEYSET_NOTE,
+    'Every statement runs in a READ ONLY transaction with TimeZone UTC, DateStyle ISO, IntervalStyle postgres and extra_float_digits 3, whatever the server, database or role sets: times, intervals and float cursors read the same on every server.',
+    'Numbers in json and jsonb values that a JS number cannot hold exactly (integers past 2^53, 16 digits or more, exponents) are emitted as strings.',
+  ],
   config,
   examples: [
     {

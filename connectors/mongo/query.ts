@@ -5,14 +5,13 @@
  * MongoDB compares values only within one type (`{f: {$gte: "2020-01-01"}}` never matches a
  * date), and checkpoint values are JSON, so before querying:
  * - the key is decoded by checkpoint-key.ts, which keeps its type;
- * - the cursor becomes a Date when it is an ISO-8601 date-time with an offset
- *   (`2025-06-30T00:00:00.000Z`), which is how `json.ts` writes a BSON date. A cursor field
- *   holding such *strings* is therefore not supported: use a BSON date (or a number);
- * - any other date or date-time (`read --since 2020-01-01`, `sync --from`; without an offset
- *   it is UTC, as connectors/cursor-value.ts reads it) and a number in text (`"100"`, or an
- *   int64 past 2^53, which json.ts writes as text) stand for that date or number *or* the
- *   string itself: the predicate asks for either, and the per-type comparison keeps that
- *   exact for a field of one type.
+ * - a date or date-time cursor (`2025-06-30T00:00:00.000Z` as `json.ts` writes a BSON date,
+ *   `read --since 2020-01-01`; without an offset it is UTC, as connectors/cursor-value.ts
+ *   reads it) and a number in text (`"100"`, or an int64 past 2^53, which json.ts writes as
+ *   text) stand for that date or number *or* the string itself: the predicate asks for
+ *   either, and the per-type comparison keeps that exact for a field of one type. The
+ *   checkpoint of a field of ISO *strings* is such text too: taken for a date alone, it
+ *   matched nothing there and every later read came back empty.
  * Numbers stay numbers: MongoDB compares int, long and double by value.
  */
 import { type Document, type Filter, type Sort } from 'mongodb';
@@ -43,7 +42,7 @@ export function cursorToBson(value: string | number): unknown[] {
   if (isIsoWithOffset(value)) {
     const date = new Date(value);
     if (Number.isNaN(date.getTime())) throw new JunctionError('CONN_CURSOR', `checkpoint cursor ${JSON.stringify(value)} is not a valid time`);
-    return [date];
+    return [date, value];
   }
   const time = cursorTime(value);
   if (time !== null) return [new Date(time), value];

@@ -63,8 +63,7 @@ function hint(start: string | number, found: unknown, type: CursorType | undefin
     return `give a date such as ${isoExample(example).slice(0, 10)} or ${isoExample(example)}`;
   }
   if (type === 'number') return 'give a number';
-  // Only a date-time with an offset is read as a date alone; without one it is also text.
-  if (type === 'string') return 'give the text as the field holds it (a date-time with an offset is read as a date only)';
+  if (type === 'string') return 'give the text as the field holds it';
   return 'a start can only be a date or a number';
 }
 

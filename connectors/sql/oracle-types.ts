@@ -8,7 +8,8 @@
  *   precision node-oracledb returns);
  * - `DATE`, `TIMESTAMP`: a wall clock, emitted with the source's `timezone` offset. oracledb
  *   hands these over as a Date holding the wall clock in the process's local time, so the
- *   local fields are read back (and written back the same way when binding);
+ *   local fields are read back (and written back the same way when binding). That is exact
+ *   only in a zone without DST gaps: the driver pins the process to UTC (process-zone.ts);
  * - `CLOB`/`NCLOB`: fetched as strings; `BLOB`/`RAW`: buffers, then base64.
  */
 import type { DbType, FetchTypeResult, Metadata } from 'oracledb';

@@ -9,8 +9,10 @@
  * - `timestamptz`: UTC ISO-8601 (`…Z`), microseconds kept when present; `timestamp`: the wall
  *   clock with the source's `timezone` offset; `date`: `YYYY-MM-DD`; `interval`, `time`: as
  *   PostgreSQL writes them;
- * - `json`/`jsonb`: parsed; `bytea`: base64 (by `toRecord`); arrays element by element.
+ * - `json`/`jsonb`: parsed, numbers a JS number cannot hold exactly kept as strings
+ *   ({@link pgJsonParse}); `bytea`: base64 (by `toRecord`); arrays element by element.
  */
+import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import pg from 'pg';
 import type { CustomTypesConfig } from 'pg';
 import type { FieldType } from '../types.js';
@@ -74,6 +76,33 @@ function arrayOf(element: TextParser): TextParser {
   return (value) => arrayParser.create(value, element).parse();
 }
 
+/**
+ * A number in JSON text that a JS number may not hold exactly: 16 digits or more (a decimal
+ * point may sit between them), or an exponent. With at most 15 digits and no exponent, a
+ * number always reads back as written. The exponent must start a number, so the hex of a
+ * UUID (`550e8400`) does not send every document down the slower path.
+ */
+const MAY_LOSE_PRECISION = /\d(?:\.?\d){15}|(?:^|[\s:,[])-?\d+(?:\.\d+)?[eE]/;
+
+/**
+ * `json`/`jsonb` text to values. JSON.parse rounds an order id of 20 digits, or a decimal
+ * with many, without a trace (12345678901234567891 became "12345678901234567000"); such a
+ * number stays a string instead, exact, as REST responses do (rest/decode.ts). The lossless
+ * parser is 3x slower, so it only runs when the text may hold one. A duplicate key in `json`
+ * keeps its last value, as with JSON.parse.
+ */
+export function pgJsonParse(text: string): unknown {
+  if (!MAY_LOSE_PRECISION.test(text)) return JSON.parse(text);
+  try {
+    return parseLossless(text, null, { parseNumber: (n) => (isSafeNumber(n) ? Number(n) : n), onDuplicateKey: ({ newValue }) => newValue });
+  } catch (err) {
+    // Nesting past the lossless parser's recursion: JSON.parse reads it, and the row's depth
+    // limit (json.ts) refuses it with CONN_BAD_RESPONSE rather than a bare RangeError here.
+    if (err instanceof RangeError) return JSON.parse(text);
+    throw err;
+  }
+}
+
 /** The text parser for `oid` in a source whose wall-clock times are in `zone`. */
 export function pgTextParser(oid: number, zone: string): TextParser {
   switch (oid) {
@@ -97,6 +126,12 @@ export function pgTextParser(oid: number, zone: string): TextParser {
       return (value) => pgTimestampToIso(value, zone);
     case PG_OID.timestampArray:
       return arrayOf((value) => pgTimestampToIso(value, zone));
+    case PG_OID.json:
+    case PG_OID.jsonb:
+      return pgJsonParse;
+    case PG_OID.jsonArray:
+    case PG_OID.jsonbArray:
+      return arrayOf(pgJsonParse);
     default:
       return pg.types.getTypeParser(oid, 'text') as TextParser;
   }

@@ -74,19 +74,32 @@ export function pageQuery(dialect: SqlDialect, plan: StreamPlan, start: PageStar
   const where = start ? ` WHERE ${keysetPredicate(dialect, plan, start, binds)}` : '';
   const order = ` ORDER BY ${plan.cursor === undefined ? '' : `${col(plan.cursor)}, `}${col(plan.tiebreak)}`;
   const select = `SELECT * FROM ${fromClause(dialect, plan.from)}${where}${order}`;
-  let sql: string;
+  return { sql: limited(dialect, select, binds.ref('page_size', size)), binds: binds.out() };
+}
+
+/** `select` cut to `size` rows (a bind reference) in the dialect's form. */
+function limited(dialect: SqlDialect, select: string, size: string): string {
   switch (dialect.limit) {
     case 'limit':
-      sql = `${select} LIMIT ${binds.ref('page_size', size)}`;
-      break;
+      return `${select} LIMIT ${size}`;
     case 'fetch-first':
-      sql = `${select} OFFSET 0 ROWS FETCH NEXT ${binds.ref('page_size', size)} ROWS ONLY`;
-      break;
+      return `${select} OFFSET 0 ROWS FETCH NEXT ${size} ROWS ONLY`;
     case 'rownum':
-      sql = `SELECT * FROM (${select}) WHERE ROWNUM <= ${binds.ref('page_size', size)}`;
-      break;
+      return `SELECT * FROM (${select}) WHERE ROWNUM <= ${size}`;
   }
-  return { sql, binds: binds.out() };
+}
+
+/**
+ * One row of the stream whose cursor or tie-breaking key is NULL, if there is one: its
+ * keyset columns and its record key. Such a row fails every keyset predicate, so no page
+ * after the first reaches it.
+ */
+export function nullKeysetQuery(dialect: SqlDialect, plan: StreamPlan): SqlStatement {
+  const binds = new BindList(dialect);
+  const keyset = plan.cursor === undefined ? [plan.tiebreak] : [plan.cursor, plan.tiebreak];
+  const columns = [...new Set([...keyset, plan.key])].map(col).join(', ');
+  const where = keyset.map((c) => `${col(c)} IS NULL`).join(' OR ');
+  return { sql: limited(dialect, `SELECT ${columns} FROM ${fromClause(dialect, plan.from)} WHERE ${where}`, binds.ref('one_row', 1)), binds: binds.out() };
 }
 
 /** The number of rows a read after `start` (null: from the beginning) would return now. */

@@ -11,7 +11,7 @@ import type { Logger } from '../../config/log.js';
 import type { Batch, Checkpoint, ReadOptions, SourceRecord } from '../types.js';
 import type { SqlDialect } from './dialects.js';
 import type { ColumnInfo, SqlDriver, SqlResult } from './driver.js';
-import { countQuery, pageQuery, type PageStart, type SqlStatement } from './query-builder.js';
+import { countQuery, nullKeysetQuery, pageQuery, type PageStart, type SqlStatement } from './query-builder.js';
 import type { StreamPlan } from './stream-plan.js';
 import { cursorTime, isIsoWithOffset } from '../cursor-value.js';
 
@@ -93,6 +93,40 @@ export function checkpointOf(plan: StreamPlan, record: SourceRecord, source: str
     });
   }
   return { cursor: cursor as string | number | null, key };
+}
+
+/** What {@link refuseNullKeyset} means for a user: a note of the SQL connectors' reference. */
+export const NULL_KEYSET_NOTE =
+  'A read fails with CONN_CURSOR when any row of the stream has a NULL cursor or tie-breaking key, which no read after a checkpoint could reach: make the column NOT NULL, or read a `query` that gives it a value (COALESCE). The check is one query when a read ends, none on a table whose two columns are NOT NULL.';
+
+/**
+ * CONN_CURSOR when a row of the stream has a NULL cursor or tie-breaking key. NULL fails every
+ * `>` and `>=`, so such a row is read only when it happens to fall in a read's first page
+ * (NULLs sort last); {@link checkpointOf} catches it only when it ends a page. Without this,
+ * a read would end as if complete and every later run would skip the row for good.
+ * Asked once, when a read ends; skipped when the catalog says a table's keyset columns are
+ * NOT NULL (a declared query's columns are never trusted: an outer join makes NULLs).
+ */
+async function refuseNullKeyset(ctx: ReaderContext, plan: StreamPlan, signal: AbortSignal | undefined): Promise<void> {
+  const keyset = plan.cursor === undefined ? [plan.tiebreak] : [plan.cursor, plan.tiebreak];
+  if ('table' in plan.from) {
+    const columns = await retrying(ctx, plan, signal, 'column lookup', () => ctx.columns(plan));
+    if (keyset.every((name) => columns.some((c) => c.name === name && !c.nullable))) return;
+  }
+  const statement = nullKeysetQuery(ctx.dialect, plan);
+  const { rows } = await retrying(ctx, plan, signal, 'NULL keyset check', () => ctx.driver.query(statement, { timeoutMs: plan.timeoutMs, signal, expectedRows: 1 }));
+  const row = rows[0];
+  if (!row) return;
+  const column = keyset.find((c) => row[c] === null || row[c] === undefined) ?? keyset[0]!;
+  const fix =
+    column === plan.cursor
+      ? `make ${column} NOT NULL, or read the stream through a query that gives it a value (COALESCE(${column}, <a fallback column or time>) AS ${column})`
+      : `make ${column} NOT NULL, or ${plan.cursor === undefined ? 'page the stream by' : `break ties of ${plan.cursor} on`} a NOT NULL unique column`;
+  throw cursorError(
+    ctx.source,
+    `stream ${plan.name}: ${column} is NULL in at least one row (key ${JSON.stringify(row[plan.key] ?? null)}); reads after a checkpoint never see such rows: ${fix}`,
+    { stream: plan.name, column },
+  );
 }
 
 /** The page start for `checkpoint`, or null for "from the beginning". */
@@ -201,7 +235,12 @@ export async function* readStream(ctx: ReaderContext, plan: StreamPlan, checkpoi
     // Only the first page starts where the caller said; later ones start at a row read.
     const { rows } = await (first && from ? page.catch((err: unknown) => Promise.reject(startMisfit(err, ctx.source, plan, from) ?? err)) : page);
     first = false;
-    if (rows.length === 0) return;
+    // A short page is the last: the read has seen everything a keyset can reach.
+    const ends = rows.length < size;
+    if (rows.length === 0) {
+      await refuseNullKeyset(ctx, plan, signal);
+      return;
+    }
     const next = checkpointOf(plan, rows[rows.length - 1]!, ctx.source);
     if (sameCheckpoint(last, next)) {
       // The checkpoint did not advance: the database compares the cursor at a finer
@@ -212,8 +251,10 @@ export async function* readStream(ctx: ReaderContext, plan: StreamPlan, checkpoi
     }
     last = next;
     remaining -= rows.length;
+    // Before the last batch, so a refused read hands out no checkpoint past rows it skipped.
+    if (ends) await refuseNullKeyset(ctx, plan, signal);
     yield { records: rows, checkpoint: next };
-    if (rows.length < size) return;
+    if (ends) return;
     start = await pageStart(ctx, plan, next, signal);
   }
 }

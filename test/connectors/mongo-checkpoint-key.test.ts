@@ -88,7 +88,12 @@ describe('mongo keyset predicate', () => {
     const at = '2025-06-01T00:00:00.000Z';
     const date = new Date(at);
     expect(afterCheckpoint(spec, { cursor: at, key: '$str:65a000000000000000000002' })).toEqual({
-      $or: [{ updatedAt: { $gt: date } }, { updatedAt: date, _id: { $gt: '65a000000000000000000002' } }],
+      $or: [
+        { updatedAt: { $gt: date } },
+        { updatedAt: date, _id: { $gt: '65a000000000000000000002' } },
+        { updatedAt: { $gt: at } },
+        { updatedAt: at, _id: { $gt: '65a000000000000000000002' } },
+      ],
     });
     expect(afterCheckpoint({ cursor: undefined, key: '_id' }, { cursor: null, key: '65a000000000000000000002' })).toEqual({
       _id: { $gt: new ObjectId('65a000000000000000000002') },
@@ -112,8 +117,9 @@ describe('mongo keyset predicate', () => {
     expect(afterCheckpoint(spec, { cursor: text, key: null })).toEqual({ $or: values.map((v) => ({ updatedAt: { $gte: v } })) });
   });
 
-  it('a cursor as json.ts writes a date is only that date, as before', () => {
-    expect(cursorToBson('2020-01-01T00:00:00.000Z')).toEqual([new Date('2020-01-01T00:00:00Z')]);
+  it('a cursor as json.ts writes a date is that date or the string itself (the checkpoint of a field of ISO strings)', () => {
+    expect(cursorToBson('2020-01-01T00:00:00.000Z')).toEqual([new Date('2020-01-01T00:00:00Z'), '2020-01-01T00:00:00.000Z']);
+    expect(cursorToBson('2020-01-01T08:00:00+08:00')).toEqual([new Date('2020-01-01T00:00:00Z'), '2020-01-01T08:00:00+08:00']);
     expect(cursorToBson(42)).toEqual([42]);
     expect(cursorToBson('abc')).toEqual(['abc']);
   });

@@ -20,6 +20,7 @@ import type { Batch, Checkpoint, Connector, SourceRecord } from '../../connector
 import { seedEstate } from '../../demo/seed/seed-estate.js';
 import { FIXTURE } from '../demo/estate-fixture.js';
 import { BASE, load, yaml } from '../config/yaml-fixtures.js';
+import { adminQuery, freshDatabase, type FreshDatabase } from '../helpers/scratch-pool.js';
 
 const S = 'conn_test_pg';
 const ctx = { log: silentLogger };
@@ -299,6 +300,33 @@ describe('type conversion', () => {
     expect(rows[0].at_tz).toBeInstanceOf(Date);
   });
 
+  it('keeps json and jsonb numbers a JS number cannot hold as exact strings (big ids, long decimals, exponents), in arrays too', async () => {
+    await db.query(`CREATE TABLE ${S}.json_numbers (id int PRIMARY KEY, doc jsonb, raw json, docs jsonb[])`);
+    await db.query(`INSERT INTO ${S}.json_numbers VALUES (1,
+      '{"order_id": 12345678901234567891, "amount": 0.10000000000000000001, "split": 12345678.123456789, "ids": [9007199254740993, 7], "small": 42, "ratio": 0.5, "uuid": "550e8400-e29b-41d4-a716-446655440000"}',
+      '{"big": 1e400, "k": 1, "k": 2, "fine": 1.5}',
+      ARRAY['{"id": 12345678901234567891}', '{"id": 3}']::jsonb[])`);
+    const c = source('conn_test_pg_json_numbers', { streams: { j: { table: `${S}.json_numbers`, key: 'id' } } });
+    const { records } = await collect(c.read('j', null));
+    expect(records).toEqual([
+      {
+        id: 1,
+        doc: { order_id: '12345678901234567891', amount: '0.10000000000000000001', split: '12345678.123456789', ids: ['9007199254740993', 7], small: 42, ratio: 0.5, uuid: '550e8400-e29b-41d4-a716-446655440000' },
+        // json keeps its text: the last of two equal keys wins, as JSON.parse decides.
+        raw: { big: '1e400', k: 2, fine: 1.5 },
+        docs: [{ id: '12345678901234567891' }, { id: 3 }],
+      },
+    ]);
+  });
+
+  it('refuses a json value nested past the depth limit with CONN_BAD_RESPONSE, also when a big number sends it to the lossless parser', async () => {
+    // 5,000 levels: past the lossless parser's recursion (a bare RangeError), far past the limit.
+    await db.query(`CREATE TABLE ${S}.json_deep (id int PRIMARY KEY, doc jsonb)`);
+    await db.query(`INSERT INTO ${S}.json_deep VALUES (1, $1)`, [`${'['.repeat(5000)}12345678901234567891${']'.repeat(5000)}`]);
+    const c = source('conn_test_pg_json_deep', { streams: { j: { table: `${S}.json_deep`, key: 'id' } } });
+    await expect(collect(c.read('j', null))).rejects.toMatchObject({ code: 'CONN_BAD_RESPONSE' });
+  });
+
   it('treats timestamp without time zone as UTC unless a timezone is configured', async () => {
     const c = source('conn_test_pg_utc', { streams: { types: { table: `${S}.types`, key: 'id' } } });
     const { records } = await collect(c.read('types', null, { limit: 1 }));
@@ -361,6 +389,55 @@ describe('a timestamp (without time zone) cursor in a non-UTC source zone', () =
       const rest = await collect(c.read('local', batch.checkpoint, { batchSize: 3 }));
       expect(rest.records.map((r) => r.id)).toEqual(ROWS.slice(i + 1).map((r) => r[0]));
     }
+  });
+});
+
+describe('output formats a database or role sets otherwise (DateStyle, IntervalStyle, extra_float_digits)', () => {
+  // A scratch database, since ALTER DATABASE changes every new session on it.
+  const DB = 'conn_test_pg_formats';
+  const AT = 1767225600.123456;
+  let scratch: FreshDatabase;
+  let c: Connector;
+  beforeAll(async () => {
+    scratch = await freshDatabase(DB, 1);
+    // extra_float_digits = 0 was the default before PostgreSQL 12: 15 significant digits.
+    await adminQuery(
+      `ALTER DATABASE ${DB} SET DateStyle = 'SQL, DMY'; ALTER DATABASE ${DB} SET IntervalStyle = 'sql_standard'; ALTER DATABASE ${DB} SET extra_float_digits = 0`,
+    );
+    await scratch.pool.query(`CREATE TABLE floats (id int PRIMARY KEY, at float8 NOT NULL)`);
+    // Rows 1 and 2 tie; row 3 is 1 µs later, the same at 15 digits (1767225600.12346).
+    await scratch.pool.query(`INSERT INTO floats VALUES (1, $1), (2, $1), (3, $2)`, [AT, 1767225600.123457]);
+    await scratch.pool.query(`CREATE TABLE formats (id int PRIMARY KEY, at_tz timestamptz, at_local timestamp, day date, span interval, ratio float8)`);
+    await scratch.pool.query(`INSERT INTO formats VALUES (1, '2026-02-01 10:00:00+00', '2026-02-01 10:00:00', '2026-02-01', '1 day 2 hours', 0.1::float8 + 0.2::float8)`);
+    const config = postgresSpec.config.parse({
+      type: 'postgres',
+      url: scratch.url,
+      timezone: 'Europe/Berlin',
+      streams: { floats: { table: 'floats', cursor: ['at', 'id'], key: 'id' }, formats: { table: 'formats', key: 'id' } },
+      lookups: { format: { query: 'SELECT * FROM formats WHERE id = :id', params: ['id'] } },
+    });
+    c = createConnector('conn_test_pg_formats', config, ctx);
+  });
+  afterAll(async () => {
+    await c?.close();
+    await scratch?.close();
+  });
+
+  it('pages a float8 cursor on its exact values: rows just above a checkpoint are read, not skipped', async () => {
+    const { records, batches } = await collect(c.read('floats', null, { batchSize: 1 }));
+    expect(records).toEqual([
+      { id: 1, at: AT },
+      { id: 2, at: AT },
+      { id: 3, at: 1767225600.123457 },
+    ]);
+    expect(batches[0]!.checkpoint).toEqual({ cursor: AT, key: 1 });
+    expect(await c.count!('floats', batches[0]!.checkpoint)).toBe(2);
+  });
+
+  it('emits ISO times and dates, postgres-style intervals and exact floats, in reads and lookups alike', async () => {
+    const expected = { id: 1, at_tz: '2026-02-01T10:00:00.000Z', at_local: '2026-02-01T10:00:00.000+01:00', day: '2026-02-01', span: '1 day 02:00:00', ratio: 0.30000000000000004 };
+    expect((await collect(c.read('formats', null))).records).toEqual([expected]);
+    expect(await c.lookup('format', { id: 1 })).toEqual(expected);
   });
 });
 

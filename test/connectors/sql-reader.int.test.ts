@@ -10,8 +10,9 @@ import { stackSettings, withDatabase } from '../../config/env.js';
 import { silentLogger } from '../../config/log.js';
 import { createPgDriver } from '../../connectors/postgres.js';
 import { createSqlConnector } from '../../connectors/sql/connector.js';
-import { postgresDialect, type SqlDialect } from '../../connectors/sql/dialects.js';
-import { pageQuery } from '../../connectors/sql/query-builder.js';
+import { oracle11gDialect, oracle12cDialect, postgresDialect, type SqlDialect } from '../../connectors/sql/dialects.js';
+import type { SqlDriver } from '../../connectors/sql/driver.js';
+import { nullKeysetQuery, pageQuery } from '../../connectors/sql/query-builder.js';
 import type { SqlStreamConfig } from '../../connectors/sql/stream-plan.js';
 import { planStream } from '../../connectors/sql/stream-plan.js';
 import type { Batch, Connector, SourceRecord } from '../../connectors/types.js';
@@ -36,8 +37,10 @@ const stream = (over: Partial<SqlStreamConfig>): SqlStreamConfig => ({
 });
 
 const open: Connector[] = [];
-function connector(dialect: SqlDialect, streams: Record<string, SqlStreamConfig>): Connector {
-  const driver = createPgDriver({ source: 'sqlcore', url, log: silentLogger });
+/** `sent`, when given, collects the text of every statement the connector runs. */
+function connector(dialect: SqlDialect, streams: Record<string, SqlStreamConfig>, sent?: string[]): Connector {
+  const pgDriver = createPgDriver({ source: 'sqlcore', url, log: silentLogger });
+  const driver: SqlDriver = sent ? { ...pgDriver, query: (statement, opts) => (sent.push(statement.sql), pgDriver.query(statement, opts)) } : pgDriver;
   const c = createSqlConnector({ source: 'sqlcore', type: 'postgres', dialect, driver, config: { streams, lookups: {} }, log: silentLogger });
   open.push(c);
   return c;
@@ -47,6 +50,17 @@ async function collect(iterable: AsyncIterable<Batch>): Promise<{ records: Sourc
   const batches: Batch[] = [];
   for await (const b of iterable) batches.push(b);
   return { records: batches.flatMap((b) => b.records), batches };
+}
+
+/** The ids read before a read failed, and its error (undefined: it did not fail). */
+async function readUntilError(iterable: AsyncIterable<Batch>): Promise<{ ids: unknown[]; error: unknown }> {
+  const ids: unknown[] = [];
+  try {
+    for await (const b of iterable) ids.push(...b.records.map((r) => r.id));
+    return { ids, error: undefined };
+  } catch (error) {
+    return { ids, error };
+  }
 }
 
 /** The expected order of every row: (updated_at, id), as the database sorts them. */
@@ -73,6 +87,12 @@ beforeAll(async () => {
   );
   await db.query(`CREATE TABLE ${SCHEMA}.nullable (id int PRIMARY KEY, updated_at timestamptz)`);
   await db.query(`INSERT INTO ${SCHEMA}.nullable VALUES (1, now()), (2, NULL)`);
+  // NULL cursors that never end a page: they sort last, after a page boundary.
+  await db.query(`CREATE TABLE ${SCHEMA}.null_cursor (id int PRIMARY KEY, updated_at timestamptz)`);
+  await db.query(`INSERT INTO ${SCHEMA}.null_cursor VALUES (1, '2026-01-01Z'), (2, '2026-01-02Z'), (3, NULL), (4, NULL)`);
+  // A NULL tie-breaking key inside a cursor value, between two rows that are read.
+  await db.query(`CREATE TABLE ${SCHEMA}.null_tiebreak (id int PRIMARY KEY, updated_at timestamptz NOT NULL, k int)`);
+  await db.query(`INSERT INTO ${SCHEMA}.null_tiebreak VALUES (1, '2026-01-01Z', 1), (2, '2026-01-01Z', NULL), (3, '2026-01-02Z', 3)`);
 });
 
 afterAll(async () => {
@@ -97,6 +117,17 @@ describe('generated SQL for postgres', () => {
       sql: 'SELECT * FROM "shop"."accounts" AS t WHERE t."updated_at" >= $1 ORDER BY t."updated_at", t."id" LIMIT $2',
       binds: [TIE, 64],
     });
+  });
+});
+
+describe('generated SQL of the NULL keyset check', () => {
+  const plan = planStream('s', 'accounts', { query: 'SELECT * FROM shop.accounts', cursor: ['updated_at', 'seq'], key: 'id', statement_timeout_ms: 1000 });
+  it.each([
+    [postgresDialect.name, postgresDialect, 'SELECT t."updated_at", t."seq", t."id" FROM (SELECT * FROM shop.accounts) AS t WHERE t."updated_at" IS NULL OR t."seq" IS NULL LIMIT $1', [1]],
+    [oracle12cDialect.name, oracle12cDialect, 'SELECT t."updated_at", t."seq", t."id" FROM (SELECT * FROM shop.accounts) t WHERE t."updated_at" IS NULL OR t."seq" IS NULL OFFSET 0 ROWS FETCH NEXT :one_row ROWS ONLY', { one_row: 1 }],
+    [oracle11gDialect.name, oracle11gDialect, 'SELECT * FROM (SELECT t."updated_at", t."seq", t."id" FROM (SELECT * FROM shop.accounts) t WHERE t."updated_at" IS NULL OR t."seq" IS NULL) WHERE ROWNUM <= :one_row', { one_row: 1 }],
+  ])('%s', (_name, dialect, sql, binds) => {
+    expect(nullKeysetQuery(dialect, plan)).toEqual({ sql, binds });
   });
 });
 
@@ -164,6 +195,39 @@ describe.each(dialects.map((d) => [d.name, d] as const))('shared reader core on 
   it('refuses a NULL cursor value with CONN_CURSOR instead of skipping the row', async () => {
     const c = connector(dialect, { nullable: stream({ table: `${SCHEMA}.nullable` }) });
     await expect(collect(c.read('nullable', null))).rejects.toMatchObject({ code: 'CONN_CURSOR', details: { column: 'updated_at' } });
+  });
+
+  it('refuses NULL cursors that no page ends on (a full read, and a read from a checkpoint) instead of ending as if complete', async () => {
+    const c = connector(dialect, { nc: stream({ table: `${SCHEMA}.null_cursor` }) });
+    const full = await readUntilError(c.read('nc', null, { batchSize: 2 }));
+    expect(full.ids).toEqual([1, 2]);
+    expect(full.error).toMatchObject({ code: 'CONN_CURSOR', where: { source: 'sqlcore' }, details: { stream: 'nc', column: 'updated_at' } });
+    expect((full.error as Error).message).toMatch(/^stream nc: updated_at is NULL in at least one row \(key 3\);.*COALESCE\(updated_at/);
+    const after = await readUntilError(c.read('nc', { cursor: '2026-01-02T00:00:00.000Z', key: 2 }));
+    expect(after).toMatchObject({ ids: [], error: { code: 'CONN_CURSOR', details: { column: 'updated_at' } } });
+  });
+
+  it('refuses a NULL tie-breaking key in a declared query, and reads the query that coalesces it', async () => {
+    const c = connector(dialect, {
+      q: stream({ table: undefined, query: `SELECT id, updated_at, k FROM ${SCHEMA}.null_tiebreak`, cursor: ['updated_at', 'k'] }),
+      fixed: stream({ table: undefined, query: `SELECT id, updated_at, COALESCE(k, -id) AS k FROM ${SCHEMA}.null_tiebreak`, cursor: ['updated_at', 'k'] }),
+      cursor_fixed: stream({ table: undefined, query: `SELECT id, COALESCE(updated_at, '1970-01-01Z') AS updated_at FROM ${SCHEMA}.null_cursor` }),
+    });
+    // (2026-01-01, NULL) is not after (2026-01-01, 1): without the check, ids 1 and 3, no error.
+    const read = await readUntilError(c.read('q', null, { batchSize: 1 }));
+    expect(read.error).toMatchObject({ code: 'CONN_CURSOR', details: { stream: 'q', column: 'k' } });
+    expect(read.ids).toEqual([1, 3]);
+    expect((await collect(c.read('fixed', null, { batchSize: 1 }))).records.map((r) => r.id)).toEqual([2, 1, 3]);
+    expect((await collect(c.read('cursor_fixed', null, { batchSize: 1 }))).records.map((r) => r.id)).toEqual([3, 4, 1, 2]);
+  });
+
+  it('checks for NULL keyset values once per read, and not at all on a table whose cursor and key are NOT NULL', async () => {
+    const sent: string[] = [];
+    const c = connector(dialect, { ties: stream({}), q: stream({ table: undefined, query: `SELECT * FROM ${SCHEMA}.ties` }) }, sent);
+    await collect(c.read('ties', null, { batchSize: 500 }));
+    expect(sent.filter((sql) => sql.includes('IS NULL'))).toEqual([]);
+    await collect(c.read('q', null, { batchSize: 500 }));
+    expect(sent.filter((sql) => sql.includes('IS NULL'))).toHaveLength(1);
   });
 
   it('refuses a checkpoint that does not fit the stream', async () => {
