@@ -1,6 +1,8 @@
 /**
  * Chat analytics: messages and conversation changes go to ClickHouse (`chat_messages`,
- * `conversations` in sql/clickhouse/002_analytics.sql) in batches, off the message path.
+ * `conversations` in sql/clickhouse/002_analytics.sql, `conversation_reopens` in 005) in
+ * batches, off the message path. A reopened conversation's row comes with a row for its
+ * latest reopen, so each reopen counts as a contact of its own.
  *
  * The message path only pushes into memory (`messages()`, `conversationChanged()`); a timer
  * flushes every `analytics.flush_ms`, or at once when `batch_rows` are waiting. A flush reads
@@ -18,6 +20,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import type { Logger } from '../config/log.js';
+import { DateTimeFitter } from '../pipelines/sinks/datetime.js';
 import type { GatewaySettings } from './settings.js';
 import type { MessageRecord } from './events.js';
 
@@ -43,11 +46,11 @@ interface ConversationState {
   assigned_at: string | null;
   first_response_at: string | null;
   closed_at: string | null;
+  reopened_at: string | null;
+  reopen_count: number;
   last_seq: string;
   version: string;
 }
-
-const seconds = (v: string | null) => (v === null ? null : Number(v));
 
 export class ChatAnalytics {
   private pending: MessageRecord[] = [];
@@ -57,7 +60,7 @@ export class ChatAnalytics {
   private failures = 0;
   private closed = false;
   /** Rows sent, dropped (buffer full) and failed flushes, for tests and logs. */
-  readonly stats = { messages: 0, conversations: 0, dropped: 0, failedFlushes: 0 };
+  readonly stats = { messages: 0, conversations: 0, reopens: 0, dropped: 0, failedFlushes: 0 };
 
   constructor(private readonly o: ChatAnalyticsOptions) {
     if (!this.enabled) return;
@@ -122,15 +125,25 @@ export class ChatAnalytics {
         `SELECT id, customer_id, meta->>'channel' AS channel, meta->>'url' AS page, team, assigned_agent_id, status,
                 floor(extract(epoch FROM created_at))::int8 AS opened_at, floor(extract(epoch FROM assigned_at))::int8 AS assigned_at,
                 floor(extract(epoch FROM first_response_at))::int8 AS first_response_at, floor(extract(epoch FROM closed_at))::int8 AS closed_at,
-                last_seq, (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS version
+                floor(extract(epoch FROM reopened_at))::int8 AS reopened_at, reopen_count, last_seq, (extract(epoch FROM clock_timestamp()) * 1000000)::int8 AS version
            FROM gateway.conversation WHERE id = ANY($1::bigint[])`,
         [[...new Set([...ids, ...batch.map((m) => m.conversationId)])]],
       );
       const state = new Map(rows.map((r) => [Number(r.id), r]));
       const version = Number(rows[0]?.version ?? Date.now() * 1000);
+      // Times a DateTime cannot hold (before 1970, after 2106) would wrap on 18.16 (datetime.ts).
+      const fit = new DateTimeFitter();
       const conversationRows = ids.flatMap((id) => {
         const c = state.get(id);
-        return c ? [this.conversationRow(c)] : [];
+        return c ? [this.conversationRow(c, fit)] : [];
+      });
+      // The latest reopen only: PostgreSQL keeps no earlier reopen's time (each was sent with
+      // the conversation's row when it happened; re-sending one replaces it with itself).
+      const reopenRows = ids.flatMap((id) => {
+        const c = state.get(id);
+        return c && c.reopen_count > 0 && c.reopened_at !== null
+          ? [{ conversation_id: c.id, reopen_no: c.reopen_count, reopened_at: fit.clamped('conversation_reopens', Number(c.reopened_at)), version: Number(c.version) }]
+          : [];
       });
       const messageRows = batch.map((m) => {
         const c = state.get(m.conversationId);
@@ -142,13 +155,16 @@ export class ChatAnalytics {
           customer_id: Number(c?.customer_id ?? 0),
           team: c?.team ?? '',
           text_length: [...m.text].length,
-          created_at: Math.floor(Date.parse(m.at) / 1000),
+          created_at: fit.clamped('chat_messages', Math.floor(Date.parse(m.at) / 1000)),
           version,
         };
       });
       if (conversationRows.length > 0) await this.o.client!.insert({ table: 'conversations', values: conversationRows, format: 'JSONEachRow' });
+      if (reopenRows.length > 0) await this.o.client!.insert({ table: 'conversation_reopens', values: reopenRows, format: 'JSONEachRow' });
       if (messageRows.length > 0) await this.o.client!.insert({ table: 'chat_messages', values: messageRows, format: 'JSONEachRow' });
+      if (fit.total > 0) this.o.log.warn({ outOfRange: fit.outside }, `chat analytics: ${fit.total} times a DateTime cannot hold sent as NULL or clamped`);
       this.stats.conversations += conversationRows.length;
+      this.stats.reopens += reopenRows.length;
       this.stats.messages += messageRows.length;
       if (this.failures > 0) this.o.log.info({ failures: this.failures }, 'chat analytics sending again');
       this.failures = 0;
@@ -164,7 +180,7 @@ export class ChatAnalytics {
     }
   }
 
-  private conversationRow(c: ConversationState): Record<string, unknown> {
+  private conversationRow(c: ConversationState, fit: DateTimeFitter): Record<string, unknown> {
     return {
       conversation_id: c.id,
       customer_id: Number(c.customer_id ?? 0),
@@ -173,10 +189,11 @@ export class ChatAnalytics {
       team: c.team,
       agent_id: c.assigned_agent_id ?? '',
       status: c.status,
-      opened_at: Number(c.opened_at),
-      assigned_at: seconds(c.assigned_at),
-      first_response_at: seconds(c.first_response_at),
-      closed_at: seconds(c.closed_at),
+      // Not Nullable: clamped (PostgreSQL's clock wrote it, so only a broken clock is outside).
+      opened_at: fit.clamped('conversations', Number(c.opened_at)),
+      assigned_at: fit.nullable('conversations', c.assigned_at),
+      first_response_at: fit.nullable('conversations', c.first_response_at),
+      closed_at: fit.nullable('conversations', c.closed_at),
       message_count: Number(c.last_seq),
       version: Number(c.version),
     };

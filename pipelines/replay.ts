@@ -331,7 +331,8 @@ async function sendRun(options: ReplayOptions, run: RunRow, summary: ReplayStrea
     startedAt: run.startedAt, finishedAt: new Date(), recordsRead: summary.selected, recordsWritten: summary.loaded, recordsFailed: summary.failedAgain,
     errorCode: summary.error?.code ?? null,
   };
-  // The replay is committed in PostgreSQL; a missing analytics row must not turn it into a failure.
+  // The replay is committed in PostgreSQL; a missing analytics row must not turn it into a
+  // failure. The stream's next sync sends a lost one from hub.sync_run (sendUnreportedRuns).
   await insertSyncRunRow(options.clickhouse, options.pool, row).catch((err: unknown) => options.log.warn({ err, runId: run.id }, 'sync run not sent to ClickHouse'));
 }
 
@@ -388,7 +389,7 @@ async function replayStream(options: ReplayOptions, rules: ResolveRules, source:
   const replacedBy = [...ids.replacedBy];
   // As a sync's (run-sync.ts): the first failed send is kept and later entries stay in the
   // outbox, while every chunk is replayed.
-  const outbox = options.clickhouse ? new OutboxSender(pool, options.clickhouse) : null;
+  const outbox = options.clickhouse ? new OutboxSender(pool, options.clickhouse, { log: log.child({ source, stream }) }) : null;
   let clickhouse: { code: string; message: string } | undefined;
   // The letters to replay; a chunk adds the newer letters a sync wrote meanwhile in place of those it superseded.
   const queue = [...ids.replay];

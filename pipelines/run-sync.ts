@@ -43,7 +43,7 @@ import { resolveRules } from './resolve/rules.js';
 import { countBatch, resumeRun, runHeartbeat, setRunStatus, startRun, type RunRow, type RunStatus } from './run-record.js';
 import { batchSelection } from './sinks/clickhouse.js';
 import { OutboxSender, enqueueRows, sendPending } from './sinks/clickhouse-outbox.js';
-import { insertSyncRunRow } from './sinks/sync-runs.js';
+import { insertSyncRunRow, sendUnreportedRuns } from './sinks/sync-runs.js';
 import { lastReads } from './last-read.js';
 import { inTransaction } from './transaction.js';
 
@@ -266,7 +266,9 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     if (!o.clickhouse) return;
     const row = { runId, source, stream, mode, status, startedAt: run.startedAt, finishedAt: status === 'running' ? null : new Date(), errorCode };
     // The run row is analytics about the sync, not its data: a failed send is logged and the
-    // next one (a few batches on, or the end) carries the state. hub.sync_run is authoritative.
+    // next one (a few batches on, or the end) carries the state; a lost final row is sent by
+    // the stream's next run (sendUnreportedRuns) or `junction analytics repair`. hub.sync_run
+    // is authoritative.
     await insertSyncRunRow(o.clickhouse, pool, { ...row, recordsRead: progress.read, recordsWritten: progress.loaded, recordsFailed: progress.failed }).catch((err: unknown) =>
       log.warn({ err, runId, source, stream }, 'sync run row not sent to ClickHouse'),
     );
@@ -301,7 +303,9 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
   const reading = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, reading.signal]) : reading.signal;
   const every = o.runRowEvery ?? 10;
-  const outbox = o.clickhouse ? new OutboxSender(pool, o.clickhouse) : null;
+  // Where the ClickHouse sends say how many times a DateTime could not hold (sinks/datetime.ts).
+  const sinkLog = log.child({ source, stream, runId });
+  const outbox = o.clickhouse ? new OutboxSender(pool, o.clickhouse, { log: sinkLog }) : null;
   // The progress bar's total, counted beside the first pages and never waited for: a count
   // that fails or is slow only leaves the bar without a percentage. A backfill with an end
   // stops mid-stream, so a count to the stream's end would promise too much.
@@ -320,10 +324,17 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     // ClickHouse away). If it still cannot be sent, the sync goes on and tries again at the end.
     let owed: unknown;
     if (o.clickhouse) {
-      await sendPending(pool, o.clickhouse, source, stream).catch((err: unknown) => {
+      await sendPending(pool, o.clickhouse, source, stream, { log: sinkLog }).catch((err: unknown) => {
         owed = err;
         log.warn({ err, source, stream }, 'ClickHouse: rows an earlier run owes could not be sent; syncing PostgreSQL anyway');
       });
+      // The ends earlier runs could not report (ClickHouse away at their final send, or their
+      // process killed just after it ended them); not worth another wait when ClickHouse is away.
+      if (owed === undefined) {
+        await sendUnreportedRuns(o.clickhouse, pool, source, stream, runId).catch((err: unknown) =>
+          log.warn({ err, source, stream }, "ClickHouse: earlier runs' final states not re-sent; the next run tries again"),
+        );
+      }
     }
     await sendRunRow('running');
     const batches = connector.read(stream, start, { batchSize: o.batchSize ?? streamBatchSizeOf(config, source, stream) ?? config.pipelines.batch_size, signal });
@@ -353,7 +364,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       if (mode === 'backfill' && o.to !== undefined && pastEnd(batch.checkpoint, o.to)) break;
     }
     await outbox?.flush();
-    if (owed !== undefined) await sendPending(pool, o.clickhouse!, source, stream);
+    if (owed !== undefined) await sendPending(pool, o.clickhouse!, source, stream, { log: sinkLog });
     await finishRun(pool, runId, source, stream, mode, checkpoint, position);
     await sendRunRow('succeeded');
   } catch (err) {

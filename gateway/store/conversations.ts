@@ -223,6 +223,22 @@ export async function relinkCustomers(db: Db, absorbed: readonly { id: number; i
   return rows.map((r) => ({ conversationId: Number(r.id), customerId: Number(r.customer_id) }));
 }
 
+/**
+ * Points every conversation still linked to an absorbed customer at the customer it went
+ * into: merges whose `customer.updated` event no instance handled (none was running, or
+ * Redis lost it), and conversations opened with a visitor token issued before the merge.
+ * `unified.customer.merged_into` names the survivor (the pipeline re-points older absorbed
+ * customers when their survivor is absorbed), so one hop is enough; should a chain remain,
+ * the next call takes the next hop. Returns the conversations re-linked.
+ */
+export async function relinkAbsorbedCustomers(db: Db): Promise<{ conversationId: number; customerId: number }[]> {
+  const { rows } = await db.query<{ id: string; customer_id: string }>(
+    `UPDATE gateway.conversation c SET customer_id = u.merged_into, updated_at = now()
+       FROM unified.customer u WHERE u.id = c.customer_id AND u.merged_into IS NOT NULL RETURNING c.id, c.customer_id`,
+  );
+  return rows.map((r) => ({ conversationId: Number(r.id), customerId: Number(r.customer_id) }));
+}
+
 /** Open conversations linked to any of `customerIds`. */
 export async function openConversationsOfCustomers(db: Db, customerIds: readonly number[]): Promise<ConversationSummary[]> {
   if (customerIds.length === 0) return [];

@@ -30,7 +30,8 @@ export interface BatchResult {
   absorbed: { id: number; into: number }[];
   /**
    * Every customer whose golden record, identities or records this batch changed, absorbed
-   * ones included (sorted): what `customer.updated` events and the ClickHouse dimension send.
+   * ones included, and those that lost a record to another customer (sorted): what
+   * `customer.updated` events and the ClickHouse dimension send.
    */
   customerIds: number[];
 }
@@ -60,6 +61,10 @@ function touchedCustomers(r: Resolution): number[] {
   for (const w of r.write) ids.add(w.customerId);
   for (const m of r.moved) ids.add(m.customerId);
   for (const d of r.dirty) ids.add(d.id);
+  // A customer an order or ticket left keeps its golden record (so it is not dirty), but its
+  // record count, sources and identity keys changed: without it, ClickHouse would keep the old
+  // counts and show the moved record's keys on two live customers.
+  for (const id of r.losers) ids.add(id);
   for (const a of r.absorbed) {
     ids.add(a.id);
     ids.add(a.into);

@@ -16,7 +16,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import pLimit from 'p-limit';
 import type pg from 'pg';
-import { buildRowsInTurn, insertClickhouseRows, type RowSelection } from './clickhouse.js';
+import { buildRowsInTurn, insertClickhouseRows, type BuildOptions, type RowSelection } from './clickhouse.js';
 
 /** Writes `selection` to the outbox in `tx` (the batch's transaction); null when there is nothing to send. */
 export async function enqueueRows(tx: pg.ClientBase, source: string, stream: string, runId: number | null, selection: RowSelection): Promise<number | null> {
@@ -34,7 +34,7 @@ export async function enqueueRows(tx: pg.ClientBase, source: string, stream: str
  * gone (another process sent it). A failure leaves the entry for a later send. The process
  * that wrote the entry passes its `selection` and skips reading it back.
  */
-export async function sendEntry(pool: pg.Pool, client: ClickHouseClient, id: number, selection?: RowSelection): Promise<boolean> {
+export async function sendEntry(pool: pg.Pool, client: ClickHouseClient, id: number, selection?: RowSelection, options: BuildOptions = {}): Promise<boolean> {
   const db = await pool.connect();
   let broken: Error | undefined;
   try {
@@ -45,7 +45,7 @@ export async function sendEntry(pool: pg.Pool, client: ClickHouseClient, id: num
       if (rows.length === 0) return false;
       wanted = rows[0]!.selection;
     }
-    const built = await buildRowsInTurn(db, wanted).catch((err: unknown) => {
+    const built = await buildRowsInTurn(db, wanted, options).catch((err: unknown) => {
       broken = err as Error;
       throw err;
     });
@@ -59,11 +59,17 @@ export async function sendEntry(pool: pg.Pool, client: ClickHouseClient, id: num
 }
 
 /** Sends every entry `source.stream` left behind, oldest first; returns how many were sent. */
-export async function sendPending(pool: pg.Pool, client: ClickHouseClient, source: string, stream: string): Promise<number> {
+export async function sendPending(pool: pg.Pool, client: ClickHouseClient, source: string, stream: string, options: BuildOptions = {}): Promise<number> {
   const { rows } = await pool.query<{ id: string }>('SELECT id FROM hub.clickhouse_outbox WHERE source = $1 AND stream = $2 ORDER BY id', [source, stream]);
   let sent = 0;
-  for (const r of rows) if (await sendEntry(pool, client, Number(r.id))) sent++;
+  for (const r of rows) if (await sendEntry(pool, client, Number(r.id), undefined, options)) sent++;
   return sent;
+}
+
+/** Options of {@link OutboxSender}. */
+export interface OutboxSenderOptions extends BuildOptions {
+  /** Sends queued at most before {@link OutboxSender.send} waits. @defaultValue 2 */
+  depth?: number;
 }
 
 /**
@@ -78,12 +84,15 @@ export class OutboxSender {
   private readonly queue = pLimit(1);
   private last: Promise<void> = Promise.resolve();
   private failure: unknown;
+  private readonly depth: number;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly client: ClickHouseClient,
-    private readonly depth = 2,
-  ) {}
+    private readonly options: OutboxSenderOptions = {},
+  ) {
+    this.depth = options.depth ?? 2;
+  }
 
   /** Queues entry `id` (its `selection` as written); after a failure, leaves it in the outbox. */
   async send(id: number, selection: RowSelection): Promise<void> {
@@ -92,7 +101,7 @@ export class OutboxSender {
     if (this.failure !== undefined) return;
     this.last = this.queue(async () => {
       if (this.failure !== undefined) return;
-      await sendEntry(this.pool, this.client, id, selection).catch((err: unknown) => {
+      await sendEntry(this.pool, this.client, id, selection, this.options).catch((err: unknown) => {
         this.failure ??= err;
       });
     });

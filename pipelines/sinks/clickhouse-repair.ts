@@ -7,9 +7,12 @@
  * the re-run no longer makes left records pointing at the wrong customer. Batches now send
  * after COMMIT (clickhouse-outbox.ts), which makes no ghosts, but analytics written before
  * that, and changes made outside the sync (`junction customers unmerge`), are caught here.
- * So are two kinds of rows older versions wrote wrong: customers sent before ClickHouse
- * migration 004, whose birthday reads NULL (re-sent when PostgreSQL has one), and sync runs
- * sent before migration 003, with no trigger (clickhouse-repair-runs.ts).
+ * So are three kinds of rows older versions wrote wrong: customers sent before ClickHouse
+ * migration 004, whose birthday reads NULL (re-sent when PostgreSQL has one); customers whose
+ * record count disagrees with PostgreSQL (a customer an order or ticket left was not re-sent,
+ * so it kept the record's count, source and keys); and sync runs sent before migration 003,
+ * with no trigger (clickhouse-repair-runs.ts). Sync runs whose final row was lost (ClickHouse
+ * shows them running, `hub.sync_run` has ended them) are re-sent too.
  *
  * Only rows whose latest version is older than every open PostgreSQL transaction are
  * checked (versions and transaction starts come from the same PostgreSQL clock), so the
@@ -24,7 +27,7 @@ import type pg from 'pg';
 import { recordRef } from '../resolve/keys.js';
 import { lockStripes } from '../resolve/region.js';
 import { BUILD_TURN, buildRows, insertClickhouseRows, pgClockVersion, type ClickhouseRows, type RecordKeys } from './clickhouse.js';
-import { repairRunTriggers, type RunRepairCounts } from './clickhouse-repair-runs.js';
+import { repairRunEnds, repairRunTriggers, type RunRepairCounts } from './clickhouse-repair-runs.js';
 
 /** Options of {@link repairClickhouse}. */
 export interface RepairOptions {
@@ -56,8 +59,19 @@ export interface RepairSummary {
    * (sent before migration 004), PostgreSQL has one.
    */
   birthdays: number;
+  /**
+   * Customers among `resent` sent again because their record count disagreed: older versions
+   * did not re-send a customer an order or ticket left, so ClickHouse kept its old record
+   * count, sources and identity keys (the moved record's keys on two live customers).
+   */
+  recordCounts: number;
   /** Sync runs ClickHouse has with no trigger (sent before migration 003). */
   syncRuns: RunRepairCounts;
+  /**
+   * Sync runs ClickHouse shows running (or queued) that `hub.sync_run` has ended (their final
+   * row was lost), sent again as the hub holds them.
+   */
+  endedRuns: number;
   /** The version below which rows were checked. */
   horizon: number;
 }
@@ -94,23 +108,12 @@ export async function repairClickhouse(pool: pg.Pool, client: ClickHouseClient, 
   const read = async <T>(query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<T>();
 
   const syncRuns = await repairRunTriggers(pool, client, since, horizon);
+  const endedRuns = await repairRunEnds(pool, client, since, horizon);
 
-  // 0000-00-00 is a birthday 18.16 could not hold as a Date (migration 004); the view reads it NULL.
-  const chCustomers = await read<{ id: string; deleted: number; no_birthday: number }>(
-    `SELECT toString(customer_id) AS id, argMax(deleted, version) AS deleted,
-            ifNull(argMax(tuple(birthday), version).1, '') IN ('', '0000-00-00') AS no_birthday
-       FROM customers GROUP BY customer_id ${window}`,
-  );
-  const { rows: suspectCustomers } = await pool.query<{ id: string; birthday: boolean }>(
-    `SELECT x.id::text AS id, (x.deleted = 0 AND x.no_birthday = 1 AND c.merged_into IS NULL AND c.birthday IS NOT NULL) AS birthday
-       FROM unnest($1::bigint[], $2::int[], $3::int[]) AS x(id, deleted, no_birthday)
-       LEFT JOIN unified.customer c ON c.id = x.id
-      WHERE (x.deleted = 0) <> (c.id IS NOT NULL AND c.merged_into IS NULL)
-         OR (x.deleted = 0 AND x.no_birthday = 1 AND c.merged_into IS NULL AND c.birthday IS NOT NULL)`,
-    [chCustomers.map((c) => c.id), chCustomers.map((c) => c.deleted), chCustomers.map((c) => c.no_birthday)],
-  );
+  const customers = await customerSuspects(pool, read, window);
+  const suspectCustomers = customers.suspects;
 
-  const checked: RepairCounts = { customers: chCustomers.length, orders: 0, tickets: 0 };
+  const checked: RepairCounts = { customers: customers.checked, orders: 0, tickets: 0 };
   const suspects: Record<Entity, RecordKeys> = { orders: emptyKeys(), tickets: emptyKeys() };
   for (const entity of ['orders', 'tickets'] as const) {
     const rows = await read<ChEntity>(
@@ -134,13 +137,77 @@ export async function repairClickhouse(pool: pg.Pool, client: ClickHouseClient, 
 
   const none: RepairCounts = { customers: 0, orders: 0, tickets: 0 };
   if (suspectCustomers.length === 0 && suspects.orders.key.length === 0 && suspects.tickets.key.length === 0) {
-    return { checked, resent: none, tombstoned: { ...none }, birthdays: 0, syncRuns, horizon };
+    return { checked, resent: none, tombstoned: { ...none }, birthdays: 0, recordCounts: 0, syncRuns, endedRuns, horizon };
   }
   const customerIds = suspectCustomers.map((c) => Number(c.id)).sort((a, b) => a - b);
-  const { resent, tombstoned, sentCustomers } = await resend(pool, client, customerIds, suspects, options.lockStripes ?? 256);
-  // Only the customers whose birthday was all that was wrong; a re-sent one has it now.
+  // A transaction per page of customers: each holds its customers' rows until ClickHouse has them.
+  const resent: RepairCounts = { ...none };
+  const tombstoned: RepairCounts = { ...none };
+  const sentCustomers = new Set<number>();
+  // Once at least: the orders and tickets go with the first page, customers or none.
+  for (let i = 0; i < Math.max(customerIds.length, 1); i += RESEND_PAGE) {
+    const page = await resend(pool, client, customerIds.slice(i, i + RESEND_PAGE), i === 0 ? suspects : { orders: emptyKeys(), tickets: emptyKeys() }, options.lockStripes ?? 256);
+    for (const key of ['customers', 'orders', 'tickets'] as const) {
+      resent[key] += page.resent[key];
+      tombstoned[key] += page.tombstoned[key];
+    }
+    for (const id of page.sentCustomers) sentCustomers.add(id);
+  }
+  // Only the customers whose birthday (or record count) was all that was wrong; a re-sent one has it now.
   const birthdays = suspectCustomers.filter((c) => c.birthday && sentCustomers.has(Number(c.id))).length;
-  return { checked, resent, tombstoned, birthdays, syncRuns, horizon };
+  const recordCounts = suspectCustomers.filter((c) => c.recordCount && sentCustomers.has(Number(c.id))).length;
+  return { checked, resent, tombstoned, birthdays, recordCounts, syncRuns, endedRuns, horizon };
+}
+
+/** ClickHouse customers read (and checked against PostgreSQL) per range of this many ids. */
+const CUSTOMER_SPAN = 50_000;
+/** Customers re-sent per transaction. */
+const RESEND_PAGE = 1_000;
+
+interface SuspectCustomer {
+  id: string;
+  /** ClickHouse reads its birthday NULL, PostgreSQL has one, and nothing else is wrong. */
+  birthday: boolean;
+  /** Alive on both sides, with another record count in ClickHouse. */
+  recordCount: boolean;
+}
+
+/**
+ * The ClickHouse customers in the repair's window, read by ranges of ids (the table's sort
+ * key, so each read aggregates its range only) and compared with PostgreSQL range by range:
+ * those alive on one side only, those whose birthday ClickHouse reads NULL while PostgreSQL
+ * has one, and those whose record count disagrees (each counted through the customer_id index).
+ */
+async function customerSuspects(pool: pg.Pool, read: <T>(query: string) => Promise<T[]>, window: string): Promise<{ checked: number; suspects: SuspectCustomer[] }> {
+  const top = Number((await read<{ top: string }>(`SELECT toString(max(customer_id)) AS top FROM customers`))[0]?.top ?? 0);
+  const suspects: SuspectCustomer[] = [];
+  let checked = 0;
+  for (let from = 0; from <= top; from += CUSTOMER_SPAN) {
+    // 0000-00-00 is a birthday 18.16 could not hold as a Date (migration 004); the view reads it NULL.
+    const page = await read<{ id: string; deleted: number; no_birthday: number; record_count: number }>(
+      `SELECT toString(customer_id) AS id, argMax(deleted, version) AS deleted,
+              ifNull(argMax(tuple(birthday), version).1, '') IN ('', '0000-00-00') AS no_birthday,
+              argMax(record_count, version) AS record_count
+         FROM customers WHERE customer_id >= ${from} AND customer_id < ${from + CUSTOMER_SPAN}
+        GROUP BY customer_id ${window}`,
+    );
+    checked += page.length;
+    if (page.length === 0) continue;
+    const { rows } = await pool.query<SuspectCustomer>(
+      `SELECT id, birthday_lost AND NOT count_differs AS birthday, count_differs AS "recordCount"
+         FROM (SELECT x.id::text AS id,
+                      (x.deleted = 0) <> (c.id IS NOT NULL AND c.merged_into IS NULL) AS alive_differs,
+                      (x.deleted = 0 AND c.merged_into IS NULL AND x.no_birthday = 1 AND c.birthday IS NOT NULL) AS birthday_lost,
+                      (x.deleted = 0 AND c.id IS NOT NULL AND c.merged_into IS NULL
+                        AND x.record_count <> (SELECT count(*) FROM unified.source_record sr WHERE sr.customer_id = x.id)) AS count_differs
+                 FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[]) AS x(id, deleted, no_birthday, record_count)
+                 LEFT JOIN unified.customer c ON c.id = x.id) s
+        WHERE alive_differs OR birthday_lost OR count_differs`,
+      [page.map((c) => c.id), page.map((c) => c.deleted), page.map((c) => c.no_birthday), page.map((c) => c.record_count)],
+    );
+    suspects.push(...rows);
+  }
+  return { checked, suspects };
 }
 
 /** Re-sends the suspects' current state under the batch locks; tombstones those PostgreSQL does not have. */

@@ -13,7 +13,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
 import { JunctionError } from '../../config/errors.js';
+import { silentLogger, type Logger } from '../../config/log.js';
 import { clickhouseErrorCode, isRetryableClickhouseError } from './clickhouse-client.js';
+import { DateTimeFitter } from './datetime.js';
 import type { BatchResult } from '../load/apply-batch.js';
 import type { TargetName } from '../model.js';
 
@@ -22,7 +24,8 @@ export type ClickhouseRows = Record<string, Record<string, unknown>[]>;
 
 type Row = Record<string, unknown>;
 
-// Whole seconds, floored: ClickHouse DateTime has no fraction, and rounding up could cross a month.
+// Whole seconds, floored: ClickHouse DateTime has no fraction, and rounding up could cross a
+// month. Seconds a DateTime cannot hold (before 1970, after 2106) are sent as NULL (datetime.ts).
 const epoch = (col: string) => `floor(extract(epoch FROM ${col}))::int8 AS ${col.replace(/^\w+\./, '')}`;
 
 const ORDER_COLUMNS = [
@@ -77,11 +80,6 @@ const CUSTOMER_SQL = `
          WHERE sr.customer_id = c.id) r
       WHERE c.id = ids.id OFFSET 0) c`;
 
-/** Seconds since the epoch as PostgreSQL gave them (int8 arrives as text), or null. */
-function seconds(v: unknown): number | null {
-  return v === null || v === undefined ? null : Number(v);
-}
-
 /**
  * A decimal rounded half away from zero to cents, as a JSON number: ClickHouse 18.16 refuses
  * a Decimal(18, 2) value with more digits ("Decimal value is too small") and a quoted one.
@@ -134,7 +132,7 @@ interface OrderLine {
   unit_price?: unknown;
 }
 
-function orderRow(r: Row, version: number): Row {
+function orderRow(r: Row, version: number, t: DateTimeFitter): Row {
   const lines: OrderLine[] = Array.isArray(r.lines) ? (r.lines as OrderLine[]).filter((l) => l !== null && typeof l === 'object') : [];
   const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
   return {
@@ -147,19 +145,20 @@ function orderRow(r: Row, version: number): Row {
     total_amount: cents(r.total_amount),
     currency: r.currency,
     contact_phone: r.contact_phone,
-    ordered_at: seconds(r.ordered_at),
-    updated_at: seconds(r.updated_at),
+    ordered_at: t.nullable('orders', r.ordered_at),
+    updated_at: t.nullable('orders', r.updated_at),
     line_sku: lines.map((l) => text(l.sku)),
     line_name: lines.map((l) => text(l.name)),
     line_qty: lines.map((l) => Math.trunc(Number(l.qty)) || 0),
     line_unit_price: lines.map((l) => cents(l.unit_price) ?? 0),
-    synced_at: seconds(r.synced_at),
+    // Not Nullable: the batch's own time (PostgreSQL's clock), so only a broken clock is clamped.
+    synced_at: t.clamped('orders', Number(r.synced_at)),
     deleted: 0,
     version,
   };
 }
 
-function ticketRow(r: Row, version: number): Row {
+function ticketRow(r: Row, version: number, t: DateTimeFitter): Row {
   return {
     source: r.source,
     stream: r.stream,
@@ -169,17 +168,17 @@ function ticketRow(r: Row, version: number): Row {
     subject: r.subject,
     status: r.status,
     priority: r.priority,
-    created_at: seconds(r.created_at),
-    updated_at: seconds(r.updated_at),
-    first_response_at: seconds(r.first_response_at),
-    resolved_at: seconds(r.resolved_at),
-    synced_at: seconds(r.synced_at),
+    created_at: t.nullable('tickets', r.created_at),
+    updated_at: t.nullable('tickets', r.updated_at),
+    first_response_at: t.nullable('tickets', r.first_response_at),
+    resolved_at: t.nullable('tickets', r.resolved_at),
+    synced_at: t.clamped('tickets', Number(r.synced_at)),
     deleted: 0,
     version,
   };
 }
 
-function customerRow(r: Row, version: number): Row {
+function customerRow(r: Row, version: number, t: DateTimeFitter): Row {
   const keys = r.keys as string[];
   const split = keys.map((k) => [k.slice(0, k.indexOf(':')), k.slice(k.indexOf(':') + 1)] as const);
   return {
@@ -193,8 +192,8 @@ function customerRow(r: Row, version: number): Row {
     city: r.city,
     vip_level: r.vip_level,
     account_manager: r.account_manager,
-    created_at: seconds(r.created_at),
-    updated_at: seconds(r.updated_at),
+    created_at: t.nullable('customers', r.created_at),
+    updated_at: t.nullable('customers', r.updated_at),
     identity_kinds: split.map(([kind]) => kind),
     identity_values: split.map(([, value]) => value),
     sources: r.sources,
@@ -234,23 +233,34 @@ export async function pgClockVersion(tx: Pick<pg.ClientBase | pg.Pool, 'query'>)
   return Number(rows[0]!.v);
 }
 
+/** Options of {@link buildRows}. */
+export interface BuildOptions {
+  /** Where a build that met times a DateTime cannot hold says how many (one line per build). @defaultValue silent */
+  log?: Logger;
+}
+
 /**
  * The ClickHouse rows of `selection` as `tx` sees them, all with one version read from the
  * PostgreSQL clock now: the caller must already hold the locks that order it after any
  * concurrent writer of the same rows. One query per table.
  */
-export async function buildRows(tx: pg.ClientBase, selection: RowSelection): Promise<ClickhouseRows> {
+export async function buildRows(tx: pg.ClientBase, selection: RowSelection, options: BuildOptions = {}): Promise<ClickhouseRows> {
   const { orders: orderKeys, tickets: ticketKeys, ownersOf, customerIds } = selection;
   if (orderKeys.key.length === 0 && ticketKeys.key.length === 0 && ownersOf.length === 0 && customerIds.length === 0) return {};
   const version = await pgClockVersion(tx);
   const out: ClickhouseRows = {};
+  const fit = new DateTimeFitter();
   const orders = await entityRows(tx, 'unified."order"', 'o', ORDER_COLUMNS, orderKeys, ownersOf);
-  if (orders.length > 0) out.orders = orders.map((r) => orderRow(r, version));
+  if (orders.length > 0) out.orders = orders.map((r) => orderRow(r, version, fit));
   const tickets = await entityRows(tx, 'unified.ticket', 't', TICKET_COLUMNS, ticketKeys, ownersOf);
-  if (tickets.length > 0) out.tickets = tickets.map((r) => ticketRow(r, version));
+  if (tickets.length > 0) out.tickets = tickets.map((r) => ticketRow(r, version, fit));
   if (customerIds.length > 0) {
     const { rows } = await tx.query<Row>(CUSTOMER_SQL, [customerIds]);
-    if (rows.length > 0) out.customers = rows.map((r) => customerRow(r, version));
+    if (rows.length > 0) out.customers = rows.map((r) => customerRow(r, version, fit));
+  }
+  if (fit.total > 0) {
+    // Counts only: which records hold them is in PostgreSQL (a time before 1970 or after 2106).
+    (options.log ?? silentLogger).warn({ outOfRange: fit.outside, version }, `ClickHouse: ${fit.total} times a DateTime cannot hold (before 1970 or after 2106) sent as NULL (synced_at clamped)`);
   }
   return out;
 }
@@ -288,10 +298,10 @@ export const BUILD_TURN = [4_2002, 0] as const;
  * resolution lock is held. `db` must not be in a transaction (a failed read would keep the
  * turn until the session ends); on a failure the caller should close the connection.
  */
-export async function buildRowsInTurn(db: pg.ClientBase, selection: RowSelection): Promise<ClickhouseRows> {
+export async function buildRowsInTurn(db: pg.ClientBase, selection: RowSelection, options: BuildOptions = {}): Promise<ClickhouseRows> {
   await db.query('SELECT pg_advisory_lock($1, $2)', [...BUILD_TURN]);
   try {
-    return await buildRows(db, selection);
+    return await buildRows(db, selection, options);
   } finally {
     await db.query('SELECT pg_advisory_unlock($1, $2)', [...BUILD_TURN]);
   }

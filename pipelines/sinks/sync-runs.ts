@@ -4,7 +4,8 @@
  * is the hub PostgreSQL's clock at the send, so the latest state wins even when two workers
  * sent it (a run resumed elsewhere after a crash): their own clocks may disagree. Runs that
  * end outside runSync (failed by the scheduler's reaper, or by a worker refusing their job)
- * are sent as `hub.sync_run` holds them ({@link sendRunStates}).
+ * are sent as `hub.sync_run` holds them ({@link sendRunStates}), and so is a run whose final
+ * row never arrived, by the stream's next run ({@link sendUnreportedRuns}).
  *
  * Each row carries the run's trigger (sql/clickhouse/003_sync_runs_trigger.sql), so the
  * freshness query can leave dead-letter replays (trigger `replay`) out of the last sync.
@@ -14,6 +15,13 @@ import type pg from 'pg';
 import { JunctionError } from '../../config/errors.js';
 import { clickhouseErrorCode, isRetryableClickhouseError } from './clickhouse-client.js';
 import { PG_CLOCK_MICROS, pgClockVersion } from './clickhouse.js';
+import { clampDateTime } from './datetime.js';
+
+/** The statuses a run ends in (`skipped` runs never reach ClickHouse: they did not run). */
+export const ENDED_STATUSES: readonly string[] = ['succeeded', 'failed', 'cancelled'];
+
+/** How many of a stream's latest ended runs {@link sendUnreportedRuns} looks at. */
+export const RECENT_RUNS = 20;
 
 /** One run's current state, as `hub.sync_run` holds it. */
 export interface SyncRunRow {
@@ -37,7 +45,9 @@ export interface SyncRunRow {
   errorCode: string | null;
 }
 
-const seconds = (d: Date | null) => (d === null ? 0 : Math.floor(d.getTime() / 1000));
+// Both columns are DateTime, not Nullable; the times are the hub's clock, so only a broken
+// clock (or a hand-edited hub.sync_run) falls outside 1970–2106: clamped rather than wrapped.
+const seconds = (d: Date | null) => (d === null ? 0 : clampDateTime(Math.floor(d.getTime() / 1000)));
 
 /** The ClickHouse row of a run state (exported for tests and bulk back-fills). */
 export function syncRunValues(row: SyncRunRow, version: number): Record<string, unknown> {
@@ -144,4 +154,52 @@ async function insertRows(client: ClickHouseClient, rows: readonly SyncRunRow[],
       retryable: isRetryableClickhouseError(err),
     });
   }
+}
+
+/** A ClickHouse string literal (18.16 has no query parameters). */
+function chString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * Sends again, as `hub.sync_run` holds them, the stream's latest `recent` ended runs before
+ * `beforeRunId` whose end ClickHouse lacks: no row, or a latest status other than the hub's.
+ * A run's final row is sent once, by its own process, which logs a failure and goes on (the
+ * run is done in PostgreSQL) or may be killed just after ending the run; so the stream's next
+ * run looks back when it starts. One indexed read of `hub.sync_run`, one read of `sync_runs`
+ * on its sort key, and an insert only when something is missing. Returns how many were sent;
+ * fails as {@link insertSyncRunRow} does.
+ */
+export async function sendUnreportedRuns(
+  client: ClickHouseClient,
+  hub: Pick<pg.Pool | pg.PoolClient, 'query'>,
+  source: string,
+  stream: string,
+  beforeRunId: number,
+  recent = RECENT_RUNS,
+): Promise<number> {
+  const { rows: ended } = await hub.query<{ id: string; status: string }>(
+    `SELECT id::text AS id, status FROM hub.sync_run
+      WHERE source = $1 AND stream = $2 AND id < $3 AND status = ANY($4::text[]) ORDER BY id DESC LIMIT $5`,
+    [source, stream, beforeRunId, ENDED_STATUSES, recent],
+  );
+  if (ended.length === 0) return 0;
+  let reported: Map<string, string>;
+  try {
+    const result = await client.query({
+      query: `SELECT toString(run_id) AS id, argMax(status, version) AS status FROM sync_runs
+               WHERE source = ${chString(source)} AND stream = ${chString(stream)} AND run_id IN (${ended.map((r) => Number(r.id)).join(', ')})
+               GROUP BY run_id`,
+      format: 'JSONEachRow',
+    });
+    reported = new Map((await result.json<{ id: string; status: string }>()).map((r) => [r.id, r.status]));
+  } catch (err) {
+    throw new JunctionError('SYNC_CLICKHOUSE_FAILED', `reading the runs of ${source}.${stream} from ClickHouse sync_runs failed: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+      where: { source },
+      details: { table: 'sync_runs', clickhouseCode: clickhouseErrorCode(err) },
+      retryable: isRetryableClickhouseError(err),
+    });
+  }
+  return sendRunStates(client, hub, ended.filter((r) => reported.get(r.id) !== r.status).map((r) => Number(r.id)));
 }

@@ -5,7 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { PassThrough } from 'node:stream';
 import { stackSettings } from '../../config/env.js';
+import { createLogger } from '../../config/log.js';
+import { ChatAnalytics } from '../../gateway/analytics.js';
 import type { RunningGateway } from '../../gateway/server.js';
 import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
 import { scratchClickhouse, type ScratchClickhouse } from '../helpers/clickhouse.js';
@@ -78,6 +81,29 @@ describe('chat analytics', () => {
     for (const c of [agentWs, visitor]) c.close();
   });
 
+  it('sends a reopen (the visitor writing again after a close) with its conversation, one row per reopen', async () => {
+    const { agentWs, visitor, id } = await chat('one question', 1);
+    try {
+      for (const n of [1, 2]) {
+        agentWs.send({ type: 'close', conversationId: id });
+        await visitor.waitCount((f) => f.type === 'conversation' && f.event === 'closed' && f.conversation.id === id, n);
+        await sendAndAck(visitor, { conversationId: id, clientMsgId: `v-again-${n}`, text: 'one more thing' });
+        await agentWs.waitCount((f) => f.type === 'conversation' && f.event === 'reopened' && f.conversation.id === id, n);
+        const { rows } = await env.db.pool.query(`SELECT floor(extract(epoch FROM reopened_at))::int8 AS at FROM gateway.conversation WHERE id = $1`, [id]);
+        const reopens = await until<{ reopen_no: number; at: number }>(
+          `SELECT reopen_no, toUInt32(reopened_at) AS at FROM conversation_reopens_current WHERE conversation_id = '${id}' ORDER BY reopen_no`,
+          (r) => r.length >= n,
+        );
+        expect(reopens.at(-1)).toEqual({ reopen_no: n, at: Number(rows[0].at) });
+      }
+      const [conv] = await until<{ status: string }>(`SELECT status FROM conversations_current WHERE conversation_id = '${id}'`, (r) => r[0]?.status === 'open');
+      expect(conv?.status).toBe('open');
+      expect(await ch.rows(`SELECT reopen_no FROM conversation_reopens_current WHERE conversation_id = '${id}' ORDER BY reopen_no`)).toEqual([{ reopen_no: 1 }, { reopen_no: 2 }]);
+    } finally {
+      for (const c of [agentWs, visitor]) c.close();
+    }
+  });
+
   it('never blocks chat while ClickHouse is down, and sends what waited once it is back', async () => {
     const port = proxy.port;
     await proxy.destroy();
@@ -95,5 +121,30 @@ describe('chat analytics', () => {
     const [conv] = await until<{ message_count: number }>(`SELECT message_count FROM conversations_current WHERE conversation_id = '${id}'`, (r) => r[0]?.message_count === 4);
     expect(conv?.message_count).toBe(4);
     for (const c of [agentWs, visitor]) c.close();
+  });
+
+  it('sends times a DateTime cannot hold (before 1970, after 2106) as NULL, or clamped where the column cannot be NULL, and logs how many', async () => {
+    const { rows } = await env.db.pool.query(
+      `INSERT INTO gateway.conversation (visitor_id, team, status, opening_client_msg_id, created_at, closed_at)
+       VALUES ('v-times', 'support', 'closed', 'o-1', '1900-01-01T00:00:00Z', '2200-01-01T00:00:00Z') RETURNING id`,
+    );
+    const id = Number(rows[0].id);
+    const out = new PassThrough();
+    const lines: Record<string, unknown>[] = [];
+    out.on('data', (b: Buffer) => lines.push(...b.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)));
+    // Straight to ClickHouse (not through the proxy the other tests stop).
+    const analytics = new ChatAnalytics({ pool: env.db.pool, client: ch.client, settings: { enabled: true, flush_ms: 60_000, batch_rows: 10, max_buffer_rows: 100 }, log: createLogger({ level: 'warn', destination: out }) });
+    try {
+      analytics.conversationChanged(id);
+      analytics.messages([{ conversationId: id, seq: 1, sender: { kind: 'visitor', id: 'visitor:v-times' }, clientMsgId: 'o-1', text: 'hi', at: '2200-01-01T00:00:00.000Z' }]);
+      await analytics.flush();
+    } finally {
+      await analytics.close();
+    }
+    expect(analytics.stats).toMatchObject({ conversations: 1, messages: 1, failedFlushes: 0 });
+    expect(await ch.rows(`SELECT toUInt32(opened_at) AS opened, closed_at IS NULL AS no_close FROM conversations_current WHERE conversation_id = '${id}'`)).toEqual([{ opened: 0, no_close: 1 }]);
+    expect(await ch.rows(`SELECT toUInt32(created_at) AS created FROM chat_messages_current WHERE conversation_id = '${id}'`)).toEqual([{ created: 4_294_967_295 }]);
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => l.outOfRange)).toEqual([{ conversations: 2, chat_messages: 1 }]);
   });
 });

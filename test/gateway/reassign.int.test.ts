@@ -2,11 +2,15 @@
  * Reassignment after `reconnect_grace_ms`: the sweep every instance runs gives a gone
  * agent's conversations to another online agent of the team (end to end with real timers),
  * keeps them while the agent is within the grace period (sweeps driven by hand), and a
- * gateway with reopening off refuses messages on closed conversations.
+ * gateway with reopening off refuses messages on closed conversations. The sweeper also
+ * re-links conversations of customers merged while no gateway listened.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweep } from '../../gateway/reassign.js';
+import { applyBatch } from '../../pipelines/load/apply-batch.js';
+import { relinkMerged, sweep } from '../../gateway/reassign.js';
 import type { RunningGateway } from '../../gateway/server.js';
+import { scratchClickhouse, type ScratchClickhouse } from '../helpers/clickhouse.js';
+import { customerOf, inTx, mapped, testRules } from '../helpers/unified.js';
 import { connectAgent, gatewayEnv, makeAgent, sendAndAck, TestClient, visitorToken, type GatewayEnv } from './helpers.js';
 
 describe('reassignment by the periodic sweep', () => {
@@ -118,5 +122,56 @@ describe('reassignment decided by hand-driven sweeps', () => {
     const fresh = await sendAndAck(visitor, { clientMsgId: 'r-3', text: 'new question' });
     expect(fresh.conversationId).not.toBe(first.conversationId);
     visitor.close();
+  });
+});
+
+describe('re-linking conversations of customers merged while no gateway listened', () => {
+  let env: GatewayEnv;
+  let ch: ScratchClickhouse;
+
+  beforeAll(async () => {
+    env = await gatewayEnv('reassign_relink');
+    ch = await scratchClickhouse('gateway_relink');
+  });
+
+  afterAll(async () => {
+    await env?.close();
+    await ch?.close();
+  });
+
+  it('a gateway that starts points them at the survivor and sends them to chat analytics', async () => {
+    const rules = testRules();
+    const load = (records: Parameters<typeof applyBatch>[1]) => inTx(env.db.pool, (tx) => applyBatch(tx, records, rules));
+    await load([mapped('shop_pg/accounts/S1', { fields: { name: 'Ann Li' }, keys: [['shop_account', 'S1'], ['email', 'ann@example.com']] })]);
+    await load([mapped('app_mongo/users/U1', { fields: { nickname: 'ann' }, keys: [['app_user', 'U1'], ['phone', '+8613911111111']] })]);
+    const [shop, app] = [await customerOf(env.db.pool, 'shop_pg/accounts/S1'), await customerOf(env.db.pool, 'app_mongo/users/U1')];
+    const { rows } = await env.db.pool.query<{ id: string }>(
+      `INSERT INTO gateway.conversation (visitor_id, team, status, opening_client_msg_id, customer_id)
+       VALUES ('v-app', 'support', 'closed', 'o-1', $1), ('v-shop', 'support', 'closed', 'o-1', $2), ('v-anon', 'support', 'closed', 'o-1', NULL) RETURNING id`,
+      [app, shop],
+    );
+    const [ofApp, ofShop, anonymous] = rows.map((r) => Number(r.id));
+    // The nightly sync merges the app customer into the shop one; no gateway is running to hear it.
+    const merge = await load([mapped('shop_pg/addresses/A1', { keys: [['email', 'ann@example.com'], ['phone', '+8613911111111']] })]);
+    expect(merge.absorbed).toEqual([{ id: app, into: shop }]);
+
+    const gw = await env.start({ clickhouse: ch.client, settings: { reassign_sweep_ms: 100, analytics: { flush_ms: 100, batch_rows: 50 } } });
+    const customers = async () => (await env.db.pool.query(`SELECT id::int, customer_id::int FROM gateway.conversation ORDER BY id`)).rows;
+    const deadline = Date.now() + 10_000;
+    while ((await customers()).find((c) => c.id === ofApp)?.customer_id !== shop && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await customers()).toEqual([
+      { id: ofApp, customer_id: shop },
+      { id: ofShop, customer_id: shop },
+      { id: anonymous, customer_id: null },
+    ]);
+    // The row ClickHouse got is the gateway's, under the survivor (not the views' reading of tombstones: none were sent here).
+    let sent: Record<string, unknown>[] = [];
+    while (sent.length === 0 && Date.now() < deadline) {
+      sent = await ch.rows(`SELECT conversation_id, argMax(customer_id, version) AS customer_id FROM conversations GROUP BY conversation_id`);
+      if (sent.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sent).toEqual([{ conversation_id: String(ofApp), customer_id: String(shop) }]);
+    // Nothing left to re-link.
+    expect(await relinkMerged(gw.context)).toEqual([]);
   });
 });

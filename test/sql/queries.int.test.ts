@@ -10,8 +10,10 @@
  * its run reported to `sync_runs` as it progresses. Orders arrive before the CRM, so the CRM
  * merges phone-only customers into CRM customers and their orders are re-pointed.
  * The demo ticket system keeps no response times, so a second pass of the tickets brings
- * first-response and resolution times (an update of every ticket); the gateway does not
- * write chats yet, so the test writes a few conversations itself.
+ * first-response and resolution times (an update of every ticket). The test writes the chat
+ * rows the gateway would have sent: a few conversations, one closed and reopened by its
+ * visitor 20 h later, and two of a customer the CRM merge absorbed, sent under its id by a
+ * gateway that was not running when the merge came.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,6 +40,11 @@ let config: ResolvedConfig;
 let rules: ResolveRules;
 let mappedTickets: MappedRecord[] = [];
 let chats: { id: string; customerId: number; openedAt: number }[] = [];
+/** Chat contacts beyond `chats` (reopens, chats sent under an absorbed customer), each under the customer it counts for. */
+let moreChatContacts: { customerId: number; at: number }[] = [];
+/** The customer of the reopened conversation, and the survivor of the absorbed one. */
+let reopener: number;
+let merged: { absorbed: number; survivor: number };
 
 const query = (file: string) => ch.rows(fs.readFileSync(path.join(QUERIES, file), 'utf8'));
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -124,6 +131,39 @@ beforeAll(async () => {
     const values = chats.map((c) => ({ conversation_id: c.id, customer_id: c.customerId, channel: 'web', page: '/help', team: 'support', agent_id: 'a1', status, opened_at: c.openedAt, assigned_at: c.openedAt + 30, first_response_at: null, closed_at: status === 'closed' ? c.openedAt + 600 : null, message_count: 3, version }));
     await ch.client.insert({ table: 'conversations', values, format: 'JSONEachRow' });
   }
+
+  // A customer without tickets chats in 2030 (years after every ticket), the agent closes the
+  // chat an hour later, and the visitor writes again 20 h after the close: the gateway reopens
+  // the conversation, sending its row open again and a row for the reopen.
+  const { rows: [quiet] } = await db.pool.query<{ id: string }>(
+    `SELECT id FROM unified.customer c WHERE merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM unified.ticket t WHERE t.customer_id = c.id) ORDER BY id LIMIT 1`,
+  );
+  reopener = Number(quiet!.id);
+  const opened = Date.parse('2030-06-01T02:00:00Z') / 1000;
+  const closed = opened + 3600;
+  const reopened = closed + 20 * 3600;
+  const conversation = { conversation_id: 'conv-reopened', customer_id: reopener, channel: 'web', page: '/help', team: 'support', agent_id: 'a1', opened_at: opened, assigned_at: opened + 30, first_response_at: opened + 60 };
+  await ch.client.insert({
+    table: 'conversations',
+    format: 'JSONEachRow',
+    values: [
+      { ...conversation, status: 'open', closed_at: null, message_count: 2, version: 1 },
+      { ...conversation, status: 'closed', closed_at: closed, message_count: 2, version: 2 },
+      { ...conversation, status: 'open', closed_at: null, message_count: 3, version: 3 },
+    ],
+  });
+  await ch.client.insert({ table: 'conversation_reopens', format: 'JSONEachRow', values: [{ conversation_id: 'conv-reopened', reopen_no: 1, reopened_at: reopened, version: 3 }] });
+
+  // Two chats a day apart, in 2029, of a customer the CRM merge absorbed, under its own id.
+  const { rows: [gone] } = await db.pool.query<{ id: string; merged_into: string }>(`SELECT id, merged_into FROM unified.customer WHERE merged_into IS NOT NULL ORDER BY id LIMIT 1`);
+  merged = { absorbed: Number(gone!.id), survivor: Number(gone!.merged_into) };
+  const goneChats = [0, 1].map((i) => ({ conversation_id: `conv-absorbed-${i}`, customer_id: merged.absorbed, channel: 'web', page: '/help', team: 'support', agent_id: 'a1', status: 'closed', opened_at: Date.parse('2029-03-01T02:00:00Z') / 1000 + i * 86_400, assigned_at: null, first_response_at: null, closed_at: null, message_count: 1, version: 1 }));
+  await ch.client.insert({ table: 'conversations', format: 'JSONEachRow', values: goneChats });
+  moreChatContacts = [
+    { customerId: reopener, at: opened },
+    { customerId: reopener, at: reopened },
+    ...goneChats.map((c) => ({ customerId: merged.survivor, at: c.opened_at })),
+  ];
 }, 120_000);
 
 afterAll(async () => {
@@ -230,12 +270,28 @@ describe('example analyst queries', () => {
               min(at)::float8 AS first, max(at)::float8 AS last
          FROM gaps GROUP BY customer_id HAVING count(*) FILTER (WHERE gap <= 604800) > 0
         ORDER BY repeat_contacts DESC, customer_id`,
-      [chats.map((c) => c.customerId), chats.map((c) => c.openedAt), chats.map(() => 'chat')],
+      [
+        [...chats.map((c) => c.customerId), ...moreChatContacts.map((c) => c.customerId)],
+        [...chats.map((c) => c.openedAt), ...moreChatContacts.map((c) => c.at)],
+        [...chats.map(() => 'chat'), ...moreChatContacts.map(() => 'chat')],
+      ],
     );
     // Chats within 7 days of a ticket make repeat contacts; so do tickets alone.
     expect(rows.some((r) => r.chats > 0)).toBe(true);
     expect(rows.some((r) => r.chats === 0)).toBe(true);
     expect(got).toEqual(rows);
+  });
+
+  it('repeat_contacts_7d.sql: a conversation closed and reopened by its visitor 20 h later is a repeat contact', async () => {
+    const got = (await query('repeat_contacts_7d.sql')).find((r) => num(r.customer_id) === reopener);
+    expect(got).toMatchObject({ contacts: '2', tickets: '0', chats: '2', repeat_contacts: '1', first_contact_at: '2030-06-01 02:00:00', last_contact_at: '2030-06-01 23:00:00' });
+  });
+
+  it('repeat_contacts_7d.sql: chats sent under a customer merged while no gateway listened count under the survivor', async () => {
+    const got = await query('repeat_contacts_7d.sql');
+    expect(got.filter((r) => num(r.customer_id) === merged.absorbed)).toEqual([]);
+    const survivor = got.find((r) => num(r.customer_id) === merged.survivor);
+    expect((survivor?.times as number[] | undefined)?.filter((t) => t >= Date.parse('2029-01-01T00:00:00Z') / 1000 && t < Date.parse('2030-01-01T00:00:00Z') / 1000)).toHaveLength(2);
   });
 
   it('sync_freshness.sql: last successful finish, its age and the latest run per stream', async () => {

@@ -90,10 +90,11 @@ describe('repairClickhouse: sync runs sent before migration 003', () => {
     );
     expect(await freshness()).toEqual({ last: seconds(syncedAt), runs: 1 });
 
-    const rows = await ch.rows(`SELECT count() AS n FROM sync_runs`);
+    // The latest version, not a count of rows: a background merge may drop replaced rows meanwhile.
+    const rows = await ch.rows(`SELECT toString(max(version)) AS v FROM sync_runs`);
     const again = await repairClickhouse(db.pool, ch.client);
     expect(again.syncRuns).toEqual({ resent: 0, missing: 2 });
-    expect(await ch.rows(`SELECT count() AS n FROM sync_runs`)).toEqual(rows);
+    expect(await ch.rows(`SELECT toString(max(version)) AS v FROM sync_runs`)).toEqual(rows);
   });
 
   it('leaves a run with no trigger alone while a transaction that began before its row was written is open', async () => {
@@ -114,5 +115,39 @@ describe('repairClickhouse: sync runs sent before migration 003', () => {
     expect(await triggers()).toEqual([{ run_id: String(replay), stream: 'accounts', trigger: 'replay' }]);
     // A replay is no sync: the stream has none.
     expect(await freshness()).toBeNull();
+  });
+});
+
+describe('repairClickhouse: sync runs whose final row was lost', () => {
+  it('re-sends the runs ClickHouse shows running that hub.sync_run has ended, so sync_freshness.sql sees their success', async () => {
+    const finishedAt = new Date(Date.now() - HOUR);
+    const ended = await run('cli', finishedAt);
+    const { rows } = await db.pool.query(
+      `INSERT INTO hub.sync_run (source, stream, mode, status, trigger, started_at) VALUES ('shop_pg', 'accounts', 'incremental', 'running', 'cli', now()) RETURNING id`,
+    );
+    const running = Number(rows[0].id);
+    // Their 'running' rows reached ClickHouse; the ended run's final row did not. Left alone:
+    // the run still running, and a run of the ended one's id in another stream.
+    const runningRow = (runId: number, stream = 'accounts') =>
+      syncRunValues({ runId, source: 'shop_pg', stream, mode: 'incremental', trigger: 'cli', status: 'running', startedAt: new Date(finishedAt.getTime() - 60_000), finishedAt: null, recordsRead: 0, recordsWritten: 0, recordsFailed: 0, errorCode: null }, 0);
+    const version = await pgClockVersion(db.pool);
+    await ch.client.insert({ table: 'sync_runs', values: [runningRow(ended), runningRow(running), runningRow(ended, 'orders')].map((r) => ({ ...r, version })), format: 'JSONEachRow' });
+    expect(await freshness()).toEqual({ last: null, runs: 2 });
+
+    const summary = await repairClickhouse(db.pool, ch.client);
+    expect(summary.endedRuns).toBe(1);
+    const states = () => ch.rows(`SELECT toString(run_id) AS run_id, stream, status, toUInt32(finished_at) AS finished, toString(records_read) AS read FROM sync_runs_current ORDER BY run_id, stream`);
+    expect(await states()).toEqual(
+      [
+        { run_id: String(ended), stream: 'accounts', status: 'succeeded', finished: seconds(finishedAt), read: '7' },
+        { run_id: String(ended), stream: 'orders', status: 'running', finished: 0, read: '0' },
+        { run_id: String(running), stream: 'accounts', status: 'running', finished: 0, read: '0' },
+      ].sort((a, b) => Number(a.run_id) - Number(b.run_id) || a.stream.localeCompare(b.stream)),
+    );
+    expect(await freshness()).toEqual({ last: seconds(finishedAt), runs: 2 });
+
+    const latest = await ch.rows(`SELECT toString(max(version)) AS v FROM sync_runs`);
+    expect((await repairClickhouse(db.pool, ch.client)).endedRuns).toBe(0);
+    expect(await ch.rows(`SELECT toString(max(version)) AS v FROM sync_runs`)).toEqual(latest);
   });
 });

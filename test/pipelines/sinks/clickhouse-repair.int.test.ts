@@ -2,14 +2,15 @@
  * repairClickhouse against the real server: what rolled-back batches left in ClickHouse (a
  * ghost customer, a merge that did not happen, an order that was never committed) is put
  * right, rows of a transaction still open are left alone, and a second repair finds nothing.
- * Customers sent before ClickHouse migration 004, whose birthday reads NULL, are sent again.
+ * Customers sent before ClickHouse migration 004, whose birthday reads NULL, are sent again,
+ * and so are customers whose record count ClickHouse has wrong.
  * (Sync runs with no trigger: clickhouse-repair-runs.int.test.ts.)
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applyBatch } from '../../../pipelines/load/apply-batch.js';
 import { repairClickhouse } from '../../../pipelines/sinks/clickhouse-repair.js';
-import { buildRows, clickhouseRowsForBatch, insertClickhouseRows } from '../../../pipelines/sinks/clickhouse.js';
+import { buildRows, clickhouseRowsForBatch, insertClickhouseRows, pgClockVersion } from '../../../pipelines/sinks/clickhouse.js';
 import type { MappedRecord } from '../../../pipelines/types.js';
 import { runCli } from '../../helpers/cli.js';
 import { applyAndSend, scratchClickhouse, type ScratchClickhouse } from '../../helpers/clickhouse.js';
@@ -129,6 +130,32 @@ describe('repairClickhouse', () => {
     const again = await repairClickhouse(db.pool, ch.client);
     expect(again).toMatchObject({ checked: { customers: 3 }, resent: { customers: 0 }, tombstoned: { customers: 0 }, birthdays: 0 });
     expect(await ch.rows(`SELECT count() AS n FROM customers`)).toEqual(sent);
+  });
+
+  it('re-sends the customers whose record count ClickHouse has wrong (older versions did not re-send the customer an order left)', async () => {
+    await applyAndSend(db.pool, ch.client, [account('5', 'e@example.com'), account('6', 'f@example.com')], rules);
+    const o = (email: string) =>
+      mapped('orders_soap/orders/O5', { target: 'order', fields: { order_no: 'O5', status: 'paid', total_amount: '5' }, keys: [['email', email], ['phone', '+8613900000051']] });
+    await applyAndSend(db.pool, ch.client, [o('e@example.com')], rules);
+    await applyAndSend(db.pool, ch.client, [mapped('orders_soap/orders/O6', { target: 'order', fields: { order_no: 'O6' }, keys: [['email', 'e@example.com']] })], rules);
+    const left = await customerOf(db.pool, 'shop_pg/accounts/5');
+    const none = { source: [], stream: [], key: [] };
+    const before = await inTx(db.pool, (tx) => buildRows(tx, { orders: none, tickets: none, ownersOf: [], customerIds: [left] }));
+    await applyAndSend(db.pool, ch.client, [o('f@example.com')], rules);
+    expect(await customerOf(db.pool, 'orders_soap/orders/O5')).toBe(await customerOf(db.pool, 'shop_pg/accounts/6'));
+    // As older versions left it: the customer the order left still counts it, and holds its phone.
+    const version = await pgClockVersion(db.pool);
+    // And a ghost with an id far beyond the others (the repair reads ClickHouse by ranges of ids).
+    await insertClickhouseRows(ch.client, { customers: [...before.customers!.map((r) => ({ ...r, version })), { ...before.customers![0]!, customer_id: 120_000, version }] });
+    const counts = () => ch.rows(`SELECT toString(customer_id) AS id, record_count, has(identity_values, '+8613900000051') AS phone FROM customers_current WHERE customer_id = ${left}`);
+    expect(await counts()).toEqual([{ id: String(left), record_count: 3, phone: 1 }]);
+
+    const summary = await repairClickhouse(db.pool, ch.client);
+    expect(summary).toMatchObject({ resent: { customers: 1, orders: 0, tickets: 0 }, tombstoned: { customers: 1, orders: 0, tickets: 0 }, recordCounts: 1, birthdays: 0 });
+    expect(await counts()).toEqual([{ id: String(left), record_count: 2, phone: 0 }]);
+    await expectViewsMatch();
+    const again = await repairClickhouse(db.pool, ch.client);
+    expect(again).toMatchObject({ resent: { customers: 0 }, tombstoned: { customers: 0 }, recordCounts: 0 });
   });
 
   it('runs as junction analytics repair, which prints its summary, and --since leaves older rows unchecked', async () => {

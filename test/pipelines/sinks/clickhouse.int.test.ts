@@ -4,14 +4,16 @@
  * each order once in its latest state; a merge re-points the absorbed customer's orders and
  * tickets to the survivor and drops it from the customer view; failures carry their code.
  */
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stackSettings } from '../../../config/env.js';
 import { isJunctionError } from '../../../config/errors.js';
+import { createLogger } from '../../../config/log.js';
 import { applyBatch } from '../../../pipelines/load/apply-batch.js';
 import { createClickhouseClient } from '../../../pipelines/sinks/clickhouse-client.js';
-import { cents, clickhouseRowsForBatch, insertClickhouseRows } from '../../../pipelines/sinks/clickhouse.js';
+import { batchSelection, buildRows, cents, clickhouseRowsForBatch, insertClickhouseRows } from '../../../pipelines/sinks/clickhouse.js';
 import { applyAndSend, scratchClickhouse, type ScratchClickhouse } from '../../helpers/clickhouse.js';
-import { customerOf, mapped, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
+import { customerOf, inTx, mapped, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
 
 const rules = testRules();
 let db: ScratchDb;
@@ -133,6 +135,32 @@ describe('clickhouse sink', () => {
     ).toEqual([{ vip: '3', n: '1' }]);
   });
 
+  it('an order that moves to another customer re-sends the customer it left: record count, sources and identity keys', async () => {
+    await applyAndSend(db.pool, ch.client, [mapped('shop_pg/accounts/1', { fields: { name: 'Ann' }, keys: [['shop_account', '1'], ['email', 'a@example.com']] })], rules);
+    await applyAndSend(db.pool, ch.client, [mapped('shop_pg/accounts/2', { fields: { name: 'Bob' }, keys: [['shop_account', '2'], ['email', 'b@example.com']] })], rules);
+    const o1 = (email: string) =>
+      mapped('orders_soap/orders/O1', { target: 'order', fields: { order_no: 'O1', status: 'paid', total_amount: '10' }, keys: [['email', email], ['phone', '+8613900000077']] });
+    await applyAndSend(db.pool, ch.client, [o1('a@example.com')], rules);
+    await applyAndSend(db.pool, ch.client, [mapped('orders_soap/orders/O2', { target: 'order', fields: { order_no: 'O2' }, keys: [['email', 'a@example.com']] })], rules);
+    const ann = await customerOf(db.pool, 'shop_pg/accounts/1');
+    const bob = await customerOf(db.pool, 'shop_pg/accounts/2');
+    expect(await customerOf(db.pool, 'orders_soap/orders/O1')).toBe(ann);
+
+    // The order now carries Bob's email: it moves, and Ann's golden record does not change.
+    const moved = await applyAndSend(db.pool, ch.client, [o1('b@example.com')], rules);
+    expect(await customerOf(db.pool, 'orders_soap/orders/O1')).toBe(bob);
+    expect(await ch.rows(`SELECT toString(customer_id) AS id, record_count, sources, identity_values FROM customers_current ORDER BY customer_id`)).toEqual(
+      [
+        { id: String(ann), record_count: 2, sources: ['orders_soap', 'shop_pg'], identity_values: ['a@example.com', '1'] },
+        { id: String(bob), record_count: 2, sources: ['orders_soap', 'shop_pg'], identity_values: ['b@example.com', '+8613900000077', '2'] },
+      ].sort((a, b) => Number(a.id) - Number(b.id)),
+    );
+    // The phone the order took along is on one live customer only.
+    expect(await ch.rows(`SELECT toString(customer_id) AS id FROM customers_current WHERE has(identity_values, '+8613900000077')`)).toEqual([{ id: String(bob) }]);
+    // customer.updated names both: the panel of the customer the order left changed too.
+    expect(moved.customerIds).toEqual([ann, bob].sort((a, b) => a - b));
+  });
+
   it('keeps birthdays before 1970 (a Date would hold 0000-00-00 on 18.16, 1970-01-01 on current ClickHouse)', async () => {
     const people: [string, string | null][] = [['B1', '1965-03-02'], ['B2', '1970-01-01'], ['B3', '1990-05-17'], ['B4', null]];
     await applyAndSend(
@@ -143,6 +171,39 @@ describe('clickhouse sink', () => {
     );
     expect(await ch.rows(`SELECT name, birthday FROM customers_current ORDER BY name`)).toEqual(people.map(([name, birthday]) => ({ name, birthday })));
     expect(await ch.rows(`SELECT name FROM customers_current WHERE birthday < '1970-01-01'`)).toEqual([{ name: 'B1' }]);
+  });
+
+  it('sends times a DateTime cannot hold (before 1970, after 2106) as NULL, not wrapped, and logs how many once', async () => {
+    const out = new PassThrough();
+    const lines: Record<string, unknown>[] = [];
+    out.on('data', (b: Buffer) => lines.push(...b.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)));
+    const log = createLogger({ level: 'warn', destination: out });
+    const records = [
+      mapped('shop_pg/accounts/1', { fields: { name: 'Old', created_at: '1900-01-01T00:00:00.000Z', updated_at: '2025-01-02T03:04:05.000Z' }, keys: [['shop_account', '1']] }),
+      mapped('orders_soap/orders/O1', {
+        target: 'order',
+        fields: { order_no: 'O1', status: 'paid', total_amount: '10', ordered_at: '1969-12-31T20:00:00.000Z', updated_at: '2200-01-01T00:00:00.000Z' },
+        keys: [['shop_account', '1']],
+      }),
+      mapped('tickets_php/tickets/T1', {
+        target: 'ticket',
+        fields: { ticket_no: 'T1', status: 'closed', created_at: '1970-01-01T00:00:00.000Z', resolved_at: '2106-02-07T06:28:16.000Z', first_response_at: '2106-02-07T06:28:15.000Z' },
+        keys: [['shop_account', '1']],
+      }),
+    ];
+    await inTx(db.pool, async (tx) => insertClickhouseRows(ch.client, await buildRows(tx, batchSelection(await applyBatch(tx, records, rules)), { log })));
+
+    const time = (col: string) => `if(isNull(${col}), NULL, toString(${col})) AS ${col}`;
+    expect(await ch.rows(`SELECT ${time('created_at')}, ${time('updated_at')} FROM customers_current`)).toEqual([{ created_at: null, updated_at: '2025-01-02 03:04:05' }]);
+    expect(await ch.rows(`SELECT ${time('ordered_at')}, ${time('updated_at')} FROM orders_current`)).toEqual([{ ordered_at: null, updated_at: null }]);
+    expect(await ch.rows(`SELECT toUInt32(created_at) AS created, toUInt32(first_response_at) AS answered, ${time('resolved_at')} FROM tickets_current`)).toEqual([
+      { created: 0, answered: 4_294_967_295, resolved_at: null },
+    ]);
+    // One line for the build, with counts per table and no record or value in it.
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => l.outOfRange)).toEqual([{ customers: 1, orders: 2, tickets: 1 }]);
+    expect(Object.keys(lines[0]!).sort()).toEqual(['level', 'msg', 'outOfRange', 'pid', 'time', 'version']);
+    expect(lines[0]!.msg).not.toMatch(/O1|T1|Old|1900|2200/);
   });
 
   it('an insert ClickHouse refuses is SYNC_CLICKHOUSE_FAILED and not retryable; an unreachable server is retryable', async () => {
