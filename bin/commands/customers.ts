@@ -13,7 +13,7 @@ import { resolveRules, type ResolveRules } from '../../pipelines/resolve/rules.j
 import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
 import { evaluate, readTruth, type Evaluation } from '../../pipelines/unified/evaluate.js';
 import { explainCustomer, type Explanation } from '../../pipelines/unified/explain.js';
-import { findCustomers, parseCustomerId, type CustomerId } from '../../pipelines/unified/find.js';
+import { findCustomers, parseCustomerId, survivorOf, type CustomerId } from '../../pipelines/unified/find.js';
 import { showCustomer, type CustomerView } from '../../pipelines/unified/show.js';
 import { unmergeAndSend } from '../../pipelines/unified/unmerge.js';
 import { printJson } from '../json-output.js';
@@ -133,7 +133,7 @@ export function registerCustomers(program: Command): void {
 
   customers
     .command('explain')
-    .argument('<id>', 'customer id')
+    .argument('<id>', 'customer id (an absorbed one leads to its survivor)')
     .description('why these records are one customer: the chain of shared keys, and the merge history')
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
     .option('--json', 'print JSON')
@@ -141,7 +141,12 @@ export function registerCustomers(program: Command): void {
       // Kept as text (ids past 2^53 are not rounded) and range-checked before any query.
       const id = parseCustomerId(text);
       const { rules } = await rulesFrom(opts.config);
-      const x = await withDb(async (db) => explainCustomer(db, (await findCustomers(db, String(id)))[0]!, rules));
+      // The id alone: findCustomers would also read the digits as a phone and could explain its holder instead.
+      const x = await withDb(async (db) => {
+        const survivor = await survivorOf(db, id);
+        if (survivor === null) throw new JunctionError('ID_NOT_FOUND', `no customer ${id}`);
+        return explainCustomer(db, survivor, rules);
+      });
       if (opts.json) printJson(x);
       else printExplanation(x);
     });

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Redis } from 'ioredis';
+import { DateTime } from 'luxon';
 import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import { JunctionError, isJunctionError } from '../../config/errors.js';
@@ -19,15 +20,25 @@ import { loadCliConfig } from '../sources.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `--since`: an ISO-8601 time, or a duration back from `now` (`90s`, `15m`, `2h`, `7d`). */
+const SINCE_FORMS = 'expected an ISO-8601 time (2025-06-01T08:00:00Z; UTC when it has no offset) or a duration back from now (90s, 15m, 2h, 7d)';
+
+/**
+ * `--since`: an ISO-8601 date or date-time, or a duration back from `now` (`90s`, `15m`, `2h`,
+ * `7d`). A time without an offset is UTC, as a date alone is (`2025-06-01`: its midnight UTC):
+ * read in the host's zone, one command line would select other letters on another machine.
+ * A date that does not exist (`2025-02-30`) is refused rather than rolled over to March.
+ */
 export function parseSince(value: string, now: Date = new Date()): Date {
-  const relative = /^(\d+)([smhd])$/.exec(value.trim());
+  const text = value.trim();
+  const relative = /^(\d+)([smhd])$/.exec(text);
   if (relative) return new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]!]!);
-  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    const at = new Date(value);
-    if (!Number.isNaN(at.getTime())) return at;
+  // A calendar date first: luxon would also take week dates (2025-W22), ordinal dates and times alone.
+  if (/^\d{4}-\d{2}-\d{2}(?:$|[T ])/.test(text)) {
+    const at = DateTime.fromISO(text.replace(' ', 'T'), { zone: 'UTC' });
+    if (at.isValid) return at.toJSDate();
+    throw new InvalidArgumentError(`no such date or time (${at.invalidExplanation ?? at.invalidReason}); ${SINCE_FORMS}`);
   }
-  throw new InvalidArgumentError('expected an ISO-8601 time (2025-06-01T08:00:00Z) or a duration back from now (90s, 15m, 2h, 7d)');
+  throw new InvalidArgumentError(SINCE_FORMS);
 }
 
 function letterId(value: string, previous: number[] | undefined): number[] {
@@ -112,7 +123,7 @@ export function registerDlq(program: Command): void {
     .description('dead letters, newest first')
     .option('--source <name>', 'only this source')
     .option('--stream <name>', 'only this stream')
-    .option('--since <time>', 'created at or after: ISO-8601 time or a duration back (2h, 7d)', (v) => parseSince(v))
+    .option('--since <time>', 'created at or after: ISO-8601 time (UTC without an offset) or a duration back (2h, 7d)', (v) => parseSince(v))
     .option('--pending', 'only letters not replayed yet')
     .option('--limit <n>', 'at most this many', positiveInt, 50)
     .option('--json', 'print one JSON object {deadLetters}')
@@ -147,7 +158,7 @@ export function registerDlq(program: Command): void {
     .description('re-run dead letters that were not replayed yet through the current mapping; exit 1 when some fail again')
     .option('--source <name>', 'only this source')
     .option('--stream <name>', 'only this stream')
-    .option('--since <time>', 'created at or after: ISO-8601 time or a duration back (2h, 7d)', (v) => parseSince(v))
+    .option('--since <time>', 'created at or after: ISO-8601 time (UTC without an offset) or a duration back (2h, 7d)', (v) => parseSince(v))
     .option('--id <n>', 'only this letter (repeatable)', letterId)
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
     .option('--json', 'print the summary as one JSON object')

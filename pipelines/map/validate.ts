@@ -2,7 +2,8 @@
  * Load-time checks of a mapping file against the unified model (pipelines/model.ts) and
  * JSONata: unknown target fields, helpers that do not fit a field's type, enum values,
  * expression syntax. Runs from `loadConfig` on the raw data next to the zod schema (each
- * field is checked on its own, so one broken field does not hide the others' errors) and
+ * field is checked on its own, so one broken field does not hide the others' errors, and a
+ * field the schema refuses keeps the checks of its well-typed keys) and
  * reports `mappings/FILE.yaml:line:col` with MAP_ codes. Source, stream and identity kind
  * references are checked by config/references.ts.
  */
@@ -54,6 +55,27 @@ function sourceInfo(src: IssueSource, label: string): MappingSourceInfo {
   return { file: label, version: mappingVersion(src, label), lines: { key: line(['key']), fields, identity } };
 }
 
+/** The object form of a field definition: the second member of the field schema's union. */
+const fieldObjectSchema = mappingFieldSchema.options[1];
+
+/**
+ * The keys of a field object the schema refused that are each well-typed on their own (an
+ * unknown zone must not hide a syntax error in the expression), and those that are not.
+ * Unknown keys are in neither.
+ */
+function wellTypedKeys(def: Rec): { f: MappingFieldObject; broken: Set<string> } {
+  const shape = fieldObjectSchema.shape;
+  const f: Rec = {};
+  const broken = new Set<string>();
+  for (const [key, value] of Object.entries(def)) {
+    if (!Object.hasOwn(shape, key)) continue;
+    const parsed = shape[key as keyof typeof shape].safeParse(value);
+    if (parsed.success) f[key] = parsed.data;
+    else broken.add(key);
+  }
+  return { f: f as MappingFieldObject, broken };
+}
+
 class Checker {
   readonly errors: JunctionError[] = [];
 
@@ -90,16 +112,27 @@ class Checker {
       return;
     }
     const parsed = mappingFieldSchema.safeParse(def);
-    if (!parsed.success || typeof parsed.data === 'string') return; // the schema reports it
-    const f = parsed.data;
+    let f: MappingFieldObject;
+    let broken = new Set<string>();
+    if (parsed.success) {
+      if (typeof parsed.data === 'string') return;
+      f = parsed.data;
+    } else {
+      // The schema reports what it refused; the rest is still checked.
+      const raw = rec(def);
+      if (!raw) return;
+      ({ f, broken } = wellTypedKeys(raw));
+    }
     this.expression([...at, 'expr'], f.expr);
     this.expression([...at, 'from'], f.from, true);
     if (!spec) return;
-    this.helpers(name, f, spec);
-    this.values(name, f, spec);
+    this.helpers(name, f, spec, broken);
+    // `map` outputs and `default` are converted with the zone: unknown, it decides nothing.
+    if (!broken.has('timezone')) this.values(name, f, spec);
   }
 
-  helpers(name: string, f: MappingFieldObject, spec: FieldSpec): void {
+  /** `broken`: keys given but refused by the schema (present, so not reported missing). */
+  helpers(name: string, f: MappingFieldObject, spec: FieldSpec, broken: ReadonlySet<string> = new Set()): void {
     const at: DocPath = ['fields', name];
     const fits = `${name} is of type ${spec.type}`;
     if (f.parse && !PARSE_TYPES[f.parse].includes(spec.type)) {
@@ -118,7 +151,7 @@ class Checker {
     }
     const problem = f.format !== undefined && TIME_TYPES.includes(spec.type) ? formatProblem(f.format, spec.type === 'date' ? 'date' : 'datetime') : null;
     if (problem) this.add('MAP_BAD_FORMAT', problem, [...at, 'format']);
-    else if (spec.type === 'datetime' && f.format !== undefined && !f.timezone && !formatHasZone(f.format)) {
+    else if (spec.type === 'datetime' && f.format !== undefined && !f.timezone && !broken.has('timezone') && !formatHasZone(f.format)) {
       this.add('MAP_MISSING_TIMEZONE', `format ${JSON.stringify(f.format)} has no zone token: add timezone: (the zone its times are written in)`, [
         ...at,
         'format',

@@ -41,7 +41,8 @@ export function readTruth(file: string): Map<string, string> {
   }
   let rows: string[][];
   try {
-    rows = parse(text, { skip_empty_lines: true }) as string[][];
+    // bom: a spreadsheet's "CSV UTF-8" export starts with U+FEFF, which would be part of `source`.
+    rows = parse(text, { bom: true, skip_empty_lines: true }) as string[][];
   } catch (err) {
     throw new JunctionError('ID_TRUTH_INVALID', `${file} is not valid CSV: ${(err as Error).message}`, { cause: err, where: { file } });
   }

@@ -13,6 +13,11 @@ export interface CustomerView {
   /** Golden values by field (model fields, then custom attributes). */
   fields: Record<string, JsonValue>;
   lineage: Record<string, JsonValue>;
+  /**
+   * Custom attributes by name, each value as JSON of its declared type: integer a number (text
+   * past 2^53), boolean, json as stored, decimal exact text, datetime UTC ISO-8601 (`…T03:04:05.000Z`),
+   * date `YYYY-MM-DD`, string.
+   */
   attributes: { name: string; type: string; value: JsonValue; lineage: JsonValue }[];
   identities: { kind: string; value: string; state: string }[];
   records: { source: string; stream: string; sourceKey: string; target: string; syncedAt: string; pinned: boolean; keys: string[] }[];
@@ -23,6 +28,22 @@ export interface CustomerView {
 }
 
 type Db = pg.ClientBase | pg.Pool;
+
+/**
+ * An attribute's value read from the one column its type fills (sql/postgres/002_unified.sql),
+ * as JSON of that type and whatever the session's TimeZone or DateStyle: one text column for all
+ * made `false` a truthy "false" and json an encoded string. Integers past 2^53 stay text, which a
+ * number would round (as customer ids do); decimals are exact text, as model decimals come;
+ * datetimes are in `Date.toISOString()`'s form, as records' and history's times.
+ */
+const ATTRIBUTE_VALUE = `CASE type
+  WHEN 'integer' THEN CASE WHEN value_integer BETWEEN ${-Number.MAX_SAFE_INTEGER} AND ${Number.MAX_SAFE_INTEGER} THEN to_jsonb(value_integer) ELSE to_jsonb(value_integer::text) END
+  WHEN 'decimal' THEN to_jsonb(value_decimal::text)
+  WHEN 'boolean' THEN to_jsonb(value_boolean)
+  WHEN 'datetime' THEN to_jsonb(to_char(value_datetime AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+  WHEN 'date' THEN to_jsonb(value_date)
+  WHEN 'json' THEN value_json
+  ELSE to_jsonb(value_string) END`;
 
 /**
  * Runs the queries at once on a pool; one after another on a client (a client runs one query
@@ -46,12 +67,7 @@ export async function showCustomer(db: Db, id: CustomerId): Promise<CustomerView
   if (!row) throw new JunctionError('ID_NOT_FOUND', `no customer ${id}`);
   if (row.merged_into !== null) throw new JunctionError('ID_NOT_FOUND', `customer ${id} was merged into ${String(row.merged_into)}`);
   const [attrs, ids, recs, log, absorbed] = await runQueries(db, [
-    () => db.query(
-      `SELECT name, type, to_jsonb(coalesce(value_string, value_integer::text, value_decimal::text, value_boolean::text,
-              value_datetime::text, value_date::text, value_json::text)) AS value, lineage
-         FROM unified.customer_attribute WHERE customer_id = $1 ORDER BY name`,
-      [id],
-    ),
+    () => db.query(`SELECT name, type, ${ATTRIBUTE_VALUE} AS value, lineage FROM unified.customer_attribute WHERE customer_id = $1 ORDER BY name`, [id]),
     // The customer's identities are its records' keys; their rows (by primary key) give the state.
     () => db.query(
       `SELECT k.kind, k.value, ci.state

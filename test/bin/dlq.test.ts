@@ -1,6 +1,6 @@
 /** The pure parts of `junction dlq`: `--since` parsing and the table and summary it prints. */
 import { InvalidArgumentError } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLetterTable, formatReplaySummary, parseSince, shorten } from '../../bin/commands/dlq.js';
 
 const NOW = new Date('2025-06-01T12:00:00Z');
@@ -18,8 +18,35 @@ describe('dlq --since', () => {
     expect(parseSince(text, NOW).toISOString()).toBe(iso);
   });
 
-  it.each(['yesterday', '2h30m', '-2h', '2025-13-45', '', '12'])('refuses %j', (text) => {
+  it.each(['yesterday', '2h30m', '-2h', '2025-13-45', '', '12', '2025-W22-1', '2025-06-01Tnoon'])('refuses %j', (text) => {
     expect(() => parseSince(text, NOW)).toThrow(InvalidArgumentError);
+  });
+
+  // Date rolls the first two over (Feb 30 → Mar 2, Apr 31 → May 1); each is refused with the reason.
+  it.each(['2025-02-30', '2025-04-31T08:00:00Z', '2025-06-01T25:00'])('refuses %j, a date or time that does not exist, saying so', (text) => {
+    expect(() => parseSince(text, NOW)).toThrow(/^no such date or time \(.*\); expected an ISO-8601 time/);
+  });
+
+  describe('a time without an offset is UTC, whatever the host’s zone', () => {
+    const zone = process.env.TZ;
+    beforeAll(() => {
+      process.env.TZ = 'Asia/Shanghai'; // Node applies a TZ set at run time to Date at once
+    });
+    afterAll(() => {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    });
+
+    it.each([
+      ['2025-06-01T08:00:00', '2025-06-01T08:00:00.000Z'],
+      ['2025-06-01T08:00', '2025-06-01T08:00:00.000Z'],
+      ['2025-06-01 08:00:00', '2025-06-01T08:00:00.000Z'],
+      ['2025-06-01', '2025-06-01T00:00:00.000Z'],
+      ['2025-06-01T08:00:00+08:00', '2025-06-01T00:00:00.000Z'],
+    ])('%s', (text, iso) => {
+      expect(new Date(2025, 5, 1, 8).toISOString()).toBe('2025-06-01T00:00:00.000Z'); // the host zone is in effect
+      expect(parseSince(text, NOW).toISOString()).toBe(iso);
+    });
   });
 });
 

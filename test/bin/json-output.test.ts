@@ -64,6 +64,7 @@ const cases: JsonCase[] = [
   },
   // Commander refuses these before any action runs.
   { args: ['read', 'a.b', '--limit', 'abc', '--json'], exit: 1, error: 'CLI_USAGE', stderr: /argument 'abc' is invalid/ },
+  { args: ['dlq', 'list', '--since', '2025-02-30', '--json'], exit: 1, error: 'CLI_USAGE', stderr: /option '--since <time>' argument '2025-02-30' is invalid\. no such date or time/ },
   { args: ['frobnicate', '--json'], exit: 1, error: 'CLI_USAGE', stderr: /unknown command 'frobnicate'/ },
   { args: ['read', '--json'], exit: 1, error: 'CLI_USAGE', stderr: /missing required argument/ },
   // The benchmarks' contract: the last line is one object of figures (human lines on stderr).

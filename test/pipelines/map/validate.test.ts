@@ -171,6 +171,37 @@ const cases: Case[] = [
     ],
   },
   {
+    // Each decoded character is one source character or more: an error points at its escape's start.
+    name: 'JSONata syntax errors point exactly past escapes and folds in quoted scalars',
+    mapping: [
+      HEAD('customer') + 'fields:',
+      '  name: "\\u0041 + )"',
+      '  nickname: { expr: "$x\\t+ )" }',
+      "  city: '''a'' & )'",
+      "  province: '$f(''a'''",
+      '  address: "\\U0001F600 + )"',
+      '  email: "\\u0041 &',
+      '    b c"',
+      '  phone: "a &\\',
+      '    b c"',
+      '  vip_level: "\\"x\\" &\\tb c"',
+      '',
+    ].join('\n'),
+    expected: (m) => [
+      at(m, 7, ')', 'MAP_EXPR_SYNTAX'),
+      at(m, 8, ')', 'MAP_EXPR_SYNTAX'),
+      at(m, 9, ')', 'MAP_EXPR_SYNTAX'),
+      // just past the expression's end: the closing quote, not the second quote of the last ''
+      at(m, 10, "'", 'MAP_EXPR_SYNTAX', 6),
+      // \U0001F600 is two UTF-16 units of the expression
+      at(m, 11, ')', 'MAP_EXPR_SYNTAX'),
+      // the line break folds to a space; escaped, it joins the lines
+      at(m, 13, 'c', 'MAP_EXPR_SYNTAX'),
+      at(m, 15, 'c', 'MAP_EXPR_SYNTAX'),
+      at(m, 16, 'c', 'MAP_EXPR_SYNTAX'),
+    ],
+  },
+  {
     name: 'every error of a file at once, with the schema errors',
     mapping: `${HEAD('order')}fields:\n  order_no: { from: id, colour: red }\n  crm_id: c\n  status: { from: s, map: { X: shipped_twice } }\n  total_amount: "1 +"\n`,
     expected: (m) => [
@@ -178,6 +209,34 @@ const cases: Case[] = [
       at(m, 8, 'crm_id', 'MAP_UNKNOWN_FIELD'),
       at(m, 9, 'shipped_twice', 'MAP_BAD_ENUM'),
       at(m, 10, '"', 'MAP_EXPR_SYNTAX', 2),
+    ],
+  },
+  {
+    // A field the schema refuses still has its well-typed keys checked. An unknown zone is given,
+    // so not reported missing; a default converted with it (updated_at's soon) is left unchecked.
+    name: 'one schema error in a field does not hide its expression, helper and format errors',
+    mapping: [
+      HEAD('customer') + 'fields:',
+      '  created_at: { expr: "a +", format: "yyyy-MM-dd HH:mm", timezone: Mars/Olympus }',
+      '  updated_at: { from: u, format: yyyy-mm-dd, timezone: Nowhere, default: soon }',
+      '  birthday: { from: b, parse: number, timezone: 7 }',
+      '  nickname: { expr: "x y", colour: red }',
+      '  points: { from: p, default: lots, trim: maybe }',
+      '  name: { from: n, normalize: fax }',
+      '',
+    ].join('\n'),
+    expected: (m) => [
+      at(m, 7, '"', 'MAP_EXPR_SYNTAX', 2),
+      at(m, 7, 'Mars', 'CFG_INVALID_VALUE'),
+      at(m, 8, 'yyyy', 'MAP_BAD_FORMAT'),
+      at(m, 8, 'Nowhere', 'CFG_INVALID_VALUE'),
+      at(m, 9, 'number', 'MAP_TYPE_MISMATCH'),
+      at(m, 9, '7', 'CFG_INVALID_TYPE'),
+      at(m, 10, 'y"', 'MAP_EXPR_SYNTAX'),
+      at(m, 10, 'colour', 'CFG_UNKNOWN_KEY'),
+      at(m, 11, 'lots', 'MAP_TYPE_MISMATCH'),
+      at(m, 11, 'maybe', 'CFG_INVALID_TYPE'),
+      at(m, 12, 'fax', 'CFG_INVALID_VALUE'),
     ],
   },
   {

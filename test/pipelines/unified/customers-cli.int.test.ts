@@ -83,6 +83,70 @@ describe('junction customers show', () => {
   });
 });
 
+describe('junction customers show: custom attributes', () => {
+  const ATTRIBUTES = {
+    points: { type: 'integer' },
+    newsletter: { type: 'boolean' },
+    prefs: { type: 'json' },
+    last_seen: { type: 'datetime' },
+    anniversary: { type: 'date' },
+    balance: { type: 'decimal' },
+  } as const;
+  let id = 0;
+
+  beforeAll(async () => {
+    const withAttributes = testRules({ phoneCap: 2, attributes: ATTRIBUTES });
+    const fields = { points: 120, newsletter: false, prefs: { lang: 'zh' }, last_seen: '2025-01-02T11:04:05+08:00', anniversary: '2025-01-02', balance: '12.50' };
+    await inTx(db.pool, (tx) => applyBatch(tx, [mapped('shop_pg/accounts/attrs', { fields, keys: [['shop_account', 'attrs']] })], withAttributes));
+    id = await customerOf(db.pool, 'shop_pg/accounts/attrs');
+  });
+
+  const values = (out: string) =>
+    Object.fromEntries((JSON.parse(out) as { customers: { attributes: { name: string; value: unknown }[] }[] }).customers[0]!.attributes.map((a) => [a.name, a.value]));
+
+  // The session's TimeZone (the server's default, or one the connection sets) must not change what is shown.
+  it.each([
+    ['the server’s session TimeZone', null],
+    ['a session TimeZone of Asia/Shanghai', '-c TimeZone=Asia/Shanghai'],
+  ])('gives each value as JSON of its declared type under %s', async (_what, options) => {
+    const url = new URL(db.url);
+    if (options) url.searchParams.set('options', options);
+    const r = await runCli(['customers', 'show', String(id), '--json', '-c', path.join(dir, 'junction.yaml')], { ...env, JUNCTION_PG_URL: url.href });
+    expect(r.code, r.stderr).toBe(0);
+    expect(values(r.stdout)).toStrictEqual({
+      anniversary: '2025-01-02',
+      balance: '12.50',
+      last_seen: '2025-01-02T03:04:05.000Z',
+      newsletter: false,
+      points: 120,
+      prefs: { lang: 'zh' },
+    });
+  });
+
+  it('gives an integer past 2^53 as its exact text, which a number would round', async () => {
+    await db.pool.query(
+      `INSERT INTO unified.customer_attribute (customer_id, name, type, value_integer, lineage) VALUES ($1, 'big', 'integer', 9007199254740993, '{}'), ($1, 'low', 'integer', -9223372036854775808, '{}')`,
+      [id],
+    );
+    try {
+      const r = await cli('show', String(id), '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(values(r.stdout)).toMatchObject({ big: '9007199254740993', low: '-9223372036854775808', points: 120 });
+    } finally {
+      await db.pool.query(`DELETE FROM unified.customer_attribute WHERE customer_id = $1 AND name IN ('big', 'low')`, [id]);
+    }
+  });
+
+  it('prints them as text', async () => {
+    const r = await cli('show', String(id));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/points\s+120 {2}← shop_pg\/accounts\/attrs/);
+    expect(r.stdout).toMatch(/newsletter\s+false {2}←/);
+    expect(r.stdout).toMatch(/prefs\s+\{"lang":"zh"\} {2}←/);
+    expect(r.stdout).toMatch(/last_seen\s+2025-01-02T03:04:05\.000Z {2}←/);
+  });
+});
+
 describe('junction customers explain', () => {
   it('shows the chain of keys that joins the records', async () => {
     const r = await cli('explain', String(survivor));
@@ -94,6 +158,38 @@ describe('junction customers explain', () => {
       { key: 'email:zw@x.cn', state: 'link', records: ['crm_oracle/customers/C1', 'shop_pg/accounts/7'] },
       { key: 'phone:+8613911112222', state: 'link', records: ['app_mongo/users/u9', 'shop_pg/accounts/7'] },
     ]);
+  });
+});
+
+describe('junction customers explain <id>: the id, never a phone the digits also spell', () => {
+  let holder = 0;
+  beforeAll(async () => {
+    // +861010005 and +861010006: valid CN phones the digits 1010005 and 1010006 also read as.
+    await inTx(db.pool, (tx) =>
+      applyBatch(tx, [
+        mapped('shop_pg/accounts/p5', { keys: [['shop_account', 'p5'], ['phone', '+861010005']] }),
+        mapped('shop_pg/accounts/p6', { keys: [['shop_account', 'p6'], ['phone', '+861010006']] }),
+      ], rules),
+    );
+    holder = await customerOf(db.pool, 'shop_pg/accounts/p6');
+    // The next customer is 1010006, above the phones' holders.
+    await db.pool.query(`SELECT setval(pg_get_serial_sequence('unified.customer', 'id'), 1010005)`);
+    await inTx(db.pool, (tx) => applyBatch(tx, [mapped('shop_pg/accounts/id6', { keys: [['shop_account', 'id6']] })], rules));
+  });
+
+  it('refuses an id no customer has with ID_NOT_FOUND, though a customer holds the phone', async () => {
+    const r = await cli('explain', '1010005');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no customer 1010005 [ID_NOT_FOUND]');
+    expect(r.stdout).toBe('');
+  });
+
+  it('explains the customer of that id, not a lower-numbered holder of the phone', async () => {
+    expect(await customerOf(db.pool, 'shop_pg/accounts/id6')).toBe(1010006);
+    expect(holder).toBeLessThan(1010006);
+    const r = await cli('explain', '1010006', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ id: 1010006, chain: [{ record: 'shop_pg/accounts/id6', via: null }] });
   });
 });
 
