@@ -2,6 +2,7 @@
  * Conversion of driver values to the plain JSON every connector emits: dates as ISO-8601
  * with offset, big or exact numbers as strings, binary as base64, ObjectId as hex.
  */
+import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import { JunctionError } from '../config/errors.js';
 import type { JsonValue, SourceRecord } from './types.js';
 
@@ -17,6 +18,27 @@ export function isoDate(date: Date): string | null {
  * serialising it later fails with a bare RangeError at some depth.
  */
 export const MAX_JSON_DEPTH = 64;
+
+/**
+ * A number in JSON text that a JS number may not hold exactly: 16 digits or more (a decimal
+ * point may sit between them), or an exponent. With at most 15 digits and no exponent, a
+ * number always reads back as written. The exponent must start a number, so the hex of a
+ * UUID (`550e8400`) does not send every document down the slower path.
+ */
+const MAY_LOSE_PRECISION = /\d(?:\.?\d){15}|(?:^|[\s:,[])-?\d+(?:\.\d+)?[eE]/;
+
+/**
+ * JSON text from a source to values, numbers exact: JSON.parse rounds an order id of 20
+ * digits, or a decimal with many, without a trace (12345678901234567891 became
+ * "12345678901234567000"; 1e400 became Infinity, then null); such a number stays a string,
+ * as the record contract asks. The lossless parser is 3x slower, so it only runs when the
+ * text may hold one. A duplicate key keeps its last value, as with JSON.parse. The lossless
+ * parser recurses: callers bound the nesting (MAX_JSON_DEPTH) or catch its RangeError.
+ */
+export function parseExactJson(text: string): unknown {
+  if (!MAY_LOSE_PRECISION.test(text)) return JSON.parse(text);
+  return parseLossless(text, null, { parseNumber: (n) => (isSafeNumber(n) ? Number(n) : n), onDuplicateKey: ({ newValue }) => newValue });
+}
 
 interface BsonLike {
   _bsontype?: string;

@@ -11,13 +11,12 @@
  * mojibake; anything read as latin1) cannot be told apart from real text and pass through.
  */
 import iconv from 'iconv-lite';
-import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import { JunctionError } from '../../config/errors.js';
 import { redact } from '../../config/redact.js';
 // Response bodies get the limit every record has: JSON.parse takes any depth, but the
 // lossless parser recurses and serialising a record throws a bare RangeError past a few
 // thousand levels.
-import { MAX_JSON_DEPTH } from '../json.js';
+import { MAX_JSON_DEPTH, parseExactJson } from '../json.js';
 
 const REPLACEMENT = '\uFFFD';
 
@@ -109,9 +108,10 @@ function nestedDeeperThan(text: string, max: number): boolean {
 
 /**
  * JSON to plain values. Numbers that a JS number cannot hold exactly (long ids, decimals
- * with many digits) stay strings, as the record contract asks; the slower lossless parser
- * only runs when the text has a long digit run at all. Nesting is checked before parsing, in
- * one pass over the text, so neither parser nor a later stringify meets a hostile depth.
+ * with many digits, exponents) stay strings, as the record contract asks ({@link
+ * parseExactJson}, shared with the SQL connectors' json columns). Nesting is checked before
+ * parsing, in one pass over the text, so neither parser nor a later stringify meets a hostile
+ * depth.
  */
 export function parseJson(text: string, ctx: DecodeContext): unknown {
   if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
@@ -121,11 +121,7 @@ export function parseJson(text: string, ctx: DecodeContext): unknown {
     });
   }
   try {
-    if (!/\d{16}/.test(text)) return JSON.parse(text);
-    return parseLossless(text, null, {
-      parseNumber: (n) => (isSafeNumber(n) ? Number(n) : n),
-      onDuplicateKey: ({ newValue }) => newValue,
-    });
+    return parseExactJson(text);
   } catch (err) {
     const trimmed = text.trimEnd();
     throw new JunctionError('CONN_BAD_RESPONSE', `${ctx.path}: response is not valid JSON${trimmed === '' ? ' (empty body)' : ''}: ${(err as Error).message}`, {

@@ -12,10 +12,10 @@
  * - `json`/`jsonb`: parsed, numbers a JS number cannot hold exactly kept as strings
  *   ({@link pgJsonParse}); `bytea`: base64 (by `toRecord`); arrays element by element.
  */
-import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import pg from 'pg';
 import type { CustomTypesConfig } from 'pg';
 import type { FieldType } from '../types.js';
+import { parseExactJson } from '../json.js';
 import type { ColumnInfo } from './driver.js';
 import { isoToWallClock, pgTimestampToIso, pgTimestamptzToIso } from './time-values.js';
 
@@ -77,27 +77,14 @@ function arrayOf(element: TextParser): TextParser {
 }
 
 /**
- * A number in JSON text that a JS number may not hold exactly: 16 digits or more (a decimal
- * point may sit between them), or an exponent. With at most 15 digits and no exponent, a
- * number always reads back as written. The exponent must start a number, so the hex of a
- * UUID (`550e8400`) does not send every document down the slower path.
- */
-const MAY_LOSE_PRECISION = /\d(?:\.?\d){15}|(?:^|[\s:,[])-?\d+(?:\.\d+)?[eE]/;
-
-/**
- * `json`/`jsonb` text to values. JSON.parse rounds an order id of 20 digits, or a decimal
- * with many, without a trace (12345678901234567891 became "12345678901234567000"); such a
- * number stays a string instead, exact, as REST responses do (rest/decode.ts). The lossless
- * parser is 3x slower, so it only runs when the text may hold one. A duplicate key in `json`
- * keeps its last value, as with JSON.parse.
+ * `json`/`jsonb` text to values, numbers exact ({@link parseExactJson}). Nesting past the
+ * lossless parser's recursion goes to JSON.parse, and the row's depth limit (json.ts) refuses
+ * it with CONN_BAD_RESPONSE rather than a bare RangeError here.
  */
 export function pgJsonParse(text: string): unknown {
-  if (!MAY_LOSE_PRECISION.test(text)) return JSON.parse(text);
   try {
-    return parseLossless(text, null, { parseNumber: (n) => (isSafeNumber(n) ? Number(n) : n), onDuplicateKey: ({ newValue }) => newValue });
+    return parseExactJson(text);
   } catch (err) {
-    // Nesting past the lossless parser's recursion: JSON.parse reads it, and the row's depth
-    // limit (json.ts) refuses it with CONN_BAD_RESPONSE rather than a bare RangeError here.
     if (err instanceof RangeError) return JSON.parse(text);
     throw err;
   }

@@ -196,6 +196,12 @@ describe('broken and hostile responses', () => {
     expect(decode(JSON.stringify(inStrings))).toEqual(inStrings);
   });
 
+  it('numbers a JS number cannot hold stay exact text: long decimals and exponents too, not only long digit runs', () => {
+    const ctx = { source: 'test_rest', path: '/api', encoding: 'utf-8', secrets: [] };
+    const decode = (body: string) => parseResponse({ status: 200, headers: new Headers({ 'content-type': 'application/json' }), bytes: Buffer.from(body) }, ctx);
+    expect(decode('{"amount":12345678.123456789,"big":1e400,"n":7,"id":"550e8400-e29b"}')).toEqual({ amount: '12345678.123456789', big: '1e400', n: 7, id: '550e8400-e29b' });
+  });
+
   it('a body cut off mid-transfer (fewer bytes than Content-Length) is a retryable network failure', async () => {
     const srv = await serve((_q, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
