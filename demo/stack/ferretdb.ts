@@ -2,10 +2,13 @@
  * FerretDB v1 (MongoDB wire protocol on SQLite) is built from source with Go into the data
  * folder the first time the stack needs it.
  *
- * `go install …/cmd/ferretdb@v1.24.1` is tried first. The Go module proxy reachable here
- * refuses v1.24.1 and the module's version list (HTTP 403), which also breaks `go install`
- * for any version (it loads the list for deprecation notices). So the fallback downloads
- * the v1.24.0 module with `go mod download`, which needs neither, and builds it from a copy.
+ * Always from a copy of the module with its version stamped: the release build writes
+ * `build/version/version.txt` from `git describe`, and the module as the proxy serves it
+ * lacks the file, so a plain `go install …@v1.24.1` builds a binary that panics at start.
+ * `go mod download` fetches the module (it needs no version list, which the proxy reachable
+ * here has refused with HTTP 403); v1.24.1 is tried first, then v1.24.0. A binary is kept
+ * only once `ferretdb --version` runs, and one that does not (left by an older build) is
+ * rebuilt.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,8 +17,8 @@ import path from 'node:path';
 import { JunctionError } from '../../config/errors.js';
 
 const MODULE = 'github.com/FerretDB/FerretDB';
-const PREFERRED = 'v1.24.1';
-const FALLBACK = 'v1.24.0';
+/** Tried in order. */
+const VERSIONS = ['v1.24.1', 'v1.24.0'];
 
 function go(args: string[], cwd: string | undefined, env: NodeJS.ProcessEnv) {
   return spawnSync('go', args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -26,39 +29,51 @@ export function ensureFerretdb(dataDir: string, preset: string | undefined, log:
   if (preset) return preset;
   const binDir = path.join(dataDir, 'bin');
   const bin = path.join(binDir, 'ferretdb');
-  if (fs.existsSync(bin)) return bin;
+  if (fs.existsSync(bin)) {
+    if (runs(bin)) return bin;
+    log(`${bin} does not start; building it again`);
+    fs.rmSync(bin, { force: true });
+  }
   if (spawnSync('go', ['version']).status !== 0) {
     throw new JunctionError('STACK_MISSING_BINARY', 'Go is needed once to build FerretDB; install Go or set JUNCTION_FERRETDB_BIN (or JUNCTION_MONGO_URL)');
   }
   fs.mkdirSync(binDir, { recursive: true });
   const env = { ...process.env, GOBIN: binDir, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' };
-
-  log(`building FerretDB ${PREFERRED} with Go (once; about two minutes)…`);
-  const direct = go(['install', `${MODULE}/cmd/ferretdb@${PREFERRED}`], undefined, env);
-  if (direct.status === 0 && fs.existsSync(bin)) return bin;
-
-  log(`go install ${PREFERRED} failed (${firstLine(direct.stderr)}); building ${FALLBACK} from its module instead`);
-  const download = go(['mod', 'download', '-json', `${MODULE}@${FALLBACK}`], undefined, env);
-  const dir = download.status === 0 ? (JSON.parse(download.stdout) as { Dir?: string }).Dir : undefined;
-  if (!dir) {
-    throw new JunctionError('STACK_START_FAILED', `could not download FerretDB ${FALLBACK}: ${firstLine(download.stderr || download.stdout)}`);
+  const failures: string[] = [];
+  for (const version of VERSIONS) {
+    log(`building FerretDB ${version} with Go (once; about two minutes)…`);
+    const failure = build(version, bin, env);
+    if (failure === null) return bin;
+    failures.push(`${version}: ${failure}`);
+    log(`FerretDB ${version} not built (${firstLine(failure)})`);
   }
+  throw new JunctionError('STACK_START_FAILED', `could not build FerretDB:\n${failures.join('\n')}`);
+}
+
+/** Whether `bin` starts: prints its version and exits 0. */
+function runs(bin: string): boolean {
+  return spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
+}
+
+/** Downloads, stamps and builds `version` into `bin`; null when it worked, else why not. */
+function build(version: string, bin: string, env: NodeJS.ProcessEnv): string | null {
+  const download = go(['mod', 'download', '-json', `${MODULE}@${version}`], undefined, env);
+  const dir = download.status === 0 ? (JSON.parse(download.stdout) as { Dir?: string }).Dir : undefined;
+  if (!dir) return `download failed: ${firstLine(download.stderr || download.stdout)}`;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ferretdb-src-'));
   try {
     fs.cpSync(dir, work, { recursive: true });
     // The module cache is read-only; the copy must be writable to stamp it and remove it.
     spawnSync('chmod', ['-R', 'u+w', work]);
-    // The release build stamps its version into this file (normally from `git describe`).
-    const versionFile = path.join(work, 'build', 'version', 'version.txt');
-    fs.writeFileSync(versionFile, `${FALLBACK}\n`);
-    const build = go(['build', '-o', bin, './cmd/ferretdb'], work, env);
-    if (build.status !== 0) {
-      throw new JunctionError('STACK_START_FAILED', `FerretDB build failed:\n${build.stderr.split('\n').slice(-15).join('\n')}`);
-    }
+    fs.writeFileSync(path.join(work, 'build', 'version', 'version.txt'), `${version}\n`);
+    const built = go(['build', '-o', bin, './cmd/ferretdb'], work, env);
+    if (built.status !== 0) return `build failed:\n${built.stderr.split('\n').slice(-15).join('\n')}`;
+    if (runs(bin)) return null;
+    fs.rmSync(bin, { force: true });
+    return 'the built binary does not start (ferretdb --version failed)';
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-  return bin;
 }
 
 function firstLine(text: string): string {
