@@ -5,6 +5,7 @@
  * on PostgreSQL, a SOAP fault on the order service and an empty result on MongoDB.
  */
 import { DateTime } from 'luxon';
+import type { Checkpoint } from './types.js';
 
 export type CursorKind = 'number' | 'time';
 
@@ -45,4 +46,24 @@ export function isIsoWithOffset(text: string): boolean {
 export function cursorKind(text: string): CursorKind | null {
   if (NUMBER_TEXT.test(text)) return 'number';
   return cursorTime(text) === null ? null : 'time';
+}
+
+const INTEGER_TEXT = /^-?\d+$/;
+const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
+
+/**
+ * Whether a batch's last cursor value lies after a backfill's end, where the connector has
+ * no reading of its own (`Connector.cursorAfter`). Numbers compare as numbers (PostgreSQL's
+ * int8 arrives as text: `"12"` < `"100"`, exactly even past 2^53), dates as instants (a time
+ * without an offset as UTC), anything else as text.
+ */
+export function pastEnd(checkpoint: Checkpoint | null, to: string): boolean {
+  const cursor = checkpoint?.cursor;
+  if (cursor === null || cursor === undefined) return false;
+  const text = String(cursor);
+  if (INTEGER_TEXT.test(text) && INTEGER_TEXT.test(to)) return BigInt(text) > BigInt(to);
+  if (DECIMAL_TEXT.test(text) && DECIMAL_TEXT.test(to)) return Number(text) > Number(to);
+  const [a, b] = [cursorTime(text), cursorTime(to)];
+  if (a !== null && b !== null) return a > b;
+  return text > to;
 }

@@ -14,10 +14,12 @@ import type { ConnectorSpec } from './spec.js';
 import type { Batch, CheckResult, Checkpoint, Connector, LookupOptions, LookupResult, ReadOptions, StreamInfo } from './types.js';
 import { inferFields } from './rest/discover.js';
 import { MAX_JSON_DEPTH } from './json.js';
+import { pastEnd } from './cursor-value.js';
 import { NotFound, lookupResultAt, recordsAt } from './rest/envelope.js';
 import { RestClient } from './rest/http.js';
 import { RequestGate, type SharedRateLimit } from './rest/limiter.js';
 import { lookupRequest } from './rest/lookup.js';
+import { CursorCodec } from './rest/cursor.js';
 import { firstPageRequest, readStream, streamFields } from './rest/paging.js';
 import {
   connectionUrl,
@@ -297,6 +299,18 @@ class RestConnector implements Connector {
       checkpoint,
       { ...options, signal: this.signal(options.signal) },
     );
+  }
+
+  /**
+   * With a `cursor_format`, both sides are read as the stream's filter reads them: the
+   * cursor in the source's format and zone, `bound` in that format or as ISO-8601 (a time
+   * without an offset in the source's zone, as `--from` is).
+   */
+  cursorAfter(name: string, cursor: string | number, bound: string): boolean {
+    const stream = this.stream(name);
+    if (!stream.cursor_format) return pastEnd({ cursor, key: null }, bound);
+    const codec = new CursorCodec(this.source, stream.cursor_format);
+    return codec.compare(codec.rank(cursor), codec.rank(codec.toSource(bound))) > 0;
   }
 
   async lookup(name: string, params: Record<string, unknown>, options: LookupOptions = {}): Promise<LookupResult> {

@@ -87,6 +87,14 @@ export interface Connector {
   /** Batches of records after `checkpoint` (null: from the beginning). Read-only, cancellable. */
   read(stream: string, checkpoint: Checkpoint | null, options?: ReadOptions): AsyncIterable<Batch>;
   /**
+   * Whether `cursor` (a checkpoint's, as `read` hands it out) lies after `bound` (a backfill's
+   * `--to`, typed by a person), read the way this connector reads a `--from`. Absent where the
+   * generic comparison holds (`pastEnd` in pipelines/run-sync.ts: numbers as numbers, times
+   * as instants, a time without an offset as UTC); a source whose cursors are wall-clock
+   * times in its own zone must say, or a backfill stops hours early or late.
+   */
+  cursorAfter?(stream: string, cursor: string | number, bound: string): boolean;
+  /**
    * How many records `read(stream, checkpoint)` would hand out now: the total of a sync's
    * progress bar (percentage, ETA). Absent where the source cannot tell without reading
    * everything (REST and SOAP APIs page without a total).

@@ -34,7 +34,7 @@ import { classifyError, isTransient } from './classify-error.js';
 import { writeDeadLetters } from './dead-letter.js';
 import { applyBatch, type BatchResult } from './load/apply-batch.js';
 import { applyIsolating } from './load/isolate.js';
-import { CURSOR_FORMS, cursorKind, cursorTime, type CursorKind } from '../connectors/cursor-value.js';
+import { CURSOR_FORMS, cursorKind, pastEnd, type CursorKind } from '../connectors/cursor-value.js';
 import { compileMapping } from './map/compile.js';
 import { mapBatch } from './map/map-batch.js';
 import { batchDuration, recordsFailed, recordsRead, recordsWritten } from './metrics.js';
@@ -143,25 +143,6 @@ export function positionStream(stream: string, mode: SyncMode, runId: number): s
 
 /** Days after which the position of a full or backfill run that never finished is deleted. */
 export const STALE_POSITION_DAYS = 7;
-
-const INTEGER_TEXT = /^-?\d+$/;
-const DECIMAL_TEXT = /^-?\d+(\.\d+)?$/;
-
-/**
- * Whether a batch's last cursor value lies after the backfill's end. Numbers compare as
- * numbers (PostgreSQL's int8 arrives as text: `"12"` < `"100"`, exactly even past 2^53),
- * dates as instants, anything else as text.
- */
-export function pastEnd(checkpoint: Checkpoint | null, to: string): boolean {
-  const cursor = checkpoint?.cursor;
-  if (cursor === null || cursor === undefined) return false;
-  const text = String(cursor);
-  if (INTEGER_TEXT.test(text) && INTEGER_TEXT.test(to)) return BigInt(text) > BigInt(to);
-  if (DECIMAL_TEXT.test(text) && DECIMAL_TEXT.test(to)) return Number(text) > Number(to);
-  const [a, b] = [cursorTime(text), cursorTime(to)];
-  if (a !== null && b !== null) return a > b;
-  return text > to;
-}
 
 function aborted(source: string, signal: AbortSignal): JunctionError {
   return new JunctionError('CONN_ABORTED', `sync of ${source} cancelled`, { cause: signal.reason, where: { source } });
@@ -301,6 +282,9 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
 
   const connector = createConnector(source, config.sources[source] as { type: string }, { ...o.connector, log });
   const reading = new AbortController();
+  // A backfill's end, read as the connector reads its start (a REST source's wall clock is in its own zone).
+  const afterEnd = (cp: Checkpoint | null, to: string) =>
+    cp?.cursor === null || cp?.cursor === undefined ? false : connector.cursorAfter ? connector.cursorAfter(stream, cp.cursor, to) : pastEnd(cp, to);
   const signal = o.signal ? AbortSignal.any([o.signal, reading.signal]) : reading.signal;
   const every = o.runRowEvery ?? 10;
   // Where the ClickHouse sends say how many times a DateTime could not hold (sinks/datetime.ts).
@@ -361,7 +345,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       await o.onCommitted?.({ runId, source, stream, result: applied });
       await o.onBatch?.({ ...progress, ...(total === undefined ? {} : { total: Math.max(total, progress.read) }) });
       if (progress.batches % every === 0) await sendRunRow('running');
-      if (mode === 'backfill' && o.to !== undefined && pastEnd(batch.checkpoint, o.to)) break;
+      if (mode === 'backfill' && o.to !== undefined && afterEnd(batch.checkpoint, o.to)) break;
     }
     await outbox?.flush();
     if (owed !== undefined) await sendPending(pool, o.clickhouse!, source, stream, { log: sinkLog });

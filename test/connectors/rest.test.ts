@@ -431,6 +431,28 @@ describe('paging styles', () => {
   });
 });
 
+describe('cursorAfter: a backfill end read as the stream reads its start', () => {
+  const withFormat = (format: string) =>
+    connect('http://127.0.0.1:1', { streams: { items: { path: '/api', key: 'id', cursor: 't', cursor_param: 'since', cursor_format: { format, timezone: 'Asia/Shanghai' } } } });
+
+  it.each([
+    ['a Shanghai wall clock before a UTC end', 'yyyy-MM-dd HH:mm:ss', '2025-01-01 07:59:59', '2025-01-01T00:00:00Z', false],
+    ['a Shanghai wall clock after a UTC end', 'yyyy-MM-dd HH:mm:ss', '2025-01-01 08:00:01', '2025-01-01T00:00:00Z', true],
+    ['an end without an offset is Shanghai time', 'yyyy-MM-dd HH:mm:ss', '2025-01-01 08:00:01', '2025-01-01T08:00:00', true],
+    ['an end in the source format', 'yyyy-MM-dd HH:mm:ss', '2025-01-01 08:00:00', '2025-01-01 08:00:00', false],
+    ['unix seconds against an ISO end', 'unix', 1735689599, '2025-01-01T00:00:00Z', false],
+    ['unix seconds past an ISO end', 'unix', 1735689601, '2025-01-01T00:00:00Z', true],
+  ] as const)('%s', (_name, format, cursor, bound, expected) => {
+    expect(withFormat(format).cursorAfter!('items', cursor, bound)).toBe(expected);
+  });
+
+  it('without a cursor_format, the generic comparison (numbers as numbers)', () => {
+    const c = connect('http://127.0.0.1:1', { streams: { items: { path: '/api', key: 'id', cursor: 't', cursor_param: 'since' } } });
+    expect(c.cursorAfter!('items', '99', '100')).toBe(false);
+    expect(c.cursorAfter!('items', '101', '100')).toBe(true);
+  });
+});
+
 describe('page numbers over a changing table (tie- and drift-safe)', () => {
   interface Row {
     id: number;

@@ -1,6 +1,6 @@
 /** Where a backfill stops: `pastEnd` compares a batch's last cursor value with `--to`. */
 import { describe, expect, it } from 'vitest';
-import { pastEnd } from '../../pipelines/run-sync.js';
+import { pastEnd } from '../../connectors/cursor-value.js';
 
 describe('pastEnd', () => {
   it.each([
