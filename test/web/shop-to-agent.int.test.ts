@@ -97,13 +97,15 @@ describe('shop → widget → agent console → widget', () => {
       await screenshot(shop, 'widget-open');
 
       // Stored, routed by language to cn_support, linked to her unified customer.
-      const conv = await env.hub.pool.query<{ id: string; team: string; customer_id: string | null; meta: { language?: string } }>(
+      const conv = await env.hub.pool.query<{ id: string; team: string; customer_id: string | null; meta: { language?: string; url?: string } }>(
         'SELECT id, team, customer_id, meta FROM gateway.conversation',
       );
       expect(conv.rows).toHaveLength(1);
       const c = conv.rows[0]!;
       const customer = await env.hub.pool.query<{ customer_id: string }>(`SELECT customer_id FROM unified.customer_identity WHERE kind = 'shop_account' AND value = $1`, [SHOPPER.id]);
       expect(c).toMatchObject({ team: CN_TEAM, customer_id: customer.rows[0]!.customer_id, meta: { language: 'zh-CN' } });
+      // The page she wrote from, without its query (?shopper=… names her account).
+      expect(c.meta.url).toBe(`${env.gatewayUrl}/demo/shop`);
       const conversationId = Number(c.id);
       const customerId = Number(c.customer_id);
 

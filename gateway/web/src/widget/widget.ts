@@ -157,7 +157,9 @@ class Widget {
   private send(text: string): void {
     const s = this.client.getState();
     const cid = this.current(s);
-    if (cid === null) this.client.send(text, { page: { url: location.href, language: navigator.language, channel: 'web' } });
+    // The page without its query and fragment: they carry what a site should not hand over
+    // (a reset token, the shopper's email, a session id), and routing rules match paths.
+    if (cid === null) this.client.send(text, { page: { url: location.origin + location.pathname, language: navigator.language, channel: 'web' } });
     else this.client.send(text, { conversationId: cid });
     this.lastTyping = 0;
   }
