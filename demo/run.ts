@@ -17,6 +17,7 @@ import { stackUp } from './stack/stack.js';
 import type { ServiceStatus } from './stack/stack.js';
 import { seedEstate } from './seed/seed-estate.js';
 import { DEFAULT_SCALE, digestEstate } from './seed/generate.js';
+import { hubClient } from '../sql/hub-connection.js';
 
 export interface DemoOptions {
   settings: StackSettings;
@@ -57,7 +58,7 @@ export async function estateIsSeeded(settings: StackSettings, scale: number, gro
 
 /** {@link forgetEstate} on the stack's hub database and ClickHouse. */
 async function forgetOldEstate(settings: StackSettings): Promise<void> {
-  const db = new pg.Client({ connectionString: settings.services.postgres.url });
+  const db = hubClient(settings.services.postgres.url);
   const clickhouse = createClickhouseClient(settings);
   await db.connect();
   try {

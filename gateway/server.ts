@@ -9,7 +9,6 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { WebSocketServer } from 'ws';
 import { JunctionError, isJunctionError } from '../config/errors.js';
 import { silentLogger, type Logger } from '../config/log.js';
@@ -38,6 +37,7 @@ import { SocketSession } from './socket-session.js';
 import { ReceiptWriter } from './store/receipts.js';
 import { authenticateUpgrade, refuseUpgrade, type Authenticated } from './upgrade.js';
 import { participantId } from './auth/token.js';
+import { hubPool } from '../sql/hub-connection.js';
 
 /** Options of {@link startGateway}. */
 export interface GatewayOptions {
@@ -99,7 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const instanceId = options.instanceId ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const log = (options.log ?? silentLogger).child({ gateway: instanceId });
 
-  const pool = new pg.Pool({ connectionString: options.pgUrl, max: options.poolSize ?? 10 });
+  const pool = hubPool(options.pgUrl, { max: options.poolSize ?? 10 });
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'));
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2 });
   const sub = redis.duplicate();

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import * as z from 'zod';
 import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
@@ -12,9 +12,10 @@ import { addAgent, agentEmail, listAgents, setAgentCapacity, setAgentDisabled, t
 import { loadCliConfig } from '../sources.js';
 import { connectRedis } from '../cli-redis.js';
 import { printJson } from '../json-output.js';
+import { hubClient } from '../../sql/hub-connection.js';
 
 async function withDb<T>(fn: (db: pg.Client) => Promise<T>): Promise<T> {
-  const db = new pg.Client({ connectionString: stackSettings().services.postgres.url });
+  const db = hubClient(stackSettings().services.postgres.url);
   await db.connect();
   try {
     return await fn(db);

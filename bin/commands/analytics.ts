@@ -7,7 +7,6 @@
  * still being written are left alone, so it is safe while syncs run.
  */
 import type { Command } from 'commander';
-import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import { resolveRules } from '../../pipelines/resolve/rules.js';
 import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
@@ -15,6 +14,7 @@ import { repairClickhouse, type RepairCounts, type RepairSummary } from '../../p
 import { printJson } from '../json-output.js';
 import { loadCliConfig } from '../sources.js';
 import { parseSince } from './dlq.js';
+import { hubPool } from '../../sql/hub-connection.js';
 
 const counts = (c: RepairCounts) => `${c.customers} customers, ${c.orders} orders, ${c.tickets} tickets`;
 
@@ -41,7 +41,7 @@ export function registerAnalytics(program: Command): void {
     .action(async (opts: { since?: Date; config?: string; json?: boolean }) => {
       const rules = resolveRules(await loadCliConfig(opts.config));
       const settings = stackSettings();
-      const pool = new pg.Pool({ connectionString: settings.services.postgres.url, max: 2 });
+      const pool = hubPool(settings.services.postgres.url, { max: 2 });
       const clickhouse = createClickhouseClient(settings);
       let summary: RepairSummary;
       try {

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import pg from 'pg';
+import type pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
 import type { ResolvedConfig } from '../../config/load.js';
@@ -18,6 +18,7 @@ import { showCustomer, type CustomerView } from '../../pipelines/unified/show.js
 import { unmergeAndSend } from '../../pipelines/unified/unmerge.js';
 import { printJson } from '../json-output.js';
 import { loadCliConfig } from '../sources.js';
+import { hubPool, hubClient } from '../../sql/hub-connection.js';
 
 interface Common {
   config?: string;
@@ -25,7 +26,7 @@ interface Common {
 }
 
 async function withDb<T>(fn: (db: pg.Client) => Promise<T>): Promise<T> {
-  const db = new pg.Client({ connectionString: stackSettings().services.postgres.url });
+  const db = hubClient(stackSettings().services.postgres.url);
   await db.connect();
   try {
     return await fn(db);
@@ -163,7 +164,7 @@ export function registerCustomers(program: Command): void {
       const { rules } = await rulesFrom(opts.config);
       const settings = stackSettings();
       // Two connections: the unmerge's transaction, then the send of its ClickHouse rows.
-      const pool = new pg.Pool({ connectionString: settings.services.postgres.url, max: 2 });
+      const pool = hubPool(settings.services.postgres.url, { max: 2 });
       const clickhouse = createClickhouseClient(settings);
       let result: Awaited<ReturnType<typeof unmergeAndSend>>;
       try {

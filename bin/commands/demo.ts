@@ -2,7 +2,6 @@
  * `junction demo …`: the sample legacy estate of a fictional retailer (see demo/README.md).
  */
 import type { Command } from 'commander';
-import pg from 'pg';
 import { demoTeams, ensureDemoAgents, DEMO_AGENT_PASSWORD } from '../../demo/agents.js';
 import { seedEstate } from '../../demo/seed/seed-estate.js';
 import { describeDemo, runDemo } from '../../demo/run.js';
@@ -11,6 +10,7 @@ import { stackSettings } from '../../config/env.js';
 import { syncDemoStreams } from '../demo-sync.js';
 import { loadCliConfig } from '../sources.js';
 import { positiveInt } from '../options.js';
+import { hubClient } from '../../sql/hub-connection.js';
 
 /** Adds the `demo` command group (and its `seed` subcommand) to the CLI. */
 export function registerDemo(program: Command): Command {
@@ -24,7 +24,7 @@ export function registerDemo(program: Command): Command {
       const log = (line: string) => console.error(`demo: ${line}`);
       const summary = await runDemo({ settings, reseed: opts.reseed, log });
       const config = await loadCliConfig(undefined);
-      const db = new pg.Client({ connectionString: settings.services.postgres.url });
+      const db = hubClient(settings.services.postgres.url);
       await db.connect();
       try {
         const agents = await ensureDemoAgents(db, demoTeams(config.gateway));

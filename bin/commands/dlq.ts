@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
-import pg from 'pg';
+import type pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import { JunctionError, isJunctionError } from '../../config/errors.js';
 import { createLogger, type Logger } from '../../config/log.js';
@@ -17,6 +17,7 @@ import { connectRedis } from '../cli-redis.js';
 import { printJson } from '../json-output.js';
 import { positiveInt } from '../options.js';
 import { loadCliConfig } from '../sources.js';
+import { hubPool } from '../../sql/hub-connection.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -89,7 +90,7 @@ export function formatReplaySummary(s: ReplaySummary): string {
 }
 
 async function withPool<T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  const pool = new pg.Pool({ connectionString: stackSettings().services.postgres.url, max: 4 });
+  const pool = hubPool(stackSettings().services.postgres.url, { max: 4 });
   try {
     return await fn(pool);
   } finally {

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { QueueEvents } from 'bullmq';
-import pg from 'pg';
+import type pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import { JunctionError, isJunctionError } from '../../config/errors.js';
 import type { ResolvedConfig } from '../../config/load.js';
@@ -17,6 +17,7 @@ import { connectRedis } from '../cli-redis.js';
 import { loadCliConfig } from '../sources.js';
 import { positiveInt } from '../options.js';
 import { printJson } from '../json-output.js';
+import { hubPool } from '../../sql/hub-connection.js';
 
 interface Common {
   config?: string;
@@ -26,7 +27,7 @@ interface Common {
 const who = () => `cli:${os.userInfo().username}`;
 
 async function withPool<T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  const pool = new pg.Pool({ connectionString: stackSettings().services.postgres.url, max: 3 });
+  const pool = hubPool(stackSettings().services.postgres.url, { max: 3 });
   try {
     await assertJobsSchema(pool);
     return await fn(pool);

@@ -9,7 +9,6 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { JunctionError } from '../../config/errors.js';
@@ -26,6 +25,7 @@ import { createScheduler } from '../../jobs/scheduler.js';
 import { assertJobsSchema } from '../../jobs/schedule-state.js';
 import { loadCliConfig } from '../sources.js';
 import { positiveInt } from '../options.js';
+import { hubPool } from '../../sql/hub-connection.js';
 
 type Role = 'worker' | 'scheduler' | 'gateway' | 'all';
 const ROLES: readonly Role[] = ['worker', 'scheduler', 'gateway', 'all'];
@@ -58,7 +58,7 @@ async function startRoles(config: ResolvedConfig, opts: StartOptions, log: Logge
   const settings = stackSettings();
   const redisUrl = settings.services.redis.url;
   const concurrency = opts.concurrency ?? config.pipelines.worker_concurrency;
-  const pool = new pg.Pool({ connectionString: settings.services.postgres.url, max: concurrency * 2 + 4, connectionTimeoutMillis: 10_000 });
+  const pool = hubPool(settings.services.postgres.url, { max: concurrency * 2 + 4, connectionTimeoutMillis: 10_000 });
   closers.push({ what: 'postgres pool', close: () => pool.end() });
   pool.on('error', (err) => log.warn({ err }, 'idle postgres connection failed'));
 

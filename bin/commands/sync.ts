@@ -7,7 +7,6 @@
  */
 import type { Command } from 'commander';
 import { QueueEvents } from 'bullmq';
-import pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
 import type { ResolvedConfig } from '../../config/load.js';
@@ -22,6 +21,7 @@ import { progressView, summaryLine } from '../sync-progress.js';
 import { waitForJob } from '../sync-wait.js';
 import { connectRedis } from '../cli-redis.js';
 import { printJson } from '../json-output.js';
+import { hubPool } from '../../sql/hub-connection.js';
 
 interface SyncCliOptions {
   full?: boolean;
@@ -69,7 +69,7 @@ type Request = Pick<SyncJobData, 'source' | 'stream' | 'mode' | 'from' | 'to'>;
 
 async function syncHere(config: ResolvedConfig, ref: string, request: Request, opts: SyncCliOptions): Promise<SyncSummary> {
   const settings = stackSettings();
-  const pool = new pg.Pool({ connectionString: settings.services.postgres.url, max: 4 });
+  const pool = hubPool(settings.services.postgres.url, { max: 4 });
   const log = createLogger({ secrets: config, level: process.env.JUNCTION_LOG_LEVEL ?? 'warn' });
   const clickhouse = createClickhouseClient(settings, { log });
   const view = progressView(ref, !opts.json);
