@@ -36,9 +36,10 @@ function normalise(secrets: Iterable<string>): string[] {
   return [...unique].sort((a, b) => b.length - a.length || a.localeCompare(b));
 }
 
-// The password runs to the authority's last `@` (drivers split there, so `p@ss` is one
-// password), never past its end (`/`, `?`, `#`, whitespace).
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^/?#\s]*@/gi;
+// The user runs to the first `:` and may hold `@` (Azure's `user@server`); the password runs
+// to the authority's last `@` (drivers split there, so `p@ss` is one password), never past
+// its end (`/`, `?`, `#`, whitespace).
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*):[^/?#\s]*@/gi;
 
 /**
  * Credentials given as URL query parameters: pg-connection-string reads `?password=` as the

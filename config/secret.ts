@@ -28,7 +28,7 @@ export function secretUrl<T extends z.ZodType>(schema: T): T {
 }
 
 // To the authority's last `@`, as drivers read it (see URL_USERINFO in redact.ts).
-const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^/?#\s]*)@/gi;
+const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:([^/?#\s]*)@/gi;
 
 /** The passwords embedded in URLs in `text`, as userinfo or query parameters (raw and percent-decoded). */
 export function urlPasswords(text: string): string[] {

@@ -115,6 +115,12 @@ describe('secret redaction', () => {
     expect(redact('connect postgres://u:p@ssw0rd-Secret@db.internal:5432/x?sslmode=a@b failed, mail a@b.c'))
       .toBe('connect postgres://u:***@db.internal:5432/x?sslmode=a@b failed, mail a@b.c');
     expect(redact('redis://:pw@h1 and redis://:pw2@h2/0')).toBe('redis://:***@h1 and redis://:***@h2/0');
+    // A user with `@` (Azure's user@server): the user runs to the first `:`.
+    expect(redact('PostgreSQL at postgres://junction@corp:Sup3rS3cret@127.0.0.1:15999/junction does not answer'))
+      .toBe('PostgreSQL at postgres://junction@corp:***@127.0.0.1:15999/junction does not answer');
+    expect(urlPasswords('postgres://junction@corp:Sup3r%40S3cret@db/x')).toEqual(['Sup3r%40S3cret', 'Sup3r@S3cret']);
+    // A user without a password, a port, an `@` in the query: nothing to redact.
+    expect(redact('https://user@host:8080/p?x=a@b')).toBe('https://user@host:8080/p?x=a@b');
     expect(urlPasswords('postgres://u:p@ssw0rd-Secret@db/x and redis://:a%40b@h')).toEqual(['p@ssw0rd-Secret', 'p@ssw0rd-Secret', 'a%40b', 'a@b']);
     // Drivers read credentials from the query too (pg: ?password=, ioredis merges it into its options).
     expect(redact('redis://127.0.0.1:16379/0?password=s3cret&db=1 and postgres://u@h/db?sslmode=require&password=p%40ss#x'))
