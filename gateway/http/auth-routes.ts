@@ -100,15 +100,19 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     res.json({ token, expiresAt: expiresAt.toISOString(), expiresIn: secondsLeft(expiresAt), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
   });
 
+  const consumeVisitor = (address: string) =>
+    visitorLimiter!.consume(address).then(
+      () => undefined,
+      () => {
+        throw new JunctionError('GW_RATE_LIMITED', `more than ${perMinute} new visitor sessions a minute from this address; wait a minute`);
+      },
+    );
+
   router.post('/api/visitor/session', async (req, res) => {
     const body = parseBody(visitorSessionSchema, req.body);
     const previous = bearerPrincipal(req, ctx);
     if (previous && previous.kind !== 'visitor') throw new JunctionError('GW_FORBIDDEN', 'an agent token cannot renew a visitor session');
-    if (!previous && visitorLimiter) {
-      await visitorLimiter.consume(clientAddress(req)).catch(() => {
-        throw new JunctionError('GW_RATE_LIMITED', `more than ${perMinute} new visitor sessions a minute from this address; wait a minute`);
-      });
-    }
+    if (!previous && visitorLimiter) await consumeVisitor(clientAddress(req));
     let identity: IdentityClaims | null = previous?.identity ?? null;
     let customerId = previous?.customerId ?? null;
     if (body.identity !== undefined || body.signature !== undefined) {
@@ -124,6 +128,9 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     // Visibility is by visitorId: a renewal that signs in someone else (a shared device, a
     // logout and login on the retailer's site) starts a new visitor, or B would read A's chats.
     const sameVisitor = previous && (previous.identity === null || sameIdentity(previous.identity, identity));
+    // A renewal that starts a new visitor counts as a new session: alternating two signed
+    // identities on one token would otherwise mint visitors past the limit.
+    if (previous && !sameVisitor && visitorLimiter) await consumeVisitor(clientAddress(req));
     const visitorId = sameVisitor ? previous.visitorId : randomUUID();
     const { token, expiresAt } = signToken({ kind: 'visitor', visitorId, customerId, identity }, ctx.settings.token_secret, ctx.settings.visitor_token_ttl_s);
     res.json({ token, expiresAt: expiresAt.toISOString(), expiresIn: secondsLeft(expiresAt), visitorId, identified: identity !== null, customerLinked: customerId !== null });

@@ -85,6 +85,21 @@ describe('new visitor sessions per address', () => {
     expect(renewed.status).toBe(200);
     expect(renewed.json!.visitorId).toBe(first.json!.visitorId);
   });
+
+  it('a renewal that signs in someone else is a new visitor, and counts as one', async () => {
+    const limited = await env.start({ settings: { visitor_sessions_per_minute: 2 } });
+    const renew = (body: Record<string, unknown>, token: string) => http(limited.port, 'POST', '/api/visitor/session', body, { authorization: `Bearer ${token}` });
+    const first = await http(limited.port, 'POST', '/api/visitor/session', signed({ email: 'ann@example.com' }));
+    expect(first.status).toBe(200);
+    // One new visitor left in this minute: bob's renewal takes it, ann's again is refused.
+    const bob = await renew(signed({ email: 'bob@example.com' }), first.json!.token as string);
+    expect(bob.status).toBe(200);
+    expect(bob.json!.visitorId).not.toBe(first.json!.visitorId);
+    const annAgain = await renew(signed({ email: 'ann@example.com' }), bob.json!.token as string);
+    expect({ status: annAgain.status, code: annAgain.code }).toEqual({ status: 429, code: 'GW_RATE_LIMITED' });
+    // Keeping the same visitor is still a renewal, not a new session.
+    expect((await renew({}, bob.json!.token as string)).status).toBe(200);
+  });
 });
 
 describe('per-address limits behind a reverse proxy (gateway.trust_proxy)', () => {
