@@ -12,7 +12,7 @@
  */
 import iconv from 'iconv-lite';
 import { JunctionError } from '../../config/errors.js';
-import { redact } from '../../config/redact.js';
+import { REDACTED, redact } from '../../config/redact.js';
 // Response bodies get the limit every record has: JSON.parse takes any depth, but the
 // lossless parser recurses and serialising a record throws a bare RangeError past a few
 // thousand levels.
@@ -82,8 +82,35 @@ export function excerpt(text: string, secrets: readonly string[], max = 200): st
     .replace(/&amp;/g, '&')
     .replace(/\s+/g, ' ')
     .trim();
-  const cut = plain.length > max ? `${plain.slice(0, max)}…` : plain;
-  return redact(cut, secrets);
+  // Masked before the cut, so a secret across it is whole when redacted.
+  const whole = redact(plain, secrets);
+  const cut = maskCutSecrets(whole.length > max ? whole.slice(0, max) : whole, secrets);
+  return whole.length > max ? `${cut}…` : cut;
+}
+
+/**
+ * A secret cut by a window's edge (the caller's slice of a body, or the excerpt's own cut)
+ * leaves its start at the window's end or its end at the window's start, where `redact`
+ * cannot see it whole: such a piece of 3 or more characters is masked too.
+ */
+function maskCutSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    for (let k = Math.min(secret.length - 1, out.length); k >= 3; k--) {
+      if (out.endsWith(secret.slice(0, k))) {
+        out = `${out.slice(0, out.length - k)}${REDACTED}`;
+        break;
+      }
+    }
+    for (let k = Math.min(secret.length - 1, out.length); k >= 3; k--) {
+      if (out.startsWith(secret.slice(secret.length - k))) {
+        out = `${REDACTED}${out.slice(k)}`;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** Whether arrays and objects in JSON `text` nest deeper than `max` (brackets in strings do not count). */

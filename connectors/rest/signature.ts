@@ -5,6 +5,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import iconv from 'iconv-lite';
+import { basicCredentials } from '../basic-auth.js';
 
 /** The `auth:` of a rest source (resolved config). */
 export type RestAuth =
@@ -74,7 +75,7 @@ export function applyAuth(
       query[auth.sign_param] = sign(query, auth, encoding);
       return;
     case 'basic':
-      headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+      headers.authorization = `Basic ${basicCredentials(auth.username, auth.password)}`;
       return;
     case 'bearer':
       headers.authorization = `Bearer ${auth.token}`;
@@ -91,7 +92,7 @@ export function authSecrets(auth: RestAuth | undefined): string[] {
     case 'signature':
       return [auth.appkey, auth.secret];
     case 'basic':
-      return [auth.password];
+      return [auth.password, basicCredentials(auth.username, auth.password)];
     case 'bearer':
       return [auth.token];
     case 'header':

@@ -19,6 +19,7 @@ import { lookupParam, renderArgs, type ArgValue } from './templates.js';
 import { describedAt, describedFields, operations, pathProblem } from './wsdl-fields.js';
 import { guardXml } from './xml-guard.js';
 import { untilAborted } from '../abort.js';
+import { basicCredentials } from '../basic-auth.js';
 
 export interface SoapLookupOptions {
   operation: string;
@@ -83,7 +84,7 @@ export class SoapConnector implements Connector {
    */
   private async createClient(signal: AbortSignal): Promise<soap.Client> {
     const { wsdl, auth, timeout_ms: timeout, max_response_bytes: maxBytes } = this.options;
-    const secrets = auth ? [auth.password] : [];
+    const secrets = auth ? [auth.password, ...(auth.type === 'basic' ? [basicCredentials(auth.username, auth.password)] : [])] : [];
     const request = guardedHttp({ source: this.source, maxBytes, httpAgent: this.httpAgent, httpsAgent: this.httpsAgent, secrets });
     let location = wsdl;
     if (wsdl.startsWith('file:')) {
@@ -91,7 +92,7 @@ export class SoapConnector implements Connector {
       // The `soap` package reads files itself, past the HTTP guard: check the bytes first.
       guardXml(await readFile(location, { signal }), maxBytes, { source: this.source, what: 'WSDL' });
     }
-    const basic = auth?.type === 'basic' ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : undefined;
+    const basic = auth?.type === 'basic' ? { Authorization: `Basic ${basicCredentials(auth.username, auth.password)}` } : undefined;
     const client = await soap.createClientAsync(
       location,
       {
@@ -262,6 +263,9 @@ export class SoapConnector implements Connector {
     const client = await this.getClient();
     const ops = operations(client.describe());
     return Object.entries(this.options.streams).map(([name, stream]) => {
+      // A path the WSDL does not have would list the stream with no fields, as if it had none.
+      const wrong = this.recordPathError(client, { kind: 'stream', name, operation: stream.operation, record_path: stream.record_path });
+      if (wrong) throw wrong;
       const fields = cursorFields(stream);
       const node = describedAt(ops.get(stream.operation)?.output, stream.record_path);
       const required = [fields.key, ...(fields.cursor ? [fields.cursor] : [])];

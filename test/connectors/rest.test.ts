@@ -14,7 +14,7 @@ import { createLogger } from '../../config/log.js';
 import { spec } from '../../connectors/rest.js';
 import { CursorCodec, compareKeys } from '../../connectors/rest/cursor.js';
 import { MAX_JSON_DEPTH } from '../../connectors/json.js';
-import { parseResponse } from '../../connectors/rest/decode.js';
+import { excerpt, parseResponse } from '../../connectors/rest/decode.js';
 import { applyAuth, sign, signatureBase } from '../../connectors/rest/signature.js';
 import type { Batch, Checkpoint, Connector, SourceRecord } from '../../connectors/types.js';
 import { load, yaml } from '../config/yaml-fixtures.js';
@@ -267,6 +267,31 @@ describe('broken and hostile responses', () => {
     expect(err).toMatchObject({ code: 'CONN_HTTP_ERROR', retryable: false, details: { status: 500 } });
     expect(String(err.details?.excerpt)).toMatch(/^Fatal error: Uncaught TypeError/);
     expect(srv.hits).toHaveLength(1);
+  });
+
+  it('an error page echoing the request shows neither a Basic credential nor a piece of a token cut by the excerpt', async () => {
+    const echo = (req: IncomingMessage) => `<h1>Debug</h1><pre>HTTP_AUTHORIZATION: ${req.headers.authorization ?? ''}</pre>`;
+    const basicSrv = await serve((req, res) => send(res, 500, echo(req), 'text/html'));
+    const basic = await failure(readAll(connect(basicSrv.url, { auth: { type: 'basic', username: 'hub', password: 'S3cr3t-Pw!' } })));
+    const basicText = `${basic.message} ${JSON.stringify(basic.details)}`;
+    expect(basicText).toContain('HTTP_AUTHORIZATION: Basic ***');
+    expect(basicText).not.toContain(Buffer.from('hub:S3cr3t-Pw!').toString('base64'));
+
+    // The token straddles the excerpt's 200th character: cut first, it was no longer whole to redact.
+    const token = 'tok_LIVE_9f8e7d6c5b4a39281706';
+    const padded = (req: IncomingMessage) => `${'x'.repeat(160)} ${echo(req)} ${'y'.repeat(100)}`;
+    const bearerSrv = await serve((req, res) => send(res, 500, padded(req), 'text/html'));
+    const bearer = await failure(readAll(connect(bearerSrv.url, { auth: { type: 'bearer', token } })));
+    const excerpt = String(bearer.details?.excerpt);
+    expect(excerpt).toContain('Bearer *** yyy');
+    expect(excerpt).not.toContain('tok_');
+  });
+
+  it('an excerpt of a slice masks the piece of a secret its edges cut (3 characters or more)', () => {
+    const secrets = ['MY-SECRET-12345'];
+    expect(excerpt('ECRET-12345 and more', secrets)).toBe('*** and more');
+    expect(excerpt('before MY-SECR', secrets)).toBe('before ***');
+    expect(excerpt('ends with MY', secrets)).toBe('ends with MY');
   });
 
   it('an HTML page with HTTP 200 (a PHP warning printed before the JSON) → CONN_HTTP_ERROR', async () => {

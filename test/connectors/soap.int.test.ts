@@ -275,6 +275,13 @@ describe('soap connector against the PHP order service', () => {
     expect(fields.lines?.type).toBe('object');
   });
 
+  it('discover() refuses a record_path the WSDL does not have (CONN_BAD_RESPONSE), as read() does, instead of a stream without fields', async () => {
+    const typo = connector({ streams: { orders: { ...ORDERS_STREAM, record_path: 'orders.ordr' } } });
+    const err = await errorOf(typo.discover());
+    expect(err.code).toBe('CONN_BAD_RESPONSE');
+    expect(err.message).toContain('record_path orders.ordr is not in the WSDL');
+  });
+
   it('reads the WSDL from a file:// URL; a file with a DTD is refused like a fetched one', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'junction-soap-'));
     closers.push(() => rm(dir, { recursive: true, force: true }));
