@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v node >/dev/null || ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
-  echo "bootstrap: Node.js 20 or newer is required" >&2
+# 20.19: what vite, rolldown, the mongodb driver and faker ask for (npm only warns, and quietly).
+if ! command -v node >/dev/null || ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  echo "bootstrap: Node.js 20.19 or newer is required (this is $(node --version 2>/dev/null || echo 'no node'))" >&2
   exit 1
 fi
 

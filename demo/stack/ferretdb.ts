@@ -19,6 +19,8 @@ import { JunctionError } from '../../config/errors.js';
 const MODULE = 'github.com/FerretDB/FerretDB';
 /** Tried in order. */
 const VERSIONS = ['v1.24.1', 'v1.24.0'];
+/** What v1.24.0's go.mod asks for (v1.24.1's asks for 1.24, and the fallback covers it). */
+const MIN_GO = '1.22';
 
 function go(args: string[], cwd: string | undefined, env: NodeJS.ProcessEnv) {
   return spawnSync('go', args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -34,8 +36,16 @@ export function ensureFerretdb(dataDir: string, preset: string | undefined, log:
     log(`${bin} does not start; building it again`);
     fs.rmSync(bin, { force: true });
   }
-  if (spawnSync('go', ['version']).status !== 0) {
-    throw new JunctionError('STACK_MISSING_BINARY', 'Go is needed once to build FerretDB; install Go or set JUNCTION_FERRETDB_BIN (or JUNCTION_MONGO_URL)');
+  const goVersion = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (goVersion.status !== 0) {
+    throw new JunctionError('STACK_MISSING_BINARY', `Go ${MIN_GO} or newer is needed once to build FerretDB; install Go or set JUNCTION_FERRETDB_BIN (or JUNCTION_MONGO_URL)`);
+  }
+  const found = /go(\d+)\.(\d+)/.exec(goVersion.stdout);
+  if (found && Number(found[1]) * 1000 + Number(found[2]) < 1022) {
+    throw new JunctionError(
+      'STACK_MISSING_BINARY',
+      `FerretDB's module needs Go ${MIN_GO} or newer; this machine has ${found[0]} (Debian 12's golang-go is 1.19: take Go from go.dev or bookworm-backports), or set JUNCTION_FERRETDB_BIN (or JUNCTION_MONGO_URL)`,
+    );
   }
   fs.mkdirSync(binDir, { recursive: true });
   const env = { ...process.env, GOBIN: binDir, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' };

@@ -23,7 +23,7 @@ binary() { # $1 out, $2 version stamp ('' = none)
   chmod +x "$1"
 }
 case "$1" in
-  version) echo "go version go1.fake linux/amd64" ;;
+  version) echo "go version go${'$'}{FAKE_GO_VERSION:-1.26.8} linux/amd64" ;;
   install) binary "$GOBIN/ferretdb" "" ;;
   mod)
     ver="${'$'}{4##*@}"
@@ -51,6 +51,7 @@ beforeEach(() => {
   process.env.FAKE_GO_LOG = path.join(root, 'go.log');
   delete process.env.FAKE_GO_REFUSE;
   delete process.env.FAKE_GO_BROKEN;
+  delete process.env.FAKE_GO_VERSION;
 });
 
 afterEach(() => {
@@ -85,6 +86,12 @@ describe('ensureFerretdb (fake go on PATH)', () => {
   it('falls back to v1.24.0 when the proxy refuses v1.24.1', () => {
     process.env.FAKE_GO_REFUSE = 'v1.24.1';
     expect(version(build())).toMatchObject({ status: 0, stdout: 'version: v1.24.0\n' });
+  });
+
+  it('a Go older than the module needs (Debian 12 has 1.19) is refused up front, naming the version', () => {
+    process.env.FAKE_GO_VERSION = '1.19.8';
+    expect(() => build()).toThrow(/needs Go 1\.22 or newer; this machine has go1\.19/);
+    expect(fs.existsSync(process.env.FAKE_GO_LOG!)).toBe(false);
   });
 
   it('fails with STACK_START_FAILED, naming each version, when no build starts; no binary is left', () => {
