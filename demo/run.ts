@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import type { StackSettings } from '../config/env.js';
 import type { ResolvedConfig } from '../config/load.js';
@@ -18,6 +19,8 @@ import type { ServiceStatus } from './stack/stack.js';
 import { seedEstate } from './seed/seed-estate.js';
 import { DEFAULT_SCALE, digestEstate } from './seed/generate.js';
 import { hubClient } from '../sql/hub-connection.js';
+import { hubDown } from './hub.js';
+import { APP_DATABASE, USERS_COLLECTION } from './seed/write-mongo.js';
 
 export interface DemoOptions {
   settings: StackSettings;
@@ -50,9 +53,24 @@ export async function estateIsSeeded(settings: StackSettings, scale: number, gro
     const counts = await client.query(`SELECT (SELECT count(*) FROM shop.accounts)::int AS accounts,
       (SELECT count(*) FROM orders_legacy.orders)::int AS orders, (SELECT count(*) FROM tickets_legacy.tickets)::int AS tickets`);
     const row = counts.rows[0] as { accounts: number; orders: number; tickets: number };
-    return row.accounts === expected['shop_pg.accounts'] && row.orders === expected['orders_soap.orders'] && row.tickets === expected['tickets_php.tickets'];
+    const inPostgres = row.accounts === expected['shop_pg.accounts'] && row.orders === expected['orders_soap.orders'] && row.tickets === expected['tickets_php.tickets'];
+    // The seed empties the app users before PostgreSQL commits: a seed stopped in between
+    // rolls PostgreSQL back but leaves MongoDB short.
+    return inPostgres && (await appUserCount(settings.services.mongo.url)) === expected['app_mongo.users'];
   } finally {
     await client.end();
+  }
+}
+
+/** Documents in the app's users collection (the stack's FerretDB). */
+async function appUserCount(url: string): Promise<number> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000 });
+  await client.connect();
+  try {
+    const db = client.db(new URL(url).pathname.length > 1 ? undefined : APP_DATABASE);
+    return await db.collection(USERS_COLLECTION).countDocuments();
+  } finally {
+    await client.close();
   }
 }
 
@@ -80,11 +98,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   let seeded: DemoSummary['seeded'] = 'already';
   const scale = options.scale ?? DEFAULT_SCALE;
   if (options.reseed || !(await estateIsSeeded(settings, scale, groundTruth))) {
+    // The demo's hub (left running by an earlier demo) would sync the old estate into the
+    // view being forgotten; it is started again after. Forgetting comes before the seed, so
+    // a run stopped anywhere in between finds the estate unseeded and does both again.
+    await hubDown(settings, log);
+    await forgetOldEstate(settings);
+    log('the hub forgot the previous estate (unified view, checkpoints, dead letters, synced analytics): the first sync reads everything');
     log('seeding the demo estate…');
     const summary = await seedEstate({ scale, settings });
     log(`seeded ${summary.scale} people: ${Object.entries(summary.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    await forgetOldEstate(settings);
-    log('the hub forgot the previous estate (unified view, checkpoints, dead letters, synced analytics): the first sync reads everything');
     seeded = 'now';
   } else {
     log('the estate is already seeded (junction demo --reseed to refill it)');
