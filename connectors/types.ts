@@ -89,7 +89,7 @@ export interface Connector {
   /**
    * Whether `cursor` (a checkpoint's, as `read` hands it out) lies after `bound` (a backfill's
    * `--to`, typed by a person), read the way this connector reads a `--from`. Absent where the
-   * generic comparison holds (`pastEnd` in pipelines/run-sync.ts: numbers as numbers, times
+   * generic comparison holds (`pastEnd` in connectors/cursor-value.ts: numbers as numbers, times
    * as instants, a time without an offset as UTC); a source whose cursors are wall-clock
    * times in its own zone must say, or a backfill stops hours early or late.
    */

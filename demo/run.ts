@@ -20,7 +20,7 @@ import { seedEstate } from './seed/seed-estate.js';
 import { DEFAULT_SCALE, digestEstate } from './seed/generate.js';
 import { hubClient } from '../sql/hub-connection.js';
 import { hubDown } from './hub.js';
-import { APP_DATABASE, USERS_COLLECTION } from './seed/write-mongo.js';
+import { USERS_COLLECTION, appDatabase } from './seed/write-mongo.js';
 
 export interface DemoOptions {
   settings: StackSettings;
@@ -67,8 +67,7 @@ async function appUserCount(url: string): Promise<number> {
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   try {
-    const db = client.db(new URL(url).pathname.length > 1 ? undefined : APP_DATABASE);
-    return await db.collection(USERS_COLLECTION).countDocuments();
+    return await appDatabase(client, url).collection(USERS_COLLECTION).countDocuments();
   } finally {
     await client.close();
   }

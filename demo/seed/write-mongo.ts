@@ -3,7 +3,7 @@
  * (FerretDB in the local stack). The collection is dropped and refilled, so reseeding is
  * idempotent; there is no transaction, but nothing reads it during a seed.
  */
-import { MongoClient, ObjectId, type Collection, type Document } from 'mongodb';
+import { MongoClient, ObjectId, type Collection, type Db, type Document } from 'mongodb';
 import type { AppUserRow } from './rows.js';
 
 /** Default database when the URL names none. */
@@ -24,6 +24,11 @@ export function userDocument(row: AppUserRow): Document {
   };
 }
 
+/** The app's database: the URL's, or `app` for a URL without a path (it has no default database). */
+export function appDatabase(client: MongoClient, url: string): Db {
+  return client.db(new URL(url).pathname.length > 1 ? undefined : APP_DATABASE);
+}
+
 export class EstateMongoWriter {
   private constructor(
     private readonly client: MongoClient,
@@ -35,8 +40,7 @@ export class EstateMongoWriter {
     const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000 });
     await client.connect();
     try {
-      // A URL without a path has no default database: fall back to the app's.
-      const db = client.db(new URL(url).pathname.length > 1 ? undefined : APP_DATABASE);
+      const db = appDatabase(client, url);
       const existing = await db.listCollections({ name: USERS_COLLECTION }, { nameOnly: true }).toArray();
       if (existing.length > 0) await db.dropCollection(USERS_COLLECTION);
       return new EstateMongoWriter(client, db.collection(USERS_COLLECTION));

@@ -48,7 +48,7 @@ export function ensureFerretdb(dataDir: string, preset: string | undefined, log:
     );
   }
   fs.mkdirSync(binDir, { recursive: true });
-  const env = { ...process.env, GOBIN: binDir, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' };
+  const env = { ...process.env, GOFLAGS: '-buildvcs=false', CGO_ENABLED: '0' };
   const failures: string[] = [];
   for (const version of VERSIONS) {
     log(`building FerretDB ${version} with Go (once; about two minutes)…`);

@@ -6,36 +6,8 @@
  * with it), and resume points and acks that never skip a hole a REST page left.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ChatClient, type ChatClientOptions, type ChatMessage, type ConversationSummary, type ServerFrame, type SocketLike } from '../../gateway/web/src/shared/chat-client.js';
-
-class FakeSocket implements SocketLike {
-  readyState = 0;
-  protocol = 'junction.v1';
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  readonly sent: Record<string, unknown>[] = [];
-  closed = false;
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  close(): void {
-    this.closed = true;
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  receive(frame: ServerFrame): void {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  drop(code = 1006): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason: '' });
-  }
-}
+import { ChatClient, type ChatClientOptions, type ChatMessage, type ConversationSummary, type ServerFrame } from '../../gateway/web/src/shared/chat-client.js';
+import { FakeSocket } from './fake-socket.js';
 
 const TOKEN_MS = 30;
 let sockets: FakeSocket[];

@@ -7,7 +7,8 @@
  * browser's clock; the "server" stamps its answers from its own clock, `skew` apart.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ChatClient, RENEW_LEAD_MS, type ServerFrame, type SocketLike } from '../../gateway/web/src/shared/chat-client.js';
+import { ChatClient, RENEW_LEAD_MS } from '../../gateway/web/src/shared/chat-client.js';
+import { FakeSocket } from './fake-socket.js';
 
 // Computed specifiers: the root tsconfig (no DOM) must not follow these into gateway/web,
 // which `tsc -p gateway/web` checks; vitest transforms them itself.
@@ -74,25 +75,6 @@ afterEach(() => {
 });
 
 describe('the chat client renews the socket token by the lifetime the server states', () => {
-  class FakeSocket implements SocketLike {
-    readyState = 1;
-    protocol = 'junction.v1';
-    onopen: ((ev: unknown) => void) | null = null;
-    onmessage: ((ev: { data: unknown }) => void) | null = null;
-    onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-    onerror: ((ev: unknown) => void) | null = null;
-    readonly sent: Record<string, unknown>[] = [];
-    send(data: string): void {
-      this.sent.push(JSON.parse(data) as Record<string, unknown>);
-    }
-    close(): void {
-      this.readyState = 3;
-    }
-    receive(frame: ServerFrame): void {
-      this.onmessage?.({ data: JSON.stringify(frame) });
-    }
-  }
-
   it.each(SKEWS)('with the browser clock %s: once, RENEW_LEAD_MS before the expiry, then not again until the next one', async (_what, s) => {
     startClock(s);
     const sockets: FakeSocket[] = [];
@@ -101,7 +83,7 @@ describe('the chat client renews the socket token by the lifetime the server sta
       url: 'ws://gateway.test/ws',
       getToken: async () => `t${++tokenCalls}`,
       socket: () => {
-        const ws = new FakeSocket();
+        const ws = new FakeSocket(1);
         sockets.push(ws);
         return ws;
       },
