@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   STACK_MISSING_BINARY: 'a program the stack needs is not installed',
   STACK_START_FAILED: 'a service did not start or did not become ready in time',
   STACK_NOT_RUNNING: 'a command needs a stack service that is not running',
+  STACK_BUSY: 'another `junction stack up` or `down` on the same data folder did not finish in time (one runs at a time)',
   STACK_AUTH_FAILED: "the hub's PostgreSQL or ClickHouse refused the credentials of its JUNCTION_*_URL",
   // migrations
   MIG_FAILED: 'a migration statement failed; nothing after it ran',

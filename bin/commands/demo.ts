@@ -32,7 +32,7 @@ export function registerDemo(program: Command): Command {
       } finally {
         await db.end();
       }
-      const hub = await hubUp({ settings, opsPort: config.ops.port, log });
+      const hub = await hubUp({ settings, opsPort: config.ops.port, gatewayPort: config.gateway.port, log });
       log(hub.state === 'running' ? `hub: already running (pid ${hub.pid})` : `hub: ready (pid ${hub.pid}, log ${hubLogFile(settings)})`);
       log('syncing every demo stream through the queue…');
       const synced = await syncDemoStreams(config, settings.services.redis.url, log);

@@ -36,17 +36,37 @@ export function launch(spec: LaunchSpec, logFile: string, pidFile: string): numb
   child.on('error', (err) => fs.appendFileSync(logFile, `junction: could not start ${spec.command}: ${err.message}\n`));
   if (child.pid === undefined) throw new Error(`could not spawn ${spec.command}`);
   child.unref();
-  fs.writeFileSync(pidFile, `${child.pid}\n`);
+  // The start time tells this process from a later one given the same pid (after a reboot).
+  const started = startTime(child.pid);
+  fs.writeFileSync(pidFile, `${child.pid}\n${started === undefined ? '' : `${started}\n`}`);
   return child.pid;
 }
 
-export function readPid(pidFile: string): number | undefined {
+/** When `pid` started, in clock ticks since boot (/proc/PID/stat field 22); undefined without /proc. */
+export function startTime(pid: number): string | undefined {
   try {
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
     return undefined;
   }
+}
+
+/** The pid file's pid and, when it was written by {@link launch} on Linux, the process's start time. */
+function readPidFile(pidFile: string): { pid: number; started?: string } | undefined {
+  try {
+    const [first, second] = fs.readFileSync(pidFile, 'utf8').split('\n');
+    const pid = Number(first!.trim());
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    return second?.trim() ? { pid, started: second.trim() } : { pid };
+  } catch {
+    return undefined;
+  }
+}
+
+export function readPid(pidFile: string): number | undefined {
+  return readPidFile(pidFile)?.pid;
 }
 
 export function isAlive(pid: number): boolean {
@@ -65,12 +85,18 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * The pid from `pidFile` if that process is alive and still runs `binary` — a recycled pid
- * that now belongs to something else must never be signalled.
+ * The pid from `pidFile` if that process is alive, started when the pid file says, and still
+ * runs `binary`: a recycled pid that now belongs to something else, even another copy of
+ * the same program, must never be signalled or taken for ours.
  */
 export function ownedPid(pidFile: string, binary: string): number | undefined {
-  const pid = readPid(pidFile);
-  if (pid === undefined || !isAlive(pid)) return undefined;
+  const file = readPidFile(pidFile);
+  if (file === undefined || !isAlive(file.pid)) return undefined;
+  const { pid } = file;
+  if (file.started !== undefined) {
+    const now = startTime(pid);
+    if (now !== undefined && now !== file.started) return undefined;
+  }
   try {
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     if (!cmdline.includes(path.basename(binary))) return undefined;

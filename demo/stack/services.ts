@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import type { ServiceEndpoint, ServiceName, StackSettings } from '../../config/env.js';
 import { PROJECT_ROOT, withDatabase } from '../../config/env.js';
+import { JunctionError } from '../../config/errors.js';
 import type { LaunchSpec } from './processes.js';
 import { postgresBinDir, userIds } from './packages.js';
 import { clickhouseConfig, clickhouseUsers, redisConf } from './service-configs.js';
@@ -34,6 +35,8 @@ export interface ServiceDef {
   /** Resolves when the service answers at `url`; rejects with the reason otherwise. */
   probe: (url: string, ctx: StackContext) => Promise<void>;
   afterReady?: (ctx: StackContext, endpoint: ServiceEndpoint) => Promise<void>;
+  /** Ports it listens on besides its URL's, each with the variable that moves it. */
+  otherPorts?: (ctx: StackContext) => { port: number; variable: string }[];
   /** PostgreSQL shuts down fast on SIGINT; the others on SIGTERM. */
   stopSignal?: NodeJS.Signals;
   /** Signal the whole process group (PHP's built-in server forks workers). */
@@ -87,16 +90,28 @@ const postgres: ServiceDef = {
   prepare(ctx) {
     const dir = ctx.dir('postgres');
     if (fs.existsSync(path.join(dir, 'PG_VERSION'))) return;
+    // initdb writes PG_VERSION first and the rest after: it fills a side folder that is
+    // renamed into place once complete, so an interrupted initdb (Ctrl-C, kill -9) is redone
+    // next time instead of leaving a data folder the server cannot start from.
+    const building = `${dir}.initdb`;
+    fs.rmSync(building, { recursive: true, force: true });
+    if (fs.existsSync(dir)) {
+      if (fs.readdirSync(dir).length > 0) {
+        throw new JunctionError('STACK_START_FAILED', `postgres: ${dir} is not empty but holds no cluster (no PG_VERSION); move it away or empty it, and run stack up again`);
+      }
+      fs.rmdirSync(dir);
+    }
     const user = pgUser();
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(building, { recursive: true, mode: 0o700 });
     if (user) {
-      fs.chownSync(dir, user.uid, user.gid);
-      makeTraversable(dir, ctx.log);
+      fs.chownSync(building, user.uid, user.gid);
+      makeTraversable(building, ctx.log);
     }
     ctx.log('postgres: initdb (first run)');
-    const args = ['-D', dir, '-U', PG_SUPERUSER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'];
+    const args = ['-D', building, '-U', PG_SUPERUSER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'];
     const res = spawnInitdb(args, user);
     if (res.status !== 0) throw new Error(`initdb failed: ${res.stderr || res.stdout}`);
+    fs.renameSync(building, dir);
   },
   launch(ctx, endpoint) {
     const user = pgUser();
@@ -181,6 +196,7 @@ const clickhouse: ServiceDef = {
     fs.writeFileSync(path.join(dir, 'config.xml'), clickhouseConfig(dir, logFile, endpoint.port, ctx.settings.clickhouseTcpPort));
     fs.writeFileSync(path.join(dir, 'users.xml'), clickhouseUsers());
   },
+  otherPorts: (ctx) => [{ port: ctx.settings.clickhouseTcpPort, variable: 'JUNCTION_CLICKHOUSE_TCP_PORT' }],
   launch: (ctx) => ({ command: 'clickhouse-server', args: [`--config-file=${path.join(ctx.dir('clickhouse'), 'config.xml')}`] }),
   async probe(url) {
     const res = await fetchService(new URL('/ping', url));

@@ -11,6 +11,7 @@ import { JunctionError } from '../../config/errors.js';
 import { redact } from '../../config/redact.js';
 import { urlPasswords } from '../../config/secret.js';
 import { ensureFerretdb } from './ferretdb.js';
+import { withStackLock } from './lock.js';
 import { ensurePackages } from './packages.js';
 import { portIsFree, portOwner } from './ports.js';
 import { launch, ownedPid, stopPid, tail } from './processes.js';
@@ -75,6 +76,10 @@ async function probeOnce(def: ServiceDef, url: string, ctx: StackContext): Promi
 
 /** Starts every selected service that is not running yet, then waits until all are ready. */
 export async function stackUp(options: StackOptions): Promise<ServiceStatus[]> {
+  return withStackLock(options.settings.dataDir, () => up(options), { log: options.log });
+}
+
+async function up(options: StackOptions): Promise<ServiceStatus[]> {
   const { settings } = options;
   const log = options.log ?? (() => undefined);
   const ctx = context(settings, log);
@@ -111,12 +116,14 @@ async function upOne(def: ServiceDef, endpoint: ServiceEndpoint, ctx: StackConte
   const logPath = logFile(settings, def.name);
   let pid = ownedPid(pidPath, def.binary(ctx));
   if (pid === undefined) {
-    if (!(await portIsFree(endpoint.port))) {
-      const owner = portOwner(endpoint.port);
+    const ports = [{ port: endpoint.port, variable: portVariable(def.name) }, ...(def.otherPorts?.(ctx) ?? [])];
+    for (const { port, variable } of ports) {
+      if (await portIsFree(port)) continue;
+      const owner = portOwner(port);
       throw new JunctionError(
         'STACK_PORT_TAKEN',
-        `${def.name}: port ${endpoint.port} on 127.0.0.1 is already in use${owner ? ` by ${owner}` : ''}, not by this stack; stop that process or choose another port (${portVariable(def.name)})`,
-        { details: { service: def.name, port: endpoint.port } },
+        `${def.name}: port ${port} on 127.0.0.1 is already in use${owner ? ` by ${owner}` : ''}, not by this stack; stop that process or choose another port (${variable})`,
+        { details: { service: def.name, port } },
       );
     }
     def.prepare?.(ctx, endpoint);
@@ -175,6 +182,10 @@ function logSince(file: string, offset: number): string {
 
 /** Stops the services this stack started (pid files); leaves external ones and strangers alone. */
 export async function stackDown(options: StackOptions): Promise<ServiceStatus[]> {
+  return withStackLock(options.settings.dataDir, () => down(options), { log: options.log });
+}
+
+async function down(options: StackOptions): Promise<ServiceStatus[]> {
   const { settings } = options;
   const ctx = context(settings, options.log ?? (() => undefined));
   const defs = selected(options.only).filter((d) => !settings.services[d.name].external);

@@ -2,11 +2,14 @@
  * `junction stack` against the real services: idempotent `up`, `status` health, a taken
  * port refused clearly, and `down` stopping only what its own `up` started.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../../config/env.js';
 import { isAlive } from '../../../demo/stack/processes.js';
 import { runCli } from '../../helpers/cli.js';
 
@@ -86,6 +89,25 @@ describe('junction stack (real services)', () => {
     }
   });
 
+  it('ClickHouse\'s native TCP port taken is STACK_PORT_TAKEN naming that port and its variable, before anything starts', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const tcpPort = (squatter.address() as net.AddressInfo).port;
+    const dataDir = tempDataDir();
+    try {
+      const res = await runCli(['stack', 'up', '--only', 'clickhouse'], {
+        JUNCTION_DATA_DIR: dataDir, JUNCTION_CLICKHOUSE_PORT: String(await freePort()), JUNCTION_CLICKHOUSE_TCP_PORT: String(tcpPort),
+      }, 60_000);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toContain('[STACK_PORT_TAKEN]');
+      expect(res.stderr).toContain(`port ${tcpPort}`);
+      expect(res.stderr).toContain('JUNCTION_CLICKHOUSE_TCP_PORT');
+      expect(fs.existsSync(path.join(dataDir, 'run', 'clickhouse.pid'))).toBe(false);
+    } finally {
+      squatter.close();
+    }
+  });
+
   it('down stops only what its own up started, and an external URL is never started', async () => {
     const dataDir = tempDataDir();
     const port = await freePort();
@@ -95,7 +117,7 @@ describe('junction stack (real services)', () => {
     const [row] = parseRows(up.stdout);
     expect(row!.state).toBe('running');
     const pid = row!.pid!;
-    expect(fs.readFileSync(path.join(dataDir, 'run', 'redis.pid'), 'utf8').trim()).toBe(String(pid));
+    expect(fs.readFileSync(path.join(dataDir, 'run', 'redis.pid'), 'utf8').split('\n')[0]).toBe(String(pid));
     // The redis.conf written for it keeps the queue-safe settings.
     const conf = fs.readFileSync(path.join(dataDir, 'redis', 'redis.conf'), 'utf8');
     expect(conf).toMatch(/appendfsync everysec/);
@@ -115,6 +137,18 @@ describe('junction stack (real services)', () => {
     expect(ext.code, ext.stderr).toBe(0);
     expect(parseRows(ext.stdout)[0]!.state).toBe('external');
     expect(fs.existsSync(path.join(dataDir, 'run', 'redis.pid'))).toBe(false);
+  });
+
+  it('two ups at once on one data folder: one starts the service, the other waits and finds it running', async () => {
+    const env = { JUNCTION_DATA_DIR: tempDataDir(), JUNCTION_REDIS_PORT: String(await freePort()) };
+    const ups = await Promise.all([1, 2, 3].map(() => runCli(['stack', 'up', '--only', 'redis', '--json'], env)));
+    try {
+      for (const up of ups) expect(up.code, up.stderr).toBe(0);
+      expect(ups.filter((up) => /redis: started \(pid/.test(up.stderr))).toHaveLength(1);
+      expect(new Set(ups.map((up) => parseRows(up.stdout)[0]!.pid)).size).toBe(1);
+    } finally {
+      await runCli(['stack', 'down', '--only', 'redis'], env);
+    }
   });
 
   it('down stops PHP with all its forked workers (the whole process group)', async () => {
@@ -137,5 +171,40 @@ describe('junction stack (real services)', () => {
     const down = await runCli(['stack', 'down', '--only', 'tickets_php'], env);
     expect(down.code, down.stderr).toBe(0);
     expect(listening()).toEqual([]);
+  });
+
+  it('an initdb killed halfway (kill -9) is redone by the next up, which then starts PostgreSQL', async () => {
+    const dataDir = tempDataDir();
+    const env = { JUNCTION_DATA_DIR: dataDir, JUNCTION_PG_PORT: String(await freePort()), JUNCTION_READY_TIMEOUT_SEC: '20' };
+    // Its own process group, so that initdb and the servers it runs die with it.
+    const first = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'stack', 'up', '--only', 'postgres'], {
+      cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: 'ignore', detached: true,
+    });
+    const written = () => ['postgres', 'postgres.initdb'].some((d) => fs.existsSync(path.join(dataDir, d, 'PG_VERSION')));
+    const deadline = Date.now() + 60_000;
+    while (!written() && Date.now() < deadline) await sleep(5);
+    expect(written()).toBe(true);
+    process.kill(-first.pid!, 'SIGKILL');
+    await new Promise((resolve) => (first.exitCode === null && first.signalCode === null ? first.once('exit', resolve) : resolve(null)));
+
+    const up = await runCli(['stack', 'up', '--only', 'postgres', '--json'], env, 90_000);
+    try {
+      expect(up.code, up.stderr).toBe(0);
+      expect(parseRows(up.stdout)[0]!.state).toBe('running');
+      expect(fs.existsSync(path.join(dataDir, 'postgres.initdb'))).toBe(false);
+    } finally {
+      await runCli(['stack', 'down', '--only', 'postgres'], env);
+    }
+  });
+
+  it('a data folder that is not empty and holds no cluster is named, not overwritten', async () => {
+    const dataDir = tempDataDir();
+    fs.mkdirSync(path.join(dataDir, 'postgres'));
+    fs.writeFileSync(path.join(dataDir, 'postgres', 'notes.txt'), 'mine\n');
+    const up = await runCli(['stack', 'up', '--only', 'postgres'], { JUNCTION_DATA_DIR: dataDir, JUNCTION_PG_PORT: String(await freePort()) });
+    expect(up.code).not.toBe(0);
+    expect(up.stderr).toContain('[STACK_START_FAILED]');
+    expect(up.stderr).toContain(`${path.join(dataDir, 'postgres')} is not empty but holds no cluster`);
+    expect(fs.readFileSync(path.join(dataDir, 'postgres', 'notes.txt'), 'utf8')).toBe('mine\n');
   });
 });

@@ -1,0 +1,55 @@
+/**
+ * One `stack up` or `stack down` at a time per data folder: `npm test` in one terminal and
+ * `npm run demo` in another would otherwise both run apt-get (which holds dpkg's lock), build
+ * FerretDB into the same file and start each service twice.
+ *
+ * The lock is a listening Unix socket in Linux's abstract namespace, named after the data
+ * folder: the kernel frees it when its holder exits, kill -9 included, so there is no stale
+ * lock file to judge or clean up.
+ */
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JunctionError } from '../../config/errors.js';
+
+export interface StackLockOptions {
+  /** How long to wait for the other command. @defaultValue 30 minutes (a first start installs packages and builds FerretDB) */
+  waitMs?: number;
+  log?: (line: string) => void;
+}
+
+const socketName = (dataDir: string) => `\0junction-stack-${createHash('sha256').update(dataDir).digest('hex').slice(0, 32)}`;
+
+function tryListen(name: string): Promise<net.Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((socket) => socket.destroy());
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(undefined) : reject(err)));
+    server.listen({ path: name }, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+/** Runs `fn` holding the data folder's stack lock, waiting for another holder first. */
+export async function withStackLock<T>(dataDir: string, fn: () => Promise<T>, options: StackLockOptions = {}): Promise<T> {
+  const name = socketName(dataDir);
+  const waitMs = options.waitMs ?? 30 * 60_000;
+  const deadline = Date.now() + waitMs;
+  let server = await tryListen(name);
+  if (!server) options.log?.(`another junction stack command is running on ${dataDir}; waiting for it to finish…`);
+  while (!server) {
+    if (Date.now() > deadline) {
+      throw new JunctionError('STACK_BUSY', `another junction stack command on ${dataDir} did not finish within ${Math.round(waitMs / 1000)} s; see its output, or stop it`, {
+        details: { dataDir },
+      });
+    }
+    await sleep(200);
+    server = await tryListen(name);
+  }
+  try {
+    return await fn();
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
