@@ -125,6 +125,11 @@ export const conversationSummarySchema = z.strictObject({
   customerId: z.number().int().nullable(),
   lastSeq: seq,
   createdAt: z.string(),
+  /**
+   * Raised by every change of status, team, agent or customer: of two summaries of one
+   * conversation, the higher version is the newer (events may arrive out of order).
+   */
+  version: z.number().int().positive(),
 });
 
 export type ConversationSummary = z.output<typeof conversationSummarySchema>;

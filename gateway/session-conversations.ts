@@ -118,8 +118,10 @@ export class SessionConversations {
   private track(c: ConversationSummary): Seen {
     const map = (this.seen ??= new Map());
     let s = map.get(c.id);
-    if (s) s.summary = c;
-    else map.set(c.id, (s = { summary: c, stream: null, stoppedAt: null, unwatch: null }));
+    // A read that started before a change it then missed is older than what an event brought.
+    if (s) {
+      if (c.version >= s.summary.version) s.summary = c;
+    } else map.set(c.id, (s = { summary: c, stream: null, stoppedAt: null, unwatch: null }));
     return s;
   }
 
@@ -322,6 +324,11 @@ export class SessionConversations {
     if (handled.includes(event.eventId)) return;
     handled.push(event.eventId);
     if (handled.length > SEEN_EVENTS) handled.shift();
+    // Published after commit by whichever instance made the change: two changes can arrive
+    // in the opposite order. An older state than the one held would take a conversation
+    // from the agent who now has it (or show it back to the one who lost it).
+    const known = this.seen?.get(event.conversation.id);
+    if (known && event.conversation.version < known.summary.version) return;
     await this.apply(event.event, event.conversation);
   }
 

@@ -17,10 +17,11 @@ export interface ConversationRow {
   status: 'open' | 'closed';
   last_seq: string;
   created_at: Date;
+  version: string;
 }
 
 /** The columns a {@link ConversationRow} holds. */
-export const COLUMNS = 'id, visitor_id, team, assigned_agent_id, customer_id, status, last_seq, created_at';
+export const COLUMNS = 'id, visitor_id, team, assigned_agent_id, customer_id, status, last_seq, created_at, version';
 
 export function toSummary(r: ConversationRow): ConversationSummary {
   return {
@@ -32,6 +33,7 @@ export function toSummary(r: ConversationRow): ConversationSummary {
     customerId: r.customer_id === null ? null : Number(r.customer_id),
     lastSeq: Number(r.last_seq),
     createdAt: r.created_at.toISOString(),
+    version: Number(r.version),
   };
 }
 

@@ -34,7 +34,7 @@ const T0 = Date.parse('2026-01-05T10:00:00Z');
 const at = (min: number) => new Date(T0 + min * 60_000).toISOString();
 
 function conv(id: number, over: Partial<ConversationSummary> = {}): ConversationSummary {
-  return { id, status: 'open', team: 'support', assignedAgentId: 7, visitorId: `v${id}`, customerId: null, lastSeq: 0, createdAt: at(0), ...over };
+  return { id, status: 'open', team: 'support', assignedAgentId: 7, visitorId: `v${id}`, customerId: null, lastSeq: 0, createdAt: at(0), version: 1, ...over };
 }
 
 function msg(seq: number, who: 'visitor' | 'me' | 'agent:9', min: number): ChatMessage {

@@ -35,7 +35,7 @@ function chatClient(options: Partial<ChatClientOptions> = {}): ChatClient {
 const T0 = '2026-03-02T08:00:00.000Z';
 
 function conv(id: number, over: Partial<ConversationSummary> = {}): ConversationSummary {
-  return { id, status: 'open', team: 'support', assignedAgentId: 7, visitorId: `v${id}`, customerId: 50 + id, lastSeq: 0, createdAt: T0, ...over };
+  return { id, status: 'open', team: 'support', assignedAgentId: 7, visitorId: `v${id}`, customerId: 50 + id, lastSeq: 0, createdAt: T0, version: 1, ...over };
 }
 
 function welcome(conversations: ConversationSummary[]): ServerFrame {
