@@ -114,8 +114,8 @@ export interface RunSyncOptions {
   resumeProgress?: Partial<SyncProgress>;
   /** The run's id, before any batch (a worker stores it on the job so a retry resumes the run). */
   onRunStarted?: (runId: number) => Promise<void> | void;
-  /** In each batch's transaction, just before COMMIT: throw to roll the batch back (lost lock). */
-  beforeCommit?: () => Promise<void>;
+  /** In each batch's transaction and the run's last one, just before COMMIT: throw to roll it back (lost lock). */
+  beforeCommit?: (tx: pg.PoolClient) => Promise<void>;
   /** After each COMMIT (events). */
   onCommitted?: (batch: CommittedBatch) => Promise<void>;
   /** After each COMMIT, with the totals so far (progress bars, job progress). */
@@ -268,7 +268,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
       await countBatch(tx, runId, batch.records.length, applied.loaded, failures.length);
       const selection = batchSelection(applied);
       const outboxId = o.clickhouse ? await enqueueRows(tx, source, stream, runId, selection) : null;
-      await o.beforeCommit?.();
+      await o.beforeCommit?.(tx);
       return { applied, failed: failures.length, outboxId, selection };
     }).catch((err: unknown): never => {
       if (isJunctionError(err)) throw err;
@@ -349,7 +349,7 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     }
     await outbox?.flush();
     if (owed !== undefined) await sendPending(pool, o.clickhouse!, source, stream, { log: sinkLog });
-    await finishRun(pool, runId, source, stream, mode, checkpoint, position);
+    await finishRun(pool, runId, source, stream, mode, checkpoint, position, o.beforeCommit);
     await sendRunRow('succeeded');
   } catch (err) {
     await outbox?.settle();
@@ -387,10 +387,14 @@ function addBatch(p: SyncProgress, read: number, applied: BatchResult, failed: n
  * the end (the position row is still there and reads nothing more); after it, a retry finds
  * the run succeeded and does nothing.
  */
-async function finishRun(pool: pg.Pool, runId: number, source: string, stream: string, mode: SyncMode, checkpoint: Checkpoint | null, position: string): Promise<void> {
+async function finishRun(
+  pool: pg.Pool, runId: number, source: string, stream: string, mode: SyncMode, checkpoint: Checkpoint | null, position: string,
+  beforeCommit: RunSyncOptions['beforeCommit'],
+): Promise<void> {
   await inTransaction(pool, async (tx) => {
     if (mode === 'full' && checkpoint !== null) await writeCheckpoint(tx, source, stream, checkpoint, 0);
     if (mode !== 'incremental') await tx.query('DELETE FROM hub.checkpoint WHERE source = $1 AND stream = $2', [source, position]);
     await setRunStatus(tx, runId, 'succeeded');
+    await beforeCommit?.(tx);
   });
 }

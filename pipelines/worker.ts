@@ -3,7 +3,9 @@
  * wires the stages together (pipelines/run-sync.ts) behind the gates that hold across every
  * worker process:
  *
- * 1. the stream lock — one job per (source, stream) at a time (stream-lock.ts);
+ * 1. the stream lock — one job per (source, stream) at a time (stream-lock.ts), and its
+ *    fence in PostgreSQL, so that a job that stalled past the lock commits nothing once
+ *    another has the stream (stream-fence.ts);
  * 2. the source's slots — at most `max_jobs` jobs of a source at a time (source-slots.ts);
  * 3. the source's circuit — no jobs of a failing source until a probe succeeds (circuit.ts).
  *
@@ -37,6 +39,7 @@ import { createClickhouseClient } from './sinks/clickhouse-client.js';
 import { sendRunStates } from './sinks/sync-runs.js';
 import { checkSyncRequest, runSync, type RunFailure, type SyncProgress } from './run-sync.js';
 import { acquireSourceSlot, type SourceSlot } from './source-slots.js';
+import { assertFence, takeFence } from './stream-fence.js';
 import { acquireStreamLock, streamLockHolder, type StreamLock } from './stream-lock.js';
 
 /** The Redis keys the worker uses besides BullMQ's (tests pass their own prefix). */
@@ -236,6 +239,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }, Math.floor(lockMs / 3));
     let outcome: Outcome | undefined;
     let runId = data.runId ?? 0;
+    let fence = 0;
     let answered = false;
 
     const decide = async (err: unknown): Promise<Outcome> => {
@@ -263,6 +267,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     };
 
     try {
+      // Taken under the stream lock: from here on, a job that held the stream before can no
+      // longer commit (it stalled past its lock; stream-fence.ts).
+      fence = await takeFence(pool, source, stream);
       const base = job.progress && typeof job.progress === 'object' ? (job.progress as Partial<SyncJobProgress>) : undefined;
       const summary = await runSync({
         config,
@@ -285,7 +292,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           const withRun: RunningJobData = { ...data, runId: id };
           if (data.runId !== id) await job.updateData(withRun);
         },
-        beforeCommit: () => lock.assertHeld(),
+        beforeCommit: async (tx) => {
+          await lock.assertHeld();
+          await assertFence(tx, source, stream, fence);
+        },
         onCommitted: async (batch) => {
           await publish(batch);
           if (!answered) {

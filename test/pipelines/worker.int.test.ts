@@ -17,6 +17,7 @@ import { silentLogger } from '../../config/log.js';
 import { syncJobOptions } from '../../pipelines/job-options.js';
 import { enqueueSync, type CustomerUpdatedEvent, type SyncJobData } from '../../pipelines/queue.js';
 import { insertSyncRunRow } from '../../pipelines/sinks/sync-runs.js';
+import { takeFence } from '../../pipelines/stream-fence.js';
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../pipelines/worker.js';
 import { migrateClickhouse } from '../../sql/migrate.js';
 import { freePort, queueHarness, type QueueHarness } from '../helpers/queue-harness.js';
@@ -283,6 +284,32 @@ describe('sync worker', () => {
     expect(full).toMatchObject({ read: ROWS, unchanged: ROWS, loaded: 0 });
     expect(await checkpoint()).toEqual(before);
     expect(await checkpoint(`${STREAM}#full#${full.runId}`)).toBeUndefined();
+  }, 180_000);
+
+  it('a job whose stream another job took meanwhile (it stalled past its lock) commits no further batch: SYNC_LOCK_LOST, rolled back, retried, exact', async () => {
+    await resetHub();
+    const w = await worker(config, { concurrency: 1 });
+    const failures: string[] = [];
+    w.worker.on('failed', (_job, err) => failures.push(err.message));
+    let taken = false;
+    // After its first committed batch, another worker takes the stream (as it would once this
+    // one's lock expired): its fence goes up, and this attempt's next COMMIT must not land.
+    w.worker.on('progress', () => {
+      if (taken) return;
+      taken = true;
+      void takeFence(hub.pool, SOURCE, STREAM);
+    });
+    const job = await enqueue({ mode: 'full', batchSize: 50 });
+    const result = await job.waitUntilFinished(h.events, 120_000);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^SYNC_LOCK_LOST: .*another job took the stream/);
+    const done = (await h.queue.getJob(job.id!))!;
+    expect(done.attemptsMade).toBe(2);
+    const rows = await runs();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(result.runId).toBe(Number(rows[0]!.id));
+    await expectExact();
   }, 180_000);
 
   it('a worker shutting down hands its running job back; another worker resumes the same run exactly', async () => {
