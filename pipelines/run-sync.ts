@@ -116,6 +116,11 @@ export interface RunSyncOptions {
   onRunStarted?: (runId: number) => Promise<void> | void;
   /** In each batch's transaction and the run's last one, just before COMMIT: throw to roll it back (lost lock). */
   beforeCommit?: (tx: pg.PoolClient) => Promise<void>;
+  /**
+   * In the transaction recording a failed run's status, just before COMMIT: throw to leave the
+   * status alone (another job holds the stream now, and the run's state is its to write).
+   */
+  beforeStatusCommit?: (tx: pg.PoolClient) => Promise<void>;
   /** After each COMMIT (events). */
   onCommitted?: (batch: CommittedBatch) => Promise<void>;
   /** After each COMMIT, with the totals so far (progress bars, job progress). */
@@ -358,8 +363,19 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     const decided = await o.failureStatus?.(err);
     const { code, message } = decided?.error ?? classifyError(reason);
     const status = decided?.status ?? (code === 'CONN_ABORTED' ? 'cancelled' : 'failed');
-    await setRunStatus(pool, runId, status, { code, message }).catch((e: unknown) => log.warn({ err: e, runId }, 'run status not recorded'));
-    await sendRunRow(status, code);
+    const recorded = await inTransaction(pool, async (tx) => {
+      await setRunStatus(tx, runId, status, { code, message });
+      await o.beforeStatusCommit?.(tx);
+    }).then(
+      () => true,
+      (e: unknown) => {
+        if (isJunctionError(e) && e.code === 'SYNC_LOCK_LOST') log.info({ runId, source, stream }, "run status left to the job that holds the stream now");
+        else log.warn({ err: e, runId }, 'run status not recorded');
+        return false;
+      },
+    );
+    // Not sent either when another job holds the stream: this row would be newer than its own.
+    if (recorded) await sendRunRow(status, code);
     throw err;
   } finally {
     stopBeating();

@@ -7,15 +7,34 @@
 import type pg from 'pg';
 import { JunctionError } from '../config/errors.js';
 
-/** The next fence number of a stream: commits under any smaller one are refused from now on. */
-export async function takeFence(db: Pick<pg.Pool, 'query'>, source: string, stream: string): Promise<number> {
-  const { rows } = await db.query<{ fence: string }>(
-    `INSERT INTO hub.stream_fence (source, stream, fence) VALUES ($1, $2, 1)
-     ON CONFLICT (source, stream) DO UPDATE SET fence = hub.stream_fence.fence + 1, taken_at = now()
-     RETURNING fence`,
-    [source, stream],
-  );
-  return Number(rows[0]!.fence);
+/** SQLSTATE of a lock_timeout that ran out. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/**
+ * The next fence number of a stream: commits under any smaller one are refused from now on.
+ * Waits at most `waitMs` for a batch the previous holder has open (a frozen process could hold
+ * it for as long as PostgreSQL keeps its connection); null when that wait ran out.
+ */
+export async function takeFence(pool: pg.Pool, source: string, stream: string, waitMs = 10_000): Promise<number | null> {
+  const tx = await pool.connect();
+  try {
+    await tx.query('BEGIN');
+    await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${Math.max(1, Math.round(waitMs))}ms`]);
+    const { rows } = await tx.query<{ fence: string }>(
+      `INSERT INTO hub.stream_fence (source, stream, fence) VALUES ($1, $2, 1)
+       ON CONFLICT (source, stream) DO UPDATE SET fence = hub.stream_fence.fence + 1, taken_at = now()
+       RETURNING fence`,
+      [source, stream],
+    );
+    await tx.query('COMMIT');
+    return Number(rows[0]!.fence);
+  } catch (err) {
+    await tx.query('ROLLBACK').catch(() => undefined);
+    if ((err as { code?: string }).code === LOCK_NOT_AVAILABLE) return null;
+    throw err;
+  } finally {
+    tx.release();
+  }
 }
 
 /**

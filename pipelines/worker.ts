@@ -72,6 +72,11 @@ export interface WorkerOptions {
   maxStalledCount?: number;
   /** Delay of a job whose stream or source is busy before it looks again. @defaultValue 1000 */
   busyRetryMs?: number;
+  /**
+   * How long taking a stream's fence waits for a batch its previous holder has open before
+   * the job steps back as busy (that holder froze mid-COMMIT). @defaultValue 10000
+   */
+  fenceWaitMs?: number;
 }
 
 export interface RunningWorker {
@@ -118,6 +123,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const lockMs = positiveInt('lockDurationMs', options.lockDurationMs, 5000);
   const stalledMs = positiveInt('stalledIntervalMs', options.stalledIntervalMs, 2000);
   const busyMs = positiveInt('busyRetryMs', options.busyRetryMs, 1000);
+  const fenceWaitMs = positiveInt('fenceWaitMs', options.fenceWaitMs, 10_000);
   const keys = options.keys ?? redisKeys;
   const ownClickhouse = options.clickhouse ? undefined : createClickhouseClient(stackSettings(), { log });
   const clickhouse = options.clickhouse ?? ownClickhouse!;
@@ -269,7 +275,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     try {
       // Taken under the stream lock: from here on, a job that held the stream before can no
       // longer commit (it stalled past its lock; stream-fence.ts).
-      fence = await takeFence(pool, source, stream);
+      const taken = await takeFence(pool, source, stream, fenceWaitMs);
+      if (taken === null) {
+        return await delay(job, token, Date.now() + busyMs + jitter(busyMs / 2), `${source}.${stream}: an earlier job that stalled still has a batch open (waited ${fenceWaitMs / 1000} s for it)`);
+      }
+      fence = taken;
       const base = job.progress && typeof job.progress === 'object' ? (job.progress as Partial<SyncJobProgress>) : undefined;
       const summary = await runSync({
         config,
@@ -296,6 +306,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           await lock.assertHeld();
           await assertFence(tx, source, stream, fence);
         },
+        // A stalled attempt waking after another took the stream must not turn the run that
+        // attempt may have finished back to queued or failed (the Redis lock is lost by then
+        // either way; the fence says whether anyone else started).
+        beforeStatusCommit: (tx) => assertFence(tx, source, stream, fence),
         onCommitted: async (batch) => {
           await publish(batch);
           if (!answered) {
@@ -312,6 +326,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await recordCircuitSuccess(redis, source, keys);
       return summary;
     } catch (err) {
+      if (err instanceof DelayedError) throw err;
       const o = await decide(err);
       jobLog.warn({ outcome: o.kind, code: 'c' in o ? o.c.code : undefined, attempt: job.attemptsMade + 1 }, 'sync attempt ended early');
       switch (o.kind) {

@@ -17,7 +17,7 @@ import { silentLogger } from '../../config/log.js';
 import { syncJobOptions } from '../../pipelines/job-options.js';
 import { enqueueSync, type CustomerUpdatedEvent, type SyncJobData } from '../../pipelines/queue.js';
 import { insertSyncRunRow } from '../../pipelines/sinks/sync-runs.js';
-import { takeFence } from '../../pipelines/stream-fence.js';
+import { assertFence, takeFence } from '../../pipelines/stream-fence.js';
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../pipelines/worker.js';
 import { migrateClickhouse } from '../../sql/migrate.js';
 import { freePort, queueHarness, type QueueHarness } from '../helpers/queue-harness.js';
@@ -309,6 +309,55 @@ describe('sync worker', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: 'succeeded', mode: 'full' });
     expect(result.runId).toBe(Number(rows[0]!.id));
+    await expectExact();
+  }, 180_000);
+
+  it("a stalled attempt refused by the fence leaves the run's status to the job that took the stream, in PostgreSQL and ClickHouse", async () => {
+    await resetHub();
+    const once = await configFor(src.url, PIPELINES.replace('attempts: 3', 'attempts: 1'));
+    const w = await worker(once, { concurrency: 1 });
+    let runId = 0;
+    let taken = false;
+    // What the job that took the stream does: its run ends (here, at once) under a newer fence.
+    w.worker.on('progress', (job) => {
+      if (taken) return;
+      taken = true;
+      runId = (job.progress as { runId: number }).runId;
+      void takeFence(hub.pool, SOURCE, STREAM)
+        .then(() => hub.pool.query(`UPDATE hub.sync_run SET status = 'succeeded', finished_at = now() WHERE id = $1`, [runId]))
+        .then(() => insertSyncRunRow(ch, hub.pool, { runId, source: SOURCE, stream: STREAM, mode: 'full', status: 'succeeded', startedAt: new Date(), finishedAt: new Date(), errorCode: null, recordsRead: 0, recordsWritten: 0, recordsFailed: 0 }));
+    });
+    const job = await enqueue({ mode: 'full', batchSize: 50 }, once);
+    const err = await job.waitUntilFinished(h.events, 120_000).catch((e: unknown) => e as Error);
+    expect((err as Error).message).toMatch(/^SYNC_LOCK_LOST: .*another job took the stream/);
+    expect(await runs()).toMatchObject([{ status: 'succeeded', error_code: null }]);
+    const sent = await (await ch.query({ query: `SELECT status FROM sync_runs_current WHERE run_id = ${runId}`, format: 'JSONEachRow' })).json<{ status: string }>();
+    expect(sent).toEqual([{ status: 'succeeded' }]);
+  }, 180_000);
+
+  it('a job steps back as busy while a frozen earlier holder keeps a batch open on the fence, and runs once it commits', async () => {
+    await resetHub();
+    const old = (await takeFence(hub.pool, SOURCE, STREAM))!;
+    const frozen = await hub.pool.connect();
+    try {
+      await frozen.query('BEGIN');
+      await assertFence(frozen, SOURCE, STREAM, old);
+      await worker(config, { fenceWaitMs: 200, busyRetryMs: 200 });
+      const job = await enqueue({ mode: 'full' });
+      let logs: string[] = [];
+      for (let i = 0; i < 100 && logs.length === 0; i++) {
+        await sleep(100);
+        logs = (await h.queue.getJobLogs(job.id!)).logs;
+      }
+      expect(logs[0]).toMatch(/waiting: .*an earlier job that stalled still has a batch open \(waited 0\.2 s for it\)$/);
+      expect(await runs()).toEqual([]);
+      await frozen.query('COMMIT');
+      const result = await job.waitUntilFinished(h.events, 120_000);
+      expect(result).toMatchObject({ read: ROWS, failed: 0 });
+      expect((await h.queue.getJob(job.id!))!.attemptsMade).toBe(1);
+    } finally {
+      frozen.release();
+    }
     await expectExact();
   }, 180_000);
 
