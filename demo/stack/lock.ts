@@ -5,10 +5,14 @@
  *
  * The lock is a listening Unix socket in Linux's abstract namespace, named after the data
  * folder: the kernel frees it when its holder exits, kill -9 included, so there is no stale
- * lock file to judge or clean up.
+ * lock file to judge or clean up. The name comes from the folder's real path, so a symlink to
+ * it shares its lock. Abstract sockets are per network namespace: commands in two different
+ * containers sharing one folder do not see each other's lock.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JunctionError } from '../../config/errors.js';
 
@@ -18,7 +22,18 @@ export interface StackLockOptions {
   log?: (line: string) => void;
 }
 
-const socketName = (dataDir: string) => `\0junction-stack-${createHash('sha256').update(dataDir).digest('hex').slice(0, 32)}`;
+const socketName = (dataDir: string) => `\0junction-stack-${createHash('sha256').update(canonical(dataDir)).digest('hex').slice(0, 32)}`;
+
+/** One name per folder however it is reached (symlinks, `..`): the real path of its deepest existing part, plus the rest. */
+function canonical(dir: string): string {
+  let head = path.resolve(dir);
+  const rest: string[] = [];
+  while (!fs.existsSync(head) && path.dirname(head) !== head) {
+    rest.unshift(path.basename(head));
+    head = path.dirname(head);
+  }
+  return path.join(fs.realpathSync(head), ...rest);
+}
 
 function tryListen(name: string): Promise<net.Server | undefined> {
   return new Promise((resolve, reject) => {

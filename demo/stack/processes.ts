@@ -93,17 +93,16 @@ export function ownedPid(pidFile: string, binary: string): number | undefined {
   const file = readPidFile(pidFile);
   if (file === undefined || !isAlive(file.pid)) return undefined;
   const { pid } = file;
-  if (file.started !== undefined) {
-    const now = startTime(pid);
-    if (now !== undefined && now !== file.started) return undefined;
-  }
+  // No /proc at all (not Linux): the pid file is all there is to go on.
+  if (!fs.existsSync('/proc/self')) return pid;
+  // On Linux, a pid whose /proc entry cannot be read has exited since isAlive.
+  if (file.started !== undefined && startTime(pid) !== file.started) return undefined;
   try {
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!cmdline.includes(path.basename(binary))) return undefined;
+    return cmdline.includes(path.basename(binary)) ? pid : undefined;
   } catch {
-    // No /proc (not Linux): trust the pid file.
+    return undefined;
   }
-  return pid;
 }
 
 /**

@@ -11,7 +11,7 @@ import { MongoClient } from 'mongodb';
 import type { ServiceEndpoint, ServiceName, StackSettings } from '../../config/env.js';
 import { PROJECT_ROOT, withDatabase } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
-import type { LaunchSpec } from './processes.js';
+import { isAlive, type LaunchSpec } from './processes.js';
 import { postgresBinDir, userIds } from './packages.js';
 import { clickhouseConfig, clickhouseUsers, redisConf } from './service-configs.js';
 
@@ -89,12 +89,19 @@ const postgres: ServiceDef = {
   stopSignal: 'SIGINT',
   prepare(ctx) {
     const dir = ctx.dir('postgres');
-    if (fs.existsSync(path.join(dir, 'PG_VERSION'))) return;
-    // initdb writes PG_VERSION first and the rest after: it fills a side folder that is
-    // renamed into place once complete, so an interrupted initdb (Ctrl-C, kill -9) is redone
-    // next time instead of leaving a data folder the server cannot start from.
-    const building = `${dir}.initdb`;
-    fs.rmSync(building, { recursive: true, force: true });
+    clearInitdbLeftovers(dir, ctx.log);
+    if (fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+      if (fs.existsSync(path.join(dir, 'global', 'pg_control'))) return;
+      // Left by a Junction from before the side folder below: an initdb stopped halfway, with
+      // no control file the server could start from, and so no data.
+      ctx.log(`postgres: ${dir} holds an initdb stopped halfway (no global/pg_control); redoing it`);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // initdb writes PG_VERSION first and the rest after: it fills a side folder of this process
+    // that is renamed into place once complete, so an interrupted initdb (Ctrl-C, kill -9) is
+    // redone next time instead of leaving a data folder the server cannot start from, and an
+    // initdb that outlived its killed parent finishes in a folder nobody renames.
+    const building = `${dir}.initdb.${process.pid}`;
     if (fs.existsSync(dir)) {
       if (fs.readdirSync(dir).length > 0) {
         throw new JunctionError('STACK_START_FAILED', `postgres: ${dir} is not empty but holds no cluster (no PG_VERSION); move it away or empty it, and run stack up again`);
@@ -102,6 +109,7 @@ const postgres: ServiceDef = {
       fs.rmdirSync(dir);
     }
     const user = pgUser();
+    fs.rmSync(building, { recursive: true, force: true });
     fs.mkdirSync(building, { recursive: true, mode: 0o700 });
     if (user) {
       fs.chownSync(building, user.uid, user.gid);
@@ -110,7 +118,10 @@ const postgres: ServiceDef = {
     ctx.log('postgres: initdb (first run)');
     const args = ['-D', building, '-U', PG_SUPERUSER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'];
     const res = spawnInitdb(args, user);
-    if (res.status !== 0) throw new Error(`initdb failed: ${res.stderr || res.stdout}`);
+    if (res.status !== 0) {
+      fs.rmSync(building, { recursive: true, force: true });
+      throw new Error(`initdb failed: ${res.stderr || res.stdout}`);
+    }
     fs.renameSync(building, dir);
   },
   launch(ctx, endpoint) {
@@ -157,6 +168,26 @@ const postgres: ServiceDef = {
     }
   },
 };
+
+/**
+ * Removes the side folders of initdbs whose `stack up` is gone (`<dir>.initdb.<pid>`, and
+ * `<dir>.initdb` of the previous release). One still being written by an orphaned initdb may
+ * not go at once; the next up tries again.
+ */
+function clearInitdbLeftovers(dir: string, log: (line: string) => void): void {
+  const parent = path.dirname(dir);
+  const prefix = `${path.basename(dir)}.initdb`;
+  if (!fs.existsSync(parent)) return;
+  for (const name of fs.readdirSync(parent)) {
+    const pid = name === prefix ? null : name.startsWith(`${prefix}.`) ? Number(name.slice(prefix.length + 1)) : undefined;
+    if (pid === undefined || (pid !== null && (!Number.isInteger(pid) || isAlive(pid)))) continue;
+    try {
+      fs.rmSync(path.join(parent, name), { recursive: true, force: true, maxRetries: 3 });
+    } catch (err) {
+      log(`postgres: could not remove ${path.join(parent, name)} yet (${(err as Error).message}); the next stack up tries again`);
+    }
+  }
+}
 
 function spawnInitdb(args: string[], user: { uid: number; gid: number } | undefined) {
   return spawnSync(path.join(postgresBinDir(), 'initdb'), args, { encoding: 'utf8', uid: user?.uid, gid: user?.gid, cwd: '/' });

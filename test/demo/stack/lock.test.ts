@@ -1,8 +1,11 @@
 /**
  * The stack lock: one holder per data folder at a time, others wait and then run; another
- * folder does not wait; a holder killed with SIGKILL frees it (the kernel closes its socket).
+ * folder does not wait; a symlink to a folder is that folder; a holder killed with SIGKILL
+ * frees it (the kernel closes its socket).
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { JunctionError } from '../../../config/errors.js';
@@ -47,6 +50,30 @@ describe('withStackLock', () => {
       expect((err as JunctionError).code).toBe('STACK_BUSY');
       expect((err as Error).message).toContain(dir);
     });
+  });
+
+  it('a folder reached through a symlink or a `..` shares the lock of its real path, before and after it exists', async () => {
+    const base = folder();
+    fs.mkdirSync(base);
+    try {
+      const link = `${base}-link`;
+      fs.symlinkSync(base, link);
+      try {
+        for (const sub of ['data', 'not-yet']) {
+          if (sub === 'data') fs.mkdirSync(path.join(base, sub));
+          await withStackLock(path.join(base, sub), async () => {
+            for (const other of [path.join(link, sub), path.join(base, 'x', '..', sub)]) {
+              const code = await withStackLock(other, async () => 'ran', { waitMs: 300 }).catch((e: unknown) => (e as JunctionError).code);
+              expect(code, other).toBe('STACK_BUSY');
+            }
+          });
+        }
+      } finally {
+        fs.rmSync(link);
+      }
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
   });
 
   it('a holder killed with SIGKILL leaves nothing behind: the next one gets the lock at once', async () => {

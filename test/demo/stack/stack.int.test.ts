@@ -45,6 +45,25 @@ function tempDataDir(): string {
   return dir;
 }
 
+/** initdb's side folders in a data folder. */
+const sideFolders = (dataDir: string) => fs.readdirSync(dataDir).filter((d) => d.startsWith('postgres.initdb'));
+
+/** Pids of the initdb processes (and the servers they run) working in `dataDir`. */
+function initdbs(dataDir: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return cmd.includes(dataDir) && /initdb|postgres/.test(cmd);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 describe('junction stack (real services)', () => {
   it('up twice is idempotent: the second run starts nothing and keeps the same pids', async () => {
     const first = await runCli(['stack', 'up', '--json']);
@@ -180,7 +199,7 @@ describe('junction stack (real services)', () => {
     const first = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'stack', 'up', '--only', 'postgres'], {
       cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: 'ignore', detached: true,
     });
-    const written = () => ['postgres', 'postgres.initdb'].some((d) => fs.existsSync(path.join(dataDir, d, 'PG_VERSION')));
+    const written = () => fs.readdirSync(dataDir).some((d) => d.startsWith('postgres') && fs.existsSync(path.join(dataDir, d, 'PG_VERSION')));
     const deadline = Date.now() + 60_000;
     while (!written() && Date.now() < deadline) await sleep(5);
     expect(written()).toBe(true);
@@ -191,7 +210,52 @@ describe('junction stack (real services)', () => {
     try {
       expect(up.code, up.stderr).toBe(0);
       expect(parseRows(up.stdout)[0]!.state).toBe('running');
-      expect(fs.existsSync(path.join(dataDir, 'postgres.initdb'))).toBe(false);
+      expect(sideFolders(dataDir)).toEqual([]);
+    } finally {
+      await runCli(['stack', 'down', '--only', 'postgres'], env);
+    }
+  });
+
+  it('an initdb outliving its killed stack up finishes in its own folder; the next up makes its own cluster and later clears the leftover', async () => {
+    const dataDir = tempDataDir();
+    const env = { JUNCTION_DATA_DIR: dataDir, JUNCTION_PG_PORT: String(await freePort()), JUNCTION_READY_TIMEOUT_SEC: '20' };
+    const first = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'stack', 'up', '--only', 'postgres'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
+    const deadline = Date.now() + 60_000;
+    while (!sideFolders(dataDir).some((d) => fs.existsSync(path.join(dataDir, d, 'PG_VERSION'))) && Date.now() < deadline) await sleep(5);
+    const orphans = initdbs(dataDir);
+    expect(orphans.length).toBeGreaterThan(0);
+    // Only the node process: its initdb goes on, an orphan.
+    first.kill('SIGKILL');
+    await new Promise((resolve) => (first.exitCode === null && first.signalCode === null ? first.once('exit', resolve) : resolve(null)));
+    const leftover = `postgres.initdb.${first.pid}`;
+    try {
+      const up = await runCli(['stack', 'up', '--only', 'postgres', '--json'], env, 90_000);
+      expect(up.code, up.stderr).toBe(0);
+      expect(parseRows(up.stdout)[0]!.state).toBe('running');
+      for (let i = 0; i < 600 && orphans.some(isAlive); i++) await sleep(100);
+      expect(orphans.filter(isAlive)).toEqual([]);
+      // The orphan wrote nowhere but its own folder: the running cluster is whole.
+      expect(fs.existsSync(path.join(dataDir, 'postgres', 'global', 'pg_control'))).toBe(true);
+      const again = await runCli(['stack', 'up', '--only', 'postgres', '--json'], env, 90_000);
+      expect(again.code, again.stderr).toBe(0);
+      expect(parseRows(again.stdout)[0]!.pid).toBe(parseRows(up.stdout)[0]!.pid);
+      expect(sideFolders(dataDir)).not.toContain(leftover);
+      expect(sideFolders(dataDir)).toEqual([]);
+    } finally {
+      await runCli(['stack', 'down', '--only', 'postgres'], env);
+    }
+  });
+
+  it('a cluster folder an older release left halfway (PG_VERSION, no global/pg_control) is redone, not started', async () => {
+    const dataDir = tempDataDir();
+    fs.mkdirSync(path.join(dataDir, 'postgres', 'base'), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'postgres', 'PG_VERSION'), '15\n');
+    const env = { JUNCTION_DATA_DIR: dataDir, JUNCTION_PG_PORT: String(await freePort()), JUNCTION_READY_TIMEOUT_SEC: '20' };
+    const up = await runCli(['stack', 'up', '--only', 'postgres', '--json'], env, 90_000);
+    try {
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stderr).toContain('holds an initdb stopped halfway (no global/pg_control); redoing it');
+      expect(parseRows(up.stdout)[0]!.state).toBe('running');
     } finally {
       await runCli(['stack', 'down', '--only', 'postgres'], env);
     }
