@@ -20,7 +20,7 @@ export interface MessageRecord {
   at: string;
 }
 
-export type ConversationEventKind = 'assigned' | 'queued' | 'transferred' | 'closed' | 'reopened';
+export type ConversationEventKind = 'assigned' | 'queued' | 'transferred' | 'closed' | 'reopened' | 'relinked';
 
 export type FanoutEvent =
   | { e: 'msg'; message: MessageRecord }

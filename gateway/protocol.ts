@@ -190,7 +190,7 @@ const serverFrames = [
   /** A conversation appeared (assigned to you or queued for your team), changed hands, or closed. */
   z.strictObject({
     type: z.literal('conversation'),
-    event: z.enum(['assigned', 'queued', 'transferred', 'closed', 'reopened']),
+    event: z.enum(['assigned', 'queued', 'transferred', 'closed', 'reopened', 'relinked']),
     conversation: conversationSummarySchema,
   }),
   z.strictObject({ type: z.literal('presence'), who: participantSchema, online: z.boolean(), conversationId: conversationId.optional() }),

@@ -86,14 +86,14 @@ export async function sweep(ctx: GatewayContext, now = Date.now()): Promise<Swee
 
 /**
  * Points conversations still linked to an absorbed customer at its survivor (merges that no
- * instance heard of: none was running, or Redis lost the event), and sends them to chat
- * analytics, as a handled event does. Returns the conversations re-linked.
+ * instance heard of: none was running, or Redis lost the event), and announces them
+ * (`relinked`, and chat analytics), as a handled event does. Returns the conversations re-linked.
  */
 export async function relinkMerged(ctx: GatewayContext): Promise<number[]> {
   const moved = await relinkAbsorbedCustomers(ctx.pool);
-  for (const m of moved) ctx.analytics.conversationChanged(m.conversationId);
+  await Promise.all(moved.map((c) => announce(ctx, 'relinked', c)));
   if (moved.length > 0) ctx.log.info({ conversations: moved.length }, 'conversations of merged customers re-linked to the survivor');
-  return moved.map((m) => m.conversationId);
+  return moved.map((c) => c.id);
 }
 
 /** Runs {@link sweep} every `reassign_sweep_ms`, and {@link relinkMerged} with the first and then every 10 minutes, until the returned function is called. */

@@ -19,6 +19,7 @@ import type { SourceConfig } from '../config/schema.js';
 import { CUSTOMER_UPDATED_CHANNEL, redisKeys } from '../pipelines/queue.js';
 import type { ResolveRules } from '../pipelines/resolve/rules.js';
 import { ChatAnalytics } from './analytics.js';
+import { announce } from './announce.js';
 import { createRouter } from './assign.js';
 import { renderReply } from './canned.js';
 import { ContextService } from './enrich/context-service.js';
@@ -131,7 +132,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }),
     receipts: new ReceiptWriter(pool, log),
     router: createRouter({ settings, presence }),
-    context: new ContextService({ pool, fanout, settings, rules: options.rules ?? null, lookups, channel: options.customerUpdatedChannel ?? CUSTOMER_UPDATED_CHANNEL, analytics, log }),
+    context: new ContextService({ pool, fanout, settings, rules: options.rules ?? null, lookups, channel: options.customerUpdatedChannel ?? CUSTOMER_UPDATED_CHANNEL, onRelinked: (c) => announce(ctx, 'relinked', c), log }),
     analytics,
     log,
   };

@@ -119,8 +119,9 @@ export class SessionConversations {
     const map = (this.seen ??= new Map());
     let s = map.get(c.id);
     // A read that started before a change it then missed is older than what an event brought.
+    // (A summary without a version, from an instance of an older release, counts as newest.)
     if (s) {
-      if (c.version >= s.summary.version) s.summary = c;
+      if (!(c.version < s.summary.version)) s.summary = c;
     } else map.set(c.id, (s = { summary: c, stream: null, stoppedAt: null, unwatch: null }));
     return s;
   }
@@ -371,5 +372,6 @@ function missedEvent(before: ConversationSummary | undefined, now: ConversationS
   if (!before) return now.status === 'open' && canSee(now, p) ? (now.assignedAgentId === null ? 'queued' : 'assigned') : null;
   if (before.status !== now.status) return now.status === 'closed' ? 'closed' : 'reopened';
   if (before.assignedAgentId !== now.assignedAgentId || before.team !== now.team) return now.assignedAgentId === null ? 'queued' : 'transferred';
+  if (before.customerId !== now.customerId) return 'relinked';
   return null;
 }

@@ -6,20 +6,20 @@
  *
  * Every instance listens to `customer.updated` (published by the sync workers after each
  * batch): conversations of an absorbed customer are re-linked to the survivor (an idempotent
- * UPDATE, whichever instance runs it first; that instance sends them to chat analytics, so
- * ClickHouse counts them under the survivor), and every local watch of a changed customer gets
+ * UPDATE, whichever instance runs it first; that instance announces them: a `relinked`
+ * conversation event with the new summary and version, and chat analytics, so ClickHouse
+ * counts them under the survivor), and every local watch of a changed customer gets
  * a fresh panel. Panels are built once per customer for concurrent watchers and reused for
  * `gateway.context.reuse_ms`; a change of the customer drops the reused one.
  */
 import type pg from 'pg';
 import type { Logger } from '../../config/log.js';
-import type { ChatAnalytics } from '../analytics.js';
 import type { CustomerUpdatedEvent } from '../../pipelines/queue.js';
 import type { ResolveRules } from '../../pipelines/resolve/rules.js';
 import type { GatewaySettings } from '../settings.js';
 import type { Fanout } from '../fanout.js';
 import type { FanoutEvent } from '../events.js';
-import type { ContextPart, ServerFrameOf } from '../protocol.js';
+import type { ContextPart, ConversationSummary, ServerFrameOf } from '../protocol.js';
 import { relinkCustomers } from '../store/conversations.js';
 import { survivorOf } from '../store/customers.js';
 import type { LiveLookups } from './lookups.js';
@@ -55,11 +55,12 @@ export interface ContextServiceOptions {
   /** The `customer.updated` pub/sub channel. */
   channel: string;
   /**
-   * Told of every conversation this instance re-links, so that ClickHouse's
-   * `conversations_current` (and the messages, which follow their conversation) move to the
-   * survivor. @defaultValue none: re-links reach no analytics
+   * Told of every conversation this instance re-links, as it is now: the gateway announces it
+   * (a `relinked` conversation event to the sockets that see it, and chat analytics, so that
+   * ClickHouse's `conversations_current` and the messages, which follow their conversation,
+   * move to the survivor). @defaultValue none: re-links are not announced
    */
-  analytics?: Pick<ChatAnalytics, 'conversationChanged'> | null;
+  onRelinked?: (c: ConversationSummary) => Promise<void>;
   log: Logger;
 }
 
@@ -171,7 +172,7 @@ export class ContextService {
     if (absorbed.length > 0) {
       // Only the instance whose UPDATE moved them gets them back: each is sent once.
       const moved = await relinkCustomers(this.o.pool, absorbed);
-      for (const m of moved) this.o.analytics?.conversationChanged(m.conversationId);
+      if (this.o.onRelinked) await Promise.all(moved.map((c) => this.o.onRelinked!(c)));
     }
     const into = new Map(absorbed.map((a) => [a.id, a.into]));
     for (const id of [...e.customerIds, ...into.keys(), ...into.values()]) this.built.delete(id);

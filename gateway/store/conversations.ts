@@ -206,8 +206,11 @@ export async function closeConversation(db: Db, id: number, by: Principal, byPar
   return rows[0] ? toSummary(rows[0]) : null;
 }
 
-/** Points the conversations of absorbed customers at the customer they went into. Returns the ids re-linked. */
-export async function relinkCustomers(db: Db, absorbed: readonly { id: number; into: number }[]): Promise<{ conversationId: number; customerId: number }[]> {
+/** The columns of {@link COLUMNS} for an UPDATE … FROM, whose other table may have columns of the same names. */
+const RETURNING_C = COLUMNS.split(', ').map((c) => `c.${c}`).join(', ');
+
+/** Points the conversations of absorbed customers at the customer they went into. Returns those re-linked, as they are now. */
+export async function relinkCustomers(db: Db, absorbed: readonly { id: number; into: number }[]): Promise<ConversationSummary[]> {
   if (absorbed.length === 0) return [];
   // One event may absorb a into b and b into c: every absorbed id goes to its final survivor.
   const into = new Map(absorbed.map((a) => [a.id, a.into]));
@@ -217,12 +220,12 @@ export async function relinkCustomers(db: Db, absorbed: readonly { id: number; i
     return at;
   };
   const ids = [...into.keys()];
-  const { rows } = await db.query<{ id: string; customer_id: string }>(
+  const { rows } = await db.query<ConversationRow>(
     `UPDATE gateway.conversation c SET customer_id = a.survivor, updated_at = now()
-       FROM unnest($1::bigint[], $2::bigint[]) AS a(absorbed, survivor) WHERE c.customer_id = a.absorbed RETURNING c.id, c.customer_id`,
+       FROM unnest($1::bigint[], $2::bigint[]) AS a(absorbed, survivor) WHERE c.customer_id = a.absorbed RETURNING ${RETURNING_C}`,
     [ids, ids.map(survivor)],
   );
-  return rows.map((r) => ({ conversationId: Number(r.id), customerId: Number(r.customer_id) }));
+  return rows.map(toSummary);
 }
 
 /**
@@ -231,14 +234,14 @@ export async function relinkCustomers(db: Db, absorbed: readonly { id: number; i
  * Redis lost it), and conversations opened with a visitor token issued before the merge.
  * `unified.customer.merged_into` names the survivor (the pipeline re-points older absorbed
  * customers when their survivor is absorbed), so one hop is enough; should a chain remain,
- * the next call takes the next hop. Returns the conversations re-linked.
+ * the next call takes the next hop. Returns the conversations re-linked, as they are now.
  */
-export async function relinkAbsorbedCustomers(db: Db): Promise<{ conversationId: number; customerId: number }[]> {
-  const { rows } = await db.query<{ id: string; customer_id: string }>(
+export async function relinkAbsorbedCustomers(db: Db): Promise<ConversationSummary[]> {
+  const { rows } = await db.query<ConversationRow>(
     `UPDATE gateway.conversation c SET customer_id = u.merged_into, updated_at = now()
-       FROM unified.customer u WHERE u.id = c.customer_id AND u.merged_into IS NOT NULL RETURNING c.id, c.customer_id`,
+       FROM unified.customer u WHERE u.id = c.customer_id AND u.merged_into IS NOT NULL RETURNING ${RETURNING_C}`,
   );
-  return rows.map((r) => ({ conversationId: Number(r.id), customerId: Number(r.customer_id) }));
+  return rows.map(toSummary);
 }
 
 /** Open conversations linked to any of `customerIds`. */

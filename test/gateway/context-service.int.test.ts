@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIdentity } from '../../gateway/auth/identity.js';
+import type { ServerFrame } from '../../gateway/protocol.js';
 import type { RunningGateway } from '../../gateway/server.js';
 import { applyBatch, type BatchResult } from '../../pipelines/load/apply-batch.js';
 import type { CustomerUpdatedEvent } from '../../pipelines/queue.js';
@@ -55,7 +56,7 @@ describe('context service', () => {
     expect(await service.panel(900_001)).not.toBe(first); // built afresh
   });
 
-  it('a merge moves a conversation and its messages to the survivor in ClickHouse too', async () => {
+  it('a merge moves a conversation to the survivor: a relinked conversation event, and its messages in ClickHouse too', async () => {
     const channel = `${env.prefix}customer.updated`;
     const common = { rules, customerUpdatedChannel: channel, clickhouse: ch.client, settings: { analytics: { flush_ms: 50, batch_rows: 50 } } };
     // Two instances hear the event: whichever re-links the conversation sends it.
@@ -70,6 +71,7 @@ describe('context service', () => {
     const session = await visitorToken(a.port, { identity, timestamp: ts, signature: signIdentity(identity, ts, IDENTITY_SECRET) });
     const { client: visitor } = await TestClient.connect(a.port, session.token);
     const { conversationId: id } = await sendAndAck(visitor, { clientMsgId: 'r-1', text: 'hello' });
+    const before = Number((await env.db.pool.query('SELECT version FROM gateway.conversation WHERE id = $1', [id])).rows[0].version);
     await sendAndAck(visitor, { conversationId: id, clientMsgId: 'r-2', text: 'anyone?' });
     const linked = await until<{ customer_id: string }>(`SELECT customer_id FROM conversations_current WHERE conversation_id = '${id}'`, (r) => r.length === 1);
     const absorbedId = Number(linked[0]?.customer_id);
@@ -83,6 +85,9 @@ describe('context service', () => {
     const event: CustomerUpdatedEvent = { type: 'customer.updated', customerIds: result.customerIds, absorbed: result.absorbed, source: 'test', stream: 'test', runId: 0, at: new Date().toISOString() };
     await env.redis.publish(channel, JSON.stringify(event));
 
+    // Whoever sees the conversation hears of its new customer, with the version the re-link gave it.
+    const relinked = (await visitor.next((f) => f.type === 'conversation' && f.conversation.id === id && f.event === 'relinked')) as Extract<ServerFrame, { type: 'conversation' }>;
+    expect(relinked.conversation).toMatchObject({ customerId: survivor, version: before + 1 });
     const conversation = await until<{ customer_id: string }>(`SELECT customer_id FROM conversations_current WHERE conversation_id = '${id}'`, (r) => r[0]?.customer_id === String(survivor));
     expect(conversation).toEqual([{ customer_id: String(survivor) }]);
     const messages = await ch.rows<{ seq: string; customer_id: string }>(`SELECT seq, customer_id FROM chat_messages_current WHERE conversation_id = '${id}' ORDER BY seq`);
