@@ -117,8 +117,9 @@ export interface RunSyncOptions {
   /** In each batch's transaction and the run's last one, just before COMMIT: throw to roll it back (lost lock). */
   beforeCommit?: (tx: pg.PoolClient) => Promise<void>;
   /**
-   * In the transaction recording a failed run's status, just before COMMIT: throw to leave the
-   * status alone (another job holds the stream now, and the run's state is its to write).
+   * In the transaction recording a failed run's status, just before COMMIT, and in the one
+   * reading the version of each run row sent to ClickHouse: throw to leave the status alone
+   * and send nothing (another job holds the stream now, and the run's state is its to write).
    */
   beforeStatusCommit?: (tx: pg.PoolClient) => Promise<void>;
   /** After each COMMIT (events). */
@@ -251,13 +252,20 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
   const sendRunRow = async (status: string, errorCode: string | null = null) => {
     if (!o.clickhouse) return;
     const row = { runId, source, stream, mode, status, startedAt: run.startedAt, finishedAt: status === 'running' ? null : new Date(), errorCode };
+    const send = (hub: pg.Pool | pg.PoolClient) =>
+      insertSyncRunRow(o.clickhouse!, hub, { ...row, recordsRead: progress.read, recordsWritten: progress.loaded, recordsFailed: progress.failed });
+    // The row's version is PostgreSQL's clock, read here under the caller's fence when it has
+    // one: a row of an attempt another job has since replaced is refused, or older than every
+    // row of that job (its fence waits for this transaction), however long this one stalls.
     // The run row is analytics about the sync, not its data: a failed send is logged and the
     // next one (a few batches on, or the end) carries the state; a lost final row is sent by
     // the stream's next run (sendUnreportedRuns) or `junction analytics repair`. hub.sync_run
     // is authoritative.
-    await insertSyncRunRow(o.clickhouse, pool, { ...row, recordsRead: progress.read, recordsWritten: progress.loaded, recordsFailed: progress.failed }).catch((err: unknown) =>
-      log.warn({ err, runId, source, stream }, 'sync run row not sent to ClickHouse'),
-    );
+    const guard = o.beforeStatusCommit;
+    await (guard ? inTransaction(pool, async (tx) => (await guard(tx), send(tx))) : send(pool)).catch((err: unknown) => {
+      if (isJunctionError(err) && err.code === 'SYNC_LOCK_LOST') log.info({ runId, source, stream }, 'sync run row not sent: another job holds the stream now');
+      else log.warn({ err, runId, source, stream }, 'sync run row not sent to ClickHouse');
+    });
   };
 
   const loadBatch = (batch: Batch, page: Awaited<ReturnType<typeof mapBatch>>) =>
@@ -363,19 +371,14 @@ export async function runSync(o: RunSyncOptions): Promise<SyncSummary> {
     const decided = await o.failureStatus?.(err);
     const { code, message } = decided?.error ?? classifyError(reason);
     const status = decided?.status ?? (code === 'CONN_ABORTED' ? 'cancelled' : 'failed');
-    const recorded = await inTransaction(pool, async (tx) => {
+    await inTransaction(pool, async (tx) => {
       await setRunStatus(tx, runId, status, { code, message });
       await o.beforeStatusCommit?.(tx);
-    }).then(
-      () => true,
-      (e: unknown) => {
-        if (isJunctionError(e) && e.code === 'SYNC_LOCK_LOST') log.info({ runId, source, stream }, "run status left to the job that holds the stream now");
-        else log.warn({ err: e, runId }, 'run status not recorded');
-        return false;
-      },
-    );
-    // Not sent either when another job holds the stream: this row would be newer than its own.
-    if (recorded) await sendRunRow(status, code);
+    }).catch((e: unknown) => {
+      if (isJunctionError(e) && e.code === 'SYNC_LOCK_LOST') log.info({ runId, source, stream }, 'run status left to the job that holds the stream now');
+      else log.warn({ err: e, runId }, 'run status not recorded');
+    });
+    await sendRunRow(status, code);
     throw err;
   } finally {
     stopBeating();

@@ -280,6 +280,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         return await delay(job, token, Date.now() + busyMs + jitter(busyMs / 2), `${source}.${stream}: an earlier job that stalled still has a batch open (waited ${fenceWaitMs / 1000} s for it)`);
       }
       fence = taken;
+      // Closing or cancelled while it waited: no run is started or resumed.
+      signal.throwIfAborted();
       const base = job.progress && typeof job.progress === 'object' ? (job.progress as Partial<SyncJobProgress>) : undefined;
       const summary = await runSync({
         config,

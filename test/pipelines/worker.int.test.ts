@@ -317,19 +317,21 @@ describe('sync worker', () => {
     const once = await configFor(src.url, PIPELINES.replace('attempts: 3', 'attempts: 1'));
     const w = await worker(once, { concurrency: 1 });
     let runId = 0;
-    let taken = false;
+    let other: Promise<unknown> | undefined;
     // What the job that took the stream does: its run ends (here, at once) under a newer fence.
+    // The status first: the refused attempt's own write can only come after the fence rose.
     w.worker.on('progress', (job) => {
-      if (taken) return;
-      taken = true;
+      if (other) return;
       runId = (job.progress as { runId: number }).runId;
-      void takeFence(hub.pool, SOURCE, STREAM)
-        .then(() => hub.pool.query(`UPDATE hub.sync_run SET status = 'succeeded', finished_at = now() WHERE id = $1`, [runId]))
+      other = hub.pool
+        .query(`UPDATE hub.sync_run SET status = 'succeeded', finished_at = now() WHERE id = $1`, [runId])
+        .then(() => takeFence(hub.pool, SOURCE, STREAM))
         .then(() => insertSyncRunRow(ch, hub.pool, { runId, source: SOURCE, stream: STREAM, mode: 'full', status: 'succeeded', startedAt: new Date(), finishedAt: new Date(), errorCode: null, recordsRead: 0, recordsWritten: 0, recordsFailed: 0 }));
     });
     const job = await enqueue({ mode: 'full', batchSize: 50 }, once);
     const err = await job.waitUntilFinished(h.events, 120_000).catch((e: unknown) => e as Error);
     expect((err as Error).message).toMatch(/^SYNC_LOCK_LOST: .*another job took the stream/);
+    await other;
     expect(await runs()).toMatchObject([{ status: 'succeeded', error_code: null }]);
     const sent = await (await ch.query({ query: `SELECT status FROM sync_runs_current WHERE run_id = ${runId}`, format: 'JSONEachRow' })).json<{ status: string }>();
     expect(sent).toEqual([{ status: 'succeeded' }]);
