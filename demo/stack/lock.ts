@@ -28,11 +28,17 @@ const socketName = (dataDir: string) => `\0junction-stack-${createHash('sha256')
 function canonical(dir: string): string {
   let head = path.resolve(dir);
   const rest: string[] = [];
-  while (!fs.existsSync(head) && path.dirname(head) !== head) {
+  // lstat: a symlink whose target does not exist yet still names the folder it will be.
+  while (!fs.lstatSync(head, { throwIfNoEntry: false }) && path.dirname(head) !== head) {
     rest.unshift(path.basename(head));
     head = path.dirname(head);
   }
-  return path.join(fs.realpathSync(head), ...rest);
+  try {
+    return path.join(fs.realpathSync(head), ...rest);
+  } catch {
+    // A dangling symlink, or a folder we may not read: the path as given still separates folders.
+    return path.resolve(dir);
+  }
 }
 
 function tryListen(name: string): Promise<net.Server | undefined> {

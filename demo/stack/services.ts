@@ -31,6 +31,8 @@ export interface ServiceDef {
   /** The long-running program, as it appears in /proc/PID/cmdline. */
   binary: (ctx: StackContext) => string;
   prepare?: (ctx: StackContext, endpoint: ServiceEndpoint) => void;
+  /** Clears what earlier runs left behind; every up, running or not (before prepare). */
+  tidy?: (ctx: StackContext) => void;
   launch: (ctx: StackContext, endpoint: ServiceEndpoint) => LaunchSpec;
   /** Resolves when the service answers at `url`; rejects with the reason otherwise. */
   probe: (url: string, ctx: StackContext) => Promise<void>;
@@ -87,9 +89,9 @@ const postgres: ServiceDef = {
   packages: ['postgresql'],
   binary: () => path.join(postgresBinDir(), 'postgres'),
   stopSignal: 'SIGINT',
+  tidy: (ctx) => clearInitdbLeftovers(ctx.dir('postgres'), ctx.log),
   prepare(ctx) {
     const dir = ctx.dir('postgres');
-    clearInitdbLeftovers(dir, ctx.log);
     if (fs.existsSync(path.join(dir, 'PG_VERSION'))) {
       if (fs.existsSync(path.join(dir, 'global', 'pg_control'))) return;
       // Left by a Junction from before the side folder below: an initdb stopped halfway, with

@@ -114,6 +114,7 @@ async function upOne(def: ServiceDef, endpoint: ServiceEndpoint, ctx: StackConte
 
   const pidPath = pidFile(settings, def.name);
   const logPath = logFile(settings, def.name);
+  def.tidy?.(ctx);
   let pid = ownedPid(pidPath, def.binary(ctx));
   if (pid === undefined) {
     const ports = [{ port: endpoint.port, variable: portVariable(def.name) }, ...(def.otherPorts?.(ctx) ?? [])];

@@ -216,7 +216,7 @@ describe('junction stack (real services)', () => {
     }
   });
 
-  it('an initdb outliving its killed stack up finishes in its own folder; the next up makes its own cluster and later clears the leftover', async () => {
+  it('an initdb outliving its killed stack up finishes in its own folder; the next up makes its own cluster, and a later up (PostgreSQL running) clears the leftover', async () => {
     const dataDir = tempDataDir();
     const env = { JUNCTION_DATA_DIR: dataDir, JUNCTION_PG_PORT: String(await freePort()), JUNCTION_READY_TIMEOUT_SEC: '20' };
     const first = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'junction.js'), 'stack', 'up', '--only', 'postgres'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
