@@ -175,13 +175,9 @@ export class SessionConversations {
     const c = s.summary;
     if (this.host.principal.kind !== 'agent' || c.customerId === null || c.status !== 'open' || s.unwatch) return;
     if (!s.stream || this.host.isClosed()) return;
-    s.unwatch = this.ctx.context.watch(c.id, c.customerId, {
-      send: (frame) => this.host.send(frame),
-      relinked: (id, customerId) => {
-        const known = this.seen?.get(id);
-        if (known) known.summary = { ...known.summary, customerId };
-      },
-    });
+    // A merge re-links the conversation by itself: the `relinked` event brings the summary
+    // (or a re-sync finds it changed), so the panel's customer and the summary never disagree.
+    s.unwatch = this.ctx.context.watch(c.id, c.customerId, { send: (frame) => this.host.send(frame) });
   }
 
   private unwatchContext(s: Seen): void {
@@ -338,6 +334,8 @@ export class SessionConversations {
     const known = this.seen?.get(c.id);
     const visible = canSee(c, this.host.principal);
     if (!visible && !known) return;
+    // A re-link of a conversation this client does not hold (a closed one of its past) is not news to it.
+    if (kind === 'relinked' && !known) return;
     if (visible && !known && c.status === 'open') {
       if (!(await this.attachFromReceipt(c))) return; // moved on meanwhile: never this client's
     } else if (visible && c.status === 'open' && !known?.stream) {

@@ -35,8 +35,6 @@ export type ContextFrame = ServerFrameOf<'context'>;
 /** Where a watch's frames go (a socket session). */
 export interface ContextSink {
   send(frame: ContextFrame): void;
-  /** The conversation now belongs to another customer (a merge absorbed its customer). */
-  relinked?(conversationId: number, customerId: number): void;
 }
 
 interface Watch {
@@ -163,7 +161,6 @@ export class ContextService {
 
   private relinkWatch(w: Watch, customerId: number): void {
     w.customerId = customerId;
-    w.sink.relinked?.(w.conversationId, customerId);
   }
 
   /** A sync changed customers: re-link absorbed ones' conversations, then refresh every local panel of a changed customer. */

@@ -94,4 +94,38 @@ describe('context service', () => {
     expect(messages).toEqual([{ seq: '1', customer_id: String(survivor) }, { seq: '2', customer_id: String(survivor) }]);
     visitor.close();
   });
+
+  it('a re-link of a closed conversation the socket does not hold sends it no frame (it is not brought back)', async () => {
+    const channel = `${env.prefix}customer.updated`;
+    const gwc = await env.start({ rules, customerUpdatedChannel: channel });
+    const load = (records: MappedRecord[]): Promise<BatchResult> => inTx(env.db.pool, (tx) => applyBatch(tx, records, rules));
+    await load([mapped('shop_pg/accounts/S1', { fields: { name: 'Sol Wu' }, keys: [['shop_account', 'S1'], ['email', 'sol@example.com']] })]);
+    await load([mapped('app_mongo/users/S9', { fields: { nickname: 'sol' }, keys: [['app_user', 'S9'], ['phone', '+8613966667777']] })]);
+    const identity = { phone: '139 6666 7777' };
+    const ts = Math.floor(Date.now() / 1000);
+    const session = await visitorToken(gwc.port, { identity, timestamp: ts, signature: signIdentity(identity, ts, IDENTITY_SECRET) });
+    const { client: first } = await TestClient.connect(gwc.port, session.token);
+    const { conversationId: id } = await sendAndAck(first, { clientMsgId: 's-1', text: 'hello' });
+    first.send({ type: 'close', conversationId: id });
+    await first.next((f) => f.type === 'conversation' && f.conversation.id === id && f.event === 'closed');
+    first.close();
+
+    const { client: later } = await TestClient.connect(gwc.port, session.token);
+    const result = await load([mapped('shop_pg/addresses/SA1', { keys: [['email', 'sol@example.com'], ['phone', '+8613966667777']] })]);
+    expect(result.absorbed).toHaveLength(1);
+    const survivor = result.absorbed[0]!.into;
+    const event: CustomerUpdatedEvent = { type: 'customer.updated', customerIds: result.customerIds, absorbed: result.absorbed, source: 'test', stream: 'test', runId: 0, at: new Date().toISOString() };
+    await env.redis.publish(channel, JSON.stringify(event));
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await env.db.pool.query('SELECT customer_id FROM gateway.conversation WHERE id = $1', [id]);
+      if (Number(rows[0].customer_id) === survivor) break;
+      await sleep(50);
+    }
+    expect(Number((await env.db.pool.query('SELECT customer_id FROM gateway.conversation WHERE id = $1', [id])).rows[0].customer_id)).toBe(survivor);
+    // The socket sees its own messages' traffic only: a message round trip after the re-link shows nothing came before it.
+    const { conversationId: fresh } = await sendAndAck(later, { clientMsgId: 's-2', text: 'new question' });
+    expect(fresh).not.toBe(id);
+    expect(later.frames.filter((f) => f.type === 'conversation' && f.conversation.id === id)).toEqual([]);
+    later.close();
+  });
 });
