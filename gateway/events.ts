@@ -5,7 +5,7 @@
  * | channel | carries |
  * |---|---|
  * | `conv:<id>` | messages, typing, read receipts, conversation changes, presence of its participants |
- * | `agent:<id>` | conversations assigned to that agent, and `kick` when the agent is disabled |
+ * | `agent:<id>` | conversations assigned to that agent, and `kick` when the agent is disabled or moved to another team |
  * | `team:<name>` | conversations queued for the team (and leaving the queue), agents going on/offline |
  * | `visitor:<uuid>` | the visitor's conversations (a second tab learns of a new one) |
  */
@@ -34,7 +34,8 @@ export type FanoutEvent =
   | { e: 'typing'; conversationId: number; who: string; on: boolean }
   | { e: 'read'; conversationId: number; who: string; seq: number }
   | { e: 'presence'; who: string; online: boolean; conversationId?: number }
-  | { e: 'kick'; reason: string }
+  /** `moved`: the agent's team changed; its token (signed with the old team) is no longer good. */
+  | { e: 'kick'; reason: string; moved?: boolean }
   /** A publish about this conversation failed earlier (see Fanout): read it again from PostgreSQL. */
   | { e: 'resync'; conversationId: number };
 

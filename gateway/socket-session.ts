@@ -24,7 +24,7 @@ import { FrameBudget } from './frame-budget.js';
 import type { PresenceEntry } from './presence.js';
 import { CLOSE, parseClientFrame, type ClientFrame, type CloseCode, type ConversationSummary, type HelloFrame, type MsgFrame, type ServerFrame } from './protocol.js';
 import { SessionConversations, type ConversationsHost } from './session-conversations.js';
-import { getAgent } from './store/agents.js';
+import { getAgent, movedReason } from './store/agents.js';
 import { isNotYours, openConversationsOf } from './store/conversations.js';
 import { storedMessage } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
@@ -216,6 +216,25 @@ export class SocketSession implements ConversationsHost {
     this.violate('GW_AGENT_DISABLED', CLOSE.FORBIDDEN, reason);
   }
 
+  /**
+   * Agents only: closes the socket when its agent was disabled or moved to another team since
+   * its token was signed (the token's team decides which queue it sees). False when it did.
+   */
+  private async agentStillValid(): Promise<boolean> {
+    const p = this.principal;
+    if (p.kind !== 'agent') return true;
+    const agent = await getAgent(this.ctx.pool, p.agentId);
+    if (!agent || agent.disabled) {
+      this.kick('agent disabled');
+      return false;
+    }
+    if (agent.team !== p.team) {
+      this.violate('GW_TOKEN_INVALID', CLOSE.UNAUTHORIZED, `${movedReason(p.agentId, p.team, agent.team)}: renew the token at POST /api/auth/refresh and reconnect`);
+      return false;
+    }
+    return true;
+  }
+
   private fail(err: unknown): void {
     if (isJunctionError(err)) {
       this.sendError(err.code, err.message, { retryable: err.retryable });
@@ -299,10 +318,7 @@ export class SocketSession implements ConversationsHost {
     if (!samePrincipal(principalOf(claims), this.principal)) {
       throw new JunctionError('GW_TOKEN_INVALID', 'the token is for another principal, team or customer; reconnect with it');
     }
-    if (this.principal.kind === 'agent') {
-      const agent = await getAgent(this.ctx.pool, this.principal.agentId);
-      if (!agent || agent.disabled) return this.kick('agent disabled');
-    }
+    if (!(await this.agentStillValid())) return;
     this.tokenExpiresAt = Math.max(this.tokenExpiresAt, claims.exp * 1000);
     this.send({ type: 'auth', expiresAt: new Date(this.tokenExpiresAt).toISOString(), expiresIn: secondsLeft(this.tokenExpiresAt) });
   }
@@ -346,11 +362,8 @@ export class SocketSession implements ConversationsHost {
     const p = this.principal;
     const personal = p.kind === 'agent' ? [this.ctx.keys.agent(p.agentId), this.ctx.keys.team(p.team)] : [this.ctx.keys.visitor(p.visitorId)];
     await Promise.all(personal.map((ch) => this.conversations.listen(ch)));
-    // Disabled since the upgrade: its kick went out before this socket listened for one.
-    if (p.kind === 'agent') {
-      const agent = await getAgent(this.ctx.pool, p.agentId);
-      if (!agent || agent.disabled) return this.kick('agent disabled');
-    }
+    // Disabled (or moved) since the upgrade: its kick went out before this socket listened for one.
+    if (!(await this.agentStillValid())) return;
     const open = await openConversationsOf(this.ctx.pool, p);
     const unnamed = open.filter((c) => frame.resume[String(c.id)] === undefined).map((c) => c.id);
     const acked = await ackedSeqs(this.ctx.pool, this.participant, unnamed);
@@ -458,9 +471,8 @@ export class SocketSession implements ConversationsHost {
       const changed = await this.conversations.resync(only);
       if (only === undefined || changed || this.principal.kind !== 'agent') return;
       // Refused, yet the conversation is as this agent saw it: the agent itself was
-      // disabled, and the kick did not reach this socket.
-      const agent = await getAgent(this.ctx.pool, this.principal.agentId);
-      if (!agent || agent.disabled) this.kick('agent disabled');
+      // disabled or moved to another team, and no kick reached this socket.
+      await this.agentStillValid();
     });
   }
 
@@ -485,7 +497,8 @@ export class SocketSession implements ConversationsHost {
         this.send({ type: 'presence', who: who(event.who), online: event.online, ...(event.conversationId ? { conversationId: event.conversationId } : {}) });
         return;
       case 'kick':
-        this.kick(event.reason);
+        if (event.moved) this.violate('GW_TOKEN_INVALID', CLOSE.UNAUTHORIZED, `${event.reason}: renew the token at POST /api/auth/refresh and reconnect`);
+        else this.kick(event.reason);
         return;
       case 'conversation':
         return this.conversations.onConversationEvent(event);

@@ -1,4 +1,4 @@
-/** `junction agents add | list | disable | enable`: the chat gateway's agent accounts. */
+/** `junction agents add | list | disable | enable | capacity | team`: the chat gateway's agent accounts. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
@@ -8,7 +8,7 @@ import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
 import { isConfigErrors, type ResolvedConfig } from '../../config/load.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys, type FanoutEvent } from '../../gateway/events.js';
-import { addAgent, agentEmail, listAgents, setAgentCapacity, setAgentDisabled, type Agent } from '../../gateway/store/agents.js';
+import { addAgent, agentEmail, listAgents, movedReason, setAgentCapacity, setAgentDisabled, setAgentTeam, type Agent } from '../../gateway/store/agents.js';
 import { loadCliConfig } from '../sources.js';
 import { connectRedis } from '../cli-redis.js';
 import { printJson } from '../json-output.js';
@@ -31,11 +31,10 @@ async function readStdin(): Promise<string> {
 }
 
 /** Closes the agent's open sockets on every gateway instance (the upgrade refuses them from now on anyway). */
-async function kick(agent: Agent): Promise<void> {
+async function kick(agent: Agent, event: FanoutEvent = { e: 'kick', reason: 'agent disabled' }): Promise<void> {
   let redis: Redis | undefined;
   try {
     redis = await connectRedis(stackSettings().services.redis.url, { retryStrategy: () => null });
-    const event: FanoutEvent = { e: 'kick', reason: 'agent disabled' };
     await redis.publish(new GatewayKeys(DEFAULT_REDIS_PREFIX).agent(agent.id), JSON.stringify(event));
   } catch (err) {
     // A socket ends with its token, which a disabled agent cannot refresh; the reassignment
@@ -171,6 +170,21 @@ export function registerAgents(program: Command): void {
       const agent = await withDb((db) => setAgentCapacity(db, email, capacity));
       if (opts.json) printJson(agent);
       else console.log(`agent ${agent.id} ${agent.email}: capacity ${agent.capacity ?? 'gateway.agent_capacity (default)'}`);
+    });
+
+  agents
+    .command('team <email> <team>')
+    .description('move an agent to another team: its open sockets close (4401) and reconnect with a renewed token; its conversations stay its own')
+    .option('-c, --config <file>', 'config file (the teams routing knows)')
+    .option('--json', 'print the agent as one JSON object')
+    .action(async (email: string, team: string, opts: { config?: string; json?: boolean }) => {
+      if (!TEAM_NAME.test(team)) throw invalid(`team ${JSON.stringify(team)} is not a team name: use a-z, 0-9 and _, starting with a letter`);
+      const config = await configForWarning(opts.config, team);
+      if (config) warnUnroutedTeam(config, team);
+      const { agent, from } = await withDb((db) => setAgentTeam(db, email, team));
+      if (from !== team) await kick(agent, { e: 'kick', reason: movedReason(agent.id, from, team), moved: true });
+      if (opts.json) printJson(agent);
+      else console.log(from === team ? `agent ${agent.id} ${agent.email} is already in team ${team}` : `moved agent ${agent.id} ${agent.email} from team ${from} to ${team}`);
     });
 
   agents

@@ -82,6 +82,21 @@ export async function setAgentDisabled(db: Db, email: string, disabled: boolean)
   return toAgent(rows[0]);
 }
 
+/** Moves an agent to another team; their conversations stay theirs. @throws JunctionError GW_AGENT_NOT_FOUND */
+export async function setAgentTeam(db: Db, email: string, team: string): Promise<{ agent: Agent; from: string }> {
+  const { rows } = await db.query<AgentRow & { from_team: string }>(
+    `UPDATE gateway.agent a SET team = $2 FROM gateway.agent old WHERE old.id = a.id AND a.email = $1 RETURNING a.*, old.team AS from_team`,
+    [agentEmail(email), team],
+  );
+  if (!rows[0]) throw new JunctionError('GW_AGENT_NOT_FOUND', `no agent with email ${agentEmail(email)}`);
+  return { agent: toAgent(rows[0]), from: rows[0].from_team };
+}
+
+/** Why an agent's socket or token no longer holds after a move. */
+export function movedReason(agentId: number, from: string, to: string): string {
+  return `agent ${agentId} moved from team ${from} to ${to}`;
+}
+
 /**
  * Replaces a password hash after a successful login (a legacy scrypt hash, or weaker
  * argon2 parameters). Only if it is still the one that was verified: a concurrent password

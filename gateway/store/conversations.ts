@@ -158,7 +158,8 @@ export async function openCountsByAgent(db: Db, agentIds: readonly number[]): Pr
 
 /**
  * {@link canSee} as a condition on gateway.conversation's columns, with `p`'s values as
- * parameters from `$at` on, plus: a disabled agent acts on nothing. The writes below check
+ * parameters from `$at` on, plus: a disabled agent, or one no longer of the principal's team
+ * (moved since its token was signed), acts on nothing. The writes below check
  * it under their row lock, so a socket whose view is out of date (a missed event, a lost
  * kick) cannot act on a conversation it lost.
  */
@@ -167,7 +168,7 @@ function seenBy(p: Principal, at: number): { sql: string; params: unknown[] } {
     ? { sql: `visitor_id = $${at}`, params: [p.visitorId] }
     : {
         sql: `(assigned_agent_id = $${at}::bigint OR (assigned_agent_id IS NULL AND team = $${at + 1} AND status = 'open'))
-              AND EXISTS (SELECT 1 FROM gateway.agent a WHERE a.id = $${at}::bigint AND a.disabled_at IS NULL)`,
+              AND EXISTS (SELECT 1 FROM gateway.agent a WHERE a.id = $${at}::bigint AND a.disabled_at IS NULL AND a.team = $${at + 1})`,
         params: [p.agentId, p.team],
       };
 }

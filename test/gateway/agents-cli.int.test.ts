@@ -1,4 +1,4 @@
-/** `junction agents add | list | disable` as a user runs them, against a scratch database. */
+/** `junction agents add | list | disable | team` as a user runs them, against a scratch database. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../gateway/auth/password.js';
 import { runCli } from '../helpers/cli.js';
@@ -32,6 +32,23 @@ describe('junction agents', () => {
     const listed = (JSON.parse((await runCli(['agents', 'list', '--json'], env)).stdout) as { agents: { email: string; disabled: boolean }[] }).agents;
     expect(listed).toEqual([expect.objectContaining({ email: 'ann@example.com', disabled: true })]);
     const missing = await runCli(['agents', 'disable', 'nobody@example.com'], env);
+    expect(missing.stderr).toContain('[GW_AGENT_NOT_FOUND]');
+  });
+
+  it('team moves an agent, says when it is already there, and refuses a malformed team or an unknown agent', async () => {
+    const added = await runCli(['agents', 'add', '--email', 'bo@example.com', '--name', 'Bo', '--team', 'billing', '--json'], env);
+    expect(added.code, added.stderr).toBe(0);
+    const moved = await runCli(['agents', 'team', 'bo@example.com', 'order'], env);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toMatch(/^moved agent \d+ bo@example.com from team billing to order$/m);
+    const { rows } = await db.pool.query("SELECT team FROM gateway.agent WHERE email = 'bo@example.com'");
+    expect(rows).toEqual([{ team: 'order' }]);
+    const same = await runCli(['agents', 'team', 'bo@example.com', 'order', '--json'], env);
+    expect(JSON.parse(same.stdout)).toMatchObject({ email: 'bo@example.com', team: 'order' });
+    const bad = await runCli(['agents', 'team', 'bo@example.com', 'Bad Team'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('[GW_AGENT_INVALID]');
+    const missing = await runCli(['agents', 'team', 'nobody@example.com', 'order'], env);
     expect(missing.stderr).toContain('[GW_AGENT_NOT_FOUND]');
   });
 });
