@@ -93,12 +93,22 @@ interface JsonataError {
 }
 
 /**
+ * What one evaluation of one expression on one record may take: a mapping runs in the sync
+ * worker, where an expression that never ends (a recursive function without a base case) or
+ * allocates without bound (`[1..9999999].[1..1000]`) would block the event loop, stop the job's
+ * lock renewals and take the process down. Past a limit the record fails with
+ * MAP_EVAL_FAILED (JSONata D1012 time, D1011 depth, D2015 sequence length) and goes to the
+ * dead letters; the batch goes on. Generous for real mappings, which take microseconds.
+ */
+export const EVAL_LIMITS = { timeout: 500, stack: 500, sequence: 100_000 } as const;
+
+/**
  * Compiles JSONata text, turning its syntax errors into {@link ExprSyntaxError}. JSONata's
  * `position` is the index just after the offending token; the error points at its start.
  */
 export function compileJsonata(text: string): jsonata.Expression {
   try {
-    return jsonata(text);
+    return jsonata(text, { ...EVAL_LIMITS });
   } catch (cause) {
     const err = cause as JsonataError;
     const end = Math.min(typeof err.position === 'number' ? err.position : text.length, text.length);

@@ -23,6 +23,32 @@ const CUSTOMER = mappingYaml(
 );
 
 describe('mapBatch', () => {
+  it('stops an expression that never ends, recurses without bound or builds a huge sequence: that record fails with the JSONata code, the batch goes on', async () => {
+    const m = await compileYaml(
+      mappingYaml(
+        'customer',
+        `
+    nickname: >-
+      nick = 'loop' ? ($f := function($x){ $f($x) }; $f(1))
+      : nick = 'deep' ? ($g := function($x){ $x > 0 ? 1 + $g($x - 1) : 0 }; $g(100000))
+      : nick = 'big' ? $count([1..9999999].[1..1000])
+      : $uppercase(nick)
+  `,
+        'identity:\n  - { kind: shop_account, value: id }\n',
+      ),
+    );
+    const result = await mapBatch(m, 'shop', 'accounts', ['ok', 'loop', 'deep', 'big', 'fine'].map((nick, i) => ({ id: String(i), nick })));
+    expect(result.records.map((r) => [r.sourceKey, r.fields.nickname])).toEqual([
+      ['0', 'OK'],
+      ['4', 'FINE'],
+    ]);
+    expect(result.failures.map((f) => [f.sourceKey, f.code, /\(JSONata (\w+)\)/.exec(f.message)?.[1]])).toEqual([
+      ['1', 'MAP_EVAL_FAILED', 'D1012'],
+      ['2', 'MAP_EVAL_FAILED', 'D1011'],
+      ['3', 'MAP_EVAL_FAILED', 'D2015'],
+    ]);
+  }, 30_000);
+
   it('turns bad records into RecordFailures and maps the rest of the batch', async () => {
     const m = await compileYaml(CUSTOMER);
     const records: SourceRecord[] = [
