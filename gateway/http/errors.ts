@@ -4,6 +4,7 @@ import type * as z from 'zod';
 import type { ErrorCode } from '../../config/errors.js';
 import { JunctionError, isJunctionError } from '../../config/errors.js';
 import type { Logger } from '../../config/log.js';
+import { clientError } from '../../config/client-error.js';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   GW_AUTH_REQUIRED: 401,
@@ -38,13 +39,17 @@ export function errorHandler(log: Logger) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     let body: ErrorBody;
     let status: number;
-    const parserError = err as { type?: string; status?: number };
+    const parserError = err as { type?: string };
+    const client = clientError(err);
     if (isJunctionError(err)) {
       body = { error: { code: err.code, message: err.message } };
       status = httpStatus(err.code);
-    } else if (parserError.type === 'entity.parse.failed' || parserError.type === 'entity.too.large') {
-      body = { error: { code: 'GW_BAD_REQUEST', message: parserError.type === 'entity.too.large' ? 'request body too large' : 'request body is not valid JSON' } };
-      status = parserError.status ?? 400;
+    } else if (client) {
+      // Malformed, oversized or undecodable bodies (400, 413, 415) and paths that are not valid percent-encoding.
+      const message =
+        parserError.type === 'entity.too.large' ? 'request body too large' : parserError.type === 'entity.parse.failed' ? 'request body is not valid JSON' : `${client.part}: ${client.message}`;
+      body = { error: { code: 'GW_BAD_REQUEST', message } };
+      status = client.status;
     } else {
       log.error({ err }, 'request failed');
       body = { error: { code: 'GW_INTERNAL', message: 'internal error' } };

@@ -133,6 +133,23 @@ describe('refused at the REST API', () => {
     expect([r.status, r.code]).toEqual([400, 'GW_BAD_REQUEST']);
   });
 
+  it.each([
+    ['a body that does not inflate as its Content-Encoding says', 'POST', '/api/auth/login', { 'content-encoding': 'gzip' }, 400],
+    ['an unknown Content-Encoding', 'POST', '/api/auth/login', { 'content-encoding': 'snappy' }, 415],
+    ['an unknown charset', 'POST', '/api/auth/login', { 'content-type': 'application/json; charset=klingon' }, 415],
+  ])('%s: a 4xx GW_BAD_REQUEST, not a 500', async (_what, method, path, headers, status) => {
+    const r = await http(gw.port, method, path, { email: 'a@b.cn', password: 'x' }, headers);
+    expect([r.status, r.code]).toEqual([status, 'GW_BAD_REQUEST']);
+    expect((r.json as { error: { message: string } }).error.message).toMatch(/^body: /);
+  });
+
+  it('a path parameter that is not valid percent-encoding: 400 GW_BAD_REQUEST naming the path', async () => {
+    const token = await login(gw.port, await makeAgent(env));
+    const r = await http(gw.port, 'GET', '/api/conversations/%E0%A4%A/messages', undefined, { authorization: `Bearer ${token}` });
+    expect([r.status, r.code]).toEqual([400, 'GW_BAD_REQUEST']);
+    expect((r.json as { error: { message: string } }).error.message).toMatch(/^path: /);
+  });
+
   const identity = { email: 'Ann@Example.com', phone: '138 0013 8000' };
   it.each([
     ['unsigned', { identity }],
