@@ -103,6 +103,7 @@ export const ERROR_CODES = {
   GW_AGENT_DISABLED: 'the agent is disabled (junction agents disable): login and upgrade refused (HTTP 403), open sockets closed with 4403',
   GW_AGENT_EXISTS: 'junction agents add with an email that already has an agent',
   GW_AGENT_NOT_FOUND: 'no agent with that email or id',
+  GW_TEAM_NOT_FOUND: 'a transfer to a team that no enabled agent, routing rule or gateway.default_team names',
   GW_AGENT_INVALID: 'junction agents add with an empty or malformed email, an empty name, a team name outside a-z, 0-9 and _, or a password shorter than 8 characters',
   GW_ORIGIN_REFUSED: "the upgrade's Origin header is neither in gateway.allowed_origins nor the gateway's own origin (HTTP 403)",
   GW_BAD_IDENTITY_SIGNATURE: 'a visitor identity claim without a valid HMAC signature or with a timestamp outside the allowed skew; never trusted (HTTP 401)',

@@ -10,7 +10,7 @@ import { participantId, type Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import type { ConversationSummary } from './protocol.js';
 import type { PageInfo } from './routing.js';
-import { getAgent } from './store/agents.js';
+import { agentTeams, getAgent } from './store/agents.js';
 import { canSee, closeConversation, getConversation, notYours, openConversationFor, transferConversation } from './store/conversations.js';
 import { inTransaction } from './store/db.js';
 import { lockReopenable, reopenLocked } from './store/reopen.js';
@@ -78,6 +78,8 @@ export async function transfer(
     if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', `agent ${to.toAgentId} is disabled`);
     target = { agentId: agent.id, team: agent.team };
   } else {
+    const teams = await knownTeams(ctx);
+    if (!teams.includes(to.toTeam)) throw new JunctionError('GW_TEAM_NOT_FOUND', `no team ${JSON.stringify(to.toTeam)}: the teams are ${teams.join(', ')}`);
     target = { team: to.toTeam };
   }
   const moved = await transferConversation(ctx.pool, conversationId, target, by);
@@ -102,4 +104,14 @@ export async function close(ctx: GatewayContext, conversationId: number, by: Pri
 async function drainForAgent(ctx: GatewayContext, agentId: number): Promise<void> {
   const agent = await getAgent(ctx.pool, agentId).catch(() => null);
   if (agent) drainSoon(ctx, agent.team);
+}
+
+/**
+ * The teams a conversation may be queued for: every enabled agent's, every routing rule's and
+ * gateway.default_team (what GET /api/agents offers as transfer targets). A queue outside them
+ * would never be served.
+ */
+export async function knownTeams(ctx: Pick<GatewayContext, 'pool' | 'settings'>): Promise<string[]> {
+  const teams = new Set([...(await agentTeams(ctx.pool)), ...ctx.settings.routing.map((r) => r.team), ctx.settings.default_team]);
+  return [...teams].sort();
 }

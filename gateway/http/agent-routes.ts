@@ -11,6 +11,7 @@
 import express from 'express';
 import { JunctionError } from '../../config/errors.js';
 import type { GatewayContext } from '../context.js';
+import { knownTeams } from '../conversations.js';
 import { listAgents } from '../store/agents.js';
 import { teamConversationsOf } from '../store/conversations.js';
 import { principalOfResponse, requireAuth } from './bearer.js';
@@ -24,7 +25,7 @@ export function agentRoutes(ctx: GatewayContext): express.Router {
     const agentTeams = [...new Set(agents.map((a) => a.team))];
     // One presence read per team rather than one per agent.
     const online = new Set((await Promise.all(agentTeams.map((t) => ctx.presence.onlineAgents(t)))).flat());
-    const teams = [...new Set([...agentTeams, ...ctx.settings.routing.map((r) => r.team), ctx.settings.default_team])].sort();
+    const teams = await knownTeams(ctx);
     res.json({
       agents: agents.map((a) => ({ id: a.id, name: a.name, team: a.team, online: online.has(a.id) })),
       teams,

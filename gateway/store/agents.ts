@@ -82,6 +82,12 @@ export async function setAgentDisabled(db: Db, email: string, disabled: boolean)
   return toAgent(rows[0]);
 }
 
+/** The teams of enabled agents. */
+export async function agentTeams(db: Db): Promise<string[]> {
+  const { rows } = await db.query<{ team: string }>('SELECT DISTINCT team FROM gateway.agent WHERE disabled_at IS NULL ORDER BY team');
+  return rows.map((r) => r.team);
+}
+
 /** Moves an agent to another team; their conversations stay theirs. @throws JunctionError GW_AGENT_NOT_FOUND */
 export async function setAgentTeam(db: Db, email: string, team: string): Promise<{ agent: Agent; from: string }> {
   const { rows } = await db.query<AgentRow & { from_team: string }>(

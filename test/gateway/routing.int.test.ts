@@ -114,4 +114,18 @@ describe('routing rules and assignment', () => {
     });
     for (const s of [fromWs, toWs, c.client]) s.close();
   });
+
+  it('refuses a transfer to a team nobody serves (GW_TEAM_NOT_FOUND, listing the teams); the conversation stays where it was', async () => {
+    const from = await makeAgent(env, 'billing');
+    const fromWs = await connectAgent(env, a.port, from);
+    await env.db.pool.query(`UPDATE gateway.conversation SET status = 'closed' WHERE team = 'billing'`);
+    const c = await open(a.port, 'refund please');
+    expect(c.event).toMatchObject({ conversation: { assignedAgentId: from.id } });
+    fromWs.send({ type: 'transfer', conversationId: c.id, toTeam: 'no_such_team' });
+    const refused = await fromWs.next((f) => f.type === 'error' && f.conversationId === c.id);
+    expect(refused).toMatchObject({ code: 'GW_TEAM_NOT_FOUND', message: expect.stringMatching(/^no team "no_such_team": the teams are .*\bbilling\b/) });
+    const { rows } = await env.db.pool.query('SELECT team, assigned_agent_id::int AS agent FROM gateway.conversation WHERE id = $1', [c.id]);
+    expect(rows[0]).toEqual({ team: 'billing', agent: from.id });
+    for (const s of [fromWs, c.client]) s.close();
+  });
 });
