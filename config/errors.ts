@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   // configuration files (config/junction.yaml and mappings)
   CFG_YAML_SYNTAX: 'the file is not valid YAML',
   CFG_FILE_NOT_FOUND: 'a config or mapping file does not exist or cannot be read',
+  CFG_FILE_TOO_LARGE: 'a config or mapping file over 1 MiB',
+  CFG_ENCODING: 'a config or mapping file that is not UTF-8 (UTF-16, or Latin-1 bytes), with the position of the first bad byte',
   CFG_UNKNOWN_KEY: 'a key that the schema does not define (objects are strict)',
   CFG_INVALID_TYPE: 'a value of the wrong type',
   CFG_INVALID_VALUE: 'a value of the right type that is not allowed (range, pattern, enum)',

@@ -214,6 +214,12 @@ const gatewaySchema = z.strictObject({
     .min(0)
     .default(120)
     .describe('new visitor sessions a minute from one address (renewals with a valid token are free); 0: no limit'),
+  visitor_conversations_per_hour: z
+    .number()
+    .int()
+    .min(0)
+    .default(20)
+    .describe('conversations one visitor may open in an hour (each lands in an agent\'s queue; reopening a closed one does not count); 0: no limit'),
   trust_proxy: trustProxySchema
     .default(false)
     .describe('the reverse proxies in front of the gateway, whose X-Forwarded-For names the client address that the login and visitor session limits count: false (none: the connection\'s own address), a number of hops, or their addresses/CIDRs (loopback, 10.0.0.0/8)'),

@@ -6,8 +6,9 @@
  * `0x1F` as 31), so an enum `map: { 01: open }` would silently expect "1". Every key in
  * Junction's files is a name or a value to match, never a number.
  */
-import { readFile } from 'node:fs/promises';
-import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isUtf8 } from 'node:buffer';
+import { readFile, stat } from 'node:fs/promises';
+import { isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { JunctionError, type ErrorWhere } from './errors.js';
 import { interpolateDocument, type Env } from './interpolate.js';
 import { formatPath, keyAtOffset, type DocPath } from './positions.js';
@@ -31,17 +32,26 @@ export async function readYamlFile(
   env: Env,
   referencedFrom?: ErrorWhere,
 ): Promise<YamlFile> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(abs, 'utf8');
+    const size = (await stat(abs)).size;
+    if (size > MAX_FILE_BYTES) {
+      const where = referencedFrom ?? { file };
+      return { errors: [new JunctionError('CFG_FILE_TOO_LARGE', `${file} is ${size} bytes; config and mapping files may hold at most ${MAX_FILE_BYTES}`, { where })], used: [] };
+    }
+    bytes = await readFile(abs);
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
     const where = referencedFrom ?? { file };
     return { errors: [new JunctionError('CFG_FILE_NOT_FOUND', `${file} ${reason}`, { cause, where })], used: [] };
   }
+  const text = bytes.toString('utf8');
+  const encoding = encodingError(bytes, text, file);
+  if (encoding) return { errors: [encoding], used: [] };
   const lineCounter = new LineCounter();
   // prettyErrors off: messages stay one line (the excerpt it adds could show a secret).
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Keys compare as written: `1:` and `"1":` are the same key once keysAsWritten has run.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: sameKey });
   const errors = doc.errors.map((err) => {
     const { line, col } = lineCounter.linePos(err.pos[0]);
     if (err.code !== 'DUPLICATE_KEY') {
@@ -74,6 +84,34 @@ export async function readYamlFile(
   const data = toData(doc, file, errors);
   if (data === failed) return { errors, used };
   return { errors, used, source: { file, doc, lineCounter, data, ignore, text } };
+}
+
+/** The largest config or mapping file read (a mapping is a few KB; this stops a runaway file from taking the process's memory). */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** Keys as written: the text of a scalar (quoted or not), else the node itself. */
+function sameKey(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const text = (n: unknown) => (isScalar(n) ? String((n as Node & { source?: string }).source ?? n.value) : undefined);
+  const ta = text(a);
+  return ta !== undefined && ta === text(b);
+}
+
+/**
+ * A file that is not UTF-8: UTF-16 (named by its byte-order mark) or bytes that do not decode,
+ * at the first of them. Read as UTF-8 anyway, a Latin-1 `é` would become U+FFFD and a key
+ * holding it would never match.
+ */
+function encodingError(bytes: Buffer, text: string, file: string): JunctionError | null {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return new JunctionError('CFG_ENCODING', `${file} is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8`, { where: { file, line: 1, col: 1 } });
+  }
+  if (isUtf8(bytes)) return null;
+  const at = text.indexOf('\uFFFD');
+  const before = text.slice(0, Math.max(at, 0));
+  const line = before.split('\n').length;
+  const col = before.length - before.lastIndexOf('\n');
+  return new JunctionError('CFG_ENCODING', 'not valid UTF-8 here (a Latin-1 or other legacy encoding?): save the file as UTF-8', { where: { file, line, col } });
 }
 
 /** Plain keys that YAML read as numbers, booleans or null become their text (`01` stays "01"). */

@@ -23,7 +23,13 @@ export async function openForVisitor(
   firstText: string,
   page: PageInfo = {},
 ): Promise<ConversationSummary> {
-  const { conversation, created } = await openConversationFor(ctx.pool, visitor, clientMsgId, (tx) => ctx.router.plan(tx, { firstText, page }));
+  const { conversation, created } = await openConversationFor(
+    ctx.pool,
+    visitor,
+    clientMsgId,
+    (tx) => ctx.router.plan(tx, { firstText, page }),
+    ctx.settings.visitor_conversations_per_hour,
+  );
   if (created) {
     await announce(ctx, conversation.assignedAgentId === null ? 'queued' : 'assigned', conversation);
     // Queued behind older ones while a slot may be free: let the queue move.

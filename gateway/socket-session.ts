@@ -405,6 +405,8 @@ export class SocketSession implements ConversationsHost {
       try {
         c = await openForVisitor(this.ctx, this.principal, clientMsgId, text, frame.page);
       } catch (err) {
+        // Too many conversations opened lately: this message is refused, the socket goes on.
+        if (isJunctionError(err) && err.code === 'GW_RATE_LIMITED') return this.sendError(err.code, err.message, { clientMsgId });
         throw isJunctionError(err) ? err : new JunctionError('GW_STORE_UNAVAILABLE', 'the conversation could not be opened; resend', { cause: err, retryable: true });
       }
       if (!this.conversations.has(c.id)) await this.conversations.attach(c, 0, true);

@@ -119,6 +119,7 @@ export async function openConversationFor(
   visitor: Extract<Principal, { kind: 'visitor' }>,
   clientMsgId: string,
   plan: (tx: pg.PoolClient) => Promise<NewConversation>,
+  perHour = 0,
 ): Promise<{ conversation: ConversationSummary; created: boolean }> {
   return inTransaction(pool, async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('junction.gateway.visitor'), hashtext($1))`, [visitor.visitorId]);
@@ -133,6 +134,16 @@ export async function openConversationFor(
       [visitor.visitorId, clientMsgId, participantId(visitor)],
     );
     if (existing[0]) return { conversation: toSummary(existing[0]), created: false };
+    if (perHour > 0) {
+      // Exact: the visitor's advisory lock above serializes its openings on every instance.
+      const { rows: recent } = await tx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM gateway.conversation WHERE visitor_id = $1 AND created_at > now() - interval '1 hour'`,
+        [visitor.visitorId],
+      );
+      if (recent[0]!.n >= perHour) {
+        throw new JunctionError('GW_RATE_LIMITED', `this visitor opened ${recent[0]!.n} conversations in the last hour (gateway.visitor_conversations_per_hour); write in one of them, or wait`);
+      }
+    }
     const next = await plan(tx);
     const { rows } = await tx.query<ConversationRow>(
       `INSERT INTO gateway.conversation (visitor_id, team, assigned_agent_id, assigned_at, customer_id, identity, meta, opening_client_msg_id)

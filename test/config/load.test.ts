@@ -3,7 +3,11 @@
  * every error reported (all of them, in order), then the behaviours around a valid load.
  */
 import { describe, expect, it } from 'vitest';
-import { BASE, MAPPING, load, yaml } from './yaml-fixtures.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { isConfigErrors, loadConfig } from '../../config/load.js';
+import { MAX_FILE_BYTES } from '../../config/yaml-file.js';
+import { BASE, MAPPING, load, writeFiles, yaml } from './yaml-fixtures.js';
 
 interface Case {
   name: string;
@@ -236,3 +240,50 @@ describe('loadConfig: broken configs', () => {
     ]);
   });
 });
+
+describe('loadConfig: what a file holds before it is YAML', () => {
+  const withMapping = (mapping: string | Buffer) => ({ 'junction.yaml': `${BASE}mappings: [m.yaml]\n`, 'm.yaml': mapping });
+
+  /** The formatted errors of loading `files` (Buffers written as raw bytes); [] when it loads. */
+  async function loadBytes(files: Record<string, string | Buffer>): Promise<string[]> {
+    const dir = writeFiles({});
+    for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+    try {
+      await loadConfig(path.join(dir, 'junction.yaml'), { env: {}, relativeTo: dir });
+      return [];
+    } catch (err) {
+      if (!isConfigErrors(err)) throw err;
+      return err.errors.map((e) => e.format());
+    }
+  }
+
+  it.each([
+    ['a number and its quoted text', '      "1": low\n      1: urgent\n', 12],
+    ['a leading zero, quoted and not', '      01: low\n      "01": urgent\n', 12],
+    ['a boolean and its quoted text', '      true: low\n      "true": urgent\n', 12],
+  ])('two spellings of one map key (%s) are a duplicate, not the later one silently winning', async (_what, entries, line) => {
+    const mapping = `${MAPPING}  status:\n    from: status\n    map:\n${entries}    default: open\n`;
+    const errors = await loadBytes(withMapping(mapping));
+    expect(errors.filter((e) => e.includes('[CFG_DUPLICATE_NAME]'))).toEqual([expect.stringMatching(new RegExp(`^m\\.yaml:${line}:7 fields\\.status\\.map\\..*duplicate key`))]);
+  });
+
+  it('keeps 1 and 01 apart (different keys as written)', async () => {
+    const mapping = `${MAPPING}  status:\n    from: status\n    map:\n      1: low\n      01: urgent\n    default: open\n`;
+    const errors = await loadBytes(withMapping(mapping));
+    expect(errors.filter((e) => e.includes('[CFG_DUPLICATE_NAME]'))).toEqual([]);
+  });
+
+  it('refuses Latin-1 bytes with CFG_ENCODING at the first bad byte, and a UTF-16 file by its byte-order mark', async () => {
+    const latin1 = Buffer.concat([Buffer.from(`${MAPPING}  status:\n    from: status\n    map: { "`), Buffer.from([0xe9]), Buffer.from('t": open }\n')]);
+    expect(await loadBytes(withMapping(latin1))).toEqual(['m.yaml:10:13: not valid UTF-8 here (a Latin-1 or other legacy encoding?): save the file as UTF-8 [CFG_ENCODING]']);
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(MAPPING, 'utf16le')]);
+    expect(await loadBytes(withMapping(utf16))).toEqual(['m.yaml:1:1: m.yaml is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8 [CFG_ENCODING]']);
+  });
+
+  it('refuses a file over 1 MiB with CFG_FILE_TOO_LARGE (at the entry naming it) before reading it', async () => {
+    const huge = `${MAPPING}# ${'x'.repeat(MAX_FILE_BYTES)}\n`;
+    const errors = await loadBytes(withMapping(huge));
+    expect(errors).toEqual([expect.stringMatching(/^junction\.yaml:8:12 mappings\[0\]: m\.yaml is \d+ bytes; config and mapping files may hold at most 1048576 \[CFG_FILE_TOO_LARGE\]$/)]);
+  });
+});
+

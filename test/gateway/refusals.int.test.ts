@@ -239,3 +239,28 @@ describe('refused on the socket (error frame, then a stable close code)', () => 
     expect(client.frames.at(-1)).toMatchObject({ type: 'error', code: 'GW_RATE_LIMITED' });
   });
 });
+
+describe('conversations one visitor opens (gateway.visitor_conversations_per_hour)', () => {
+  it('past the limit a message starting one more is refused with GW_RATE_LIMITED naming its clientMsgId; nothing is stored, the socket goes on, and writing in an existing one works', async () => {
+    const limited = await env.start({ settings: { visitor_conversations_per_hour: 2, reopen_within_s: 3600 } });
+    const { client: visitor, welcome } = await TestClient.connect(limited.port, (await visitorToken(limited.port)).token);
+    const opened: number[] = [];
+    for (const n of [1, 2]) {
+      const { conversationId } = await sendAndAck(visitor, { clientMsgId: `open-${n}`, text: 'hello' });
+      opened.push(conversationId);
+      visitor.send({ type: 'close', conversationId });
+      await visitor.next((f) => f.type === 'conversation' && f.event === 'closed' && f.conversation.id === conversationId);
+    }
+    visitor.send({ type: 'msg', clientMsgId: 'open-3', text: 'one more' });
+    const refused = await visitor.next((f) => f.type === 'error' && f.clientMsgId === 'open-3');
+    expect(refused).toMatchObject({ code: 'GW_RATE_LIMITED', message: expect.stringContaining('opened 2 conversations in the last hour') });
+    const visitorId = welcome.participantId.replace(/^visitor:/, '');
+    const { rows } = await env.db.pool.query('SELECT count(*)::int AS n FROM gateway.conversation WHERE visitor_id = $1', [visitorId]);
+    expect(rows[0].n).toBe(2);
+    // Reopening the last one is not a new conversation.
+    const again = await sendAndAck(visitor, { conversationId: opened[1], clientMsgId: 'open-4', text: 'about that order' });
+    expect(again.conversationId).toBe(opened[1]);
+    visitor.close();
+  });
+});
+
