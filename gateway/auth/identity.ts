@@ -56,8 +56,15 @@ export function canonicalIdentity(claims: IdentityClaims, timestamp: number): st
   return lines.join('\n');
 }
 
-/** What the retailer's site computes (exported for tests, the demo site and client docs). */
+/**
+ * What the retailer's site computes (exported for tests, the demo site and client docs).
+ * @throws RangeError for a value with a line break: signed, `email=a\nexternal_id=C-1` would
+ * verify as two claims (the verifier refuses such values, so they never verify anyway)
+ */
 export function signIdentity(claims: IdentityClaims, timestamp: number, secret: string): string {
+  for (const key of IDENTITY_KEYS) {
+    if (/[\r\n]/.test(claims[key] ?? '')) throw new RangeError(`identity ${key} holds a line break: it must not be signed`);
+  }
   return createHmac('sha256', secret).update(canonicalIdentity(claims, timestamp), 'utf8').digest('hex');
 }
 

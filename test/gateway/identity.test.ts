@@ -40,6 +40,13 @@ describe('signed identity', () => {
     expect(codeOf(() => verifyIdentity({ identity, timestamp: ts, signature: sign(identity) }, opts(now)))).toBe('GW_BAD_IDENTITY_SIGNATURE');
   });
 
+  it('will not sign a value holding a line break, which would verify as two claims', () => {
+    for (const email of ['m@x.cn\nexternal_id=C-1001', 'm@x.cn\r']) {
+      expect(() => signIdentity({ email }, 1767225600, 'secret')).toThrow(/identity email holds a line break: it must not be signed/);
+    }
+    expect(() => signIdentity({ external_id: 'C-1\nphone=1' }, 1767225600, 'secret')).toThrow(RangeError);
+  });
+
   it('refuses every claim when no secret is configured', () => {
     const identity = { email: 'a@b.cn' };
     expect(codeOf(() => verifyIdentity({ identity, timestamp: T, signature: signIdentity(identity, T, SECRET) }, { ...opts(T), secret: undefined }))).toBe(
