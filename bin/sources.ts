@@ -16,7 +16,9 @@ export const DEFAULT_CONFIG = path.join(PROJECT_ROOT, 'config', 'junction.yaml')
 
 /** The config at `file` (default: the project's), relative to the current folder. */
 export function loadCliConfig(file: string | undefined): Promise<ResolvedConfig> {
-  return loadConfig(file ? path.resolve(file) : DEFAULT_CONFIG);
+  // `--config ""` (an unset variable in a script) must not quietly mean the project's config.
+  if (file !== undefined && !file.trim()) return Promise.reject(new JunctionError('CLI_USAGE', '--config names no file (an empty value)'));
+  return loadConfig(file === undefined ? DEFAULT_CONFIG : path.resolve(file));
 }
 
 /** Opens the connector of `source` (CONN_UNKNOWN_STREAM-style errors name what exists). */

@@ -4,7 +4,7 @@
  * and score the view against a ground truth.
  */
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type pg from 'pg';
 import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
@@ -116,6 +116,7 @@ export function registerCustomers(program: Command): void {
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
     .option('--json', 'print one JSON object {customers}: every customer the query names')
     .action(async (query: string, opts: Common) => {
+      if (!query.trim()) throw new JunctionError('CLI_USAGE', 'the query is empty: give a customer id, an email, a phone or source/stream/key');
       const { config } = await rulesFrom(opts.config);
       const views = await withDb(async (db) => {
         const ids = await findCustomers(db, query, config.identity.default_region);
@@ -155,7 +156,10 @@ export function registerCustomers(program: Command): void {
   customers
     .command('unmerge')
     .argument('<id>', 'customer id')
-    .requiredOption('--source-record <source/stream/key>', 'the record to take out of the customer')
+    .requiredOption('--source-record <source/stream/key>', 'the record to take out of the customer', (value: string) => {
+      if (!/^[^/\s]+\/[^/\s]+\/.+$/.test(value)) throw new InvalidArgumentError('expected source/stream/key, e.g. crm_oracle/customers/C-1001');
+      return value;
+    })
     .description('move a record (and what only it links) to a new customer, pinned so that syncs do not merge it back; ClickHouse follows')
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
     .option('--json', 'print JSON')

@@ -165,6 +165,15 @@ export function registerDlq(program: Command): void {
     .option('--json', 'print the summary as one JSON object')
     .action(async (opts: Filters & { id?: number[]; config?: string }) => {
       const config = await loadCliConfig(opts.config);
+      if (opts.source !== undefined && !(opts.source in config.sources)) {
+        throw new JunctionError('CFG_UNKNOWN_REF', `no source named ${opts.source}; declared: ${Object.keys(config.sources).join(', ')}`, { where: { source: opts.source } });
+      }
+      if (opts.id?.length) {
+        const ids = opts.id;
+        const found = await withPool(async (pool) => (await pool.query<{ id: string }>('SELECT id FROM hub.dead_letter WHERE id = ANY($1::bigint[])', [ids])).rows.map((r) => Number(r.id)));
+        const missing = ids.filter((id) => !found.includes(id));
+        if (missing.length > 0) throw new JunctionError('SYNC_DEAD_LETTER_NOT_FOUND', `no dead letter ${missing.join(', ')}`);
+      }
       const settings = stackSettings();
       const log = createLogger({ secrets: config, level: process.env.JUNCTION_LOG_LEVEL ?? 'warn' });
       const clickhouse = createClickhouseClient(settings, { log });

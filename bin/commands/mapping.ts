@@ -12,7 +12,7 @@ import { compileMapping } from '../../pipelines/map/compile.js';
 import { mapRecord, type MapOutcome } from '../../pipelines/map/map-batch.js';
 import { printJson } from '../json-output.js';
 import { loadCliConfig, openSource } from '../sources.js';
-import { positiveInt } from '../options.js';
+import { positiveIntUpTo } from '../options.js';
 
 interface PreviewOptions {
   config?: string;
@@ -70,7 +70,7 @@ export function registerMapping(program: Command): void {
     .argument('<file>', 'a mapping file listed in the config, e.g. mappings/shop_pg.accounts.yaml')
     .description('map live sample records through the source connector and show the results (writes nothing)')
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
-    .option('-n, --limit <n>', 'records to read', positiveInt, 5)
+    .option('-n, --limit <n>', 'records to read, at most 10000', positiveIntUpTo(10_000), 5)
     .option('--json', 'print one JSON object {source, stream, target, version, records}: per record {sourceKey, source, mapped, identities, error}')
     .action(async (file: string, opts: PreviewOptions) => {
       // An invalid config is reported by bin/cli.ts, as every command reports it (exit 2).

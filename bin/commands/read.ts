@@ -10,7 +10,7 @@ import { CURSOR_FORMS, cursorKind } from '../../connectors/cursor-value.js';
 import { streamBatchSizeOf } from '../../connectors/fields.js';
 import { printJson } from '../json-output.js';
 import { loadCliConfig, openSource, parseStreamRef } from '../sources.js';
-import { positiveInt } from '../options.js';
+import { MAX_BATCH_SIZE, positiveInt, positiveIntUpTo } from '../options.js';
 
 interface ReadOptions {
   config?: string;
@@ -60,7 +60,7 @@ export function registerRead(program: Command): void {
     .option('-n, --limit <n>', 'stop after this many records', positiveInt, 20)
     .option('--since <cursor>', 'start at this cursor value (inclusive): an ISO-8601 date or date-time, e.g. "2026-01-01T00:00:00Z", or a number')
     .option('--after <checkpoint>', 'resume strictly after a checkpoint, as printed at the end: {"cursor":…,"key":…}')
-    .option('--batch-size <n>', 'records per batch', positiveInt)
+    .option('--batch-size <n>', `records per batch, at most ${MAX_BATCH_SIZE}`, positiveIntUpTo(MAX_BATCH_SIZE))
     .option('--json', 'print one JSON object {source, stream, records, checkpoint}; the checkpoint is what --after takes')
     .action(async (ref: string, opts: ReadOptions) => {
       const config = await loadCliConfig(opts.config);

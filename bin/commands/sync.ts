@@ -15,7 +15,7 @@ import { syncJobOptions } from '../../pipelines/job-options.js';
 import { QUEUE_PREFIX, SYNC_QUEUE, enqueueSync, redisConnection, syncQueue, type SyncJobData } from '../../pipelines/queue.js';
 import { checkSyncRequest, runSync, type SyncMode, type SyncSummary } from '../../pipelines/run-sync.js';
 import { createClickhouseClient } from '../../pipelines/sinks/clickhouse-client.js';
-import { positiveInt } from '../options.js';
+import { MAX_BATCH_SIZE, positiveInt, positiveIntUpTo } from '../options.js';
 import { loadCliConfig, parseStreamRef } from '../sources.js';
 import { progressView, summaryLine } from '../sync-progress.js';
 import { waitForJob } from '../sync-wait.js';
@@ -48,7 +48,7 @@ export function registerSync(program: Command): void {
     .option('--inline', 'run in this process instead of on a worker')
     .option('--no-wait', 'enqueue, print the job id and return')
     .option('--timeout <seconds>', 'stop waiting after this long (JOB_WAIT_TIMEOUT); the job stays queued', positiveInt)
-    .option('--batch-size <n>', 'records per batch (default: pipelines.batch_size)', positiveInt)
+    .option('--batch-size <n>', `records per batch, at most ${MAX_BATCH_SIZE} (default: pipelines.batch_size)`, positiveIntUpTo(MAX_BATCH_SIZE))
     .option('-c, --config <file>', 'config file (default: config/junction.yaml)')
     .option('--json', 'print the summary (or, with --no-wait, the job) as one JSON object; a failed job as {error}')
     .action(async (ref: string, opts: SyncCliOptions) => {

@@ -48,7 +48,7 @@ afterAll(async () => {
 describe('junction dlq', () => {
   it('replay without Redis still runs, with one coded warning that events are not published', async () => {
     const env = { ...ENV, JUNCTION_LOG_LEVEL: 'warn', JUNCTION_REDIS_URL: 'redis://:TopSecretRedisPw@127.0.0.1:1' };
-    const res = await runCli(['dlq', 'replay', '-c', configFile, '--id', '999999999'], env);
+    const res = await runCli(['dlq', 'replay', '-c', configFile, '--stream', 'no_such_stream'], env);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('replayed 0 dead letters');
     const lines = res.stderr.trim().split('\n');
@@ -86,6 +86,19 @@ describe('junction dlq', () => {
     const missing = await dlq('show', String(id + 999));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('SYNC_DEAD_LETTER_NOT_FOUND');
+  }, 60_000);
+
+  it('replay of an id that does not exist or a source the config does not declare is refused with its code, replaying nothing', async () => {
+    const id = (JSON.parse((await dlq('list', '--json', '--limit', '1')).stdout) as { deadLetters: DeadLetterView[] }).deadLetters[0]!.id;
+    const missing = await dlq('replay', '--id', String(id), '--id', String(id + 999), '--config', configFile);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no dead letter ${id + 999} [SYNC_DEAD_LETTER_NOT_FOUND]`);
+    const unknown = await dlq('replay', '--source', 'nope', '--config', configFile);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no source named nope; declared: ');
+    expect(unknown.stderr).toContain('[CFG_UNKNOWN_REF]');
+    const { rows } = await hub.pool.query('SELECT count(*)::int AS n FROM hub.dead_letter WHERE replayed_at IS NOT NULL');
+    expect(rows[0].n).toBe(0);
   }, 60_000);
 
   it('replay after fixing the mapping loads the fixed letters and exits 1 while one still fails', async () => {
