@@ -188,7 +188,16 @@ export function formatWhere(where: ErrorWhere | undefined): string {
     : '';
   const subject = where.source ? `${where.source}${where.key ? ` key=${where.key}` : ''}` : '';
   const head = [pos, where.path ?? '', subject].filter(Boolean).join(' ');
-  return head ? `${head}: ` : '';
+  return head ? `${printable(head)}: ` : '';
+}
+
+/**
+ * Control characters as `\u001b` escapes: a YAML key or a record key holding terminal escape
+ * sequences must not clear or recolour the terminal of whoever reads the error.
+ */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function isJunctionError(err: unknown): err is JunctionError {

@@ -175,7 +175,7 @@ class Checker {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         const isEnum = spec.values !== undefined && ['string', 'number', 'boolean'].includes(typeof value);
-        this.add(isEnum ? 'MAP_BAD_ENUM' : 'MAP_TYPE_MISMATCH', `${formatPath(path)}: ${message}`, path);
+        this.add(isEnum ? 'MAP_BAD_ENUM' : 'MAP_TYPE_MISMATCH', message, path); // the path leads the formatted error already
       }
     };
     for (const [key, value] of Object.entries(f.map ?? {})) check(value, [...at, 'map', key]);

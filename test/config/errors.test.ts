@@ -20,4 +20,12 @@ describe('error catalogue', () => {
     const err = new JunctionError('CFG_UNKNOWN_KEY', 'unknown key "x"', { where: { file: 'config/junction.yaml', line: 3, col: 5, path: 'sources.a' } });
     expect(err.format()).toBe('config/junction.yaml:3:5 sources.a: unknown key "x" [CFG_UNKNOWN_KEY]');
   });
+
+  it('escapes control characters of the place (a YAML key or a record key with terminal escapes cannot drive the terminal)', () => {
+    const key = '\u001b[2J\u001b[31mok: 5 sources\u001b[0m\u0000';
+    const inPath = new JunctionError('CFG_UNKNOWN_KEY', 'unknown key', { where: { file: 'm.yaml', line: 2, col: 1, path: `fields.${key}` } });
+    expect(inPath.format()).toBe('m.yaml:2:1 fields.\\u001b[2J\\u001b[31mok: 5 sources\\u001b[0m\\u0000: unknown key [CFG_UNKNOWN_KEY]');
+    const inRecord = new JunctionError('MAP_MISSING_KEY', 'no key', { where: { source: 'shop', key: `A\rB\u009b` } });
+    expect(inRecord.format()).toBe('shop key=A\\u000dB\\u009b: no key [MAP_MISSING_KEY]');
+  });
 });

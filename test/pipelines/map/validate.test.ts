@@ -274,4 +274,11 @@ describe('mapping validation at load', () => {
       'm.yaml:9:15 fields.status: Expected ")" before end of expression (JSONata S0203) [MAP_EXPR_SYNTAX]',
     ]);
   });
+
+  it('names the place of a bad map output or default once, before the message', async () => {
+    const { load } = await import('../../config/yaml-fixtures.js');
+    const { CONFIG } = await import('./fixture.js');
+    const result = await load({ 'junction.yaml': CONFIG, 'm.yaml': `${HEAD('ticket')}fields:\n  priority: { from: p, map: { "1": low }, default: highest }\n` });
+    expect(result.errors).toEqual(['m.yaml:7:52 fields.priority.default: "highest" is not one of low, normal, high, urgent [MAP_BAD_ENUM]']);
+  });
 });
