@@ -34,8 +34,11 @@ export type FanoutEvent =
   | { e: 'typing'; conversationId: number; who: string; on: boolean }
   | { e: 'read'; conversationId: number; who: string; seq: number }
   | { e: 'presence'; who: string; online: boolean; conversationId?: number }
-  /** `moved`: the agent's team changed; its token (signed with the old team) is no longer good. */
-  | { e: 'kick'; reason: string; moved?: boolean }
+  /**
+   * `tokenInvalid`: the agent's tokens no longer hold (moved to another team, password
+   * changed): close with 4401 GW_TOKEN_INVALID and `reason`, rather than 4403 (disabled).
+   */
+  | { e: 'kick'; reason: string; tokenInvalid?: boolean }
   /** A publish about this conversation failed earlier (see Fanout): read it again from PostgreSQL. */
   | { e: 'resync'; conversationId: number };
 

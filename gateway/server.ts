@@ -192,7 +192,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onUpgradeError); // ws listens for errors from here on
       socket.off('close', unheld); // the session frees it from here on (forget)
-      sessions.add(new SocketSession(ws, auth.principal, auth.expiresAt, ctx, forget));
+      sessions.add(new SocketSession(ws, auth.principal, auth.expiresAt, ctx, forget, auth.loginAt));
     });
   };
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -15,7 +15,7 @@
  */
 import type { RawData, WebSocket } from 'ws';
 import { JunctionError, isJunctionError, type ErrorCode } from '../config/errors.js';
-import { participantId, principalOf, samePrincipal, secondsLeft, verifyToken, type Principal } from './auth/token.js';
+import { loginTime, participantId, principalOf, samePrincipal, secondsLeft, verifyToken, type Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import { drainSoon } from './drain.js';
 import { close as closeConversation, openForVisitor, reopenForVisitor, transfer } from './conversations.js';
@@ -24,7 +24,7 @@ import { FrameBudget } from './frame-budget.js';
 import type { PresenceEntry } from './presence.js';
 import { CLOSE, parseClientFrame, type ClientFrame, type CloseCode, type ConversationSummary, type HelloFrame, type MsgFrame, type ServerFrame } from './protocol.js';
 import { SessionConversations, type ConversationsHost } from './session-conversations.js';
-import { getAgent, movedReason } from './store/agents.js';
+import { getAgent, movedReason, revokedLogin } from './store/agents.js';
 import { isNotYours, openConversationsOf } from './store/conversations.js';
 import { storedMessage } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
@@ -89,6 +89,8 @@ export class SocketSession implements ConversationsHost {
     private tokenExpiresAt: number,
     private readonly ctx: GatewayContext,
     private readonly onClosed: (s: SocketSession) => void,
+    /** Agents: the login (epoch s) of this socket's token; a later `auth` frame may bring a newer one. */
+    private loginAt = 0,
   ) {
     this.participant = participantId(principal);
     this.conversations = new SessionConversations(ctx, this);
@@ -228,6 +230,11 @@ export class SocketSession implements ConversationsHost {
       this.kick('agent disabled');
       return false;
     }
+    const revoked = revokedLogin(agent, this.loginAt);
+    if (revoked) {
+      this.violate('GW_TOKEN_INVALID', CLOSE.UNAUTHORIZED, revoked);
+      return false;
+    }
     if (agent.team !== p.team) {
       this.violate('GW_TOKEN_INVALID', CLOSE.UNAUTHORIZED, `${movedReason(p.agentId, p.team, agent.team)}: renew the token at POST /api/auth/refresh and reconnect`);
       return false;
@@ -318,6 +325,8 @@ export class SocketSession implements ConversationsHost {
     if (!samePrincipal(principalOf(claims), this.principal)) {
       throw new JunctionError('GW_TOKEN_INVALID', 'the token is for another principal, team or customer; reconnect with it');
     }
+    // A token of a later login (not merely refreshed) re-authenticates the socket.
+    if (claims.kind === 'agent') this.loginAt = Math.max(this.loginAt, loginTime(claims));
     if (!(await this.agentStillValid())) return;
     this.tokenExpiresAt = Math.max(this.tokenExpiresAt, claims.exp * 1000);
     this.send({ type: 'auth', expiresAt: new Date(this.tokenExpiresAt).toISOString(), expiresIn: secondsLeft(this.tokenExpiresAt) });
@@ -499,7 +508,7 @@ export class SocketSession implements ConversationsHost {
         this.send({ type: 'presence', who: who(event.who), online: event.online, ...(event.conversationId ? { conversationId: event.conversationId } : {}) });
         return;
       case 'kick':
-        if (event.moved) this.violate('GW_TOKEN_INVALID', CLOSE.UNAUTHORIZED, `${event.reason}: renew the token at POST /api/auth/refresh and reconnect`);
+        if (event.tokenInvalid) this.violate('GW_TOKEN_INVALID', CLOSE.UNAUTHORIZED, event.reason);
         else this.kick(event.reason);
         return;
       case 'conversation':

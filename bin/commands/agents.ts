@@ -1,4 +1,4 @@
-/** `junction agents add | list | disable | enable | capacity | team`: the chat gateway's agent accounts. */
+/** `junction agents add | list | disable | enable | capacity | team | passwd`: the chat gateway's agent accounts. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
@@ -8,7 +8,7 @@ import { stackSettings } from '../../config/env.js';
 import { JunctionError } from '../../config/errors.js';
 import { isConfigErrors, type ResolvedConfig } from '../../config/load.js';
 import { DEFAULT_REDIS_PREFIX, GatewayKeys, type FanoutEvent } from '../../gateway/events.js';
-import { addAgent, agentEmail, listAgents, movedReason, setAgentCapacity, setAgentDisabled, setAgentTeam, type Agent } from '../../gateway/store/agents.js';
+import { addAgent, agentEmail, listAgents, movedReason, setAgentCapacity, setAgentDisabled, setAgentPassword, setAgentTeam, type Agent } from '../../gateway/store/agents.js';
 import { loadCliConfig } from '../sources.js';
 import { connectRedis } from '../cli-redis.js';
 import { printJson } from '../json-output.js';
@@ -109,7 +109,7 @@ function capacityArgument(text: string): number {
 }
 
 export function registerAgents(program: Command): void {
-  const agents = program.command('agents').description('chat agents: add, list, disable, enable');
+  const agents = program.command('agents').description('chat agents: add, list, disable, enable, capacity, team, passwd');
 
   agents
     .command('add')
@@ -182,9 +182,26 @@ export function registerAgents(program: Command): void {
       const config = await configForWarning(opts.config, team);
       if (config) warnUnroutedTeam(config, team);
       const { agent, from } = await withDb((db) => setAgentTeam(db, email, team));
-      if (from !== team) await kick(agent, { e: 'kick', reason: movedReason(agent.id, from, team), moved: true });
+      if (from !== team) await kick(agent, { e: 'kick', reason: `${movedReason(agent.id, from, team)}: renew the token at POST /api/auth/refresh and reconnect`, tokenInvalid: true });
       if (opts.json) printJson(agent);
       else console.log(from === team ? `agent ${agent.id} ${agent.email} is already in team ${team}` : `moved agent ${agent.id} ${agent.email} from team ${from} to ${team}`);
+    });
+
+  agents
+    .command('passwd <email>')
+    .description("set a new password (prints a generated one unless --password-stdin is given); the agent's existing logins end: open sockets close (4401), tokens are refused")
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--json', 'print the agent as one JSON object (with the generated password)')
+    .action(async (email: string, opts: { passwordStdin?: boolean; json?: boolean }) => {
+      const password = opts.passwordStdin ? await readStdin() : randomBytes(12).toString('base64url');
+      if (password.length < MIN_PASSWORD) throw invalid(`the password read from standard input has ${password.length} characters; at least ${MIN_PASSWORD} are needed`);
+      const agent = await withDb((db) => setAgentPassword(db, email, password));
+      await kick(agent, { e: 'kick', reason: `agent ${agent.id}'s password was changed: log in again`, tokenInvalid: true });
+      if (opts.json) printJson({ ...agent, ...(opts.passwordStdin ? {} : { password }) });
+      else {
+        console.log(`new password for agent ${agent.id} ${agent.email}; their earlier logins are revoked`);
+        if (!opts.passwordStdin) console.log(`password: ${password}  (shown once)`);
+      }
     });
 
   agents

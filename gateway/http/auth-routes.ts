@@ -15,7 +15,7 @@ import { sameIdentity, signedIdentitySchema, verifyIdentity, type IdentityClaims
 import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../auth/password.js';
 import { loginTime, secondsLeft, signToken } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
-import { agentEmail, findAgentForLogin, getAgent, replacePasswordHash } from '../store/agents.js';
+import { agentEmail, findAgentForLogin, getAgent, replacePasswordHash, revokedLogin } from '../store/agents.js';
 import { findCustomerByIdentity } from '../store/customers.js';
 import { bearerClaims, bearerPrincipal } from './bearer.js';
 import { parseBody } from './errors.js';
@@ -95,6 +95,8 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     const agent = await getAgent(ctx.pool, claims.agentId);
     if (!agent) throw new JunctionError('GW_TOKEN_INVALID', `agent ${claims.agentId} does not exist`);
     if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', 'this agent is disabled');
+    const revoked = revokedLogin(agent, loginAt);
+    if (revoked) throw new JunctionError('GW_TOKEN_INVALID', revoked);
     const ttl = Math.min(ctx.settings.agent_token_ttl_s, left);
     const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ttl, now * 1000, loginAt);
     res.json({ token, expiresAt: expiresAt.toISOString(), expiresIn: secondsLeft(expiresAt), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });

@@ -13,6 +13,8 @@ export interface Agent {
   /** Open conversations this agent holds at once; null: `gateway.agent_capacity`. */
   capacity: number | null;
   createdAt: string;
+  /** Tokens of logins before this (ISO) are refused (password changed, or disabled); null: none revoked. */
+  tokensValidAfter: string | null;
 }
 
 interface AgentRow {
@@ -24,6 +26,7 @@ interface AgentRow {
   capacity: number | null;
   created_at: Date;
   password_hash: string;
+  tokens_valid_after: Date | null;
 }
 
 const toAgent = (r: AgentRow): Agent => ({
@@ -34,7 +37,18 @@ const toAgent = (r: AgentRow): Agent => ({
   disabled: r.disabled_at !== null,
   capacity: r.capacity,
   createdAt: r.created_at.toISOString(),
+  tokensValidAfter: r.tokens_valid_after?.toISOString() ?? null,
 });
+
+/**
+ * Why a token of a login at `loginAt` (epoch s) no longer holds for `agent`, or null when it
+ * does. Logins in the second of the revocation are refused too (token times are whole seconds).
+ */
+export function revokedLogin(agent: Agent, loginAt: number): string | null {
+  if (agent.tokensValidAfter === null) return null;
+  const after = Math.ceil(Date.parse(agent.tokensValidAfter) / 1000);
+  return loginAt < after ? `agent ${agent.id}'s tokens from before ${agent.tokensValidAfter} were revoked (password changed or agent disabled): log in again` : null;
+}
 
 /** Email as stored and looked up: trimmed, lower case. */
 export const agentEmail = (email: string) => email.trim().toLowerCase();
@@ -75,9 +89,18 @@ export async function getAgent(db: Db, id: number): Promise<Agent | null> {
 /** Disables (or re-enables) an agent by email. @throws JunctionError GW_AGENT_NOT_FOUND */
 export async function setAgentDisabled(db: Db, email: string, disabled: boolean): Promise<Agent> {
   const { rows } = await db.query<AgentRow>(
-    `UPDATE gateway.agent SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END WHERE email = $1 RETURNING *`,
+    `UPDATE gateway.agent SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END,
+       tokens_valid_after = CASE WHEN $2 THEN now() ELSE tokens_valid_after END WHERE email = $1 RETURNING *`,
     [agentEmail(email), disabled],
   );
+  if (!rows[0]) throw new JunctionError('GW_AGENT_NOT_FOUND', `no agent with email ${agentEmail(email)}`);
+  return toAgent(rows[0]);
+}
+
+/** Sets a new password and revokes every token of an earlier login. @throws JunctionError GW_AGENT_NOT_FOUND */
+export async function setAgentPassword(db: Db, email: string, password: string): Promise<Agent> {
+  const hash = await hashPassword(password);
+  const { rows } = await db.query<AgentRow>('UPDATE gateway.agent SET password_hash = $2, tokens_valid_after = now() WHERE email = $1 RETURNING *', [agentEmail(email), hash]);
   if (!rows[0]) throw new JunctionError('GW_AGENT_NOT_FOUND', `no agent with email ${agentEmail(email)}`);
   return toAgent(rows[0]);
 }

@@ -38,7 +38,7 @@ it('the kick of a move closes the socket with 4401 GW_TOKEN_INVALID naming the m
   const token = await login(gw.port, agent);
   const { from } = await setAgentTeam(env.db.pool, agent.email, 'billing');
   expect(from).toBe('order');
-  await env.redis.publish(env.keys.agent(agent.id), JSON.stringify({ e: 'kick', reason: movedReason(agent.id, 'order', 'billing'), moved: true }));
+  await env.redis.publish(env.keys.agent(agent.id), JSON.stringify({ e: 'kick', reason: `${movedReason(agent.id, 'order', 'billing')}: renew the token at POST /api/auth/refresh and reconnect`, tokenInvalid: true }));
   const closed = await agentWs.closed;
   expect(closed.code).toBe(4401);
   expect(agentWs.frames).toContainEqual(expect.objectContaining({ type: 'error', code: 'GW_TOKEN_INVALID', message: expect.stringContaining(`agent ${agent.id} moved from team order to billing`) }));

@@ -51,4 +51,22 @@ describe('junction agents', () => {
     const missing = await runCli(['agents', 'team', 'nobody@example.com', 'order'], env);
     expect(missing.stderr).toContain('[GW_AGENT_NOT_FOUND]');
   });
+
+  it('passwd sets a generated password (shown once) or one from stdin, and revokes earlier logins', async () => {
+    const added = await runCli(['agents', 'add', '--email', 'cy@example.com', '--name', 'Cy', '--team', 'billing', '--json'], env);
+    expect(added.code, added.stderr).toBe(0);
+    const changed = await runCli(['agents', 'passwd', 'cy@example.com', '--json'], env);
+    expect(changed.code, changed.stderr).toBe(0);
+    const out = JSON.parse(changed.stdout) as { email: string; password: string; tokensValidAfter: string };
+    expect(out.email).toBe('cy@example.com');
+    expect(Date.parse(out.tokensValidAfter)).toBeGreaterThan(Date.now() - 60_000);
+    const hash = async () => (await db.pool.query("SELECT password_hash FROM gateway.agent WHERE email = 'cy@example.com'")).rows[0].password_hash as string;
+    expect(await verifyPassword(out.password, await hash())).toBe(true);
+    // runCli gives the child no standard input: an empty password.
+    const short = await runCli(['agents', 'passwd', 'cy@example.com', '--password-stdin'], env);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain('[GW_AGENT_INVALID]');
+    const missing = await runCli(['agents', 'passwd', 'nobody@example.com'], env);
+    expect(missing.stderr).toContain('[GW_AGENT_NOT_FOUND]');
+  });
 });
