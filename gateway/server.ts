@@ -37,7 +37,8 @@ import { SUBPROTOCOL } from './protocol.js';
 import { SocketSession } from './socket-session.js';
 import { ReceiptWriter } from './store/receipts.js';
 import { authenticateUpgrade, refuseUpgrade, type Authenticated } from './upgrade.js';
-import { participantId } from './auth/token.js';
+import { participantId, type Principal } from './auth/token.js';
+import { getAgents } from './store/agents.js';
 import { hubPool } from '../sql/hub-connection.js';
 
 /** Options of {@link startGateway}. */
@@ -192,7 +193,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onUpgradeError); // ws listens for errors from here on
       socket.off('close', unheld); // the session frees it from here on (forget)
-      sessions.add(new SocketSession(ws, auth.principal, auth.expiresAt, ctx, forget, auth.loginAt));
+      sessions.add(new SocketSession(ws, auth.principal, auth.expiresAt, ctx, forget, auth.tokenEpoch));
     });
   };
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -221,8 +222,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const heartbeat = setInterval(() => {
     const live = [];
     const now = Date.now();
-    for (const s of sessions) if (!s.expireIfDue(now) && s.ping() && s.ready) live.push(s.presenceEntry);
+    const agents: SocketSession[] = [];
+    for (const s of sessions) {
+      if (s.expireIfDue(now) || !s.ping() || !s.ready) continue;
+      live.push(s.presenceEntry);
+      if (s.principal.kind === 'agent') agents.push(s);
+    }
     presence.refresh(live).catch((err: unknown) => log.warn({ err }, 'presence refresh failed'));
+    // One read for every agent socket here: a lost kick (disabled, moved, new password) takes effect within a heartbeat.
+    if (agents.length > 0) {
+      const ids = [...new Set(agents.map((s) => (s.principal as Extract<Principal, { kind: 'agent' }>).agentId))];
+      getAgents(pool, ids).then(
+        (rows) => {
+          const byId = new Map(rows.map((a) => [a.id, a]));
+          for (const s of agents) s.recheckAgent(byId.get((s.principal as Extract<Principal, { kind: 'agent' }>).agentId) ?? null);
+        },
+        (err: unknown) => log.warn({ err }, 'agents not re-checked; the next heartbeat tries again'),
+      );
+    }
   }, settings.heartbeat_ms);
   heartbeat.unref();
 

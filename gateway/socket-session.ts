@@ -15,7 +15,7 @@
  */
 import type { RawData, WebSocket } from 'ws';
 import { JunctionError, isJunctionError, type ErrorCode } from '../config/errors.js';
-import { loginTime, participantId, principalOf, samePrincipal, secondsLeft, verifyToken, type Principal } from './auth/token.js';
+import { participantId, principalOf, samePrincipal, secondsLeft, tokenEpoch as tokenEpochOf, verifyToken, type Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import { drainSoon } from './drain.js';
 import { close as closeConversation, openForVisitor, reopenForVisitor, transfer } from './conversations.js';
@@ -24,7 +24,7 @@ import { FrameBudget } from './frame-budget.js';
 import type { PresenceEntry } from './presence.js';
 import { CLOSE, parseClientFrame, type ClientFrame, type CloseCode, type ConversationSummary, type HelloFrame, type MsgFrame, type ServerFrame } from './protocol.js';
 import { SessionConversations, type ConversationsHost } from './session-conversations.js';
-import { getAgent, movedReason, revokedLogin } from './store/agents.js';
+import { getAgent, movedReason, revokedLogin, type Agent } from './store/agents.js';
 import { isNotYours, openConversationsOf } from './store/conversations.js';
 import { storedMessage } from './store/messages.js';
 import { ackedSeqs } from './store/receipts.js';
@@ -89,8 +89,8 @@ export class SocketSession implements ConversationsHost {
     private tokenExpiresAt: number,
     private readonly ctx: GatewayContext,
     private readonly onClosed: (s: SocketSession) => void,
-    /** Agents: the login (epoch s) of this socket's token; a later `auth` frame may bring a newer one. */
-    private loginAt = 0,
+    /** Agents: the token epoch of this socket's token; an `auth` frame brings its token's. */
+    private tokenEpoch = 0,
   ) {
     this.participant = participantId(principal);
     this.conversations = new SessionConversations(ctx, this);
@@ -223,14 +223,27 @@ export class SocketSession implements ConversationsHost {
    * its token was signed (the token's team decides which queue it sees). False when it did.
    */
   private async agentStillValid(): Promise<boolean> {
+    if (this.principal.kind !== 'agent') return true;
+    return this.judgeAgent(await getAgent(this.ctx.pool, this.principal.agentId));
+  }
+
+  /**
+   * Heartbeat (agents): `agent` as just read, null when gone. A socket whose kick was lost
+   * (Redis away when the agent was disabled, moved or given a new password) closes within a
+   * heartbeat instead of acting until its token expires.
+   */
+  recheckAgent(agent: Agent | null): void {
+    if (this.state === 'ready' && this.principal.kind === 'agent') this.judgeAgent(agent);
+  }
+
+  private judgeAgent(agent: Agent | null): boolean {
     const p = this.principal;
     if (p.kind !== 'agent') return true;
-    const agent = await getAgent(this.ctx.pool, p.agentId);
     if (!agent || agent.disabled) {
       this.kick('agent disabled');
       return false;
     }
-    const revoked = revokedLogin(agent, this.loginAt);
+    const revoked = revokedLogin(agent, this.tokenEpoch);
     if (revoked) {
       this.violate('GW_TOKEN_INVALID', CLOSE.UNAUTHORIZED, revoked);
       return false;
@@ -323,10 +336,12 @@ export class SocketSession implements ConversationsHost {
   private async renew(token: string): Promise<void> {
     const claims = verifyToken(token, this.ctx.settings.token_secret);
     if (!samePrincipal(principalOf(claims), this.principal)) {
+      // The same agent with another team: this socket's team is stale (moved); it closes (4401).
+      if (claims.kind === 'agent' && this.principal.kind === 'agent' && claims.agentId === this.principal.agentId && !(await this.agentStillValid())) return;
       throw new JunctionError('GW_TOKEN_INVALID', 'the token is for another principal, team or customer; reconnect with it');
     }
-    // A token of a later login (not merely refreshed) re-authenticates the socket.
-    if (claims.kind === 'agent') this.loginAt = Math.max(this.loginAt, loginTime(claims));
+    // The renewed token's epoch decides from now on (a fresh login after a revocation carries the new one).
+    if (claims.kind === 'agent') this.tokenEpoch = tokenEpochOf(claims);
     if (!(await this.agentStillValid())) return;
     this.tokenExpiresAt = Math.max(this.tokenExpiresAt, claims.exp * 1000);
     this.send({ type: 'auth', expiresAt: new Date(this.tokenExpiresAt).toISOString(), expiresIn: secondsLeft(this.tokenExpiresAt) });

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { JunctionError } from '../config/errors.js';
-import { loginTime, principalOf, verifyToken, type Principal } from './auth/token.js';
+import { principalOf, tokenEpoch, verifyToken, type Principal } from './auth/token.js';
 import type { GatewayContext } from './context.js';
 import { httpStatus } from './http/errors.js';
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './protocol.js';
@@ -37,8 +37,8 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
 export interface Authenticated {
   principal: Principal;
   expiresAt: number;
-  /** Agents: when the token's login happened (epoch s), to refuse it once revoked. */
-  loginAt?: number;
+  /** Agents: the token epoch the token was signed in, to refuse it once revoked. */
+  tokenEpoch?: number;
 }
 
 /** Checks Origin and token; for an agent, that they are still enabled. @throws JunctionError */
@@ -54,7 +54,7 @@ export async function authenticateUpgrade(req: IncomingMessage, ctx: GatewayCont
   const claims = verifyToken(bearer.slice(TOKEN_SUBPROTOCOL_PREFIX.length), ctx.settings.token_secret);
   const principal = principalOf(claims);
   await checkAgentToken(ctx, claims);
-  return { principal, expiresAt: claims.exp * 1000, ...(claims.kind === 'agent' ? { loginAt: loginTime(claims) } : {}) };
+  return { principal, expiresAt: claims.exp * 1000, ...(claims.kind === 'agent' ? { tokenEpoch: tokenEpoch(claims) } : {}) };
 }
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };

@@ -52,6 +52,15 @@ const TEAM_NAME = /^[a-z][a-z0-9_]*$/;
 
 const invalid = (message: string) => new JunctionError('GW_AGENT_INVALID', message);
 
+/** What login accepts (gateway/http/auth-routes.ts): a longer password could never log in. */
+const MAX_PASSWORD = 1024;
+
+/** A password read from standard input: at least MIN_PASSWORD characters, at most what login accepts. */
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD) throw invalid(`the password read from standard input has ${password.length} characters; at least ${MIN_PASSWORD} are needed`);
+  if (password.length > MAX_PASSWORD) throw invalid(`the password read from standard input has ${password.length} characters; login accepts at most ${MAX_PASSWORD}`);
+}
+
 /** Checks what `agents add` was given, before a password is read or anything is stored. */
 function checkNewAgent(opts: { email: string; name: string; team: string }): void {
   const email = agentEmail(opts.email);
@@ -133,7 +142,7 @@ export function registerAgents(program: Command): void {
       config ??= await configForWarning(opts.config, team);
       if (config) warnUnroutedTeam(config, team);
       const password = opts.passwordStdin ? await readStdin() : randomBytes(12).toString('base64url');
-      if (password.length < MIN_PASSWORD) throw invalid(`the password read from standard input has ${password.length} characters; at least ${MIN_PASSWORD} are needed`);
+      checkPassword(password);
       const agent = await withDb((db) => addAgent(db, { email: opts.email, name: opts.name, team, password, capacity: opts.capacity ?? null }));
       if (opts.json) printJson({ ...agent, ...(opts.passwordStdin ? {} : { password }) });
       else {
@@ -194,7 +203,7 @@ export function registerAgents(program: Command): void {
     .option('--json', 'print the agent as one JSON object (with the generated password)')
     .action(async (email: string, opts: { passwordStdin?: boolean; json?: boolean }) => {
       const password = opts.passwordStdin ? await readStdin() : randomBytes(12).toString('base64url');
-      if (password.length < MIN_PASSWORD) throw invalid(`the password read from standard input has ${password.length} characters; at least ${MIN_PASSWORD} are needed`);
+      checkPassword(password);
       const agent = await withDb((db) => setAgentPassword(db, email, password));
       await kick(agent, { e: 'kick', reason: `agent ${agent.id}'s password was changed: log in again`, tokenInvalid: true });
       if (opts.json) printJson({ ...agent, ...(opts.passwordStdin ? {} : { password }) });

@@ -34,6 +34,8 @@ const claimsSchema = z.discriminatedUnion('kind', [
     exp: z.number(),
     /** When the agent logged in with their password (epoch s); refreshes keep it. Absent: `iat`. */
     login: z.number().optional(),
+    /** The agent's token epoch at login (gateway.agent.token_epoch); refreshes keep it. Absent: 0. */
+    epoch: z.number().int().min(0).optional(),
   }),
   z.strictObject({
     kind: z.literal('visitor'),
@@ -55,11 +57,12 @@ function mac(secret: string, body: string): Buffer {
 
 /**
  * Signs `principal` for `ttlSeconds` from `now` (ms). An agent token also says when its
- * login happened (`loginAt`, epoch s; a login: now), so refreshes cannot extend it forever.
+ * login happened (`loginAt`, epoch s; a login: now), so refreshes cannot extend it forever,
+ * and the agent's token epoch then (`epoch`), so that a new password or a disable ends it.
  */
-export function signToken(principal: Principal, secret: string, ttlSeconds: number, now = Date.now(), loginAt?: number): { token: string; expiresAt: Date } {
+export function signToken(principal: Principal, secret: string, ttlSeconds: number, now = Date.now(), loginAt?: number, epoch = 0): { token: string; expiresAt: Date } {
   const iat = Math.floor(now / 1000);
-  const claims = { ...principal, iat, exp: iat + ttlSeconds, ...(principal.kind === 'agent' ? { login: loginAt ?? iat } : {}) };
+  const claims = { ...principal, iat, exp: iat + ttlSeconds, ...(principal.kind === 'agent' ? { login: loginAt ?? iat, epoch } : {}) };
   const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
   return { token: `${VERSION}.${body}.${mac(secret, body).toString('base64url')}`, expiresAt: new Date(claims.exp * 1000) };
 }
@@ -101,6 +104,11 @@ export function verifyToken(token: string, secret: string, now = Date.now()): To
     throw new JunctionError('GW_TOKEN_EXPIRED', `token expired at ${new Date(parsed.data.exp * 1000).toISOString()}`);
   }
   return parsed.data;
+}
+
+/** The agent's token epoch `claims` were signed in (tokens from before epochs: 0). */
+export function tokenEpoch(claims: Extract<TokenClaims, { kind: 'agent' }>): number {
+  return claims.epoch ?? 0;
 }
 
 /** When the agent of `claims` logged in with their password (epoch s). */

@@ -13,7 +13,7 @@ import * as z from 'zod';
 import { JunctionError } from '../../config/errors.js';
 import { sameIdentity, signedIdentitySchema, verifyIdentity, type IdentityClaims } from '../auth/identity.js';
 import { hashPassword, needsRehash, verifyDummy, verifyPassword } from '../auth/password.js';
-import { loginTime, secondsLeft, signToken } from '../auth/token.js';
+import { loginTime, secondsLeft, signToken, tokenEpoch } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
 import { agentEmail, findAgentForLogin, getAgent, replacePasswordHash, revokedLogin } from '../store/agents.js';
 import { findCustomerByIdentity } from '../store/customers.js';
@@ -77,7 +77,7 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     // Capped like a refresh: with agent_token_ttl_s above agent_login_max_s, the first token
     // would otherwise outlive the login's maximum age.
     const ttl = Math.min(ctx.settings.agent_token_ttl_s, ctx.settings.agent_login_max_s);
-    const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ttl);
+    const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ttl, Date.now(), undefined, agent.tokenEpoch);
     res.json({ token, expiresAt: expiresAt.toISOString(), expiresIn: secondsLeft(expiresAt), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
   });
 
@@ -95,10 +95,10 @@ export function authRoutes(ctx: GatewayContext): express.Router {
     const agent = await getAgent(ctx.pool, claims.agentId);
     if (!agent) throw new JunctionError('GW_TOKEN_INVALID', `agent ${claims.agentId} does not exist`);
     if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', 'this agent is disabled');
-    const revoked = revokedLogin(agent, loginAt);
+    const revoked = revokedLogin(agent, tokenEpoch(claims));
     if (revoked) throw new JunctionError('GW_TOKEN_INVALID', revoked);
     const ttl = Math.min(ctx.settings.agent_token_ttl_s, left);
-    const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ttl, now * 1000, loginAt);
+    const { token, expiresAt } = signToken({ kind: 'agent', agentId: agent.id, team: agent.team, name: agent.name }, ctx.settings.token_secret, ttl, now * 1000, loginAt, agent.tokenEpoch);
     res.json({ token, expiresAt: expiresAt.toISOString(), expiresIn: secondsLeft(expiresAt), agent: { id: agent.id, email: agent.email, name: agent.name, team: agent.team } });
   });
 

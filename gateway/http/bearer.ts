@@ -1,7 +1,7 @@
 /** `Authorization: Bearer <token>` for the REST API: the same tokens as the WebSocket upgrade. */
 import type { NextFunction, Request, Response } from 'express';
 import { JunctionError } from '../../config/errors.js';
-import { loginTime, principalOf, verifyToken, type Principal, type TokenClaims } from '../auth/token.js';
+import { principalOf, tokenEpoch, verifyToken, type Principal, type TokenClaims } from '../auth/token.js';
 import type { GatewayContext } from '../context.js';
 import { getAgent, revokedLogin } from '../store/agents.js';
 
@@ -32,7 +32,7 @@ export async function checkAgentToken(ctx: GatewayContext, claims: TokenClaims):
   const agent = await getAgent(ctx.pool, principal.agentId);
   if (!agent) throw new JunctionError('GW_TOKEN_INVALID', `agent ${principal.agentId} does not exist`);
   if (agent.disabled) throw new JunctionError('GW_AGENT_DISABLED', `agent ${principal.agentId} is disabled`);
-  const revoked = revokedLogin(agent, loginTime(claims));
+  const revoked = revokedLogin(agent, tokenEpoch(claims));
   if (revoked) throw new JunctionError('GW_TOKEN_INVALID', revoked);
   if (agent.team !== principal.team) {
     throw new JunctionError('GW_TOKEN_INVALID', `agent ${principal.agentId} moved from team ${principal.team} to ${agent.team}: renew the token at POST /api/auth/refresh`);

@@ -13,8 +13,10 @@ export interface Agent {
   /** Open conversations this agent holds at once; null: `gateway.agent_capacity`. */
   capacity: number | null;
   createdAt: string;
-  /** Tokens of logins before this (ISO) are refused (password changed, or disabled); null: none revoked. */
+  /** When its logins were last revoked (ISO: password changed, or disabled); null: never. */
   tokensValidAfter: string | null;
+  /** Raised by each revocation; a token signed in another epoch is refused. */
+  tokenEpoch: number;
 }
 
 interface AgentRow {
@@ -27,6 +29,7 @@ interface AgentRow {
   created_at: Date;
   password_hash: string;
   tokens_valid_after: Date | null;
+  token_epoch: number;
 }
 
 const toAgent = (r: AgentRow): Agent => ({
@@ -38,16 +41,13 @@ const toAgent = (r: AgentRow): Agent => ({
   capacity: r.capacity,
   createdAt: r.created_at.toISOString(),
   tokensValidAfter: r.tokens_valid_after?.toISOString() ?? null,
+  tokenEpoch: r.token_epoch,
 });
 
-/**
- * Why a token of a login at `loginAt` (epoch s) no longer holds for `agent`, or null when it
- * does. Logins in the second of the revocation are refused too (token times are whole seconds).
- */
-export function revokedLogin(agent: Agent, loginAt: number): string | null {
-  if (agent.tokensValidAfter === null) return null;
-  const after = Math.ceil(Date.parse(agent.tokensValidAfter) / 1000);
-  return loginAt < after ? `agent ${agent.id}'s tokens from before ${agent.tokensValidAfter} were revoked (password changed or agent disabled): log in again` : null;
+/** Why a token signed in token epoch `epoch` no longer holds for `agent`, or null when it does. */
+export function revokedLogin(agent: Agent, epoch: number): string | null {
+  if (epoch === agent.tokenEpoch) return null;
+  return `agent ${agent.id}'s logins were revoked${agent.tokensValidAfter ? ` at ${agent.tokensValidAfter}` : ''} (password changed or agent disabled): log in again`;
 }
 
 /** Email as stored and looked up: trimmed, lower case. */
@@ -81,6 +81,13 @@ export async function findAgentForLogin(db: Db, email: string): Promise<(Agent &
   return rows[0] ? { ...toAgent(rows[0]), passwordHash: rows[0].password_hash } : null;
 }
 
+/** The agents of `ids` that exist. */
+export async function getAgents(db: Db, ids: readonly number[]): Promise<Agent[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<AgentRow>('SELECT * FROM gateway.agent WHERE id = ANY($1::bigint[])', [ids]);
+  return rows.map(toAgent);
+}
+
 export async function getAgent(db: Db, id: number): Promise<Agent | null> {
   const { rows } = await db.query<AgentRow>('SELECT * FROM gateway.agent WHERE id = $1', [id]);
   return rows[0] ? toAgent(rows[0]) : null;
@@ -90,7 +97,8 @@ export async function getAgent(db: Db, id: number): Promise<Agent | null> {
 export async function setAgentDisabled(db: Db, email: string, disabled: boolean): Promise<Agent> {
   const { rows } = await db.query<AgentRow>(
     `UPDATE gateway.agent SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END,
-       tokens_valid_after = CASE WHEN $2 THEN now() ELSE tokens_valid_after END WHERE email = $1 RETURNING *`,
+       tokens_valid_after = CASE WHEN $2 THEN now() ELSE tokens_valid_after END,
+       token_epoch = CASE WHEN $2 THEN token_epoch + 1 ELSE token_epoch END WHERE email = $1 RETURNING *`,
     [agentEmail(email), disabled],
   );
   if (!rows[0]) throw new JunctionError('GW_AGENT_NOT_FOUND', `no agent with email ${agentEmail(email)}`);
@@ -100,7 +108,7 @@ export async function setAgentDisabled(db: Db, email: string, disabled: boolean)
 /** Sets a new password and revokes every token of an earlier login. @throws JunctionError GW_AGENT_NOT_FOUND */
 export async function setAgentPassword(db: Db, email: string, password: string): Promise<Agent> {
   const hash = await hashPassword(password);
-  const { rows } = await db.query<AgentRow>('UPDATE gateway.agent SET password_hash = $2, tokens_valid_after = now() WHERE email = $1 RETURNING *', [agentEmail(email), hash]);
+  const { rows } = await db.query<AgentRow>('UPDATE gateway.agent SET password_hash = $2, tokens_valid_after = now(), token_epoch = token_epoch + 1 WHERE email = $1 RETURNING *', [agentEmail(email), hash]);
   if (!rows[0]) throw new JunctionError('GW_AGENT_NOT_FOUND', `no agent with email ${agentEmail(email)}`);
   return toAgent(rows[0]);
 }

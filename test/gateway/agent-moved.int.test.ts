@@ -62,3 +62,17 @@ it('a socket that missed the kick cannot act on the old team queue: its close is
   expect(rows[0]).toEqual({ status: 'open', assigned_agent_id: null });
   visitor.close();
 });
+
+it('a socket that missed the kick and renews with the refreshed (new team) token is closed with 4401, not left on the old queue', async () => {
+  const { agent, agentWs, visitor } = await queuedForAgent();
+  const token = await login(gw.port, agent);
+  await setAgentTeam(env.db.pool, agent.email, 'billing');
+  const refreshed = await http(gw.port, 'POST', '/api/auth/refresh', undefined, { authorization: `Bearer ${token}` });
+  expect(refreshed.status).toBe(200);
+  agentWs.send({ type: 'auth', token: refreshed.json!.token as string });
+  const closed = await agentWs.closed;
+  expect(closed.code).toBe(4401);
+  expect(agentWs.frames).toContainEqual(expect.objectContaining({ type: 'error', code: 'GW_TOKEN_INVALID', message: expect.stringContaining(`agent ${agent.id} moved from team order to billing`) }));
+  visitor.close();
+});
+

@@ -66,6 +66,13 @@ describe('junction agents', () => {
     const short = await runCli(['agents', 'passwd', 'cy@example.com', '--password-stdin'], env);
     expect(short.code).toBe(1);
     expect(short.stderr).toContain('[GW_AGENT_INVALID]');
+    // Longer than login accepts: the agent could never log in with it.
+    const long = await runCli(['agents', 'passwd', 'cy@example.com', '--password-stdin'], env, undefined, `${'x'.repeat(1025)}\n`);
+    expect(long.code).toBe(1);
+    expect(long.stderr).toContain('has 1025 characters; login accepts at most 1024 [GW_AGENT_INVALID]');
+    const piped = await runCli(['agents', 'passwd', 'cy@example.com', '--password-stdin'], env, undefined, 'piped-in-password\n');
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(await verifyPassword('piped-in-password', await hash())).toBe(true);
     const missing = await runCli(['agents', 'passwd', 'nobody@example.com'], env);
     expect(missing.stderr).toContain('[GW_AGENT_NOT_FOUND]');
   });

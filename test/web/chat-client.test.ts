@@ -95,6 +95,24 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+describe('the token after a close', () => {
+  it('asks getToken to renew after a 4401 close (token refused: expired, or the agent moved), not after a plain drop', async () => {
+    const hints: (boolean | undefined)[] = [];
+    const c = chatClient({ getToken: (hint) => (hints.push(hint?.rejected), Promise.resolve('tok')) });
+    const first = await online(c, []);
+    first.drop(1006);
+    await vi.advanceTimersByTimeAsync(200);
+    const second = sockets.at(-1)!;
+    expect(second).not.toBe(first);
+    second.open();
+    second.receive(welcome([]));
+    second.drop(4401);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(sockets.at(-1)).not.toBe(second);
+    expect(hints).toEqual([false, false, true]);
+  });
+});
+
 describe('the chat client opens one socket at a time', () => {
   it('ignores retryNow (the browser back online) while an attempt waits for its token', async () => {
     const c = chatClient();

@@ -60,13 +60,14 @@ let refreshing: Promise<string> | null = null;
  * (`renewalDue`: the chat client asks for a renewed token RENEW_LEAD_MS before expiry, so it
  * must get a fresh one). A refused refresh (a disabled agent, a login past its maximum age)
  * gives the old token back: the call or connection that uses it is refused too, which sends
- * the page to the login form.
+ * the page to the login form. `force`: refresh anyway (the server refused the token: the
+ * agent moved to another team, whose token the refresh signs).
  */
-export function freshToken(): Promise<string | null> {
+export function freshToken(force = false): Promise<string | null> {
   const s = loadSession();
   if (!s) return Promise.resolve(null);
   // A session stored before expiresLocal existed: the server's time is all there is.
-  if (!renewalDue(s.expiresLocal ?? Date.parse(s.expiresAt))) return Promise.resolve(s.token);
+  if (!force && !renewalDue(s.expiresLocal ?? Date.parse(s.expiresAt))) return Promise.resolve(s.token);
   refreshing ??= api<AgentSession>('/api/auth/refresh', { method: 'POST', token: s.token })
     .then(
       (fresh) => {

@@ -20,8 +20,8 @@ export function useChatClient(agent: AgentInfo): { client: ChatClient; state: Ch
     () =>
       new ChatClient({
         url: socketUrl(),
-        getToken: async () => {
-          const token = await freshToken();
+        getToken: async (hint) => {
+          const token = await freshToken(hint?.rejected ?? false);
           if (!token) throw new Error('not logged in');
           return token;
         },

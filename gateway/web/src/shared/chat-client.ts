@@ -93,9 +93,11 @@ export interface ChatClientOptions {
    * The token for the next connection, and before the socket's token expires, a renewed one
    * for it: renew here when the token is near its expiry (the client asks
    * {@link RENEW_LEAD_MS} before, or halfway through a shorter life; `renewalDue` of
-   * token-lifetime.ts says when, on this browser's clock).
+   * token-lifetime.ts says when, on this browser's clock). `rejected`: the server closed the
+   * last connection because its token no longer holds (4401: expired, or the agent was moved
+   * to another team), so the stored one must be renewed whatever its expiry says.
    */
-  getToken(): Promise<string>;
+  getToken(hint?: { rejected: boolean }): Promise<string>;
   /**
    * Called after a connection failed before it opened (browsers cannot see why): answers
    * false when the token is no longer accepted, which stops the client as `unauthorized`.
@@ -174,6 +176,8 @@ export class ChatClient {
   private attempt = 0;
   /** An attempt is waiting for its token (no socket yet): retries wait for it. */
   private connecting = false;
+  /** The last connection was closed with 4401: the next getToken must renew. */
+  private tokenRejected = false;
   /** The resume points the current socket's `hello` named. */
   private resumed: Readonly<Record<string, number>> = {};
   /**
@@ -278,7 +282,7 @@ export class ChatClient {
     this.set({ status: this.state.attempts === 0 && this.state.status !== 'reconnecting' ? 'connecting' : 'reconnecting' });
     let token: string;
     try {
-      token = await this.opts.getToken();
+      token = await this.opts.getToken({ rejected: this.tokenRejected });
     } catch (err) {
       if (attempt !== this.attempt) return;
       this.connecting = false;
@@ -324,6 +328,7 @@ export class ChatClient {
       this.socket = null;
       this.clearRenewal();
       if (!this.wanted) return;
+      this.tokenRejected = ev.code === 4401;
       if (FATAL_CLOSES.has(ev.code)) {
         this.wanted = false;
         this.set({ status: 'unauthorized', lastError: { code: 'GW_AGENT_DISABLED', message: ev.reason || 'this account was disabled', at: Date.now() } });
