@@ -96,11 +96,13 @@ interface JsonataError {
  * What one evaluation of one expression on one record may take: a mapping runs in the sync
  * worker, where an expression that never ends (a recursive function without a base case) or
  * allocates without bound (`[1..9999999].[1..1000]`) would block the event loop, stop the job's
- * lock renewals and take the process down. Past a limit the record fails with
+ * lock renewals and take the process down. JSONata runs in microtasks, so the time is all
+ * the event loop's: mapBatch lets it turn after any record JSONata evaluated once its slice
+ * is used up, so a run of such records never holds it for more than one timeout. Past a limit the record fails with
  * MAP_EVAL_FAILED (JSONata D1012 time, D1011 depth, D2015 sequence length) and goes to the
  * dead letters; the batch goes on. Generous for real mappings, which take microseconds.
  */
-export const EVAL_LIMITS = { timeout: 500, stack: 500, sequence: 100_000 } as const;
+export const EVAL_LIMITS = { timeout: 200, stack: 500, sequence: 100_000 } as const;
 
 /**
  * Compiles JSONata text, turning its syntax errors into {@link ExprSyntaxError}. JSONata's

@@ -164,13 +164,16 @@ export async function mapBatch(compiled: CompiledMapping, source: string, stream
   }
   const result: MapResult = { records: [], failures: [] };
   let sliceEnd = performance.now() + SLICE_MS;
+  let evaluated = false;
   for (let i = 0; i < records.length; i++) {
-    if ((i & 63) === 63 && performance.now() > sliceEnd) {
+    // Every 64 direct reads, or after any record JSONata evaluated (one may take up to its time limit).
+    if ((evaluated || (i & 63) === 63) && performance.now() > sliceEnd) {
       await setImmediate();
       sliceEnd = performance.now() + SLICE_MS;
     }
     const raw = records[i]!;
     let outcome = mapRecord(compiled, raw);
+    evaluated = outcome instanceof Promise;
     if (outcome instanceof Promise) outcome = await outcome;
     if (outcome.ok) result.records.push(outcome.record);
     else result.failures.push(outcome.failure);

@@ -37,7 +37,18 @@ describe('mapBatch', () => {
         'identity:\n  - { kind: shop_account, value: id }\n',
       ),
     );
+    // The event loop turns between the records that ran to a limit (a worker's lock renewals go on).
+    let turns = 0;
+    let mapped = false;
+    const tick = () => {
+      if (mapped) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
     const result = await mapBatch(m, 'shop', 'accounts', ['ok', 'loop', 'deep', 'big', 'fine'].map((nick, i) => ({ id: String(i), nick })));
+    mapped = true;
+    expect(turns).toBeGreaterThanOrEqual(2);
     expect(result.records.map((r) => [r.sourceKey, r.fields.nickname])).toEqual([
       ['0', 'OK'],
       ['4', 'FINE'],
