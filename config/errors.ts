@@ -176,7 +176,7 @@ export class JunctionError extends Error {
 
   /** `file:line:col path: message [CODE]`, the form every CLI prints. */
   format(): string {
-    return `${formatWhere(this.where)}${this.message} [${this.code}]`;
+    return `${formatWhere(this.where)}${printable(this.message, true)} [${this.code}]`;
   }
 }
 
@@ -193,11 +193,12 @@ export function formatWhere(where: ErrorWhere | undefined): string {
 
 /**
  * Control characters as `\u001b` escapes: a YAML key or a record key holding terminal escape
- * sequences must not clear or recolour the terminal of whoever reads the error.
+ * sequences must not clear or recolour the terminal of whoever reads the error. `keepLines`:
+ * line breaks and tabs stay (a message may quote a log's last lines).
  */
-function printable(text: string): string {
+function printable(text: string, keepLines = false): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (keepLines && (c === '\n' || c === '\t') ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 export function isJunctionError(err: unknown): err is JunctionError {

@@ -34,12 +34,15 @@ export async function readYamlFile(
 ): Promise<YamlFile> {
   let bytes: Buffer;
   try {
-    const size = (await stat(abs)).size;
-    if (size > MAX_FILE_BYTES) {
-      const where = referencedFrom ?? { file };
-      return { errors: [new JunctionError('CFG_FILE_TOO_LARGE', `${file} is ${size} bytes; config and mapping files may hold at most ${MAX_FILE_BYTES}`, { where })], used: [] };
-    }
+    const info = await stat(abs);
+    const tooLarge = (size: number) => ({
+      errors: [new JunctionError('CFG_FILE_TOO_LARGE', `${file} is ${size} bytes; config and mapping files may hold at most ${MAX_FILE_BYTES}`, { where: referencedFrom ?? { file } })],
+      used: [],
+    });
+    if (info.size > MAX_FILE_BYTES) return tooLarge(info.size);
     bytes = await readFile(abs);
+    // A pipe or device reports no size: judged by what it gave.
+    if (bytes.length > MAX_FILE_BYTES) return tooLarge(bytes.length);
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
     const where = referencedFrom ?? { file };
@@ -106,12 +109,21 @@ function encodingError(bytes: Buffer, text: string, file: string): JunctionError
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     return new JunctionError('CFG_ENCODING', `${file} is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8`, { where: { file, line: 1, col: 1 } });
   }
+  const where = (at: number) => {
+    const before = text.slice(0, at);
+    return { file, line: before.split('\n').length, col: before.length - before.lastIndexOf('\n') };
+  };
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) return new JunctionError('CFG_ENCODING', 'a NUL byte (UTF-16 without a byte-order mark?): save the file as UTF-8', { where: where(nul) });
   if (isUtf8(bytes)) return null;
-  const at = text.indexOf('\uFFFD');
-  const before = text.slice(0, Math.max(at, 0));
-  const line = before.split('\n').length;
-  const col = before.length - before.lastIndexOf('\n');
-  return new JunctionError('CFG_ENCODING', 'not valid UTF-8 here (a Latin-1 or other legacy encoding?): save the file as UTF-8', { where: { file, line, col } });
+  // The first U+FFFD that the file does not spell as such (EF BF BD) is where decoding failed;
+  // every character before it decoded, so its byte offset is the UTF-8 length of the text before.
+  for (let at = text.indexOf('\uFFFD'); at >= 0; at = text.indexOf('\uFFFD', at + 1)) {
+    const offset = Buffer.byteLength(text.slice(0, at));
+    if (bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd) continue;
+    return new JunctionError('CFG_ENCODING', 'not valid UTF-8 here (a Latin-1 or other legacy encoding?): save the file as UTF-8', { where: where(at) });
+  }
+  return new JunctionError('CFG_ENCODING', 'not valid UTF-8: save the file as UTF-8', { where: { file } });
 }
 
 /** Plain keys that YAML read as numbers, booleans or null become their text (`01` stays "01"). */

@@ -42,6 +42,10 @@ export function startingPoint(opts: Pick<ReadOptions, 'since' | 'after'>): Check
     if (!parsed.success) {
       throw new JunctionError('CONN_CURSOR', `--after ${opts.after} is not a checkpoint: expected {"cursor":…,"key":…} whose values are strings, numbers or null`);
     }
+    // No source stores U+0000 in a cursor or key (PostgreSQL text cannot hold it): a query error otherwise.
+    if ([parsed.data.cursor, parsed.data.key].some((v) => typeof v === 'string' && v.includes('\u0000'))) {
+      throw new JunctionError('CONN_CURSOR', `--after ${JSON.stringify(opts.after)} holds U+0000, which no cursor or key can hold`);
+    }
     return parsed.data;
   }
   if (opts.since !== undefined) {

@@ -39,6 +39,7 @@ describe('junction read: where reading starts', () => {
     [{ after: '[1, 2]' }, /^--after \[1, 2\] is not a checkpoint/],
     [{ after: '{"cursor":{"$gt":""},"key":null}' }, /is not a checkpoint: expected .* strings, numbers or null \[CONN_CURSOR\]$/],
     [{ after: '{"cursor":"x","key":"1","extra":1}' }, /is not a checkpoint/],
+    [{ after: '{"cursor":"2025-01-01","key":"x\\u0000"}' }, /holds U\+0000, which no cursor or key can hold \[CONN_CURSOR\]$/],
   ])('%j is refused', (opts, message) => {
     expect(refusal(opts)).toMatch(message);
   });

@@ -27,5 +27,8 @@ describe('error catalogue', () => {
     expect(inPath.format()).toBe('m.yaml:2:1 fields.\\u001b[2J\\u001b[31mok: 5 sources\\u001b[0m\\u0000: unknown key [CFG_UNKNOWN_KEY]');
     const inRecord = new JunctionError('MAP_MISSING_KEY', 'no key', { where: { source: 'shop', key: `A\rB\u009b` } });
     expect(inRecord.format()).toBe('shop key=A\\u000dB\\u009b: no key [MAP_MISSING_KEY]');
+    // In the message too, but for line breaks and tabs (a message may quote a log's last lines).
+    const inMessage = new JunctionError('CFG_UNKNOWN_KEY', 'unknown key "\u009b2J\u007f"\nlog:\tline', { where: { file: 'm.yaml' } });
+    expect(inMessage.format()).toBe('m.yaml: unknown key "\\u009b2J\\u007f"\nlog:\tline [CFG_UNKNOWN_KEY]');
   });
 });

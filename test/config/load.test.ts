@@ -273,9 +273,13 @@ describe('loadConfig: what a file holds before it is YAML', () => {
     expect(errors.filter((e) => e.includes('[CFG_DUPLICATE_NAME]'))).toEqual([]);
   });
 
-  it('refuses Latin-1 bytes with CFG_ENCODING at the first bad byte, and a UTF-16 file by its byte-order mark', async () => {
+  it('refuses Latin-1 bytes with CFG_ENCODING at the first bad byte, and a UTF-16 file by its byte-order mark or its NUL bytes', async () => {
     const latin1 = Buffer.concat([Buffer.from(`${MAPPING}  status:\n    from: status\n    map: { "`), Buffer.from([0xe9]), Buffer.from('t": open }\n')]);
     expect(await loadBytes(withMapping(latin1))).toEqual(['m.yaml:10:13: not valid UTF-8 here (a Latin-1 or other legacy encoding?): save the file as UTF-8 [CFG_ENCODING]']);
+    // A U+FFFD the file really holds (in a comment) does not hide the bad byte after it.
+    const genuine = Buffer.concat([Buffer.from(`# \uFFFD\n${MAPPING}  status:\n    from: status\n    map: { "`), Buffer.from([0xe9]), Buffer.from('t": open }\n')]);
+    expect(await loadBytes(withMapping(genuine))).toEqual(['m.yaml:11:13: not valid UTF-8 here (a Latin-1 or other legacy encoding?): save the file as UTF-8 [CFG_ENCODING]']);
+    expect(await loadBytes(withMapping(Buffer.from(MAPPING, 'utf16le')))).toEqual(['m.yaml:1:2: a NUL byte (UTF-16 without a byte-order mark?): save the file as UTF-8 [CFG_ENCODING]']);
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(MAPPING, 'utf16le')]);
     expect(await loadBytes(withMapping(utf16))).toEqual(['m.yaml:1:1: m.yaml is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8 [CFG_ENCODING]']);
   });
