@@ -37,7 +37,7 @@ import { SUBPROTOCOL } from './protocol.js';
 import { SocketSession } from './socket-session.js';
 import { ReceiptWriter } from './store/receipts.js';
 import { authenticateUpgrade, refuseUpgrade, type Authenticated } from './upgrade.js';
-import { participantId, type Principal } from './auth/token.js';
+import { participantId } from './auth/token.js';
 import { getAgents } from './store/agents.js';
 import { hubPool } from '../sql/hub-connection.js';
 
@@ -222,20 +222,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const heartbeat = setInterval(() => {
     const live = [];
     const now = Date.now();
-    const agents: SocketSession[] = [];
+    const agents: { session: SocketSession; agentId: number }[] = [];
     for (const s of sessions) {
       if (s.expireIfDue(now) || !s.ping() || !s.ready) continue;
       live.push(s.presenceEntry);
-      if (s.principal.kind === 'agent') agents.push(s);
+      if (s.principal.kind === 'agent') agents.push({ session: s, agentId: s.principal.agentId });
     }
     presence.refresh(live).catch((err: unknown) => log.warn({ err }, 'presence refresh failed'));
     // One read for every agent socket here: a lost kick (disabled, moved, new password) takes effect within a heartbeat.
     if (agents.length > 0) {
-      const ids = [...new Set(agents.map((s) => (s.principal as Extract<Principal, { kind: 'agent' }>).agentId))];
-      getAgents(pool, ids).then(
+      getAgents(pool, [...new Set(agents.map((a) => a.agentId))]).then(
         (rows) => {
           const byId = new Map(rows.map((a) => [a.id, a]));
-          for (const s of agents) s.recheckAgent(byId.get((s.principal as Extract<Principal, { kind: 'agent' }>).agentId) ?? null);
+          for (const { session, agentId } of agents) session.recheckAgent(byId.get(agentId) ?? null);
         },
         (err: unknown) => log.warn({ err }, 'agents not re-checked; the next heartbeat tries again'),
       );

@@ -22,6 +22,21 @@ const CUSTOMER = mappingYaml(
   'identity:\n  - { kind: shop_account, value: id }\n  - { kind: email, value: email }\n  - { kind: phone, value: phone }\n',
 );
 
+/** Runs `work`, counting the event loop's turns (setImmediate callbacks) while it runs. */
+async function countingTurns<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
+  let turns = 0;
+  let done = false;
+  const tick = () => {
+    if (done) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  const result = await work();
+  done = true;
+  return { result, turns };
+}
+
 describe('mapBatch', () => {
   it('stops an expression that never ends, recurses without bound or builds a huge sequence: that record fails with the JSONata code, the batch goes on', async () => {
     const m = await compileYaml(
@@ -38,16 +53,7 @@ describe('mapBatch', () => {
       ),
     );
     // The event loop turns between the records that ran to a limit (a worker's lock renewals go on).
-    let turns = 0;
-    let mapped = false;
-    const tick = () => {
-      if (mapped) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    const result = await mapBatch(m, 'shop', 'accounts', ['ok', 'loop', 'deep', 'big', 'fine'].map((nick, i) => ({ id: String(i), nick })));
-    mapped = true;
+    const { result, turns } = await countingTurns(() => mapBatch(m, 'shop', 'accounts', ['ok', 'loop', 'deep', 'big', 'fine'].map((nick, i) => ({ id: String(i), nick }))));
     expect(turns).toBeGreaterThanOrEqual(2);
     expect(result.records.map((r) => [r.sourceKey, r.fields.nickname])).toEqual([
       ['0', 'OK'],
@@ -134,16 +140,7 @@ describe('mapBatch', () => {
   it('lets the event loop turn while it maps a large batch (query results of the batch loading meanwhile are not held up)', async () => {
     const m = await compileYaml(CUSTOMER);
     const records = Array.from({ length: 30_000 }, (_, i) => ({ id: String(i), name: `n${i}`, email: `u${i}@x.cn`, phone: `1380013${String(i % 10_000).padStart(4, '0')}`, updated: '2025-01-01 08:00:00', nick: 'z' }));
-    let turns = 0;
-    let mapped = false;
-    const tick = () => {
-      if (mapped) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    const result = await mapBatch(m, 'shop', 'accounts', records);
-    mapped = true;
+    const { result, turns } = await countingTurns(() => mapBatch(m, 'shop', 'accounts', records));
     expect(result.records).toHaveLength(30_000);
     // Far more than the one turn a single synchronous run would leave (30,000 records take ≥ 100 ms; slices are 3 ms).
     expect(turns).toBeGreaterThan(5);
