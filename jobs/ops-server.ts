@@ -8,7 +8,7 @@
  * | `/ops/queues` | admin token (Basic prompts the browser) | `@bull-board/express` board of the sync queue |
  * | `/metrics` | admin token | Prometheus text (jobs/metrics.ts) |
  * | `/healthz` | none | 200 while the process serves |
- * | `/readyz` | none | 200 when PostgreSQL and Redis answer; 503 OPS_NOT_READY naming the failed ones |
+ * | `/readyz` | none for the verdict; admin token for the details | 200 when PostgreSQL and Redis answer; 503 OPS_NOT_READY naming the failed ones. Each check's time and error message (redacted, still naming hosts and drivers) only to the token holder |
  *
  * Requests are logged at debug level by method, path and status only (never headers or the
  * query string), so the token cannot reach a log line.
@@ -28,7 +28,7 @@ import type { Logger } from '../config/log.js';
 import { redact } from '../config/redact.js';
 import type { SyncJobData, SyncJobResult } from '../pipelines/queue.js';
 import { webAssets, webPage } from '../gateway/http/web.js';
-import { requireAdmin } from './auth.js';
+import { presentedToken, requireAdmin, tokenMatches } from './auth.js';
 import { within } from './timeout.js';
 import { errorHandler, sendError } from './http-errors.js';
 import { createOpsRegistry, scrape } from './metrics.js';
@@ -81,7 +81,7 @@ export function createOpsApp(options: OpsServerOptions): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
+  app.get('/readyz', async (req, res) => {
     const check = async (what: string, probe: () => Promise<unknown>) => {
       const t = performance.now();
       try {
@@ -92,8 +92,12 @@ export function createOpsApp(options: OpsServerOptions): Express {
       }
     };
     const [postgres, redisCheck] = await Promise.all([check('postgres', () => pool.query('SELECT 1')), check('redis', () => redis.ping())]);
-    const checks = { postgres, redis: redisCheck };
-    const failed = Object.entries(checks).filter(([, c]) => !c.ok).map(([n]) => n);
+    const detailed = { postgres, redis: redisCheck };
+    const failed = Object.entries(detailed).filter(([, c]) => !c.ok).map(([n]) => n);
+    // A load balancer needs the verdict only; hosts, drivers and timings are for ops.
+    const presented = presentedToken(req.get('authorization'));
+    const admin = token !== undefined && presented !== undefined && tokenMatches(presented, token);
+    const checks = admin ? detailed : { postgres: { ok: postgres.ok }, redis: { ok: redisCheck.ok } };
     if (failed.length === 0) {
       res.json({ status: 'ready', checks });
       return;

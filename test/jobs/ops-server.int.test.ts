@@ -334,7 +334,11 @@ describe('/metrics, /readyz and the queue board', () => {
     expect((await call('/healthz', { headers: { authorization: '' } })).status).toBe(200);
     const ready = await call('/readyz', { headers: { authorization: '' } });
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ready', checks: { postgres: { ok: true }, redis: { ok: true } } });
+    expect(ready.body).toEqual({ status: 'ready', checks: { postgres: { ok: true }, redis: { ok: true } } });
+    // Timings (and, when down, the drivers' messages) only to the token holder.
+    const admin = await call('/readyz');
+    expect(admin.body).toMatchObject({ status: 'ready', checks: { postgres: { ok: true, ms: expect.any(Number) }, redis: { ok: true, ms: expect.any(Number) } } });
+    expect((await call('/readyz', { headers: basic('wrong') })).body.checks.postgres).toEqual({ ok: true });
   });
 
   it('/readyz is 503 naming postgres when PostgreSQL does not answer', async () => {
@@ -347,6 +351,11 @@ describe('/metrics, /readyz and the queue board', () => {
       expect(r.body.checks.postgres.ok).toBe(false);
       expect(r.body.checks.redis.ok).toBe(true);
       expect(r.body.error).toEqual({ code: 'OPS_NOT_READY', message: 'not reachable: postgres' });
+      expect(r.body.checks.postgres.error).toMatch(/ECONNREFUSED|connect/);
+      // Without the token: the verdict and the failed service's name, not the driver's message (hosts, ports).
+      const anon = await call('/readyz', { headers: { authorization: '' } }, s);
+      expect(anon.status).toBe(503);
+      expect(anon.body).toEqual({ status: 'not ready', checks: { postgres: { ok: false }, redis: { ok: true } }, error: { code: 'OPS_NOT_READY', message: 'not reachable: postgres' } });
     } finally {
       await dead.end();
     }
