@@ -84,7 +84,7 @@ export async function readYamlFile(
         : new JunctionError('CFG_INVALID_VALUE', `malformed reference ${problem.name}: expected \${NAME}, \${NAME:-default} or \${NAME:+word}`, { where }),
     );
   }
-  const data = toData(doc, file, errors);
+  const data = toData(doc, file, lineCounter, errors);
   if (data === failed) return { errors, used };
   return { errors, used, source: { file, doc, lineCounter, data, ignore, text } };
 }
@@ -138,14 +138,42 @@ function keysAsWritten(doc: Document): void {
 
 const failed = Symbol('failed');
 
-function toData(doc: Document, file: string, errors: JunctionError[]): unknown {
+/** The alias whose resolution threw, on the error (set by the innermost alias: the one resolving when it threw). */
+const atAlias = Symbol('atAlias');
+
+/**
+ * Each alias of `doc` notes itself on an error thrown while it resolves (an alias bomb's
+ * `maxAliasCount`), so the error can point at it. Own properties of this document's nodes:
+ * the `yaml` library itself is left alone.
+ */
+function markAliases(doc: Document): void {
+  visit(doc, {
+    Alias(_, alias) {
+      const resolve = alias.toJSON.bind(alias);
+      alias.toJSON = (arg?: unknown, ctx?: unknown) => {
+        try {
+          return resolve(arg, ctx as never);
+        } catch (err) {
+          if (err instanceof Error && !(atAlias in err)) Object.assign(err, { [atAlias]: alias.range?.[0] });
+          throw err;
+        }
+      };
+    },
+  });
+}
+
+function toData(doc: Document, file: string, lineCounter: LineCounter, errors: JunctionError[]): unknown {
+  markAliases(doc);
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch (cause) {
-    // Alias bombs and unresolvable anchors surface here rather than in doc.errors.
-    errors.push(
-      new JunctionError('CFG_YAML_SYNTAX', (cause as Error).message, { cause, where: { file, line: 1, col: 1 } }),
-    );
+    // Alias bombs surface here rather than in doc.errors.
+    const offset = (cause as { [atAlias]?: number })[atAlias];
+    const { line, col } = offset === undefined ? { line: 1, col: 1 } : lineCounter.linePos(offset);
+    const message = /excessive alias count/i.test((cause as Error).message)
+      ? 'aliases expand too far here (more than 100 copies: an alias bomb?): write the values out or nest fewer aliases'
+      : (cause as Error).message;
+    errors.push(new JunctionError('CFG_YAML_SYNTAX', message, { cause, where: { file, line, col } }));
     return failed;
   }
 }

@@ -284,6 +284,18 @@ describe('loadConfig: what a file holds before it is YAML', () => {
     expect(await loadBytes(withMapping(utf16))).toEqual(['m.yaml:1:1: m.yaml is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8 [CFG_ENCODING]']);
   });
 
+  it('refuses an alias bomb with CFG_YAML_SYNTAX at the alias that expands too far, not at the top of the file', async () => {
+    // Nine levels of ten aliases each: 10^9 copies if expanded.
+    const levels = ['x0: &x0 [a, a, a, a, a, a, a, a, a, a]'];
+    for (let i = 1; i <= 8; i++) levels.push(`x${i}: &x${i} [${Array.from({ length: 10 }, () => `*x${i - 1}`).join(', ')}]`);
+    const errors = await loadBytes(withMapping(`${MAPPING}# padding\n${levels.map((l) => `${l}\n`).join('')}`));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^m\.yaml:(\d+):(\d+): aliases expand too far here .*\[CFG_YAML_SYNTAX\]$/);
+    const [, line, col] = /^m\.yaml:(\d+):(\d+)/.exec(errors[0]!)!;
+    const lines = `${MAPPING}# padding\n${levels.join('\n')}`.split('\n');
+    expect(lines[Number(line) - 1]!.slice(Number(col) - 1)).toMatch(/^\*x\d/);
+  });
+
   it('refuses a file over 1 MiB with CFG_FILE_TOO_LARGE (at the entry naming it) before reading it', async () => {
     const huge = `${MAPPING}# ${'x'.repeat(MAX_FILE_BYTES)}\n`;
     const errors = await loadBytes(withMapping(huge));
