@@ -130,21 +130,24 @@ export function compileDateTime(rule: DateTimeRule): (value: unknown) => string 
     if (typeof value !== 'string') throw bad(`expected a ${output} as text, received ${show(value)}`);
     const text = value.trim();
     if (parser) {
-      if (!zoned && !timezone && output === 'datetime') throw bad(`${show(value)} has no UTC offset: declare timezone: on the field`);
-      return finish(DateTime.fromFormatParser(text, parser, { ...LOCALE, zone, setZone: true }), value);
+      const dt = DateTime.fromFormatParser(text, parser, { ...LOCALE, zone, setZone: true });
+      // Text that is no date at all is told so, not asked for a zone.
+      if (!zoned && !timezone && output === 'datetime' && dt.isValid) throw bad(`${show(value)} has no UTC offset: declare timezone: on the field`);
+      return finish(dt, value);
     }
     if (output === 'datetime') {
       const iso = fastIso(text);
       if (iso !== undefined) return iso;
-    }
-    if (!timezone && !HAS_OFFSET.test(text) && !(output === 'date' && DATE_ONLY.test(text))) {
-      throw bad(`${show(value)} has no UTC offset: declare timezone: on the field`);
     }
     const options = { zone, setZone: true };
     let dt = DateTime.fromISO(text, options);
     if (!dt.isValid) {
       const sql = DateTime.fromSQL(text, options);
       if (sql.isValid) dt = sql;
+    }
+    // Read in UTC only to tell a date without an offset from text that is no date at all.
+    if (dt.isValid && !timezone && !HAS_OFFSET.test(text) && !(output === 'date' && DATE_ONLY.test(text))) {
+      throw bad(`${show(value)} has no UTC offset: declare timezone: on the field`);
     }
     return finish(dt, value);
   };
