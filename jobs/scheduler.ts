@@ -4,7 +4,7 @@
  * PostgreSQL first (`hub.schedule_tick`, first insert wins) and its job id is deterministic
  * (`schedule:<name>:<tick, epoch ms>`: the tick's minute, or its second for a 6-field cron),
  * so one tick gives one job. A tick whose stream still has a job waiting or running is
- * skipped and recorded as such; a paused schedule's tick is recorded as `paused` and enqueues
+ * skipped and recorded as such (ticks of one stream decide one at a time, across schedulers); a paused schedule's tick is recorded as `paused` and enqueues
  * nothing. A tick left `claimed` by a scheduler that died before deciding it, or `failed`
  * because the enqueue failed, is taken over and decided again by any scheduler (at start and
  * then every {@link SWEEP_MS}, on a timer of its own) while it is recent: a nightly sync is not lost to a
@@ -110,6 +110,42 @@ export function tickJobId(name: string, tick: Date): string {
   return `schedule:${name}:${tick.getTime()}`;
 }
 
+/** A scheduler's tick in progress on each stream (the last of those queued behind each other). */
+type StreamTurns = Map<string, Promise<void>>;
+
+/**
+ * Runs `work` (a tick's busy check and enqueue) while no other tick of `stream` does, in this
+ * process or any scheduler: otherwise ticks deciding at once (the slots a late process runs
+ * together, two schedules of one stream firing in the same minute) would all find the stream
+ * idle and enqueue a job each. A scheduler queues its own ticks in memory, so a burst holds a
+ * single PostgreSQL connection; across schedulers a transaction-level advisory lock on the
+ * stream orders them.
+ */
+async function inStreamTurn<T>(turns: StreamTurns, pool: pg.Pool, stream: string, work: () => Promise<T>): Promise<T> {
+  const before = turns.get(stream) ?? Promise.resolve();
+  const mine = before.then(async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('junction.schedule.stream'), hashtext($1))`, [stream]);
+      const result = await work();
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  });
+  const settled = mine.then(() => undefined, () => undefined);
+  turns.set(stream, settled);
+  void settled.then(() => {
+    if (turns.get(stream) === settled) turns.delete(stream);
+  });
+  return mine;
+}
+
 export function createScheduler(options: SchedulerOptions): Scheduler {
   const { config, pool, queue, redis, log } = options;
   const keys = options.keys ?? DEFAULT_KEYS;
@@ -127,6 +163,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let sweepTimer: NodeJS.Timeout | undefined;
   const tasks: ScheduledTask[] = [];
   const inFlight = new Set<Promise<unknown>>();
+  const turns: StreamTurns = new Map();
   let stopped = false;
 
   async function decide(schedule: Schedule, tick: Date, jobId: string): Promise<TickResult> {
@@ -138,6 +175,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       log.info({ schedule: name, tick }, 'schedule paused: tick not enqueued');
       return { status: 'paused', schedule: name, tick, jobId };
     }
+    return inStreamTurn(turns, pool, `${source}.${stream}`, () => enqueueUnlessBusy(schedule, tick, jobId));
+  }
+
+  /** The busy check and the enqueue of a tick, in its stream's turn (see {@link inStreamTurn}). */
+  async function enqueueUnlessBusy(schedule: Schedule, tick: Date, jobId: string): Promise<TickResult> {
+    const name = schedule.name;
+    const { source, stream } = scheduleTarget(schedule);
     const busy = await streamActivity(queue, redis, keys, source, stream, schedule.mode);
     if (busy) {
       const runId = await recordSkippedRun(pool, { source, stream, mode: schedule.mode, trigger: `schedule:${name}`, reason: busy.reason });

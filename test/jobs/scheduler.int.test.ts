@@ -93,6 +93,20 @@ describe('scheduler ticks', () => {
     expect(Number(rows[1].run_id)).toBe(second.runId);
   });
 
+  it('ticks of one stream deciding at once (late slots run together) enqueue one job; the rest are skipped', async () => {
+    const s = scheduler('a:1');
+    const results = await Promise.all([10, 11, 12, 13, 14, 15].map((m) => s.tick('accounts-every-minute', at(m))));
+    expect(results.map((r) => r.status).sort()).toEqual(['enqueued', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+    expect(await q.queue.count()).toBe(1);
+  });
+
+  it('so do ticks of one stream deciding at once in two schedulers', async () => {
+    const [a, b] = [scheduler('a:1'), scheduler('b:2')];
+    const results = await Promise.all([20, 21, 22, 23].map((m) => (m % 2 ? a : b).tick('accounts-every-minute', at(m))));
+    expect(results.map((r) => r.status).sort()).toEqual(['enqueued', 'skipped', 'skipped', 'skipped']);
+    expect(await q.queue.count()).toBe(1);
+  });
+
   it('skips a tick while a job of the stream is active (taken by a worker)', async () => {
     const other = await q.queue.add('shop_pg.accounts', { source: 'shop_pg', stream: 'accounts', mode: 'full', trigger: 'cli' });
     const worker = new Worker(SYNC_QUEUE, null, { connection: q.redis.duplicate(), prefix: q.prefix });
