@@ -1,10 +1,17 @@
 /**
- * Ticks that a daylight-saving gap swallows. When a time zone's clocks spring forward, the
+ * Ticks that a daylight-saving change swallows. When a time zone's clocks spring forward, the
  * wall-clock times in between never happen, and node-cron, which fires when the zone's wall
  * clock matches, skips a schedule set inside them without a word (`30 2 * * *` in
  * Europe/Berlin has no 02:30 on the last Sunday of March). Junction runs such a tick once,
  * at the first instant after the gap (03:00 there), as cron daemons do; {@link nextTick} is
  * the next run that takes it into account (what `schedules list` shows).
+ *
+ * When clocks go back, the hour before the change happens twice, and node-cron fires only in
+ * its first pass: `0 * * * *` in America/New_York runs at 01:00 EDT, not at 01:00 EST an hour
+ * later, and a schedule every 5 minutes is silent for an hour. A schedule whose hour field is
+ * a wildcard (`*`, or a step over every hour) runs its ticks of the second pass too (from the
+ * scheduler's sweep, so up to its period late); one at fixed hours runs once, as cron daemons
+ * do (a nightly 01:30 job does not run twice).
  */
 import { DateTime } from 'luxon';
 import { nextRuns, tickUnit, withCronMatcher } from './cron-matcher.js';
@@ -26,22 +33,61 @@ function transitionIn(zone: string, lo: number, hi: number): number {
   return hi;
 }
 
-/** Each forward jump of `zone` in (from, to]: when it happens and the wall-clock span it skips, as UTC-read milliseconds. */
-export function springForwards(zone: string, from: Date, to: Date): { at: Date; wallFrom: number; wallTo: number }[] {
-  const out: { at: Date; wallFrom: number; wallTo: number }[] = [];
+/** A change of `zone`'s offset: when it happens, and the offsets (minutes east of UTC) before and after. */
+interface ClockChange {
+  at: number;
+  before: number;
+  after: number;
+}
+
+/** Each offset change of `zone` in (from, to]. */
+function clockChanges(zone: string, from: Date, to: Date): ClockChange[] {
+  const out: ClockChange[] = [];
   let t = from.getTime();
   const end = to.getTime();
   while (t < end) {
     const next = Math.min(t + HOUR, end);
     const before = offsetAt(zone, t);
     const after = offsetAt(zone, next);
-    if (after !== before) {
-      const at = transitionIn(zone, t, next);
-      if (after > before) out.push({ at: new Date(at), wallFrom: at + before * MINUTE, wallTo: at + after * MINUTE });
-    }
+    if (after !== before) out.push({ at: transitionIn(zone, t, next), before, after });
     t = next;
   }
   return out;
+}
+
+/** Each forward jump of `zone` in (from, to]: when it happens and the wall-clock span it skips, as UTC-read milliseconds. */
+export function springForwards(zone: string, from: Date, to: Date): { at: Date; wallFrom: number; wallTo: number }[] {
+  return clockChanges(zone, from, to)
+    .filter((c) => c.after > c.before)
+    .map((c) => ({ at: new Date(c.at), wallFrom: c.at + c.before * MINUTE, wallTo: c.at + c.after * MINUTE }));
+}
+
+/** True when the hour field of `expression` is a wildcard (`*`, or a step over every hour): it names times in every hour. */
+function everyHour(expression: string): boolean {
+  const fields = expression.trim().split(/\s+/);
+  return (fields[fields.length === 6 ? 2 : 1] ?? '').startsWith('*');
+}
+
+/**
+ * The instants in (from, to] of the second pass through an hour that clocks going back
+ * repeat, at which `expression` names the wall-clock time: node-cron fires in the first pass
+ * only. None for a schedule at fixed hours (see the module comment).
+ */
+export function repeatTicks(expression: string, timezone: string, from: Date, to: Date): Date[] {
+  if (!everyHour(expression)) return [];
+  const backs = clockChanges(timezone, from, to).filter((c) => c.after < c.before);
+  if (backs.length === 0) return [];
+  const step = tickUnit(expression);
+  return withCronMatcher(expression, 'Etc/UTC', (wall) => {
+    const out: Date[] = [];
+    for (const c of backs) {
+      // The second pass: UTC [at, at + (before - after)), its wall clock read with the new offset.
+      for (let u = Math.ceil(c.at / step) * step; u < c.at + (c.before - c.after) * MINUTE; u += step) {
+        if (u > from.getTime() && u <= to.getTime() && wall.match(new Date(u + c.after * MINUTE))) out.push(new Date(u));
+      }
+    }
+    return out;
+  });
 }
 
 /**
@@ -63,7 +109,8 @@ export function gapTicks(expression: string, timezone: string, from: Date, to: D
 
 /**
  * When the scheduler next ticks `expression` in `timezone`, after the clock's now: node-cron's
- * next run, or the end of a gap before it that swallows a tick, whichever comes first (node-cron
+ * next run, or the end of a gap before it that swallows a tick, or a tick of a repeated hour
+ * (see {@link repeatTicks}), whichever comes first (node-cron
  * alone would show 00:30 UTC on Monday for `30 2 * * *` in Europe/Berlin on the Saturday before
  * the last Sunday of March; the scheduler ticks at 03:00 CEST on the Sunday). Null when node-cron
  * names none. The gap search covers the time up to node-cron's next run only, an hour a step.
@@ -72,6 +119,6 @@ export function nextTick(expression: string, timezone: string): Date | null {
   const now = new Date();
   const cronNext = nextRuns(expression, timezone)[0];
   if (!cronNext) return null;
-  const [gapEnd] = gapTicks(expression, timezone, now, cronNext);
-  return gapEnd && gapEnd < cronNext ? gapEnd : cronNext;
+  const [first] = [...gapTicks(expression, timezone, now, cronNext), ...repeatTicks(expression, timezone, now, cronNext)].sort((a, b) => a.getTime() - b.getTime());
+  return first && first < cronNext ? first : cronNext;
 }

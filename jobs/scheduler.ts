@@ -9,8 +9,9 @@
  * because the enqueue failed, is taken over and decided again by any scheduler (at start and
  * then every {@link SWEEP_MS}, on a timer of its own) while it is recent: a nightly sync is not lost to a
  * crash or a Redis blip at 03:00. A tick that a daylight-saving gap swallows (node-cron
- * skips wall-clock times that do not happen) runs at the end of the gap, found by the same
- * timer (dst-gaps.ts). A tick the process reaches late (a blocked event loop, a suspended
+ * skips wall-clock times that do not happen) runs at the end of the gap, and the ticks of an
+ * every-hour schedule in the second pass of an hour clocks going back repeat (node-cron fires
+ * in the first only) run then, found by the same timer (dst-gaps.ts). A tick the process reaches late (a blocked event loop, a suspended
  * host) still runs while it is within the stale-tick window: from node-cron's
  * `execution:missed` when a later slot came meanwhile. The same timer fails runs left
  * `running` by a killed process (SYNC_RUN_ABANDONED: no heartbeat for
@@ -33,7 +34,7 @@ import { syncJobOptions } from '../pipelines/job-options.js';
 import { createClickhouseClient } from '../pipelines/sinks/clickhouse-client.js';
 import { sendRunStates } from '../pipelines/sinks/sync-runs.js';
 import { tickUnit } from './cron-matcher.js';
-import { gapTicks } from './dst-gaps.js';
+import { gapTicks, repeatTicks } from './dst-gaps.js';
 import { findSchedule, scheduleTarget, type Schedule } from './schedules.js';
 import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun, retakeTick, staleTicks } from './schedule-state.js';
 import { DEFAULT_KEYS, streamActivity, type JobKeys } from './stream-activity.js';
@@ -83,7 +84,9 @@ export interface Scheduler {
   retryStaleTicks(): Promise<TickResult[]>;
   /**
    * Runs, at the end of each daylight-saving gap in (from, to], the ticks of the enabled
-   * schedules that the gap swallowed (what the sweep runs over the time since its last look).
+   * schedules that the gap swallowed, and their ticks in (from, to] of an hour repeated by
+   * clocks going back that node-cron does not fire (what the sweep runs over the time since
+   * its last look).
    */
   runGapTicks(from: Date, to: Date): Promise<TickResult[]>;
   /**
@@ -241,6 +244,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     for (const s of config.schedules.filter((x) => x.enabled)) {
       for (const at of gapTicks(s.cron, s.timezone, from, to)) {
         log.info({ schedule: s.name, tick: at, timezone: s.timezone }, 'running the tick a daylight-saving gap skipped');
+        await tick(s.name, at).then((r) => results.push(r), (err: unknown) => failures.push(err));
+      }
+      for (const at of repeatTicks(s.cron, s.timezone, from, to)) {
+        log.info({ schedule: s.name, tick: at, timezone: s.timezone }, 'running a tick of the hour clocks going back repeat');
         await tick(s.name, at).then((r) => results.push(r), (err: unknown) => failures.push(err));
       }
     }

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nextRuns } from '../../jobs/cron-matcher.js';
-import { gapTicks, nextTick, springForwards } from '../../jobs/dst-gaps.js';
+import { gapTicks, nextTick, repeatTicks, springForwards } from '../../jobs/dst-gaps.js';
 
 const YEAR_2027 = [new Date('2027-01-01T00:00:00Z'), new Date('2028-01-01T00:00:00Z')] as const;
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
@@ -32,6 +32,27 @@ describe('daylight-saving gaps', () => {
     ['30 2 * * *', 'Asia/Shanghai', []],
   ])('%s in %s', (cron, zone, expected) => {
     expect(iso(gapTicks(cron, zone, ...YEAR_2027))).toEqual(expected);
+  });
+
+  it.each([
+    // New York goes back at 06:00Z on 2027-11-07: 01:00-01:59 EDT (05:xxZ), then again as EST (06:xxZ).
+    ['0 * * * *', 'America/New_York', ['2027-11-07T06:00:00.000Z']],
+    ['*/20 * * * *', 'America/New_York', ['2027-11-07T06:00:00.000Z', '2027-11-07T06:20:00.000Z', '2027-11-07T06:40:00.000Z']],
+    ['15 */2 * * *', 'America/New_York', []], // even hours only: 01:15 is not one
+    ['30 1 * * *', 'America/New_York', []], // fixed hours run once, in the first pass
+    ['0 * * * *', 'Europe/Berlin', ['2027-10-31T01:00:00.000Z']], // 02:00 CEST is 00:00Z, 02:00 CET 01:00Z
+    ['0 * * * *', 'Asia/Shanghai', []],
+  ])('the second pass of a repeated hour: %s in %s', (cron, zone, expected) => {
+    expect(iso(repeatTicks(cron, zone, ...YEAR_2027))).toEqual(expected);
+  });
+
+  it('node-cron itself fires in the first pass of a repeated hour only (what repeatTicks makes up for)', () => {
+    vi.useFakeTimers({ now: new Date('2027-11-07T04:30:00Z'), toFake: ['Date'] });
+    expect(iso(nextRuns('0 * * * *', 'America/New_York', 3))).toEqual(['2027-11-07T05:00:00.000Z', '2027-11-07T07:00:00.000Z', '2027-11-07T08:00:00.000Z']);
+    // schedules list shows the repeated tick as the next one after the first pass.
+    vi.setSystemTime(new Date('2027-11-07T05:10:00Z'));
+    expect(nextTick('0 * * * *', 'America/New_York')?.toISOString()).toBe('2027-11-07T06:00:00.000Z');
+    vi.useRealTimers();
   });
 
   it('looks only inside the window it is given', () => {

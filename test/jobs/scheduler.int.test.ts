@@ -256,6 +256,21 @@ describe('scheduler daylight-saving gaps', () => {
   });
 });
 
+describe('scheduler hours repeated by clocks going back', () => {
+  it('runs an hourly schedule\'s tick of the second pass, which node-cron does not fire; a nightly one runs once', async () => {
+    const ny = await testConfig(configYaml(`schedules:
+  - { name: ny-hourly, sync: shop_pg.accounts, cron: "0 * * * *", timezone: America/New_York }
+  - { name: ny-0130, sync: shop_pg.addresses, cron: "30 1 * * *", timezone: America/New_York }
+`));
+    const s = createScheduler({ config: ny, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'dst:1' });
+    started.push(s);
+    // 2027-11-07: 01:00 EDT is 05:00Z, 01:00 EST (the second pass) 06:00Z.
+    const second = new Date('2027-11-07T06:00:00Z');
+    const results = await s.runGapTicks(new Date('2027-11-07T04:00:00Z'), new Date('2027-11-07T08:00:00Z'));
+    expect(results).toEqual([{ status: 'enqueued', schedule: 'ny-hourly', tick: second, jobId: tickJobId('ny-hourly', second) }]);
+  });
+});
+
 describe('scheduler daylight-saving gaps when an enqueue fails', () => {
   it('still runs the other schedules\' gap ticks when one enqueue fails (a queue stand-in refuses that one add)', async () => {
     const berlin = await testConfig(configYaml(`schedules:
