@@ -71,6 +71,24 @@ function soapFault(fault: FaultFields, status: number | undefined, what: string,
 }
 
 /**
+ * The error for an HTTP error status whose body is no SOAP envelope (an HTML error page, an
+ * empty body: the web server, not the service). 5xx, 408 and 429 are retryable.
+ */
+export function httpStatusError(status: number, what: string, where: ErrorWhere, cause?: unknown): JunctionError {
+  const details = { httpStatus: status };
+  if (status === 401 || status === 403) {
+    return new JunctionError(status === 401 ? 'CONN_AUTH_FAILED' : 'CONN_PERMISSION', `${what}: HTTP ${status}`, { cause, where, details });
+  }
+  if (status === 429) return new JunctionError('CONN_RATE_LIMITED', `${what}: HTTP 429`, { cause, where, details, retryable: true });
+  return new JunctionError('CONN_HTTP_ERROR', `${what}: HTTP ${status} without a SOAP envelope`, {
+    cause,
+    where,
+    details,
+    retryable: status >= 500 || status === 408,
+  });
+}
+
+/**
  * The catalogue error for a failed call. `abortReason` says whether the call's own signal
  * fired, and why (its deadline or the caller's cancellation); `timeoutMs` is that deadline,
  * for the message.
@@ -95,25 +113,7 @@ export function classifySoapError(raw: unknown, what: string, where: ErrorWhere,
   }
   // The `soap` package throws a plain { Fault: { faultstring: 'Invalid XML' } } when sax fails.
   const unparsable = e.Fault?.faultstring === 'Invalid XML' || /Cannot parse response/.test(e.message ?? '');
-  if (status === 401 || status === 403) {
-    return new JunctionError(status === 401 ? 'CONN_AUTH_FAILED' : 'CONN_PERMISSION', `${what}: HTTP ${status}`, {
-      cause: err,
-      where,
-      details: { httpStatus: status },
-    });
-  }
-  if (status === 429) {
-    return new JunctionError('CONN_RATE_LIMITED', `${what}: HTTP 429`, { cause: err, where, details: { httpStatus: status }, retryable: true });
-  }
-  if (status !== undefined && status >= 400) {
-    // An HTML error page or an empty body instead of an envelope: the web server, not the service.
-    return new JunctionError('CONN_HTTP_ERROR', `${what}: HTTP ${status} without a SOAP envelope`, {
-      cause: err,
-      where,
-      details: { httpStatus: status },
-      retryable: status >= 500 || status === 408,
-    });
-  }
+  if (status !== undefined && status >= 400) return httpStatusError(status, what, where, err);
   if (unparsable) {
     return new JunctionError('CONN_BAD_RESPONSE', `${what}: the response is not well-formed XML`, {
       cause: err,

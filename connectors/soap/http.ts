@@ -10,6 +10,7 @@ import type https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { JunctionError } from '../../config/errors.js';
 import { decodeXml } from './charset.js';
+import { httpStatusError } from './errors.js';
 import { guardXml } from './xml-guard.js';
 
 export interface GuardedHttpOptions {
@@ -42,6 +43,10 @@ export function guardedHttp(options: GuardedHttpOptions): AxiosInstance {
     // The `soap` package sets validateStatus to null: every status arrives here.
     refuseRedirect(response, what, options.source);
     const body: unknown = response.data;
+    // A web server's HTML error page (a 503 maintenance page, a 404 for a wrong path) is an
+    // HTTP error, retried when it may pass; the guard would call its DOCTYPE an attack. A SOAP
+    // fault (500 with an envelope) goes on to the guard and the parser.
+    if (response.status >= 400 && htmlPage(body)) throw httpStatusError(response.status, what, { source: options.source });
     if (body instanceof Uint8Array) {
       // The bytes first (size cap, and declarations in a UTF-16 view), then the text the
       // parser will see: a declaration in a charset the byte views cannot read is still caught.
@@ -56,6 +61,12 @@ export function guardedHttp(options: GuardedHttpOptions): AxiosInstance {
     return response;
   });
   return http;
+}
+
+/** True when a body starts (after a byte-order mark and blanks) with an HTML DOCTYPE or `<html`. */
+function htmlPage(body: unknown): boolean {
+  const head = body instanceof Uint8Array ? Buffer.from(body.subarray(0, 64)).toString('latin1') : typeof body === 'string' ? body.slice(0, 64) : '';
+  return /^(?:\xEF\xBB\xBF|\uFEFF)?\s*<(?:!doctype\s+html|html[\s>])/i.test(head);
 }
 
 function refuseRedirect(response: AxiosResponse, what: string, source: string): void {

@@ -251,6 +251,32 @@ describe('soap connector redirects', () => {
   });
 });
 
+describe('soap connector HTML error pages', () => {
+  const page = '<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head><body>down for maintenance</body></html>';
+
+  it('a call answered 503 with an HTML page (DOCTYPE and all) is a retryable CONN_HTTP_ERROR, not an XML attack', async () => {
+    const fake = await fakeService(() => ({ status: 503, headers: { 'Content-Type': 'text/html' }, body: page }));
+    const err = await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }));
+    expect([err.code, err.retryable, err.details]).toEqual(['CONN_HTTP_ERROR', true, { httpStatus: 503 }]);
+  });
+
+  it('a WSDL answered 404 with an HTML page is CONN_HTTP_ERROR (a wrong path), not retried', async () => {
+    const fake = await fakeService(() => statusReply(), 0, () => ({ status: 404, headers: { 'Content-Type': 'text/html' }, body: page.replace('503 Service Unavailable', '404 Not Found') }));
+    const err = await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }));
+    expect([err.code, err.retryable]).toEqual(['CONN_HTTP_ERROR', false]);
+  });
+
+  it('a DOCTYPE in a 200 answer, or in an error status\'s XML, is still refused', async () => {
+    const bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>';
+    for (const status of [200, 500]) {
+      const fake = await fakeService(() => ({ status, headers: { 'Content-Type': 'text/xml' }, body: bomb }));
+      expect((await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }))).code).toBe('CONN_XML_REFUSED');
+    }
+    const html200 = await fakeService(() => ({ status: 200, headers: { 'Content-Type': 'text/html' }, body: page }));
+    expect((await errorOf(connector(html200).lookup('order_status', { orderNo: 'SO1' }))).code).toBe('CONN_XML_REFUSED');
+  });
+});
+
 describe('soap connector charsets', () => {
   const chinese = statusReply().replace('PAID', '已发货');
   const gbk = (xml: string) => iconv.encode(xml, 'gbk');
