@@ -229,5 +229,14 @@ export function parseResponse(res: RawResponse, ctx: DecodeContext): unknown {
       details: { status: res.status, contentType: res.headers.get('content-type'), excerpt: text, retryAfterMs: retryAfterMs(res.headers.get('retry-after')) },
     });
   }
-  return parseJson(decodeText(res.bytes, ctx), ctx);
+  return parseJson(decodeText(withoutUtf8Bom(res.bytes), ctx), ctx);
+}
+
+/**
+ * The body without a leading UTF-8 byte-order mark, whatever the configured encoding: a PHP
+ * include saved as "UTF-8 with BOM" prints one before a GBK body, and decoded as GBK its
+ * three bytes would swallow the `{` after them. (Read as UTF-8, iconv drops it anyway.)
+ */
+function withoutUtf8Bom(bytes: Buffer): Buffer {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
 }

@@ -222,6 +222,13 @@ describe('broken and hostile responses', () => {
     expect(err.details).toMatchObject({ encoding: 'gbk' });
   });
 
+  it('a UTF-8 byte-order mark before a GBK body (a PHP include saved with one) is dropped, not decoded as GBK', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), iconv.encode(ok([{ id: '1', subject: '中文' }]), 'gbk')]);
+    const srv = await serve((_q, res) => send(res, 200, body, 'application/json; charset=GBK'));
+    const batches = await readAll(connect(srv.url, { encoding: 'gbk' }));
+    expect(batches.flatMap((b) => b.records)).toEqual([{ id: '1', subject: '中文' }]);
+  });
+
   it('UTF-8 bytes declared GBK: caught when they break GBK, mojibake when they happen to be valid GBK', async () => {
     // 中文字 is 9 UTF-8 bytes: the last one pairs with the closing quote, which is no GBK trail byte.
     let subject = '中文字';
