@@ -59,18 +59,27 @@ export function oracleConnectParams(url: string, user?: string, password?: strin
   let u: URL;
   try {
     u = new URL(url);
-  } catch (err) {
-    throw new JunctionError('CFG_INVALID_VALUE', 'the oracle url is not a URL (oracle://user:password@host:1521/service)', { cause: err, where: { source } });
+  } catch {
+    // No cause: URL's TypeError carries the input, password included.
+    throw new JunctionError('CFG_INVALID_VALUE', 'the oracle url is not a URL (oracle://user:password@host:1521/service)', { where: { source } });
   }
-  const service = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  // A `%` not followed by two hex digits (`50%off` as a password) is refused by name, never echoed.
+  const decode = (part: string, what: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new JunctionError('CFG_INVALID_VALUE', `the oracle url's ${what} holds a % that is not an escape: write % as %25 (or set ${what === 'service' ? 'the service in the url' : what} separately)`, { where: { source } });
+    }
+  };
+  const service = decode(u.pathname.replace(/^\//, ''), 'service');
   if (u.protocol !== 'oracle:' || !u.hostname || !service) {
     throw new JunctionError('CFG_INVALID_VALUE', 'the oracle url needs a host and a service: oracle://user:password@host:1521/service', { where: { source } });
   }
-  const login = user || decodeURIComponent(u.username);
+  const login = user || decode(u.username, 'user');
   if (!login) throw new JunctionError('CFG_MISSING_KEY', 'no Oracle user: put it in the url or set user', { where: { source } });
   return {
     user: login,
-    password: password ?? decodeURIComponent(u.password),
+    password: password ?? decode(u.password, 'password'),
     connectString: `${u.hostname}:${u.port || '1521'}/${service}${u.search}`,
   };
 }

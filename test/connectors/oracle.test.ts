@@ -307,6 +307,21 @@ describe('oracle dialect (no live Oracle: generated SQL, binds and conversion on
         expect((err as Error).message).not.toContain('hunter2');
       }
     });
+
+    it('refuses a % that is no escape (a password like 50%off) with CFG_INVALID_VALUE, and an unparsable URL, without the password anywhere in the error', () => {
+      for (const [url, part] of [['oracle://crm:50%off-hunter2@db.example/CRM', 'password'], ['oracle://crm%zz:hunter2@db.example/CRM', 'user'], ['oracle://crm:hunter2@db example/CRM', null]] as const) {
+        let err: unknown;
+        try {
+          oracleConnectParams(url, undefined, undefined, 'crm_oracle');
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toMatchObject({ code: 'CFG_INVALID_VALUE', where: { source: 'crm_oracle' } });
+        if (part) expect((err as Error).message).toContain(`url's ${part} holds a %`);
+        // Nowhere: not in the message, nor in a cause a log would serialize.
+        expect(JSON.stringify(err, Object.getOwnPropertyNames(err)) + JSON.stringify((err as Error).cause ?? null)).not.toContain('hunter2');
+      }
+    });
   });
 
   describe('the page sequence over a scripted driver (no database)', () => {
