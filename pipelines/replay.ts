@@ -84,7 +84,10 @@ export interface ReplayStreamSummary {
   loaded: number;
   failedAgain: number;
   superseded: number;
-  /** Why nothing of this stream could be replayed (no mapping, a mapping that does not compile). */
+  /**
+   * Why nothing of this stream could be replayed (no mapping, a mapping that does not
+   * compile), or why its replay stopped (the letters of the chunks before stay replayed).
+   */
   error?: { code: string; message: string };
   /**
    * Why the replayed rows did not all reach ClickHouse (`SYNC_CLICKHOUSE_FAILED`, …): the
@@ -432,10 +435,16 @@ async function replayStream(options: ReplayOptions, rules: ResolveRules, source:
     });
   } catch (err) {
     await outbox?.settle();
-    const recorded = await run.get();
+    // Recorded as this stream's failure (its run, or one started for it now); the letters its
+    // committed chunks replayed stay replayed, and the other streams go on. Only a failure
+    // nothing can be recorded of (PostgreSQL away) ends the whole replay.
+    const recorded = (await run.get()) ?? (await startRun(pool, source, stream, 'incremental', REPLAY_TRIGGER).catch(() => null));
     const error = replayError(err, source, stream, recorded?.id);
-    if (recorded) await finish(options, recorded, { source, stream, runId: recorded.id, ...counts, error: { code: error.code, message: error.message } }).catch(() => undefined);
-    throw error;
+    if (!recorded) throw error;
+    const summary: ReplayStreamSummary = { source, stream, runId: recorded.id, ...counts, error: { code: error.code, message: error.message } };
+    await finish(options, recorded, summary).catch(() => undefined);
+    log.warn({ err: error, source, stream, runId: recorded.id }, 'dead-letter replay of a stream failed; the other streams go on');
+    return summary;
   } finally {
     run.stop();
   }

@@ -184,7 +184,7 @@ export function registerDlq(program: Command): void {
         );
         if (opts.json) printJson(summary);
         else console.log(formatReplaySummary(summary));
-        if (summary.failedAgain > 0) process.exitCode = 1;
+        if (summary.failedAgain > 0 || summary.streams.some((st) => st.error)) process.exitCode = 1;
       } finally {
         redis?.disconnect();
         await clickhouse.close();
