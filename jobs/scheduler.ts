@@ -19,6 +19,7 @@
  * their dead process never will.
  */
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Queue } from 'bullmq';
@@ -38,6 +39,7 @@ import { gapTicks, repeatTicks } from './dst-gaps.js';
 import { findSchedule, scheduleTarget, type Schedule } from './schedules.js';
 import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun, retakeTick, staleTicks } from './schedule-state.js';
 import { DEFAULT_KEYS, streamActivity, type JobKeys } from './stream-activity.js';
+import { within } from './timeout.js';
 
 export interface SchedulerOptions {
   config: ResolvedConfig;
@@ -100,6 +102,10 @@ export interface Scheduler {
 }
 
 const MINUTE = 60_000;
+/** How long a tick waits for Redis to say whether its stream is busy. */
+const REDIS_WAIT_MS = 5_000;
+/** How long stop() waits for ticks in progress. */
+const STOP_WAIT_MS = 15_000;
 /** The least time between two looks for stale ticks. */
 export const SWEEP_MS = 30_000;
 /** Reaped runs whose ClickHouse send failed are kept for the next sweep, up to this many (the oldest go first). */
@@ -185,7 +191,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   async function enqueueUnlessBusy(schedule: Schedule, tick: Date, jobId: string): Promise<TickResult> {
     const name = schedule.name;
     const { source, stream } = scheduleTarget(schedule);
-    const busy = await streamActivity(queue, redis, keys, source, stream, schedule.mode);
+    // Bounded like the enqueue: BullMQ's connection holds commands while Redis is away. A tick
+    // failing here stays claimed and is decided again by the stale-tick sweep.
+    const busy = await within(streamActivity(queue, redis, keys, source, stream, schedule.mode), REDIS_WAIT_MS, 'redis');
     if (busy) {
       const runId = await recordSkippedRun(pool, { source, stream, mode: schedule.mode, trigger: `schedule:${name}`, reason: busy.reason });
       await finishTick(pool, name, tick, { status: 'skipped', reason: busy.reason, runId });
@@ -367,7 +375,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       clearInterval(sweepTimer);
       await Promise.all(tasks.map((t) => t.destroy()));
       tasks.length = 0;
-      await Promise.allSettled([...inFlight]);
+      // A tick waiting on an unreachable service must not hold the process's shutdown.
+      const waited = await Promise.race([Promise.allSettled([...inFlight]).then(() => true), sleep(STOP_WAIT_MS, undefined, { ref: false }).then(() => false)]);
+      if (!waited) log.warn({ ticks: inFlight.size, waitedMs: STOP_WAIT_MS }, 'scheduler stopped with ticks still waiting; they are decided again by the next scheduler');
       await ownClickhouse?.close();
     },
   };

@@ -75,6 +75,19 @@ export function syncQueue(connection: ConnectionOptions): Queue<SyncJobData, Syn
 }
 
 /** Adds a sync job. A deterministic `jobId` (a schedule tick) makes a second add a no-op. */
-export async function enqueueSync(queue: Queue<SyncJobData, SyncJobResult>, data: SyncJobData, opts: JobsOptions = {}) {
-  return queue.add(`${data.source}.${data.stream}`, data, { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 }, ...opts });
+export async function enqueueSync(queue: Queue<SyncJobData, SyncJobResult>, data: SyncJobData, opts: JobsOptions = {}, timeoutMs = ENQUEUE_TIMEOUT_MS) {
+  const add = queue.add(`${data.source}.${data.stream}`, data, { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 }, ...opts });
+  // BullMQ's connections (maxRetriesPerRequest: null) hold a command until Redis is back:
+  // an ops request or a schedule tick would wait for ever. Past the bound the caller reports
+  // JOB_ENQUEUE_FAILED; the add may still happen once Redis returns (a tick's job id keeps
+  // that to one job, and a tick that failed is decided again).
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis did not take the job within ${timeoutMs} ms`)), timeoutMs);
+  });
+  add.catch(() => undefined);
+  return Promise.race([add, late]).finally(() => clearTimeout(timer));
 }
+
+/** How long {@link enqueueSync} waits for Redis to take a job. */
+export const ENQUEUE_TIMEOUT_MS = 5_000;
