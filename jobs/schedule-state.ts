@@ -121,19 +121,25 @@ export async function retakeTick(db: Queryable, stale: StaleTick, scheduler: str
   return res.rowCount === 1;
 }
 
-/** Records what a claimed tick did. */
+/**
+ * Records what a claimed tick did. With `scheduler`, only while that scheduler holds the
+ * tick: one only slow past the grace, whose tick another took over, does not write over the
+ * other's outcome.
+ */
 export async function finishTick(
   db: Queryable,
   schedule: string,
   tick: Date,
   outcome: { status: Exclude<TickStatus, 'claimed'>; reason?: string; runId?: number },
+  scheduler?: string,
 ): Promise<void> {
-  await db.query('UPDATE hub.schedule_tick SET status = $3, reason = $4, run_id = $5 WHERE schedule = $1 AND tick = $2', [
+  await db.query('UPDATE hub.schedule_tick SET status = $3, reason = $4, run_id = $5 WHERE schedule = $1 AND tick = $2 AND ($6::text IS NULL OR scheduler = $6)', [
     schedule,
     tick,
     outcome.status,
     outcome.reason ?? null,
     outcome.runId ?? null,
+    scheduler ?? null,
   ]);
 }
 

@@ -180,7 +180,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const { source, stream } = scheduleTarget(schedule);
     const pause = (await readPauseStates(pool, [name])).get(name);
     if (pause?.paused) {
-      await finishTick(pool, name, tick, { status: 'paused', reason: `paused by ${pause.pausedBy ?? 'unknown'}` });
+      await finishTick(pool, name, tick, { status: 'paused', reason: `paused by ${pause.pausedBy ?? 'unknown'}` }, instance);
       log.info({ schedule: name, tick }, 'schedule paused: tick not enqueued');
       return { status: 'paused', schedule: name, tick, jobId };
     }
@@ -194,9 +194,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     // Bounded like the enqueue: BullMQ's connection holds commands while Redis is away. A tick
     // failing here stays claimed and is decided again by the stale-tick sweep.
     const busy = await within(streamActivity(queue, redis, keys, source, stream, schedule.mode), REDIS_WAIT_MS, 'redis');
+    // The tick's own job: a scheduler that took the tick over while this one was slow enqueued it.
+    if (busy?.jobId === jobId) {
+      await finishTick(pool, name, tick, { status: 'enqueued' }, instance);
+      return { status: 'enqueued', schedule: name, tick, jobId };
+    }
     if (busy) {
       const runId = await recordSkippedRun(pool, { source, stream, mode: schedule.mode, trigger: `schedule:${name}`, reason: busy.reason });
-      await finishTick(pool, name, tick, { status: 'skipped', reason: busy.reason, runId });
+      await finishTick(pool, name, tick, { status: 'skipped', reason: busy.reason, runId }, instance);
       log.info({ schedule: name, tick, runId, reason: busy.reason }, 'schedule tick skipped: previous run still going');
       return { status: 'skipped', schedule: name, tick, jobId, reason: busy.reason, runId };
     }
@@ -204,10 +209,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       await enqueueSync(queue, { source, stream, mode: schedule.mode, trigger: `schedule:${name}` }, { ...syncJobOptions(config.pipelines), jobId });
     } catch (err) {
       const reason = (err as Error).message;
-      await finishTick(pool, name, tick, { status: 'failed', reason }).catch(() => undefined);
+      await finishTick(pool, name, tick, { status: 'failed', reason }, instance).catch(() => undefined);
       throw new JunctionError('JOB_ENQUEUE_FAILED', `schedule ${name}: could not enqueue ${schedule.sync}: ${reason}`, { cause: err, retryable: true, where: { source } });
     }
-    await finishTick(pool, name, tick, { status: 'enqueued' });
+    await finishTick(pool, name, tick, { status: 'enqueued' }, instance);
     log.info({ schedule: name, tick, jobId }, 'schedule tick enqueued');
     return { status: 'enqueued', schedule: name, tick, jobId };
   }
@@ -236,7 +241,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       // Its scheduler may have died after enqueueing: deciding again would find the tick's
       // own job busy on the stream and record the tick as skipped, though it runs.
       if (await queue.getJob(stale.jobId)) {
-        await finishTick(pool, stale.schedule, stale.tick, { status: 'enqueued' });
+        await finishTick(pool, stale.schedule, stale.tick, { status: 'enqueued' }, instance);
         results.push({ status: 'enqueued', schedule: stale.schedule, tick: stale.tick, jobId: stale.jobId });
         continue;
       }

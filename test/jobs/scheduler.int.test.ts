@@ -193,6 +193,34 @@ describe('ticks left unfinished', () => {
     expect(await q.queue.count()).toBe(1);
   });
 
+  it('a scheduler only slow past the grace, whose tick another took over and enqueued, records no skip over it', async () => {
+    const tick = recent();
+    const jobId = tickJobId('accounts-every-minute', tick);
+    // The slow scheduler's pause check takes 1.5 s: meanwhile the other takes its tick over.
+    const slowPool = new Proxy(db.pool, {
+      get(target, prop) {
+        if (prop === 'query') {
+          return async (...args: Parameters<typeof target.query>) => {
+            if (String(args[0]).includes('hub.schedule_state')) await sleep(1_500);
+            return (target.query as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const slow = createScheduler({ config, pool: slowPool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'slow:1' });
+    const quick = createScheduler({ config, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'quick:2', staleTickGraceMs: 0 });
+    started.push(slow, quick);
+    const slowTick = slow.tick('accounts-every-minute', tick);
+    await sleep(300);
+    expect(await quick.retryStaleTicks()).toEqual([{ status: 'enqueued', schedule: 'accounts-every-minute', tick, jobId }]);
+    expect(await slowTick).toEqual({ status: 'enqueued', schedule: 'accounts-every-minute', tick, jobId });
+    expect(await ticks('accounts-every-minute')).toMatchObject([{ status: 'enqueued', scheduler: 'quick:2', run_id: null }]);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM hub.sync_run WHERE status = 'skipped'`)).rows[0].n).toBe(0);
+    expect(await q.queue.count()).toBe(1);
+  });
+
   it('a tick claimed by a scheduler that died after enqueueing is recorded as enqueued, not skipped by its own job', async () => {
     const tick = recent();
     const jobId = tickJobId('accounts-every-minute', tick);
