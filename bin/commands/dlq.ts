@@ -32,7 +32,14 @@ const SINCE_FORMS = 'expected an ISO-8601 time (2025-06-01T08:00:00Z; UTC when i
 export function parseSince(value: string, now: Date = new Date()): Date {
   const text = value.trim();
   const relative = /^(\d+)([smhd])$/.exec(text);
-  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]!]!);
+  if (relative) {
+    const at = new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]!]!);
+    // Past what a Date holds (±273,790 years): no letter is that old, and PostgreSQL would get "Invalid Date".
+    if (Number.isNaN(at.getTime())) throw new InvalidArgumentError(`${text} reaches back further than any time can; ${SINCE_FORMS}`);
+    return at;
+  }
+  // luxon reads an IANA zone in brackets after an offset and lets it win over the offset: refused.
+  if (text.includes('[')) throw new InvalidArgumentError(`a zone in brackets is not read; give the offset alone; ${SINCE_FORMS}`);
   // A calendar date first: luxon would also take week dates (2025-W22), ordinal dates and times alone.
   if (/^\d{4}-\d{2}-\d{2}(?:$|[T ])/.test(text)) {
     const at = DateTime.fromISO(text.replace(' ', 'T'), { zone: 'UTC' });
