@@ -12,7 +12,7 @@ import { createSqlConnector } from './sql/connector.js';
 import { oracle11gDialect, oracle12cDialect } from './sql/dialects.js';
 import type { SqlDriver, SqlResult, StatementOptions } from './sql/driver.js';
 import { oracleError, oracleErrorClass } from './sql/oracle-errors.js';
-import { oracleBindValue, oracleColumn, oracleFetchTypeHandler } from './sql/oracle-types.js';
+import { isOracleTimeColumn, oracleBindValue, oracleColumn, oracleFetchTypeHandler } from './sql/oracle-types.js';
 import { pinUtcProcessZone } from './sql/process-zone.js';
 import { NULL_KEYSET_NOTE } from './sql/reader.js';
 
@@ -196,6 +196,8 @@ export function createOracleDriver(options: OracleDriverOptions): SqlDriver {
       if (!tokens) throw new JunctionError('CONN_CURSOR', `${source}: column types are not known yet`);
       return oracleBindValue(value, column, timezone, tokens);
     },
+    // oracleBindValue reads a time without an offset in the source's zone, for every time type.
+    boundZone: (column) => (isOracleTimeColumn(column) ? timezone : null),
     async close() {
       const current = loaded;
       loaded = undefined;

@@ -227,6 +227,8 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
       }),
 
     bindValue: (value, column) => pgBindValue(value, column, options.timezone ?? 'UTC'),
+    // A `timestamp` compares with the wall clock written; a `timestamptz` reads it in the session's UTC.
+    boundZone: (column) => (column.dbType === 'timestamp' ? (options.timezone ?? 'UTC') : null),
 
     async close() {
       const p = pool;

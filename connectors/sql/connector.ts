@@ -3,7 +3,9 @@
  * check / discover / read / lookup over a {@link SqlDriver} and a {@link SqlDialect}.
  * `connectors/postgres.ts` and `connectors/oracle.ts` only bring their driver and dialect.
  */
+import { DateTime } from 'luxon';
 import { JunctionError, isJunctionError } from '../../config/errors.js';
+import { cursorTime, isIsoWithOffset, pastEnd } from '../cursor-value.js';
 import type { Logger } from '../../config/log.js';
 import type { Batch, CheckResult, Checkpoint, Connector, CountOptions, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
 import type { SqlDialect } from './dialects.js';
@@ -41,13 +43,15 @@ export function createSqlConnector(options: SqlConnectorOptions): Connector {
   const plans = new Map<string, StreamPlan>(Object.entries(config.streams).map(([name, s]) => [name, planStream(source, name, s)]));
   const lookups = new Map<string, LookupPlan>(Object.entries(config.lookups).map(([name, l]) => [name, planLookup(source, dialect, name, l)]));
   const columnCache = new Map<string, Promise<ColumnInfo[]>>();
+  /** The same, once known: cursorAfter() answers synchronously, after a read described the stream. */
+  const knownColumns = new Map<string, ColumnInfo[]>();
 
   const columns = (plan: StreamPlan): Promise<ColumnInfo[]> => {
     let cached = columnCache.get(plan.name);
     if (!cached) {
       cached = driver.describe(probeQuery(dialect, plan.from), { timeoutMs: plan.timeoutMs });
       // A failure is not cached: the next call asks again.
-      cached.catch(() => columnCache.delete(plan.name));
+      cached.then((cols) => knownColumns.set(plan.name, cols), () => columnCache.delete(plan.name));
       columnCache.set(plan.name, cached);
     }
     return cached;
@@ -113,6 +117,21 @@ export function createSqlConnector(options: SqlConnectorOptions): Connector {
       })();
     },
 
+    /**
+     * A backfill's `--to` without an offset is read in the zone a `--from` is read in against
+     * the cursor column (a PostgreSQL `timestamp` or an Oracle DATE: the source's `timezone`),
+     * not as UTC: `--to 2026-01-31` on a São Paulo source ends at midnight there, not 3 hours
+     * earlier.
+     */
+    cursorAfter(stream: string, cursor: string | number, bound: string): boolean {
+      const plan = streamPlan(stream);
+      const column = knownColumns.get(plan.name)?.find((c) => c.name === plan.cursor);
+      const zone = column ? driver.boundZone?.(column) : null;
+      if (!zone || isIsoWithOffset(bound) || typeof cursor !== 'string') return pastEnd({ cursor, key: null }, bound);
+      const end = DateTime.fromISO(bound.trim().replace(' ', 'T'), { zone });
+      const at = cursorTime(cursor);
+      return end.isValid && at !== null ? at > end.toMillis() : pastEnd({ cursor, key: null }, bound);
+    },
     async count(stream: string, checkpoint: Checkpoint | null, countOptions: CountOptions = {}): Promise<number> {
       return countStream(ctx, streamPlan(stream), checkpoint, countOptions.signal);
     },

@@ -50,5 +50,11 @@ export interface SqlDriver {
    * bound unchanged.
    */
   bindValue?(value: string | number, column: ColumnInfo): unknown;
+  /**
+   * The time zone in which {@link bindValue} (or the database) reads a time without an
+   * offset compared with `column` (a `--from`): a backfill's `--to` is read in the same one.
+   * Absent, or null for a column: UTC, as `pastEnd` reads it.
+   */
+  boundZone?(column: ColumnInfo): string | null;
   close(): Promise<void>;
 }

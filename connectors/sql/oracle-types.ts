@@ -88,6 +88,11 @@ export function oracleColumn(meta: Metadata): ColumnInfo {
   return { name: meta.name, type: oracleFieldType(meta), nullable: meta.nullable ?? true, dbType: meta.dbTypeName ?? 'UNKNOWN' };
 }
 
+/** True for the DATE and TIMESTAMP types (wall clocks and instants) a time checkpoint is bound to. */
+export function isOracleTimeColumn(column: Pick<ColumnInfo, 'dbType'>): boolean {
+  return WALL_CLOCK_TYPES.has(column.dbType) || INSTANT_TYPES.has(column.dbType);
+}
+
 /** An Oracle bind: a value and, for times, the type to bind it as. */
 export type OracleBind = string | number | { val: Date; type: DbType };
 

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, stackSettings, withDatabase } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
+import { pastEnd } from '../../connectors/cursor-value.js';
 import { createConnector } from '../../connectors/index.js';
 import { spec as postgresSpec } from '../../connectors/postgres.js';
 import type { Batch, Checkpoint, Connector, SourceRecord } from '../../connectors/types.js';
@@ -379,6 +380,19 @@ describe('a timestamp (without time zone) cursor in a non-UTC source zone', () =
   ])('--since with %s starts at that instant', async (_name, since, ids) => {
     const { records } = await collect(c.read('local', { cursor: since, key: null }));
     expect(records.map((r) => r.id)).toEqual(ids);
+  });
+
+  it('reads a backfill end without an offset in the source zone, as it reads --since (São Paulo, 3 h behind UTC)', async () => {
+    await collect(c.read('local', null, { batchSize: 100 })); // the stream is described by a read, as before any backfill check
+    // As run-sync.ts asks it: the connector's reading, else the generic one.
+    const after = (cursor: string, to: string) => (c.cursorAfter ? c.cursorAfter('local', cursor, to) : pastEnd({ cursor, key: null }, to));
+    // 22:00 on the 31st in São Paulo is before midnight there, though after midnight UTC.
+    expect(after('2025-12-31T22:00:00.000-03:00', '2026-01-01')).toBe(false);
+    expect(after('2026-01-01T00:00:00.000-03:00', '2026-01-01')).toBe(false);
+    expect(after('2026-01-01T00:00:00.001-03:00', '2026-01-01')).toBe(true);
+    expect(after('2025-12-31T22:00:00.000-03:00', '2025-12-31 21:59:59')).toBe(true);
+    // An end with an offset is that instant.
+    expect(after('2025-12-31T22:00:00.000-03:00', '2026-01-01T00:00:00Z')).toBe(true);
   });
 
   it("resumes from the connector's own checkpoints unchanged, one row per batch, a wall clock in a DST gap included", async () => {
