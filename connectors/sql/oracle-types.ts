@@ -16,7 +16,7 @@ import type { DbType, FetchTypeResult, Metadata } from 'oracledb';
 import { JunctionError } from '../../config/errors.js';
 import type { FieldType } from '../types.js';
 import type { ColumnInfo } from './driver.js';
-import { localWallClock, parseIso, wallClockToIso } from './time-values.js';
+import { isoToWallClock, localWallClock, parseIso, wallClockToIso } from './time-values.js';
 
 /** The oracledb type tokens the conversions need (from the lazily imported module). */
 export interface OracleTypeTokens {
@@ -88,6 +88,9 @@ export function oracleColumn(meta: Metadata): ColumnInfo {
   return { name: meta.name, type: oracleFieldType(meta), nullable: meta.nullable ?? true, dbType: meta.dbTypeName ?? 'UNKNOWN' };
 }
 
+/** `YYYY-MM-DD[ HH:MM[:SS[.fraction]]]`: a wall clock as isoToWallClock writes it (or a text without an offset). */
+const WALL_TEXT = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?$/;
+
 /** True for the DATE and TIMESTAMP types (wall clocks and instants) a time checkpoint is bound to. */
 export function isOracleTimeColumn(column: Pick<ColumnInfo, 'dbType'>): boolean {
   return WALL_CLOCK_TYPES.has(column.dbType) || INSTANT_TYPES.has(column.dbType);
@@ -116,7 +119,13 @@ export function oracleBindValue(value: string | number, column: ColumnInfo, zone
     return { val: dt.toJSDate(), type: column.dbType === 'TIMESTAMP WITH TIME ZONE' ? types.DB_TYPE_TIMESTAMP_TZ : types.DB_TYPE_TIMESTAMP_LTZ };
   }
   // oracledb writes DATE/TIMESTAMP binds from the Date's local fields: put the wall clock there.
+  // The wall clock as written when its offset is the zone's own (what this connector emits),
+  // one inside a DST gap included: through an instant, 02:30+02:00 in Berlin on the day
+  // clocks jump from 02:00 to 03:00 would come back as 01:30 and re-read that hour.
+  const m = WALL_TEXT.exec(typeof value === 'string' ? isoToWallClock(value, zone) : '');
   const w = dt.setZone(zone);
-  const local = new Date(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
+  const local = m
+    ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0), Number((m[7] ?? '').padEnd(3, '0').slice(0, 3)))
+    : new Date(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
   return { val: local, type: column.dbType === 'DATE' ? types.DB_TYPE_DATE : types.DB_TYPE_TIMESTAMP };
 }

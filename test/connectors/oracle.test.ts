@@ -240,6 +240,18 @@ describe('oracle dialect (no live Oracle: generated SQL, binds and conversion on
       expect(oracleBindValue('12345678901234567890', { ...col('NUMBER'), type: 'number' }, 'UTC', oracledb)).toBe('12345678901234567890');
       expect(() => oracleBindValue('yesterday', col('DATE'), 'UTC', oracledb)).toThrow(expect.objectContaining({ code: 'CONN_CURSOR' }));
     });
+
+    it('binds a wall clock the connector emitted inside a DST gap back as written, not an hour early', () => {
+      const col: ColumnInfo = { name: 'C', type: 'datetime', nullable: false, dbType: 'DATE' };
+      // Europe/Berlin jumps from 02:00 to 03:00 on 2027-03-28: a DATE of 02:30 is emitted with +02:00.
+      const gap = oracleBindValue('2027-03-28T02:30:00.000+02:00', col, 'Europe/Berlin', oracledb) as { val: Date };
+      expect([gap.val.getHours(), gap.val.getMinutes()]).toEqual([2, 30]);
+      // A time without an offset is the wall clock written; one in another offset, that instant's wall clock there.
+      const plain = oracleBindValue('2027-03-28T01:15:00', col, 'Europe/Berlin', oracledb) as { val: Date };
+      expect([plain.val.getHours(), plain.val.getMinutes()]).toEqual([1, 15]);
+      const utc = oracleBindValue('2027-01-10T07:00:00.250Z', col, 'Europe/Berlin', oracledb) as { val: Date };
+      expect([utc.val.getHours(), utc.val.getMinutes(), utc.val.getMilliseconds()]).toEqual([8, 0, 250]);
+    });
   });
 
   describe('ORA- and NJS- error classification', () => {
