@@ -33,6 +33,7 @@ import { enqueueSync, type SyncJobData, type SyncJobResult } from '../pipelines/
 import { ABANDONED_AFTER_MS, reapAbandonedRuns } from '../pipelines/run-record.js';
 import { syncJobOptions } from '../pipelines/job-options.js';
 import { createClickhouseClient } from '../pipelines/sinks/clickhouse-client.js';
+import { inTransaction } from '../pipelines/transaction.js';
 import { sendRunStates } from '../pipelines/sinks/sync-runs.js';
 import { tickUnit } from './cron-matcher.js';
 import { gapTicks, repeatTicks } from './dst-gaps.js';
@@ -132,21 +133,12 @@ type StreamTurns = Map<string, Promise<void>>;
  */
 async function inStreamTurn<T>(turns: StreamTurns, pool: pg.Pool, stream: string, work: () => Promise<T>): Promise<T> {
   const before = turns.get(stream) ?? Promise.resolve();
-  const mine = before.then(async () => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('junction.schedule.stream'), hashtext($1))`, [stream]);
-      const result = await work();
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  });
+  const mine = before.then(() =>
+    inTransaction(pool, async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('junction.schedule.stream'), hashtext($1))`, [stream]);
+      return work();
+    }),
+  );
   const settled = mine.then(() => undefined, () => undefined);
   turns.set(stream, settled);
   void settled.then(() => {

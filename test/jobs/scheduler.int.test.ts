@@ -20,8 +20,8 @@ let q: TestQueue;
 let config: ResolvedConfig;
 const started: Scheduler[] = [];
 
-function scheduler(instance: string): Scheduler {
-  const s = createScheduler({ config, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance });
+function scheduler(instance: string, withConfig: ResolvedConfig = config): Scheduler {
+  const s = createScheduler({ config: withConfig, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance });
   started.push(s);
   return s;
 }
@@ -268,16 +268,14 @@ describe('scheduler daylight-saving gaps', () => {
   - { name: berlin-0230, sync: shop_pg.accounts, cron: "30 2 * * *", timezone: Europe/Berlin }
   - { name: berlin-0330, sync: shop_pg.addresses, cron: "30 3 * * *", timezone: Europe/Berlin }
 `));
-    const s = createScheduler({ config: berlin, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'dst:1' });
-    started.push(s);
+    const s = scheduler('dst:1', berlin);
     // Clocks went from 02:00 to 03:00 CET → CEST on 2027-03-28 at 01:00 UTC.
     const gapEnd = new Date('2027-03-28T01:00:00Z');
     const results = await s.runGapTicks(new Date('2027-03-27T12:00:00Z'), new Date('2027-03-28T12:00:00Z'));
     expect(results).toEqual([{ status: 'enqueued', schedule: 'berlin-0230', tick: gapEnd, jobId: tickJobId('berlin-0230', gapEnd) }]);
     expect(await q.queue.getJob(tickJobId('berlin-0230', gapEnd))).toBeDefined();
     // A second scheduler looking at the same hours finds the tick taken.
-    const other = createScheduler({ config: berlin, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'dst:2' });
-    started.push(other);
+    const other = scheduler('dst:2', berlin);
     expect((await other.runGapTicks(new Date('2027-03-28T00:00:00Z'), new Date('2027-03-28T02:00:00Z'))).map((r) => r.status)).toEqual(['duplicate']);
     // No gap in the window: nothing.
     expect(await s.runGapTicks(new Date('2027-03-29T00:00:00Z'), new Date('2027-03-30T00:00:00Z'))).toEqual([]);
@@ -290,8 +288,7 @@ describe('scheduler hours repeated by clocks going back', () => {
   - { name: ny-hourly, sync: shop_pg.accounts, cron: "0 * * * *", timezone: America/New_York }
   - { name: ny-0130, sync: shop_pg.addresses, cron: "30 1 * * *", timezone: America/New_York }
 `));
-    const s = createScheduler({ config: ny, pool: db.pool, queue: q.queue, redis: q.redis, log: silentLogger, keys: q.keys, instance: 'dst:1' });
-    started.push(s);
+    const s = scheduler('dst:1', ny);
     // 2027-11-07: 01:00 EDT is 05:00Z, 01:00 EST (the second pass) 06:00Z.
     const second = new Date('2027-11-07T06:00:00Z');
     const results = await s.runGapTicks(new Date('2027-11-07T04:00:00Z'), new Date('2027-11-07T08:00:00Z'));
