@@ -62,6 +62,9 @@ export function springForwards(zone: string, from: Date, to: Date): { at: Date; 
     .map((c) => ({ at: new Date(c.at), wallFrom: c.at + c.before * MINUTE, wallTo: c.at + c.after * MINUTE }));
 }
 
+/** Longer than any hour clocks going back repeat (one hour, 30 minutes on Lord Howe; two in some historical rules). */
+const MAX_REPEAT_MS = 3 * HOUR;
+
 /** True when the hour field of `expression` is a wildcard (`*`, or a step over every hour): it names times in every hour. */
 function everyHour(expression: string): boolean {
   const fields = expression.trim().split(/\s+/);
@@ -75,7 +78,9 @@ function everyHour(expression: string): boolean {
  */
 export function repeatTicks(expression: string, timezone: string, from: Date, to: Date): Date[] {
   if (!everyHour(expression)) return [];
-  const backs = clockChanges(timezone, from, to).filter((c) => c.after < c.before);
+  // A change up to a repeat's length before `from` still has second-pass ticks in the window:
+  // the sweep asks about 30 s at a time, most of them after the change itself.
+  const backs = clockChanges(timezone, new Date(from.getTime() - MAX_REPEAT_MS), to).filter((c) => c.after < c.before);
   if (backs.length === 0) return [];
   const step = tickUnit(expression);
   return withCronMatcher(expression, 'Etc/UTC', (wall) => {

@@ -46,12 +46,23 @@ describe('daylight-saving gaps', () => {
     expect(iso(repeatTicks(cron, zone, ...YEAR_2027))).toEqual(expected);
   });
 
+  it('finds every second-pass tick when asked 30 s at a time, as the scheduler\'s sweep asks', () => {
+    const found: string[] = [];
+    for (let t = Date.parse('2027-11-07T05:59:45Z'); t < Date.parse('2027-11-07T07:05:00Z'); t += 30_000) {
+      found.push(...iso(repeatTicks('*/5 * * * *', 'America/New_York', new Date(t), new Date(t + 30_000))));
+    }
+    expect(found).toEqual(Array.from({ length: 12 }, (_, i) => new Date(Date.parse('2027-11-07T06:00:00Z') + i * 300_000).toISOString()));
+  });
+
   it('node-cron itself fires in the first pass of a repeated hour only (what repeatTicks makes up for)', () => {
     vi.useFakeTimers({ now: new Date('2027-11-07T04:30:00Z'), toFake: ['Date'] });
     expect(iso(nextRuns('0 * * * *', 'America/New_York', 3))).toEqual(['2027-11-07T05:00:00.000Z', '2027-11-07T07:00:00.000Z', '2027-11-07T08:00:00.000Z']);
     // schedules list shows the repeated tick as the next one after the first pass.
     vi.setSystemTime(new Date('2027-11-07T05:10:00Z'));
     expect(nextTick('0 * * * *', 'America/New_York')?.toISOString()).toBe('2027-11-07T06:00:00.000Z');
+    // Already inside the second pass, the next of its ticks.
+    vi.setSystemTime(new Date('2027-11-07T06:12:00Z'));
+    expect(nextTick('*/5 * * * *', 'America/New_York')?.toISOString()).toBe('2027-11-07T06:15:00.000Z');
     vi.useRealTimers();
   });
 
