@@ -122,6 +122,15 @@ export async function retakeTick(db: Queryable, stale: StaleTick, scheduler: str
 }
 
 /**
+ * Whether `scheduler` holds the tick, locking its row for the caller's transaction: a
+ * take-over (retakeTick) waits for that transaction to end.
+ */
+export async function holdsTick(db: Queryable, schedule: string, tick: Date, scheduler: string): Promise<boolean> {
+  const res = await db.query('SELECT 1 FROM hub.schedule_tick WHERE schedule = $1 AND tick = $2 AND scheduler = $3 FOR UPDATE', [schedule, tick, scheduler]);
+  return res.rowCount === 1;
+}
+
+/**
  * Records what a claimed tick did. With `scheduler`, only while that scheduler holds the
  * tick: one only slow past the grace, whose tick another took over, does not write over the
  * other's outcome.

@@ -38,7 +38,7 @@ import { sendRunStates } from '../pipelines/sinks/sync-runs.js';
 import { tickUnit } from './cron-matcher.js';
 import { gapTicks, repeatTicks } from './dst-gaps.js';
 import { findSchedule, scheduleTarget, type Schedule } from './schedules.js';
-import { claimTick, finishTick, pruneTicks, readPauseStates, recordSkippedRun, retakeTick, staleTicks } from './schedule-state.js';
+import { claimTick, finishTick, holdsTick, pruneTicks, readPauseStates, recordSkippedRun, retakeTick, staleTicks } from './schedule-state.js';
 import { DEFAULT_KEYS, streamActivity, type JobKeys } from './stream-activity.js';
 import { within } from './timeout.js';
 
@@ -131,12 +131,12 @@ type StreamTurns = Map<string, Promise<void>>;
  * single PostgreSQL connection; across schedulers a transaction-level advisory lock on the
  * stream orders them.
  */
-async function inStreamTurn<T>(turns: StreamTurns, pool: pg.Pool, stream: string, work: () => Promise<T>): Promise<T> {
+async function inStreamTurn<T>(turns: StreamTurns, pool: pg.Pool, stream: string, work: (tx: pg.ClientBase) => Promise<T>): Promise<T> {
   const before = turns.get(stream) ?? Promise.resolve();
   const mine = before.then(() =>
     inTransaction(pool, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('junction.schedule.stream'), hashtext($1))`, [stream]);
-      return work();
+      return work(tx);
     }),
   );
   const settled = mine.then(() => undefined, () => undefined);
@@ -176,35 +176,49 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       log.info({ schedule: name, tick }, 'schedule paused: tick not enqueued');
       return { status: 'paused', schedule: name, tick, jobId };
     }
-    return inStreamTurn(turns, pool, `${source}.${stream}`, () => enqueueUnlessBusy(schedule, tick, jobId));
+    const outcome = await inStreamTurn(turns, pool, `${source}.${stream}`, (tx) => enqueueUnlessBusy(tx, schedule, tick, jobId));
+    if ('failed' in outcome) {
+      const reason = (outcome.failed as Error).message;
+      throw new JunctionError('JOB_ENQUEUE_FAILED', `schedule ${name}: could not enqueue ${schedule.sync}: ${reason}`, { cause: outcome.failed, retryable: true, where: { source } });
+    }
+    return outcome;
   }
 
-  /** The busy check and the enqueue of a tick, in its stream's turn (see {@link inStreamTurn}). */
-  async function enqueueUnlessBusy(schedule: Schedule, tick: Date, jobId: string): Promise<TickResult> {
+  /**
+   * The busy check and the enqueue of a tick, in its stream's turn (see {@link inStreamTurn});
+   * what it records goes through the turn's transaction, which holds the tick's row: a
+   * scheduler taking the tick over waits for it, and one that took it over already is left
+   * alone (`duplicate`). A failed enqueue is recorded and handed back, to be thrown once the
+   * turn has committed.
+   */
+  async function enqueueUnlessBusy(tx: pg.ClientBase, schedule: Schedule, tick: Date, jobId: string): Promise<TickResult | { failed: unknown }> {
     const name = schedule.name;
     const { source, stream } = scheduleTarget(schedule);
+    if (!(await holdsTick(tx, name, tick, instance))) {
+      log.info({ schedule: name, tick }, 'tick taken over by another scheduler meanwhile');
+      return { status: 'duplicate', schedule: name, tick, jobId };
+    }
     // Bounded like the enqueue: BullMQ's connection holds commands while Redis is away. A tick
     // failing here stays claimed and is decided again by the stale-tick sweep.
     const busy = await within(streamActivity(queue, redis, keys, source, stream, schedule.mode), REDIS_WAIT_MS, 'redis');
-    // The tick's own job: a scheduler that took the tick over while this one was slow enqueued it.
+    // The tick's own job (an earlier attempt at this tick enqueued it).
     if (busy?.jobId === jobId) {
-      await finishTick(pool, name, tick, { status: 'enqueued' }, instance);
+      await finishTick(tx, name, tick, { status: 'enqueued' }, instance);
       return { status: 'enqueued', schedule: name, tick, jobId };
     }
     if (busy) {
-      const runId = await recordSkippedRun(pool, { source, stream, mode: schedule.mode, trigger: `schedule:${name}`, reason: busy.reason });
-      await finishTick(pool, name, tick, { status: 'skipped', reason: busy.reason, runId }, instance);
+      const runId = await recordSkippedRun(tx, { source, stream, mode: schedule.mode, trigger: `schedule:${name}`, reason: busy.reason });
+      await finishTick(tx, name, tick, { status: 'skipped', reason: busy.reason, runId }, instance);
       log.info({ schedule: name, tick, runId, reason: busy.reason }, 'schedule tick skipped: previous run still going');
       return { status: 'skipped', schedule: name, tick, jobId, reason: busy.reason, runId };
     }
     try {
       await enqueueSync(queue, { source, stream, mode: schedule.mode, trigger: `schedule:${name}` }, { ...syncJobOptions(config.pipelines), jobId });
     } catch (err) {
-      const reason = (err as Error).message;
-      await finishTick(pool, name, tick, { status: 'failed', reason }, instance).catch(() => undefined);
-      throw new JunctionError('JOB_ENQUEUE_FAILED', `schedule ${name}: could not enqueue ${schedule.sync}: ${reason}`, { cause: err, retryable: true, where: { source } });
+      await finishTick(tx, name, tick, { status: 'failed', reason: (err as Error).message }, instance);
+      return { failed: err };
     }
-    await finishTick(pool, name, tick, { status: 'enqueued' }, instance);
+    await finishTick(tx, name, tick, { status: 'enqueued' }, instance);
     log.info({ schedule: name, tick, jobId }, 'schedule tick enqueued');
     return { status: 'enqueued', schedule: name, tick, jobId };
   }
@@ -232,7 +246,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       log.warn({ schedule: stale.schedule, tick: stale.tick, previous: stale.scheduler }, 'deciding a tick its scheduler left unfinished');
       // Its scheduler may have died after enqueueing: deciding again would find the tick's
       // own job busy on the stream and record the tick as skipped, though it runs.
-      if (await queue.getJob(stale.jobId)) {
+      if (await within(queue.getJob(stale.jobId), REDIS_WAIT_MS, 'redis')) {
         await finishTick(pool, stale.schedule, stale.tick, { status: 'enqueued' }, instance);
         results.push({ status: 'enqueued', schedule: stale.schedule, tick: stale.tick, jobId: stale.jobId });
         continue;
