@@ -79,13 +79,21 @@ export async function enqueueSync(queue: Queue<SyncJobData, SyncJobResult>, data
   const add = queue.add(`${data.source}.${data.stream}`, data, { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 }, ...opts });
   // BullMQ's connections (maxRetriesPerRequest: null) hold a command until Redis is back:
   // an ops request or a schedule tick would wait for ever. Past the bound the caller reports
-  // JOB_ENQUEUE_FAILED; the add may still happen once Redis returns (a tick's job id keeps
-  // that to one job, and a tick that failed is decided again).
+  // JOB_ENQUEUE_FAILED, and the add may still go through once Redis returns. A job with its
+  // own id (a schedule tick's) is then the one job of that id, which the tick's retry finds;
+  // one without is removed when it lands, or the caller's retry would make it two.
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not take the job within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new Error(`redis did not take the job within ${timeoutMs} ms`));
+    }, timeoutMs);
   });
-  add.catch(() => undefined);
+  add.then(
+    (job) => (timedOut && opts.jobId === undefined ? job.remove().catch(() => undefined) : undefined),
+    () => undefined,
+  );
   return Promise.race([add, late]).finally(() => clearTimeout(timer));
 }
 

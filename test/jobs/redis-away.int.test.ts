@@ -3,15 +3,19 @@
  * make ioredis queue commands until Redis is back, so an unbounded read would hang the
  * request. Redis "away" here is a port nothing listens on.
  */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackSettings } from '../../config/env.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
 import { createScheduler } from '../../jobs/scheduler.js';
 import { runSchedule } from '../../jobs/schedules.js';
 import { streamsStatus } from '../../jobs/streams-status.js';
-import type { SyncJobData, SyncJobResult } from '../../pipelines/queue.js';
+import { enqueueSync, type SyncJobData, type SyncJobResult } from '../../pipelines/queue.js';
 import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
 import { testConfig } from './fixture.js';
 
@@ -52,6 +56,81 @@ describe('ops writes with Redis away', () => {
       await expect(s.tick('accounts-every-minute', new Date(Date.now() + 86_400_000))).rejects.toThrow('redis did not answer within 5000 ms');
     } finally {
       await s.stop();
+    }
+  }, 20_000);
+});
+
+/**
+ * A TCP gate in front of the stack's Redis: it accepts connections and holds what clients
+ * send until `open()`, as a Redis that is away and comes back does to a queued command.
+ */
+async function redisGate(): Promise<{ port: number; open(): void; close(): Promise<void> }> {
+  const target = new URL(stackSettings().services.redis.url);
+  const sockets: net.Socket[] = [];
+  const held: { client: net.Socket; chunks: Buffer[]; piped: boolean }[] = [];
+  let opened = false;
+  const pipe = (entry: (typeof held)[number]) => {
+    const up = net.connect(Number(target.port), target.hostname);
+    sockets.push(up);
+    entry.piped = true;
+    for (const chunk of entry.chunks) up.write(chunk);
+    entry.client.pipe(up);
+    up.pipe(entry.client);
+  };
+  const server = net.createServer((client) => {
+    sockets.push(client);
+    const entry = { client, chunks: [] as Buffer[], piped: false };
+    client.on('data', (d: Buffer) => {
+      if (!entry.piped) entry.chunks.push(d);
+    });
+    client.on('error', () => undefined);
+    held.push(entry);
+    if (opened) pipe(entry);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    open() {
+      opened = true;
+      for (const entry of held) if (!entry.piped) pipe(entry);
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('a job Redis takes after the caller was told it failed', () => {
+  it('is removed when it has no id of its own (the caller\'s retry is the one job); a tick\'s job, with its id, stays', async () => {
+    const gate = await redisGate();
+    const prefix = `junction-test-late-${process.pid}`;
+    const slow = new Redis({ host: '127.0.0.1', port: gate.port, maxRetriesPerRequest: null });
+    slow.on('error', () => undefined);
+    const lateQueue = new Queue<SyncJobData, SyncJobResult>('sync', { connection: slow, prefix });
+    const direct = new Redis(stackSettings().services.redis.url);
+    const data: SyncJobData = { source: 'shop_pg', stream: 'accounts', mode: 'incremental', trigger: 'ops' };
+    try {
+      await expect(enqueueSync(lateQueue, data, {}, 300)).rejects.toThrow('redis did not take the job within 300 ms');
+      await expect(enqueueSync(lateQueue, data, { jobId: 'schedule:x:1' }, 300)).rejects.toThrow('within 300 ms');
+      gate.open();
+      // Both adds land once Redis answers (BullMQ's id counter moves for each) …
+      for (let i = 0; i < 100 && (await direct.get(`${prefix}:sync:id`)) !== '2'; i++) await sleep(50);
+      expect(await direct.get(`${prefix}:sync:id`)).toBe('2');
+      // … and the one without an id is removed.
+      let ids: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        ids = (await lateQueue.getJobs(['waiting', 'delayed', 'prioritized'])).map((j) => String(j.id));
+        if (ids.length === 1) break;
+        await sleep(50);
+      }
+      expect(ids).toEqual(['schedule:x:1']);
+    } finally {
+      await lateQueue.obliterate({ force: true }).catch(() => undefined);
+      await lateQueue.close();
+      slow.disconnect();
+      direct.disconnect();
+      await gate.close();
     }
   }, 20_000);
 });
