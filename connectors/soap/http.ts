@@ -63,10 +63,13 @@ export function guardedHttp(options: GuardedHttpOptions): AxiosInstance {
   return http;
 }
 
-/** True when a body starts (after a byte-order mark and blanks) with an HTML DOCTYPE or `<html`. */
+/**
+ * True when a body starts (after a byte-order mark, blanks, an XML declaration and comments:
+ * XHTML error pages) with an HTML DOCTYPE or `<html`.
+ */
 function htmlPage(body: unknown): boolean {
-  const head = body instanceof Uint8Array ? Buffer.from(body.subarray(0, 64)).toString('latin1') : typeof body === 'string' ? body.slice(0, 64) : '';
-  return /^(?:\xEF\xBB\xBF|\uFEFF)?\s*<(?:!doctype\s+html|html[\s>])/i.test(head);
+  const head = body instanceof Uint8Array ? Buffer.from(body.subarray(0, 1024)).toString('latin1') : typeof body === 'string' ? body.slice(0, 1024) : '';
+  return /^(?:\xEF\xBB\xBF|\uFEFF)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<(?:!doctype\s+html|html[\s>])/i.test(head);
 }
 
 function refuseRedirect(response: AxiosResponse, what: string, source: string): void {

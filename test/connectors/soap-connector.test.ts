@@ -260,6 +260,13 @@ describe('soap connector HTML error pages', () => {
     expect([err.code, err.retryable, err.details]).toEqual(['CONN_HTTP_ERROR', true, { httpStatus: 503 }]);
   });
 
+  it('so is an XHTML error page (an XML declaration and a comment before its DOCTYPE)', async () => {
+    const xhtml = `<?xml version="1.0" encoding="iso-8859-1"?>\n<!-- lighttpd -->\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml"><body>503</body></html>`;
+    const fake = await fakeService(() => ({ status: 503, headers: { 'Content-Type': 'text/html' }, body: xhtml }));
+    const err = await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }));
+    expect([err.code, err.retryable]).toEqual(['CONN_HTTP_ERROR', true]);
+  });
+
   it('a WSDL answered 404 with an HTML page is CONN_HTTP_ERROR (a wrong path), not retried', async () => {
     const fake = await fakeService(() => statusReply(), 0, () => ({ status: 404, headers: { 'Content-Type': 'text/html' }, body: page.replace('503 Service Unavailable', '404 Not Found') }));
     const err = await errorOf(connector(fake).lookup('order_status', { orderNo: 'SO1' }));
