@@ -34,8 +34,9 @@ export function parseSince(value: string, now: Date = new Date()): Date {
   const relative = /^(\d+)([smhd])$/.exec(text);
   if (relative) {
     const at = new Date(now.getTime() - Number(relative[1]) * UNITS[relative[2]!]!);
-    // Past what a Date holds (±273,790 years): no letter is that old, and PostgreSQL would get "Invalid Date".
-    if (Number.isNaN(at.getTime())) throw new InvalidArgumentError(`${text} reaches back further than any time can; ${SINCE_FORMS}`);
+    // Before the year 1 (or past what a Date holds): no letter is that old, and PostgreSQL
+    // would refuse the time (or get "Invalid Date").
+    if (Number.isNaN(at.getTime()) || at.getUTCFullYear() < 1) throw new InvalidArgumentError(`${text} reaches back before the year 1; ${SINCE_FORMS}`);
     return at;
   }
   // luxon reads an IANA zone in brackets after an offset and lets it win over the offset: refused.
