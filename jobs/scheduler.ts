@@ -22,6 +22,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import cron, { type ScheduledTask } from 'node-cron';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -120,31 +121,26 @@ export function tickJobId(name: string, tick: Date): string {
   return `schedule:${name}:${tick.getTime()}`;
 }
 
-/** A scheduler's tick in progress on each stream (the last of those queued behind each other). */
-type StreamTurns = Map<string, Promise<void>>;
+/** A scheduler's queue of ticks deciding on each stream, one at a time. */
+type StreamTurns = Map<string, LimitFunction>;
 
 /**
  * Runs `work` (a tick's busy check and enqueue) while no other tick of `stream` does, in this
  * process or any scheduler: otherwise ticks deciding at once (the slots a late process runs
  * together, two schedules of one stream firing in the same minute) would all find the stream
- * idle and enqueue a job each. A scheduler queues its own ticks in memory, so a burst holds a
- * single PostgreSQL connection; across schedulers a transaction-level advisory lock on the
- * stream orders them.
+ * idle and enqueue a job each. A scheduler queues its own ticks in memory (`p-limit` of 1 per
+ * stream: the config's streams, a bounded set), so a burst holds a single PostgreSQL
+ * connection; across schedulers a transaction-level advisory lock on the stream orders them.
  */
 async function inStreamTurn<T>(turns: StreamTurns, pool: pg.Pool, stream: string, work: (tx: pg.ClientBase) => Promise<T>): Promise<T> {
-  const before = turns.get(stream) ?? Promise.resolve();
-  const mine = before.then(() =>
+  let turn = turns.get(stream);
+  if (!turn) turns.set(stream, (turn = pLimit(1)));
+  return turn(() =>
     inTransaction(pool, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('junction.schedule.stream'), hashtext($1))`, [stream]);
       return work(tx);
     }),
   );
-  const settled = mine.then(() => undefined, () => undefined);
-  turns.set(stream, settled);
-  void settled.then(() => {
-    if (turns.get(stream) === settled) turns.delete(stream);
-  });
-  return mine;
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
