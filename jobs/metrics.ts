@@ -10,7 +10,7 @@
  * | `junction_stream_records` | source, stream | `hub.checkpoint.records_total` |
  * | `junction_dead_letters_pending` | source, stream | `hub.dead_letter` not replayed |
  * | `junction_queue_jobs` | state | BullMQ job counts (waiting, active, delayed, prioritized, failed) |
- * | `junction_circuit_state` | source | 0 closed, 1 half-open, 2 open |
+ * | `junction_circuit_state` | source | 0 closed, 1 half-open, 2 open (absent while Redis cannot be read) |
  * | `junction_schedule_paused` | schedule | 1 when paused |
  * | `junction_ops_collect_ok` | part | 1 when that part's figures could be read this scrape |
  */
@@ -69,7 +69,14 @@ export function createOpsRegistry(deps: OpsMetricsDeps): client.Registry {
       // Bounded: with Redis away ioredis would queue the read and the scrape would never end.
       part('queue', within(queue.getJobCounts(...QUEUE_STATES), 2000, 'redis')),
       part('schedules', readPauseStates(pool, names)),
-    ]).then(([sources, counts, paused]) => ({ sources, queue: counts, paused }));
+    ]).then(([sources, counts, paused]) => {
+      // The circuits are read from Redis with the streams' PostgreSQL figures; Redis away
+      // leaves them out (no junction_circuit_state series) but keeps the rest.
+      const circuitError = sources?.find((src) => src.circuitError)?.circuitError;
+      if (sources) collectOk.set({ part: 'circuits' }, circuitError ? 0 : 1);
+      if (circuitError) log.warn({ part: 'circuits', reason: circuitError }, 'metrics: could not read');
+      return { sources, queue: counts, paused };
+    });
     pending = { at: Date.now(), snapshot: snap };
     return snap;
   };
@@ -119,7 +126,7 @@ export function createOpsRegistry(deps: OpsMetricsDeps): client.Registry {
     for (const state of QUEUE_STATES) if (s.queue) g.set({ state }, s.queue[state] ?? 0);
   });
   gauge('junction_circuit_state', 'circuit of each source: 0 closed, 1 half-open, 2 open', ['source'], (g, s) =>
-    s.sources?.forEach((src) => g.set({ source: src.name }, CIRCUIT_GAUGE[src.circuit.state])),
+    s.sources?.forEach((src) => src.circuit && g.set({ source: src.name }, CIRCUIT_GAUGE[src.circuit.state])),
   );
   gauge('junction_schedule_paused', '1 when the schedule is paused', ['schedule'], (g, s) => s.paused?.forEach((p, schedule) => g.set({ schedule }, p.paused ? 1 : 0)));
 

@@ -42,7 +42,9 @@ export interface SourceStatus {
   name: string;
   type: string;
   enabled: boolean;
-  circuit: CircuitStatus;
+  /** Null when Redis could not be read; `circuitError` says why. */
+  circuit: CircuitStatus | null;
+  circuitError: string | null;
   streams: StreamStatus[];
 }
 
@@ -101,8 +103,11 @@ export async function streamsStatus(deps: StatusDeps): Promise<SourceStatus[]> {
     pool.query<{ source: string; stream: string; n: number }>('SELECT source, stream, count(*)::int AS n FROM hub.clickhouse_outbox GROUP BY 1, 2'),
     lastRuns(pool, streams),
     lastRuns(pool, streams, { succeededOnly: true }),
-    within(listCircuits(redis, sources.map(([name]) => name), deps.keys ?? DEFAULT_KEYS), REDIS_MS, 'redis'),
+    within(listCircuits(redis, sources.map(([name]) => name), deps.keys ?? DEFAULT_KEYS), REDIS_MS, 'redis').catch((err: unknown) =>
+      err instanceof Error ? err : new Error(String(err)),
+    ),
   ]);
+  const circuitError = circuits instanceof Error ? `circuits unknown: ${circuits.message}` : null;
   const cp = new Map(checkpoints.rows.map((r) => [`${r.source}.${r.stream}`, r]));
   const dl = new Map(letters.rows.map((r) => [`${r.source}.${r.stream}`, r]));
   const unsent = new Map(outbox.rows.map((r) => [`${r.source}.${r.stream}`, r.n]));
@@ -112,7 +117,8 @@ export async function streamsStatus(deps: StatusDeps): Promise<SourceStatus[]> {
       name,
       type: src.type,
       enabled: src.enabled !== false,
-      circuit: circuits.get(name)!,
+      circuit: circuits instanceof Error ? null : circuits.get(name)!,
+      circuitError,
       streams: Object.entries(src.streams ?? {}).map(([stream, streamCfg]): StreamStatus => {
         const ref = `${name}.${stream}`;
         const row = cp.get(ref);

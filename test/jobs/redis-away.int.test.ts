@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackSettings } from '../../config/env.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
+import { createOpsRegistry, scrape } from '../../jobs/metrics.js';
 import { createScheduler } from '../../jobs/scheduler.js';
 import { runSchedule } from '../../jobs/schedules.js';
 import { streamsStatus } from '../../jobs/streams-status.js';
@@ -40,8 +41,22 @@ afterAll(async () => {
 });
 
 describe('ops reads with Redis away', () => {
-  it('the sources status fails with a clear message instead of waiting for Redis forever', async () => {
-    await expect(streamsStatus({ config, pool: db.pool, redis: away })).rejects.toThrow('redis did not answer within 2000 ms');
+  it('the sources status still gives the PostgreSQL figures, with the circuits unknown and why', async () => {
+    await db.pool.query(`INSERT INTO hub.checkpoint (source, stream, cursor_value, records_total) VALUES ('shop_pg', 'accounts', '"2026-11-24T10:00:00Z"', 4321)
+      ON CONFLICT (source, stream) DO UPDATE SET records_total = 4321`);
+    const [source] = await streamsStatus({ config, pool: db.pool, redis: away });
+    expect(source).toMatchObject({ name: 'shop_pg', circuit: null, circuitError: 'circuits unknown: redis did not answer within 2000 ms' });
+    expect(source!.streams.find((s) => s.stream === 'accounts')).toMatchObject({ recordsTotal: 4321, checkpoint: { cursor: '2026-11-24T10:00:00Z' } });
+  }, 15_000);
+
+  it('/metrics keeps the stream gauges, leaves the circuit gauge out and says the circuits could not be read', async () => {
+    const own = createOpsRegistry({ config, pool: db.pool, redis: away, queue, log: silentLogger });
+    const { text } = await scrape(own);
+    expect(text).toContain('junction_stream_records{source="shop_pg",stream="accounts"} 4321');
+    expect(text).toContain('junction_ops_collect_ok{part="circuits"} 0');
+    expect(text).toContain('junction_ops_collect_ok{part="streams"} 1');
+    expect(text).toContain('junction_ops_collect_ok{part="queue"} 0');
+    expect(text).not.toMatch(/^junction_circuit_state\{/m);
   }, 15_000);
 });
 

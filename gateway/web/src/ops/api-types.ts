@@ -56,7 +56,9 @@ export interface SourceStatus {
   name: string;
   type: string;
   enabled: boolean;
-  circuit: CircuitStatus;
+  /** Null when Redis could not be read; `circuitError` says why. */
+  circuit: CircuitStatus | null;
+  circuitError: string | null;
   streams: StreamStatus[];
 }
 

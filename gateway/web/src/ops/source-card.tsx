@@ -16,7 +16,7 @@ export function SourceCard({ source, onEnqueued }: SourceCardProps) {
         <h3 id={`source-${source.name}`}>{source.name}</h3>
         <span className="muted">{source.type}</span>
         {!source.enabled && <span className="badge badge-idle">disabled</span>}
-        <CircuitInfo circuit={source.circuit} />
+        <CircuitInfo circuit={source.circuit} error={source.circuitError} />
       </header>
       <table className="data-table streams-table">
         <thead>
@@ -38,7 +38,7 @@ export function SourceCard({ source, onEnqueued }: SourceCardProps) {
         </thead>
         <tbody>
           {source.streams.map((st) => (
-            <StreamRow key={st.stream} source={source.name} enabled={source.enabled} circuit={source.circuit.state} stream={st} onEnqueued={onEnqueued} />
+            <StreamRow key={st.stream} source={source.name} enabled={source.enabled} circuit={source.circuit?.state ?? null} stream={st} onEnqueued={onEnqueued} />
           ))}
         </tbody>
       </table>

@@ -13,6 +13,7 @@ const TONE: Record<string, 'ok' | 'bad' | 'busy' | 'warn' | 'idle'> = {
   cancelled: 'idle',
   skipped: 'idle',
   disabled: 'idle',
+  unknown: 'warn',
 };
 
 export function StatusBadge({ status, label }: { status: string; label?: string }) {

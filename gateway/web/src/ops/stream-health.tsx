@@ -4,7 +4,8 @@ import { StatusBadge } from './status-badge';
 
 export interface StreamHealthProps {
   run: RunView | null;
-  circuit: CircuitState;
+  /** Null when unknown (Redis could not be read; the source card says so). */
+  circuit: CircuitState | null;
   enabled: boolean;
 }
 
@@ -26,7 +27,7 @@ export function StreamHealth({ run, circuit, enabled }: StreamHealthProps) {
           <code>{run.errorCode}</code> {run.errorMessage}
         </span>
       )}
-      {circuit !== 'closed' && <span className="bad-text">circuit {circuit.replace('_', '-')}: syncs wait for a probe</span>}
+      {circuit && circuit !== 'closed' && <span className="bad-text">circuit {circuit.replace('_', '-')}: syncs wait for a probe</span>}
     </div>
   );
 }

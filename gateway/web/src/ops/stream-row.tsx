@@ -7,7 +7,8 @@ import { SyncMenu } from './sync-menu';
 export interface StreamRowProps {
   source: string;
   enabled: boolean;
-  circuit: CircuitState;
+  /** Null when unknown (Redis could not be read; the source card says so). */
+  circuit: CircuitState | null;
   stream: StreamStatus;
   onEnqueued(message: string): void;
 }
