@@ -66,10 +66,20 @@ const page = z.union(
   [
     z.strictObject({ token: fieldPath().describe('response field holding the next page token'), ...pagingFields() }),
     z.strictObject({
-      window: z.string().regex(/^\d+[smhd]$/, { error: 'expected a duration such as 6h or 1d' }),
+      window: z
+        .string()
+        .regex(/^\d+[smhd]$/, { error: 'expected a duration such as 6h or 1d' })
+        .describe('width of one call\'s time window ({{window.since}} to {{window.until}}), from the cursor to the time the read started'),
+      max: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_000_000)
+        .optional()
+        .describe('the most records the service returns for one call (it cuts the rest off): a window that brings this many is split in two and asked again, down to one second'),
     }),
   ],
-  { error: 'expected { token, size } or { window }' },
+  { error: 'expected { token, size } or { window, max? }' },
 );
 
 const stream = z

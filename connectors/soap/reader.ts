@@ -25,6 +25,11 @@
  * - `page: { window }`: one call per time window `[since, since + window)` up to the time
  *   the read started; a window's records are sorted by `(cursor, key)` and anything at or
  *   before the last record handed out is dropped, so inclusive window ends do no harm.
+ *   With `max` (the most records the service returns for one call: legacy list operations
+ *   often cut a result off at some number without saying so), a window that brings `max`
+ *   records or more may be cut: it is split in two and each half asked again, down to
+ *   {@link MIN_WINDOW_MS}; a window that narrow still full fails with CONN_BAD_RESPONSE
+ *   rather than skip what the service left out.
  * - no `page`: a single call.
  *
  * Batches are `batchSize` records whatever the pages are (several pages make one batch, or
@@ -44,7 +49,7 @@ export interface SoapStreamOptions {
   /** `updatedAt`, or `[updatedAt, orderNo]`. */
   cursor?: string | [string, string] | undefined;
   key: string;
-  page?: { token: string; size: number } | { window: string } | undefined;
+  page?: { token: string; size: number } | { window: string; max?: number | undefined } | undefined;
   record_path: string;
   /** Cursor value of a first read (no checkpoint). @defaultValue 1970-01-01T00:00:00Z */
   start?: string | undefined;
@@ -75,6 +80,9 @@ export const DEFAULT_START = '1970-01-01T00:00:00Z';
  * boundary; a few in a row mean it ignores the token it handed out.
  */
 export const MAX_STALE_PAGES = 3;
+
+/** The narrowest window a full one is split down to (`page.max`). */
+export const MIN_WINDOW_MS = 1000;
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -238,7 +246,7 @@ async function* pages(stream: SoapStreamOptions, checkpoint: Checkpoint | null, 
   const start = checkpoint?.cursor ?? stream.start ?? DEFAULT_START;
   const page = stream.page;
   if (page && 'window' in page) {
-    yield* windows(stream, start, windowMs(page.window, options.source), options, call);
+    yield* windows(stream, start, { width: windowMs(page.window, options.source), max: page.max }, options, call);
     return;
   }
   const size = page ? options.pageSize : undefined;
@@ -268,7 +276,13 @@ async function* pages(stream: SoapStreamOptions, checkpoint: Checkpoint | null, 
   }
 }
 
-async function* windows(stream: SoapStreamOptions, start: string | number, width: number, options: StreamReadOptions, call: OperationCall): AsyncGenerator<Page> {
+async function* windows(
+  stream: SoapStreamOptions,
+  start: string | number,
+  page: { width: number; max: number | undefined },
+  options: StreamReadOptions,
+  call: OperationCall,
+): AsyncGenerator<Page> {
   const startText = String(start);
   const instant = parseInstant(startText);
   if (!instant) {
@@ -277,16 +291,38 @@ async function* windows(stream: SoapStreamOptions, start: string | number, width
     });
   }
   const end = options.now ?? Date.now();
+  const from: RecordsFrom = { source: options.source, stream: options.stream, operation: stream.operation, key: cursorFields(stream).key };
+  const ask = async (sinceText: string, until: number) => {
+    aborted(options.signal, options.source);
+    const untilText = formatInstant(until);
+    return call(renderArgs(stream.args, { cursor: sinceText, window: { since: sinceText, until: untilText }, page: {} }));
+  };
   let since = instant[0];
   let sinceText = startText;
   while (since < end) {
-    aborted(options.signal, options.source);
-    const until = Math.min(since + width, end);
-    const untilText = formatInstant(until);
-    const values: TemplateValues = { cursor: sinceText, window: { since: sinceText, until: untilText }, page: {} };
-    const result = await call(renderArgs(stream.args, values));
-    yield { kind: 'window', result };
+    const until = Math.min(since + page.width, end);
+    // Windows still to ask, the earliest last; a full one is replaced by its two halves.
+    const todo: [number, string, number][] = [[since, sinceText, until]];
+    while (todo.length > 0) {
+      const [from_, fromText, to] = todo.pop()!;
+      const result = await ask(fromText, to);
+      const count = page.max === undefined ? 0 : recordsAt(result, stream.record_path, from).length;
+      if (page.max !== undefined && count >= page.max) {
+        // Halves on whole seconds (services take xsd:dateTime at least to the second).
+        const mid = from_ + Math.max(MIN_WINDOW_MS, Math.floor((to - from_) / 2 / MIN_WINDOW_MS) * MIN_WINDOW_MS);
+        if (mid >= to) {
+          throw new JunctionError(
+            'CONN_BAD_RESPONSE',
+            `stream ${options.stream ?? stream.operation}: ${stream.operation} returned ${count} records for the window ${fromText} – ${formatInstant(to)}, its max (page.max ${page.max}): the service may have cut records off, and a window cannot be narrower than ${MIN_WINDOW_MS / 1000} s`,
+            { where: { source: options.source }, details: { stream: options.stream, operation: stream.operation, since: fromText, until: formatInstant(to), max: page.max } },
+          );
+        }
+        todo.push([mid, formatInstant(mid), to], [from_, fromText, mid]);
+        continue;
+      }
+      yield { kind: 'window', result };
+    }
     since = until;
-    sinceText = untilText;
+    sinceText = formatInstant(until);
   }
 }

@@ -562,13 +562,17 @@ describe('soap connector paging by time window', () => {
   ];
   const byId = (id: number) => items.find((i) => i.id === id)!;
 
-  async function windowService(): Promise<{ fake: FakeService; windows: [string, string][] }> {
+  /** `cap`: the service returns at most this many items a call, earliest first, and says nothing of the rest. */
+  async function windowService(cap = Infinity, extra: typeof items = []): Promise<{ fake: FakeService; windows: [string, string][] }> {
     const windows: [string, string][] = [];
     const fake = await fakeService(WINDOW_WSDL, (body) => {
       const from = /<(?:\w+:)?from>([^<]+)</.exec(body)![1]!;
       const to = /<(?:\w+:)?to>([^<]+)</.exec(body)![1]!;
       windows.push([from, to]);
-      const hits = items.filter((i) => Date.parse(i.changedAt) >= Date.parse(from) && Date.parse(i.changedAt) < Date.parse(to));
+      const hits = [...items, ...extra]
+        .filter((i) => Date.parse(i.changedAt) >= Date.parse(from) && Date.parse(i.changedAt) < Date.parse(to))
+        .sort((a, b) => Date.parse(a.changedAt) - Date.parse(b.changedAt) || a.id - b.id)
+        .slice(0, cap);
       const xml = hits.map((i) => `<c:item><c:id>${i.id}</c:id><c:changedAt>${i.changedAt}</c:changedAt><c:amount>${i.amount}</c:amount></c:item>`).join('');
       return {
         body:
@@ -579,7 +583,7 @@ describe('soap connector paging by time window', () => {
     return { fake, windows };
   }
 
-  function windowConnector(fake: FakeService): Connector {
+  function windowConnector(fake: FakeService, page: { window: string; max?: number } = { window: '1d' }): Connector {
     return connector({
       wsdl: fake.wsdlUrl,
       lookups: {},
@@ -589,7 +593,7 @@ describe('soap connector paging by time window', () => {
           args: { from: '{{window.since}}', to: '{{window.until}}' },
           cursor: ['changedAt', 'id'],
           key: 'id',
-          page: { window: '1d' },
+          page,
           record_path: 'items.item',
           start: utc(base),
         },
@@ -624,5 +628,34 @@ describe('soap connector paging by time window', () => {
     const rest = recordsOf(await readAll(windowConnector(fake), 'changes', checkpoint));
     expect(rest.map((r) => r.id)).toEqual([5]);
     expect(windows[0]).toEqual([checkpoint.cursor, new Date(base + 3.5 * DAY).toISOString()]);
+  });
+
+  it('with page.max, splits a window the service filled and asks again: every record once, in order', async () => {
+    // The service cuts each answer at 3 items; with item 6, day 3 holds four.
+    const six = { id: 6, changedAt: utc(base + 2.8 * DAY), amount: '6.60' };
+    const cut = await windowService(3, [six]);
+    expect(recordsOf(await readAll(windowConnector(cut.fake), 'changes', null)).map((r) => r.id)).toEqual([1, 3, 4, 5]); // without max: 6 is lost
+    const { fake, windows } = await windowService(3, [six]);
+    const batches = await readAll(windowConnector(fake, { window: '1d', max: 3 }), 'changes', null, { batchSize: 2 });
+    expect(recordsOf(batches)).toEqual([byId(1), byId(3), byId(4), byId(5), six]);
+    const at = (ms: number) => new Date(ms).toISOString();
+    // Day 3 asked whole (full), then by halves: [2d, 2.5d) holds item 3; [2.5d, 3d) is full
+    // again (4, 5, 6), so by quarters: 4 and 5, then 6.
+    expect(windows.slice(2, 7)).toEqual([
+      [at(base + 2 * DAY), at(base + 3 * DAY)],
+      [at(base + 2 * DAY), at(base + 2.5 * DAY)],
+      [at(base + 2.5 * DAY), at(base + 3 * DAY)],
+      [at(base + 2.5 * DAY), at(base + 2.75 * DAY)],
+      [at(base + 2.75 * DAY), at(base + 3 * DAY)],
+    ]);
+  });
+
+  it('with page.max, fails with CONN_BAD_RESPONSE when a one-second window is still full, instead of skipping records', async () => {
+    // Items 4 and 5 share their changedAt: no window holds one without the other.
+    const { fake } = await windowService(1);
+    await expect(readAll(windowConnector(fake, { window: '1d', max: 1 }), 'changes', null)).rejects.toMatchObject({
+      code: 'CONN_BAD_RESPONSE',
+      message: expect.stringMatching(/returned 1 records for the window .* its max \(page\.max 1\): the service may have cut records off, and a window cannot be narrower than 1 s/),
+    });
   });
 });
