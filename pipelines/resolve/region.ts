@@ -184,14 +184,17 @@ const MAX_LOCK_ROUNDS = 50;
  * The stripes must already be held (see {@link lockStripes}).
  *
  * Keys that reached no customer cannot gain one meanwhile: only a batch holding their
- * stripe could give them a row. Those that did can move, when another worker merges or
- * splits their customer; such a worker always rewrites that customer's row, so comparing
- * the row versions seen by the lookup with those under the lock tells whether to look again.
+ * stripe could give them a row. Those that did can move or be capped (or a capped one be
+ * counted again and link), when another worker merges or splits their customer; such a
+ * worker always rewrites that customer's row, so comparing the row versions seen by the
+ * lookup with those under the lock tells whether to look again, holders and caps alike.
  */
 export async function lockRegion(db: Db, keys: readonly string[], owners: Owners): Promise<Region> {
   const first = await lookupKeys(db, keys);
-  const capped = first.capped;
-  const mapped = [...new Set([...first.holders.values()].flat())];
+  let capped = first.capped;
+  // What can change under another worker: keys held or capped (a worker capping a value need
+  // not hold its stripe: its changed record let go of another key and split the holders).
+  const watched = [...new Set([...first.holders.values()].flat()), ...capped];
   let holders = first.holders;
   let ownerIds = owners.ids;
   const seen = new Map([...owners.versions, ...first.versions]);
@@ -215,7 +218,7 @@ export async function lockRegion(db: Db, keys: readonly string[], owners: Owners
     );
     if (rows.some((r) => seen.get(Number(r.id)) !== r.version)) {
       // Changed since the lookup (or first seen now): look again, under the locks.
-      holders = (await lookupKeys(db, mapped)).holders;
+      ({ holders, capped } = await lookupKeys(db, watched));
       const again = await owners.reread();
       ownerIds = again.ids;
       for (const r of rows) seen.set(Number(r.id), r.version);

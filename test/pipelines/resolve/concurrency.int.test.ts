@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyBatch } from '../../../pipelines/load/apply-batch.js';
 import type { MappedRecord } from '../../../pipelines/types.js';
+import { lockStripe } from '../../../pipelines/resolve/keys.js';
 import { inTx, mapped, partitionOf, scratchDatabase, testRules, type ScratchDb } from '../../helpers/unified.js';
 import { population, shuffledBatches } from './population.js';
 
@@ -59,6 +60,51 @@ describe('concurrent resolution', () => {
     }
     expect(await partitionOf(db.pool)).toEqual([['app_mongo/users/u1', 'shop_pg/accounts/1']]);
     expect(await duplicateIdentities()).toEqual([]);
+  });
+
+  it('a value another worker capped while this one waited for its customer is capped here too', async () => {
+    // Phone P is held by one person (A and B are linked through L) until L lets email b go:
+    // then A+L and B are two people holding P, over the cap of 1, and P links nobody.
+    const capOne = testRules({ phoneCap: 1 });
+    const P = '+8613911112222';
+    const A = mapped('shop_pg/accounts/A', { keys: [['email', 'a@x.cn'], ['phone', P]] });
+    const B = mapped('shop_pg/accounts/B', { keys: [['email', 'b@x.cn'], ['phone', P]] });
+    const L = (emails: string[]) => mapped('crm_oracle/customers/L', { keys: emails.map((e): [string, string] => ['email', e]) });
+    const R2 = mapped('app_mongo/users/R2', { keys: [['email', 'z@x.cn'], ['phone', P]] });
+    const R3 = mapped('orders_soap/orders/R3', { target: 'order', keys: [['phone', P]] });
+    // The two batches share no lock stripe: the second worker meets the first only at the customer's row.
+    const stripes = (names: string[]) => names.map((n) => lockStripe(n, capOne.lockStripes));
+    const firstStripes = stripes(['crm_oracle/customers/L', 'email:a@x.cn']);
+    expect(stripes(['app_mongo/users/R2', 'orders_soap/orders/R3', 'email:z@x.cn', `phone:${P}`]).filter((s) => firstStripes.includes(s))).toEqual([]);
+
+    await db.reset();
+    await inTx(db.pool, (tx) => applyBatch(tx, [A, B, L(['a@x.cn', 'b@x.cn'])], capOne));
+    expect(await partitionOf(db.pool)).toEqual([['crm_oracle/customers/L', 'shop_pg/accounts/A', 'shop_pg/accounts/B']]);
+    const first = await db.pool.connect();
+    const second = await db.pool.connect();
+    try {
+      await first.query('BEGIN');
+      await second.query('BEGIN');
+      await applyBatch(first, [L(['a@x.cn'])], capOne);
+      const pid = (await second.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const pending = applyBatch(second, [R2, R3], capOne);
+      await waitUntilBlocked(pid);
+      await first.query('COMMIT');
+      await pending;
+      await second.query('COMMIT');
+    } finally {
+      first.release();
+      second.release();
+    }
+    // As one after the other: P is capped, so R2 and R3 are two customers.
+    expect(await partitionOf(db.pool)).toEqual([
+      ['app_mongo/users/R2'],
+      ['crm_oracle/customers/L', 'shop_pg/accounts/A'],
+      ['orders_soap/orders/R3'],
+      ['shop_pg/accounts/B'],
+    ]);
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM unified.customer_identity WHERE kind = 'phone' AND value = $1 AND state = 'link'`, [P]);
+    expect(rows[0].n).toBe(0);
   });
 
   it('two workers loading overlapping batches in parallel end like one worker did', async () => {
