@@ -2,8 +2,9 @@
  * `junction customers unmerge <id> --source-record source/stream/key`: undoes a wrong merge.
  *
  * The record moves to a new customer together with what only it linked: the customer's
- * other records are split by their keys as if the record did not exist; the largest part
- * (ties: the part whose first record sorts first) stays, the rest follows the record.
+ * other records are split by their keys as if the record did not exist; the part holding
+ * the records an earlier unmerge pinned here stays, or else the largest part (ties: the
+ * part whose first record sorts first), and the rest follows the record.
  * Both customers' records are then *pinned*: a pinned record keeps its customer whatever a
  * later sync brings, and a key held on both sides (the shared family phone) stops linking
  * them (its identity rows become `shared`); a new record holding keys of both joins the
@@ -57,12 +58,15 @@ export async function unmerge(tx: pg.ClientBase, customerId: number, ref: string
   if (mine.length === 1) throw new JunctionError('ID_UNMERGE_REFUSED', `${ref} is the only record of customer ${customerId}: nothing to split`);
 
   const capped = new Set([...region.capped, ...region.identities.filter((i) => i.state === 'capped').map((i) => i.key)]);
+  // Records an earlier unmerge pinned here stay, together (the pin joins them), whatever
+  // their keys say now; without pins the largest part stays.
   const rest = partition(
-    mine.filter((r) => r !== target).map((r) => ({ ref: r.ref, keys: r.keys, pinnedTo: null })),
+    mine.filter((r) => r !== target).map((r) => ({ ref: r.ref, keys: r.keys, pinnedTo: r.pinned ? customerId : null })),
     rules,
     capped,
   );
-  const main = rest.clusters.reduce((best, c) => (c.length > best.length ? c : best));
+  const pinnedHere = new Set(mine.filter((r) => r !== target && r.pinned).map((r) => r.ref));
+  const main = rest.clusters.find((c) => c.some((r) => pinnedHere.has(r))) ?? rest.clusters.reduce((best, c) => (c.length > best.length ? c : best));
   const stays = new Set(main);
   const [to] = await newCustomerIds(tx, 1);
   const moved = [ref, ...mine.filter((r) => r !== target && !stays.has(r.ref)).map((r) => r.ref)];

@@ -188,4 +188,22 @@ describe('a pinned customer after later batches', () => {
     expect(err).toMatchObject({ code: 'ID_REGION_UNSETTLED', retryable: true });
     expect((err as JunctionError).message).toContain(String(x));
   }, 30_000);
+  it('a second unmerge leaves the records an earlier one pinned to the customer, even those no key links any more', async () => {
+    const X1 = mapped('crm_oracle/customers/X1', { target: 'crm_profile', keys: [['crm_id', 'c1'], ['email', 'x@x.cn']] });
+    const X2 = (email: string) => mapped('shop_pg/accounts/X2', { keys: [['shop_account', 'X2'], ['email', email]] });
+    const W = mapped('app_mongo/users/W', { keys: [['app_user', 'W'], ['email', 'x@x.cn']] });
+    await apply([X1, X2('x@x.cn'), W]);
+    const id = await customerOf(db.pool, 'crm_oracle/customers/X1');
+    await inTx(db.pool, (tx) => unmerge(tx, id, 'app_mongo/users/W', rules));
+    // X2 lets go of the email that linked it: pinned, it stays. Then R joins through the CRM id.
+    await apply([X2('y@x.cn')]);
+    await apply([mapped('shop_pg/accounts/R', { keys: [['shop_account', 'R'], ['crm_id', 'c1']] })]);
+    expect(await customerOf(db.pool, 'shop_pg/accounts/X2')).toBe(id);
+    expect(await customerOf(db.pool, 'shop_pg/accounts/R')).toBe(id);
+
+    const result = await inTx(db.pool, (tx) => unmerge(tx, id, 'shop_pg/accounts/R', rules));
+    expect(result.moved).toEqual(['shop_pg/accounts/R']);
+    expect(await partitionOf(db.pool)).toEqual([['app_mongo/users/W'], ['crm_oracle/customers/X1', 'shop_pg/accounts/X2'], ['shop_pg/accounts/R']]);
+    expect(await customerOf(db.pool, 'shop_pg/accounts/X2')).toBe(id);
+  });
 });
