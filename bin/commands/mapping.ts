@@ -1,7 +1,7 @@
 /**
  * `junction mapping preview FILE [--limit N] [--json]`: a mapping run on live samples read
  * through the source's connector, showing per record the source record, the mapped row,
- * the identity keys and any error. Nothing is written anywhere.
+ * the identity keys and any error (the map stage's, or the load gate's). Nothing is written anywhere.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -9,7 +9,9 @@ import { JunctionError } from '../../config/errors.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import type { SourceRecord } from '../../connectors/types.js';
 import { compileMapping } from '../../pipelines/map/compile.js';
+import { checkValues } from '../../pipelines/load/values.js';
 import { mapRecord, type MapOutcome } from '../../pipelines/map/map-batch.js';
+import { resolveRules, type ResolveRules } from '../../pipelines/resolve/rules.js';
 import { printJson } from '../json-output.js';
 import { loadCliConfig, openSource } from '../sources.js';
 import { positiveIntUpTo } from '../options.js';
@@ -39,10 +41,17 @@ function findMapping(config: ResolvedConfig, file: string) {
   return found;
 }
 
-function row(raw: SourceRecord, outcome: MapOutcome): PreviewRow {
+/**
+ * One record as previewed. A mapped record also goes through the load stage's gate
+ * (pipelines/load/values.ts), so what a sync would dead-letter there (a NUL, a lone
+ * surrogate, a key too long to index, a value that does not fit its column) shows as an
+ * error beside the mapped row.
+ */
+export function previewRow(raw: SourceRecord, outcome: MapOutcome, rules: ResolveRules): PreviewRow {
   if (outcome.ok) {
     const { sourceKey, fields, identities } = outcome.record;
-    return { sourceKey, source: raw, mapped: fields, identities, error: null };
+    const refused = checkValues([outcome.record], rules).failures[0];
+    return { sourceKey, source: raw, mapped: fields, identities, error: refused ? { code: refused.code, message: refused.message } : null };
   }
   const { sourceKey, code, message } = outcome.failure;
   return { sourceKey, source: raw, mapped: null, identities: [], error: { code, message } };
@@ -88,8 +97,9 @@ export function registerMapping(program: Command): void {
       } finally {
         await connector.close();
       }
+      const rules = resolveRules(config);
       const rows: PreviewRow[] = [];
-      for (const raw of records) rows.push(row(raw, await mapRecord(compiled, raw)));
+      for (const raw of records) rows.push(previewRow(raw, await mapRecord(compiled, raw), rules));
       if (opts.json) {
         printJson({ source: compiled.source, stream: compiled.stream, target: compiled.target, version: compiled.version, records: rows });
         return;

@@ -1,6 +1,6 @@
 /**
- * A batch PostgreSQL refuses for its data (SQLSTATE class 22, a data exception, or 23, an
- * integrity constraint) is loaded again in halves, each under a savepoint, in the same
+ * A batch PostgreSQL refuses for its data (SQLSTATE class 22, a data exception, 23, an
+ * integrity constraint, or 54, a program limit such as a value too large for its index) is loaded again in halves, each under a savepoint, in the same
  * transaction; a refused half is halved again, down to the records PostgreSQL refuses alone.
  * Those become dead letters (ID_LOAD_REFUSED, with their key and the server's reason) and the
  * rest load with the batch's checkpoint. Without it one value the load gate (values.ts) did
@@ -15,7 +15,7 @@ import { applyBatch, type BatchResult } from './apply-batch.js';
 
 type Apply = (tx: pg.ClientBase, records: readonly MappedRecord[], rules: ResolveRules) => Promise<BatchResult>;
 
-const isDataError = (err: unknown): err is pg.DatabaseError => err instanceof pg.DatabaseError && /^2[23]/.test(err.code ?? '');
+const isDataError = (err: unknown): err is pg.DatabaseError => err instanceof pg.DatabaseError && /^(2[23]|54)/.test(err.code ?? '');
 
 /** A result of nothing loaded, to {@link addBatchResult} into. */
 export function emptyBatchResult(): BatchResult {

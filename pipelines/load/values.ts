@@ -103,6 +103,21 @@ function textProblem(value: unknown): string | null {
   return surrogate === null ? null : `${surrogate} ${SURROGATE_PROBLEM}`;
 }
 
+/**
+ * The most UTF-8 bytes of a source key or identity value. Both are indexed (source_record's
+ * and customer_identity's primary keys), and a btree entry over ~2,700 bytes is refused
+ * (54000), failing the batch's multi-row statements like a NUL would.
+ */
+export const MAX_KEY_BYTES = 2000;
+
+/** Why a key or identity value is too long to index, or null. */
+function lengthProblem(value: unknown): string | null {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short strings need no counting.
+  if (typeof value !== 'string' || value.length * 3 <= MAX_KEY_BYTES) return null;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  return bytes > MAX_KEY_BYTES ? ` is ${bytes} bytes long, over the ${MAX_KEY_BYTES} a key or identity value may have (it is indexed)` : null;
+}
+
 /** Splits a batch into records that fit the unified schema and failures. */
 export function checkValues(records: readonly MappedRecord[], rules: ResolveRules): { ok: MappedRecord[]; failures: RecordFailure[] } {
   const ok: MappedRecord[] = [];
@@ -110,10 +125,10 @@ export function checkValues(records: readonly MappedRecord[], rules: ResolveRule
   for (const r of records) {
     const spec = TARGETS[r.target] as (typeof TARGETS)[keyof typeof TARGETS] | undefined;
     const problems: string[] = [];
-    const keyProblem = textProblem(r.sourceKey);
+    const keyProblem = textProblem(r.sourceKey) ?? lengthProblem(r.sourceKey);
     if (keyProblem !== null) problems.push(`key${keyProblem}`);
     for (const k of r.identities) {
-      const problem = textProblem(k.value);
+      const problem = textProblem(k.value) ?? lengthProblem(k.value);
       if (problem !== null) problems.push(`identity ${k.kind}${problem}`);
     }
     if (!spec) problems.push(`unknown target ${JSON.stringify(r.target)}`);

@@ -4,6 +4,7 @@
  * batch's one transaction. (`2024-02-30` passes the load gate, which reads dates with
  * Date.parse, and PostgreSQL refuses it: a stand-in for any value the gate did not foresee.)
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyBatch } from '../../../pipelines/load/apply-batch.js';
 import { applyIsolating } from '../../../pipelines/load/isolate.js';
@@ -21,6 +22,9 @@ afterAll(async () => {
   await db?.close();
 });
 
+/** `n` letters PostgreSQL cannot compress below the index's limit (a repeated letter would fit). */
+const incompressible = (n: number) => Array.from(randomBytes(n), (b) => String.fromCharCode(97 + (b % 26))).join('');
+
 describe('applyIsolating', () => {
   it('dead-letters the record PostgreSQL refuses and loads the rest of the batch', async () => {
     await db.reset();
@@ -34,6 +38,40 @@ describe('applyIsolating', () => {
     expect(result.failures).toEqual([expect.objectContaining({ sourceKey: '2', stage: 'load', code: 'ID_LOAD_REFUSED', message: expect.stringContaining('SQLSTATE 22008') })]);
     expect(result.loaded).toBe(2);
     expect(await partitionOf(db.pool)).toEqual([['shop/accounts/1', 'shop/accounts/3']]);
+  });
+
+  it('refuses at the gate a key or identity value too long to index (ID_INVALID_VALUE); the rest loads', async () => {
+    await db.reset();
+    const long = `${'a'.repeat(6000)}@example.com`;
+    const records = [
+      mapped('shop/accounts/1', { fields: { name: 'Ann' }, keys: [['email', 'ann@example.com']] }),
+      mapped('shop/accounts/2', { fields: { name: 'Bob' }, keys: [['email', long]] }),
+      mapped(`shop/accounts/${'k'.repeat(3000)}`, { fields: { name: 'Cy' }, keys: [['email', 'cy@example.com']] }),
+    ];
+    const result = await inTx(db.pool, (tx) => applyIsolating(tx, records, rules));
+    expect(result.failures.map((f) => [f.sourceKey?.slice(0, 5), f.code, f.message])).toEqual([
+      ['2', 'ID_INVALID_VALUE', 'identity email is 6012 bytes long, over the 2000 a key or identity value may have (it is indexed)'],
+      ['kkkkk', 'ID_INVALID_VALUE', 'key is 3000 bytes long, over the 2000 a key or identity value may have (it is indexed)'],
+    ]);
+    expect(await partitionOf(db.pool)).toEqual([['shop/accounts/1']]);
+  });
+
+  it('dead-letters alone a record whose derived key is too large for its index (SQLSTATE 54000), and loads the rest', async () => {
+    await db.reset();
+    const derived = testRules({
+      kinds: {
+        email: { priority: 50, normalize: 'email', blocked: [] },
+        phone: { priority: 40, normalize: 'phone', blocked: [], cardinality_cap: 1 },
+        phone_name: { priority: 35, normalize: 'none', blocked: [], cardinality_cap: 1, derive: { kind: 'phone', fields: ['name'] } },
+      },
+    });
+    const records = [
+      mapped('shop/accounts/1', { fields: { name: 'Ann' }, keys: [['email', 'ann@example.com'], ['phone', '+8613911112222']] }),
+      mapped('shop/accounts/2', { fields: { name: incompressible(3000) }, keys: [['email', 'bob@example.com'], ['phone', '+8613911113333']] }),
+    ];
+    const result = await inTx(db.pool, (tx) => applyIsolating(tx, records, derived));
+    expect(result.failures).toEqual([expect.objectContaining({ sourceKey: '2', code: 'ID_LOAD_REFUSED', message: expect.stringContaining('SQLSTATE 54000') })]);
+    expect(await partitionOf(db.pool)).toEqual([['shop/accounts/1']]);
   });
 
   it('passes a batch PostgreSQL accepts through in one go', async () => {
