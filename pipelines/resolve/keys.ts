@@ -53,8 +53,9 @@ function derivedKeys(out: string[], rules: ResolveRules, fields: Readonly<Record
       if (!key.startsWith(from) || key.charCodeAt(from.length) !== 58 /* : */) continue;
       names ??= [...new Set(nameFields.map((f) => comparableName(fields[f])).filter((n): n is string => n !== null))];
       for (const name of names) {
-        const derived = encodeKey(d.kind, `${key.slice(from.length + 1)}|${name}`);
-        if (!d.blocked.has(derived) && !out.includes(derived)) out.push(derived);
+        const value = `${key.slice(from.length + 1)}|${name}`;
+        const derived = encodeKey(d.kind, value);
+        if (!d.blocked.has(value) && !out.includes(derived)) out.push(derived);
       }
     }
   }

@@ -8,6 +8,7 @@ import type { AttributeConfig, IdentityConfig, SurvivorshipConfig } from '../../
 import { JunctionError } from '../../config/errors.js';
 import { TARGETS } from '../model.js';
 import { isPhoneRegion, normalizeEmail, normalizePhone } from '../normalize.js';
+import { comparableName } from './names.js';
 
 export interface KindRule {
   kind: string;
@@ -77,7 +78,16 @@ export function resolveRules(source: RulesSource, options: { lockStripes?: numbe
   const { identity } = source;
   const kinds = new Map<string, KindRule>();
   for (const [kind, k] of Object.entries(identity.kinds)) {
-    const blocked = new Set(k.blocked.flatMap((b) => normalizeBlocked(b, k.normalize, identity.default_region)));
+    // A derived kind's values are `<value of its kind>|<comparable name>`: each part in its normal form.
+    const from = k.derive ? identity.kinds[k.derive.kind] : undefined;
+    const normal = (b: string): string[] => {
+      if (!from) return normalizeBlocked(b, k.normalize, identity.default_region);
+      const at = b.lastIndexOf('|');
+      if (at < 0) return [b.trim()];
+      const name = comparableName(b.slice(at + 1)) ?? b.slice(at + 1).trim();
+      return normalizeBlocked(b.slice(0, at), from.normalize, identity.default_region).map((v) => `${v}|${name}`);
+    };
+    const blocked = new Set(k.blocked.flatMap(normal));
     const derive = k.derive ? { from: k.derive.kind, fields: [...k.derive.fields] } : null;
     kinds.set(kind, { kind, priority: k.priority, cap: k.cardinality_cap ?? null, blocked, countBy: k.cardinality_by ?? null, derive });
   }

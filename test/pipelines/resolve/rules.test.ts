@@ -31,7 +31,7 @@ describe('derived kinds', () => {
       kinds:
         email: { priority: 50, normalize: email }
         phone: { priority: 40, normalize: phone, blocked: ["13800000000"], cardinality_cap: 1 }
-        phone_name: { priority: 35, derive: { kind: phone, fields: [name, nickname] }, cardinality_cap: 1 }
+        phone_name: { priority: 35, derive: { kind: phone, fields: [name, nickname] }, cardinality_cap: 1, blocked: ["139 1111 2222|王 伟"] }
   `);
 
   it.each([
@@ -43,6 +43,7 @@ describe('derived kinds', () => {
     ['no name', [['phone', '+8613912345678']], { nickname: '🌸' }, ['phone:+8613912345678']],
     ['no phone', [['email', 'a@b.cn']], { name: '张伟' }, ['email:a@b.cn']],
     ['a blocked phone', [['phone', '+8613800000000']], { name: '张伟' }, []],
+    ['a blocked phone and name (written in any form)', [['phone', '+8613911112222']], { name: '王伟', nickname: 'Leo' }, ['phone:+8613911112222', 'phone_name:+8613911112222|leo']],
     ['a derived kind written by a mapping (ignored)', [['phone_name', 'x|y']], { name: '张伟' }, []],
   ] as const)('%s', async (_what, ids, fields, expected) => {
     const { config, errors } = await load({ 'junction.yaml': BASE + DERIVED });
