@@ -203,13 +203,14 @@ export class SessionConversations {
     for (const c of await getConversations(this.ctx.pool, ids)) {
       if (c.status !== 'closed' || !canSee(c, this.host.principal)) continue;
       const s = this.track(c);
-      for (let after = resume[String(c.id)]!; after < c.lastSeq && !this.host.isClosed(); ) {
+      for (let after = Math.min(resume[String(c.id)]!, c.lastSeq); after < c.lastSeq && !this.host.isClosed(); ) {
         const page = await messagesAfter(this.ctx.pool, c.id, after, CLOSED_PAGE, c.lastSeq);
         if (page.length === 0) break;
         for (const m of page) this.host.send({ type: 'msg', ...m });
         after = page[page.length - 1]!.seq;
       }
-      s.stoppedAt = Math.max(c.lastSeq, resume[String(c.id)]!);
+      // Sent up to its last message (a resume point past it claims what does not exist).
+      s.stoppedAt = c.lastSeq;
       this.host.send({ type: 'conversation', event: 'closed', conversation: c });
     }
   }

@@ -391,7 +391,10 @@ export class SocketSession implements ConversationsHost {
     const open = await openConversationsOf(this.ctx.pool, p);
     const unnamed = open.filter((c) => frame.resume[String(c.id)] === undefined).map((c) => c.id);
     const acked = await ackedSeqs(this.ctx.pool, this.participant, unnamed);
-    await Promise.all(open.map((c) => this.conversations.attach(c, frame.resume[String(c.id)] ?? acked.get(c.id) ?? 0)));
+    // A resume point past the conversation's last message (a client's claim) counts as its
+    // last: acks and reads are bounded by what the connection was sent from there.
+    const resumeAt = (c: ConversationSummary) => Math.min(frame.resume[String(c.id)] ?? acked.get(c.id) ?? 0, c.lastSeq);
+    await Promise.all(open.map((c) => this.conversations.attach(c, resumeAt(c))));
     // Read again now that their channels are heard: one handed elsewhere meanwhile is dropped.
     await this.conversations.confirm(open.map((c) => c.id));
     if (this.state !== 'hello') return; // closed meanwhile

@@ -61,6 +61,39 @@ describe('read and ack marks', () => {
   });
 });
 
+describe('resume points', () => {
+  it('past the last message do not lift the bound: a read after resuming far ahead counts as the last seq there is', async () => {
+    const live = await env.start();
+    const agent = await makeAgent(env, 'support', 'resumer');
+    const agentClient = await connectAgent(env, live.port, agent);
+    const token = (await visitorToken(live.port)).token;
+    const { client: first } = await TestClient.connect(live.port, token);
+    const { conversationId } = await sendAndAck(first, { clientMsgId: 'resume-1', text: 'hi' });
+    first.close();
+    await first.closed;
+    const { client: again } = await TestClient.connect(live.port, token, { [conversationId]: 999_999 });
+    again.send({ type: 'read', conversationId, seq: 999_999 });
+    const read = await agentClient.next((f) => f.type === 'read' && f.conversationId === conversationId);
+    expect(read).toMatchObject({ type: 'read', seq: 1 });
+    // Resuming far ahead in a closed conversation: its read bound is its last message too.
+    agentClient.send({ type: 'close', conversationId });
+    await agentClient.next((f) => f.type === 'conversation' && f.event === 'closed');
+    again.close();
+    await again.closed;
+    const { client: third } = await TestClient.connect(live.port, token, { [conversationId]: 999_999 });
+    await third.next((f) => f.type === 'conversation' && f.event === 'closed' && f.conversation.id === conversationId);
+    third.send({ type: 'read', conversationId, seq: 999_999 });
+    // Frames are handled in order: once this one is answered, the read was noted.
+    third.send({ type: 'typing', conversationId: 999_998, on: true });
+    await third.next((f) => f.type === 'error' && f.conversationId === 999_998);
+    await live.context.receipts.flush();
+    const { rows } = await env.db.pool.query(`SELECT read_seq::int FROM gateway.receipt WHERE conversation_id = $1 AND reader_id LIKE 'visitor:%'`, [conversationId]);
+    expect(rows).toEqual([{ read_seq: 1 }]);
+    third.close();
+    agentClient.close();
+  });
+});
+
 describe('a resent message without conversationId', () => {
   it('answers with the original ack after the conversation closed, and opens no second conversation', async () => {
     const live = await env.start();
