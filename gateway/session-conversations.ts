@@ -342,6 +342,9 @@ export class SessionConversations {
     } else if (visible && c.status === 'open' && !known?.stream) {
       if (!(await this.reattach(c))) return;
     } else if (visible) this.track(c);
+    // Closed: what was stored before the close goes out first. Its fan-out copy may still be
+    // on its way (published late by the writer's instance), and the stream stops here.
+    if (visible && c.status === 'closed') await known?.stream?.catchUp(c.lastSeq);
     this.host.send({ type: 'conversation', event: kind, conversation: c });
     // It left this client (transferred elsewhere) or ended: no more frames for it.
     if (!visible) this.detach(c.id, true);

@@ -1,0 +1,53 @@
+/**
+ * A conversation closed while a message stored before the close is still on its way through
+ * fan-out (the writer's instance publishes late): the other side, still connected, receives
+ * that message before the `closed` event, instead of never (its stream stopped at the close).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../gateway/server.js';
+import { connectAgent, gatewayEnv, makeAgent, sendAndAck, TestClient, visitorToken, type GatewayEnv } from './helpers.js';
+
+let env: GatewayEnv;
+let a: RunningGateway;
+let b: RunningGateway;
+
+beforeAll(async () => {
+  env = await gatewayEnv('close_race');
+  a = await env.start();
+  b = await env.start();
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe('a close overtaking a stored message', () => {
+  it('the agent on the other instance still receives the message, then the closed event', async () => {
+    const agent = await makeAgent(env, 'support', 'closer-race');
+    const agentClient = await connectAgent(env, b.port, agent);
+    const { client: visitor } = await TestClient.connect(a.port, (await visitorToken(a.port)).token);
+    const { conversationId } = await sendAndAck(visitor, { clientMsgId: 'race-1', text: 'where is my order?' });
+    await agentClient.next((f) => f.type === 'msg' && f.conversationId === conversationId && f.seq === 1);
+
+    // Instance A's message copies reach Redis late (a slow link): the store has message 2 first.
+    const publish = a.context.fanout.publish.bind(a.context.fanout);
+    a.context.fanout.publish = async (items) => {
+      if (items.some((i) => i.event.e === 'msg')) await new Promise((r) => setTimeout(r, 500));
+      return publish(items);
+    };
+    visitor.send({ type: 'msg', conversationId, clientMsgId: 'race-2', text: 'thanks, bye' });
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await env.db.pool.query('SELECT count(*)::int AS n FROM gateway.message WHERE conversation_id = $1', [conversationId]);
+      if (rows[0].n === 2) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    agentClient.send({ type: 'close', conversationId });
+    await agentClient.next((f) => f.type === 'conversation' && f.event === 'closed' && f.conversation.id === conversationId);
+    await visitor.next((f) => f.type === 'ack' && f.clientMsgId === 'race-2');
+    await new Promise((r) => setTimeout(r, 300)); // the late copy has landed by now
+    const seen = agentClient.frames.filter((f) => (f.type === 'msg' && f.conversationId === conversationId) || (f.type === 'conversation' && f.event === 'closed'));
+    expect(seen.map((f) => (f.type === 'msg' ? `msg ${f.seq}` : 'closed'))).toEqual(['msg 1', 'msg 2', 'closed']);
+    visitor.close();
+    agentClient.close();
+  });
+});
