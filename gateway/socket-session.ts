@@ -78,6 +78,8 @@ export class SocketSession implements ConversationsHost {
   private early: FanoutEvent[] | null = null;
   private helloTimer: NodeJS.Timeout | null;
   private presenceJoined = false;
+  /** This socket's messages not stored yet, by conversation: a close or transfer sent after them waits for them. */
+  private submitting: Map<number, Set<Promise<void>>> | null = null;
   /** Set once the socket closed and its subscriptions and presence are cleared. */
   private closed: { promise: Promise<void>; resolve: () => void } | null = null;
   private finished = false;
@@ -352,6 +354,9 @@ export class SocketSession implements ConversationsHost {
    * client's (a missed event) has the socket's view of it read again.
    */
   private async change(conversationId: number, work: () => Promise<unknown>): Promise<void> {
+    // Frames are handled in order: a message this socket sent before is stored (or refused) first.
+    const pending = this.submitting?.get(conversationId);
+    if (pending) await Promise.allSettled([...pending]);
     try {
       await work();
     } catch (err) {
@@ -454,7 +459,7 @@ export class SocketSession implements ConversationsHost {
     const id = conversationId;
     // Not awaited: the next frame may be queued into the same batch.
     const ticket = this.conversations.expectOwn(id, clientMsgId);
-    this.ctx.messages.submit({ conversationId: id, senderId: this.participant, clientMsgId, text }).then(
+    const done = this.ctx.messages.submit({ conversationId: id, senderId: this.participant, clientMsgId, text }).then(
       ({ message, duplicate }) => this.conversations.stored(ticket, message, () => this.send({ type: 'ack', clientMsgId, conversationId: id, seq: message.seq, at: message.at, duplicate })),
       (err: unknown) => {
         this.conversations.refused(ticket);
@@ -466,6 +471,13 @@ export class SocketSession implements ConversationsHost {
         this.sendError('GW_STORE_UNAVAILABLE', 'the message was not stored; resend it with the same clientMsgId', { clientMsgId, conversationId: id, retryable: true });
       },
     );
+    const submitting = (this.submitting ??= new Map());
+    const pending = submitting.get(id) ?? new Set<Promise<void>>();
+    submitting.set(id, pending.add(done));
+    void done.finally(() => {
+      pending.delete(done);
+      if (pending.size === 0 && submitting.get(id) === pending) submitting.delete(id);
+    });
   }
 
   // ---- fan-out events ---------------------------------------------------------------------

@@ -1,7 +1,9 @@
 /**
- * A conversation closed while a message stored before the close is still on its way through
- * fan-out (the writer's instance publishes late): the other side, still connected, receives
- * that message before the `closed` event, instead of never (its stream stopped at the close).
+ * Closes racing messages. A conversation closed while a message stored before the close is
+ * still on its way through fan-out (the writer's instance publishes late): the other side,
+ * still connected, receives that message before the `closed` event, instead of never (its
+ * stream stopped at the close). And a close (or transfer) sent right after a message on the
+ * same socket is handled after it, as frames are: the message is stored, not refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/server.js';
@@ -48,6 +50,25 @@ describe('a close overtaking a stored message', () => {
     const seen = agentClient.frames.filter((f) => (f.type === 'msg' && f.conversationId === conversationId) || (f.type === 'conversation' && f.event === 'closed'));
     expect(seen.map((f) => (f.type === 'msg' ? `msg ${f.seq}` : 'closed'))).toEqual(['msg 1', 'msg 2', 'closed']);
     visitor.close();
+    agentClient.close();
+  });
+
+  it('a close sent right after a message on the same socket waits for it: the message is stored and acked, then the conversation closes', async () => {
+    const agent = await makeAgent(env, 'support', 'last-word');
+    const agentClient = await connectAgent(env, a.port, agent);
+    for (let round = 0; round < 5; round++) {
+      const { client: visitor } = await TestClient.connect(a.port, (await visitorToken(a.port)).token);
+      const { conversationId } = await sendAndAck(visitor, { clientMsgId: `hello-${round}`, text: 'my refund?' });
+      await agentClient.next((f) => f.type === 'msg' && f.conversationId === conversationId && f.seq === 1);
+      agentClient.send({ type: 'msg', conversationId, clientMsgId: `final-${round}`, text: 'your refund code is RF-99; closing now' });
+      agentClient.send({ type: 'close', conversationId });
+      const closed = await agentClient.next((f) => f.type === 'conversation' && f.event === 'closed' && f.conversation.id === conversationId);
+      const answer = agentClient.frames.find((f) => (f.type === 'ack' || f.type === 'error') && f.clientMsgId === `final-${round}`);
+      expect(answer, `round ${round}`).toMatchObject({ type: 'ack', seq: 2 });
+      expect(closed.type === 'conversation' && closed.conversation.lastSeq).toBe(2);
+      await visitor.next((f) => f.type === 'msg' && f.conversationId === conversationId && f.seq === 2);
+      visitor.close();
+    }
     agentClient.close();
   });
 });
