@@ -559,8 +559,17 @@ export class SocketSession implements ConversationsHost {
   }
 
   private async joinPresence(): Promise<void> {
+    // Closed during the hello: teardown has run, and found nothing to leave.
+    if (this.state !== 'ready') return;
     this.presenceJoined = true;
-    if (await this.ctx.presence.connect(this.presenceEntry)) {
+    const first = await this.ctx.presence.connect(this.presenceEntry);
+    if (this.state !== 'ready') {
+      // Closed while joining: teardown's leave may have run before this join landed. Leave
+      // again (a no-op when it did not); `online` was never published, so no `offline` is owed.
+      await this.ctx.presence.disconnect(this.presenceEntry);
+      return;
+    }
+    if (first) {
       await this.ctx.fanout.publish([{ channels: this.presenceChannels(), event: { e: 'presence', who: this.participant, online: true } }]);
       // An agent coming online is capacity: their team's queue may move.
       if (this.principal.kind === 'agent') drainSoon(this.ctx, this.principal.team);

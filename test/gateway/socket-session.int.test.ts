@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/server.js';
 import { MAX_WAITING_FRAMES } from '../../gateway/socket-session.js';
 import { getConversation } from '../../gateway/store/conversations.js';
-import { connectAgent, gatewayEnv, makeAgent, sendAndAck, TestClient, visitorToken, type GatewayEnv } from './helpers.js';
+import { connectAgent, gatewayEnv, login, makeAgent, sendAndAck, TestClient, visitorToken, type GatewayEnv } from './helpers.js';
 
 let env: GatewayEnv;
 let gw: RunningGateway;
@@ -91,6 +91,33 @@ describe('resume points', () => {
     expect(rows).toEqual([{ read_seq: 1 }]);
     third.close();
     agentClient.close();
+  });
+});
+
+describe('presence', () => {
+  it('a socket that closes while joining presence leaves no ghost: the agent is not online after it', async () => {
+    const live = await env.start();
+    const agent = await makeAgent(env, 'support', 'ghost');
+    const presence = live.context.presence;
+    const connect = presence.connect.bind(presence);
+    let entered!: () => void;
+    const joining = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    presence.connect = async (e, now) => {
+      entered();
+      await gate;
+      return connect(e, now);
+    };
+    const { client } = await TestClient.connect(live.port, await login(live.port, agent));
+    await joining;
+    client.ws.terminate();
+    await client.closed;
+    await new Promise((r) => setTimeout(r, 100)); // the server's teardown has run
+    release();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await presence.isOnline(`agent:${agent.id}`)).toBe(false);
+    expect(await presence.onlineAgents('support')).not.toContain(agent.id);
   });
 });
 
