@@ -124,11 +124,12 @@ export function compileDateTime(rule: DateTimeRule): (value: unknown) => string 
       if (typeof value === 'number' || (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value))) return fromNumber(value);
       throw bad(`cannot read ${show(value)} as epoch ${format === 'x' ? 'milliseconds' : 'seconds'}`);
     }
-    if (typeof value === 'number') {
-      throw bad(`${show(value)} is a number: give format: x (epoch milliseconds) or X (epoch seconds)`);
+    // A text format reads a number by its digits (a legacy NUMBER(8) date: 19900514 with yyyyMMdd).
+    if (typeof value === 'number' && !(parser && Number.isSafeInteger(value))) {
+      throw bad(`${show(value)} is a number: give format: x (epoch milliseconds) or X (epoch seconds)${parser ? '' : ', or a format its digits are written in (yyyyMMdd)'}`);
     }
-    if (typeof value !== 'string') throw bad(`expected a ${output} as text, received ${show(value)}`);
-    const text = value.trim();
+    if (typeof value !== 'string' && typeof value !== 'number') throw bad(`expected a ${output} as text, received ${show(value)}`);
+    const text = String(value).trim();
     if (parser) {
       const dt = DateTime.fromFormatParser(text, parser, { ...LOCALE, zone, setZone: true });
       // Text that is no date at all is told so, not asked for a zone.

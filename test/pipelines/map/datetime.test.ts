@@ -29,4 +29,12 @@ describe('datetime refusals name the real problem', () => {
     expect(refusal({ output: 'date' }, '2022-10-22')).toBe('accepted 2022-10-22');
     expect(refusal({ output: 'datetime', timezone: 'Asia/Shanghai' }, '2022-10-22 05:42:59')).toBe('accepted 2022-10-21T21:42:59.000Z');
   });
+
+  it('reads a whole number by its digits with a text format (a NUMBER(8) date); without one, says which formats read numbers', () => {
+    expect(refusal({ output: 'date', format: 'yyyyMMdd' }, 19900514)).toBe('accepted 1990-05-14');
+    expect(refusal({ output: 'datetime', format: 'yyyyMMddHHmmss', timezone: 'Asia/Shanghai' }, 20221022054259)).toBe('accepted 2022-10-21T21:42:59.000Z');
+    expect(refusal({ output: 'date', format: 'yyyyMMdd' }, 19901314)).toMatch(/^MAP_BAD_VALUE: cannot read 19901314 as a date \(format yyyyMMdd\)/);
+    expect(refusal({ output: 'date', format: 'yyyyMMdd' }, 1990.5)).toBe('MAP_BAD_VALUE: 1990.5 is a number: give format: x (epoch milliseconds) or X (epoch seconds)');
+    expect(refusal({ output: 'date' }, 19900514)).toBe('MAP_BAD_VALUE: 19900514 is a number: give format: x (epoch milliseconds) or X (epoch seconds), or a format its digits are written in (yyyyMMdd)');
+  });
 });
