@@ -9,6 +9,7 @@ import type { MappingField } from '../../config/mapping-schema.js';
 import type { TargetName } from '../model.js';
 import { isPhoneRegion, normalizeEmail, normalizePhone, type CountryCode } from '../normalize.js';
 import type { FieldOrigin } from '../types.js';
+import { sha256Json } from './canonical-json.js';
 import { compileExpression, type CompileOptions, type Expr } from './expression.js';
 import { compileField, type Converter, type FieldRule } from './helpers.js';
 import { targetFields, type AttributeDecl } from './target-fields.js';
@@ -92,6 +93,26 @@ function fieldParts(def: DeepReadonly<MappingField>): { text: string | undefined
  * @throws JunctionError when the mapping does not fit the config (loadConfig reports these
  * with positions first; this only guards mappings built by hand).
  */
+/**
+ * The mapping's version (`file@hash` of its data) made to cover the config it is compiled
+ * with too: the default region (phones), the normalization and blocked values of the identity
+ * kinds it writes, and the types of the attributes it fills. A record whose source did not
+ * change is skipped while its version stays the same, so a value newly `blocked` (or another
+ * region) must give a new version to reach it.
+ */
+function configuredVersion(version: string, mapping: DeepReadonly<LoadedMapping>['mapping'], config: MapConfig): string {
+  const at = version.lastIndexOf('@');
+  const kinds = Object.fromEntries(
+    [...new Set(mapping.identity.map((i) => i.kind))].sort().map((kind) => {
+      const rule = config.identity.kinds[kind];
+      return [kind, rule ? { normalize: rule.normalize, blocked: [...rule.blocked] } : null];
+    }),
+  );
+  const attributes = Object.fromEntries(Object.keys(mapping.fields).sort().flatMap((f) => (config.attributes && Object.hasOwn(config.attributes, f) ? [[f, config.attributes[f]!.type]] : [])));
+  const uses = { mapping: version.slice(at + 1), region: config.identity.default_region, kinds, attributes };
+  return `${version.slice(0, at)}@${sha256Json(uses).slice(0, 12)}`;
+}
+
 export function compileMapping(loaded: DeepReadonly<LoadedMapping>, config: MapConfig, options: CompileOptions = {}): CompiledMapping {
   const { mapping, info } = loaded;
   const where = { file: info.file };
@@ -128,7 +149,7 @@ export function compileMapping(loaded: DeepReadonly<LoadedMapping>, config: MapC
     stream: mapping.stream,
     target: mapping.target,
     file: info.file,
-    version: info.version,
+    version: configuredVersion(info.version, mapping, config),
     key: compileExpression(mapping.key, options),
     fields,
     identities,

@@ -7,8 +7,10 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SourceRecord } from '../../../connectors/types.js';
 import { canonicalJson, sha256Json } from '../../../pipelines/map/canonical-json.js';
+import { compileMapping } from '../../../pipelines/map/compile.js';
 import { mapBatch, mapRecord } from '../../../pipelines/map/map-batch.js';
-import { compileYaml, mappingYaml, yaml } from './fixture.js';
+import { load } from '../../config/yaml-fixtures.js';
+import { CONFIG, compileYaml, mappingYaml, yaml } from './fixture.js';
 
 const CUSTOMER = mappingYaml(
   'customer',
@@ -189,6 +191,26 @@ describe('payload hash and mapping version', () => {
     expect(v1).toMatch(/^m\.yaml@[0-9a-f]{12}$/);
     expect((await compileYaml(`# a comment\n${base}`)).version).toBe(v1);
     expect((await compileYaml(base.replace('name: n', 'name: m'))).version).not.toBe(v1);
+  });
+
+  it('changes with the config the mapping is compiled with: a newly blocked value, the region, an attribute type', async () => {
+    const text = mappingYaml('customer', 'name: n\npoints: p', 'identity:\n  - { kind: phone, value: tel }\n');
+    const { config, errors } = await load({ 'junction.yaml': CONFIG, 'm.yaml': text });
+    expect(errors).toEqual([]);
+    const loaded = config!.mappings[0]!;
+    const v1 = compileMapping(loaded, config!).version;
+    expect(v1).toMatch(/^m\.yaml@[0-9a-f]{12}$/);
+    const phone = config!.identity.kinds.phone!;
+    const variants = [
+      { ...config!, identity: { ...config!.identity, kinds: { ...config!.identity.kinds, phone: { ...phone, blocked: [...phone.blocked, '13912345678'] } } } },
+      { ...config!, identity: { ...config!.identity, default_region: 'HK' } },
+      { ...config!, attributes: { ...config!.attributes, points: { type: 'decimal' } } },
+    ];
+    for (const v of variants) expect(compileMapping(loaded, v).version).not.toBe(v1);
+    // A kind the mapping does not write changes nothing.
+    const email = config!.identity.kinds.email!;
+    const other = { ...config!, identity: { ...config!.identity, kinds: { ...config!.identity.kinds, email: { ...email, blocked: ['x@y.cn'] } } } };
+    expect(compileMapping(loaded, other).version).toBe(v1);
   });
 });
 
