@@ -342,8 +342,16 @@ export class SocketSession implements ConversationsHost {
       if (claims.kind === 'agent' && this.principal.kind === 'agent' && claims.agentId === this.principal.agentId && !(await this.agentStillValid())) return;
       throw new JunctionError('GW_TOKEN_INVALID', 'the token is for another principal, team or customer; reconnect with it');
     }
-    // The renewed token's epoch decides from now on (a fresh login after a revocation carries the new one).
-    if (claims.kind === 'agent') this.tokenEpoch = tokenEpochOf(claims);
+    // The renewed token's epoch decides from now on (a fresh login after a revocation carries
+    // the new one); a token revoked since, sent over a login that is not (a stale tab's), is
+    // refused and changes nothing.
+    if (claims.kind === 'agent') {
+      const epoch = tokenEpochOf(claims);
+      const agent = epoch === this.tokenEpoch ? null : await getAgent(this.ctx.pool, claims.agentId);
+      const revoked = agent && !agent.disabled ? revokedLogin(agent, epoch) : null;
+      if (revoked && agent && !revokedLogin(agent, this.tokenEpoch)) throw new JunctionError('GW_TOKEN_INVALID', revoked);
+      this.tokenEpoch = epoch;
+    }
     if (!(await this.agentStillValid())) return;
     this.tokenExpiresAt = Math.max(this.tokenExpiresAt, claims.exp * 1000);
     this.send({ type: 'auth', expiresAt: new Date(this.tokenExpiresAt).toISOString(), expiresIn: secondsLeft(this.tokenExpiresAt) });

@@ -51,6 +51,20 @@ it("a new password ends the earlier logins: the kick closes the socket with 4401
   expect((await http(gw.port, 'GET', '/api/agents', undefined, bearer(fresh))).status).toBe(200);
 });
 
+it('a renewal with a token revoked since is refused over a current login, and the socket goes on', async () => {
+  const agent = await makeAgent(env);
+  const old = await login(gw.port, agent);
+  await setAgentPassword(env.db.pool, agent.email, 'a-third-new-password');
+  const current = await login(gw.port, { email: agent.email, password: 'a-third-new-password' });
+  const { client } = await TestClient.connect(gw.port, current);
+  client.send({ type: 'auth', token: old }); // a stale tab's token
+  expect(await client.next((f) => f.type === 'error')).toMatchObject({ code: 'GW_TOKEN_INVALID' });
+  client.send({ type: 'auth', token: current });
+  expect(await client.next((f) => f.type === 'auth')).toMatchObject({ type: 'auth' });
+  expect(client.ws.readyState).toBe(client.ws.OPEN);
+  client.close();
+});
+
 it('a socket that missed the kick is closed with 4401 at its next token renewal', async () => {
   const agent = await makeAgent(env);
   const old = await login(gw.port, agent);
