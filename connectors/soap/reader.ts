@@ -163,7 +163,7 @@ export async function* readSoapStream(
   const checkProgress = progressCheck(stream, options, fields.cursor !== undefined, position);
 
   for await (const page of pages(stream, checkpoint, options, firstCallFromStart(stream, checkpoint, options, call))) {
-    const records = recordsAt(page.result, stream.record_path, from);
+    const records = page.records ?? recordsAt(page.result, stream.record_path, from);
     // An empty page ends token paging whatever its token says, as in the REST reader: some
     // services hand out a fresh token past the last page, and would be paged forever.
     if (page.kind === 'token' && records.length === 0) break;
@@ -240,6 +240,8 @@ function isScalar(value: unknown): value is string | number {
 interface Page {
   kind: 'token' | 'window' | 'single';
   result: unknown;
+  /** The result's records, when the pager already read them (a window with `max`). */
+  records?: SourceRecord[];
 }
 
 async function* pages(stream: SoapStreamOptions, checkpoint: Checkpoint | null, options: StreamReadOptions, call: OperationCall): AsyncGenerator<Page> {
@@ -306,7 +308,9 @@ async function* windows(
     while (todo.length > 0) {
       const [from_, fromText, to] = todo.pop()!;
       const result = await ask(fromText, to);
-      const count = page.max === undefined ? 0 : recordsAt(result, stream.record_path, from).length;
+      // Read here only to count them with `max`; the reader then takes them as they are.
+      const records = page.max === undefined ? undefined : recordsAt(result, stream.record_path, from);
+      const count = records?.length ?? 0;
       if (page.max !== undefined && count >= page.max) {
         // Halves on whole seconds (services take xsd:dateTime at least to the second).
         const mid = from_ + Math.max(MIN_WINDOW_MS, Math.floor((to - from_) / 2 / MIN_WINDOW_MS) * MIN_WINDOW_MS);
@@ -320,7 +324,7 @@ async function* windows(
         todo.push([mid, formatInstant(mid), to], [from_, fromText, mid]);
         continue;
       }
-      yield { kind: 'window', result };
+      yield { kind: 'window', result, records };
     }
     since = until;
     sinceText = formatInstant(until);

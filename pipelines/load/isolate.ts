@@ -1,7 +1,8 @@
 /**
  * A batch PostgreSQL refuses for its data (SQLSTATE class 22, a data exception, 23, an
- * integrity constraint, or 54, a program limit such as a value too large for its index) is loaded again in halves, each under a savepoint, in the same
- * transaction; a refused half is halved again, down to the records PostgreSQL refuses alone.
+ * integrity constraint, or 54, a program limit such as a value too large for its index) is
+ * loaded again in halves, each under a savepoint, in the same transaction; a refused half is
+ * halved again, down to the records PostgreSQL refuses alone.
  * Those become dead letters (ID_LOAD_REFUSED, with their key and the server's reason) and the
  * rest load with the batch's checkpoint. Without it one value the load gate (values.ts) did
  * not foresee failed the batch on every run, and no record after it ever loaded. Halving

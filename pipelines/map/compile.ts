@@ -89,11 +89,6 @@ function fieldParts(def: DeepReadonly<MappingField>): { text: string | undefined
 }
 
 /**
- * Compiles a loaded mapping against the config's identity rules.
- * @throws JunctionError when the mapping does not fit the config (loadConfig reports these
- * with positions first; this only guards mappings built by hand).
- */
-/**
  * The mapping's version (`file@hash` of its data) made to cover the config it is compiled
  * with too: the default region (phones), the normalization and blocked values of the identity
  * kinds it writes, and the types of the attributes it fills. A record whose source did not
@@ -113,6 +108,11 @@ function configuredVersion(version: string, mapping: DeepReadonly<LoadedMapping>
   return `${version.slice(0, at)}@${sha256Json(uses).slice(0, 12)}`;
 }
 
+/**
+ * Compiles a loaded mapping against the config's identity rules.
+ * @throws JunctionError when the mapping does not fit the config (loadConfig reports these
+ * with positions first; this only guards mappings built by hand).
+ */
 export function compileMapping(loaded: DeepReadonly<LoadedMapping>, config: MapConfig, options: CompileOptions = {}): CompiledMapping {
   const { mapping, info } = loaded;
   const where = { file: info.file };
