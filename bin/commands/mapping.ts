@@ -53,8 +53,9 @@ export function previewRow(raw: SourceRecord, outcome: MapOutcome, rules: Resolv
     const refused = checkValues([outcome.record], rules).failures[0];
     return { sourceKey, source: raw, mapped: fields, identities, error: refused ? { code: refused.code, message: refused.message } : null };
   }
-  const { sourceKey, code, message } = outcome.failure;
-  return { sourceKey, source: raw, mapped: null, identities: [], error: { code, message } };
+  // The failure's copy of the record: the record itself, or, nested too deep to print, its cut copy.
+  const { sourceKey, code, message, raw: source } = outcome.failure;
+  return { sourceKey, source, mapped: null, identities: [], error: { code, message } };
 }
 
 const indent = (text: string) => text.replace(/^/gm, '    ');

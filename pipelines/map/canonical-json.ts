@@ -4,17 +4,33 @@
  * same content hash the same whatever order the source returned their fields in.
  */
 import crypto from 'node:crypto';
+import { JunctionError } from '../../config/errors.js';
+
+/**
+ * How deep a record may nest (the record itself is level 1): MongoDB's own limit for a
+ * document. No customer, order or ticket comes near it; a record past it is broken or
+ * hostile, and walking it recursively would exhaust the stack (JSON.stringify does at
+ * ~5,000 levels), failing the whole batch on every run instead of that one record.
+ */
+export const MAX_RECORD_DEPTH = 100;
+
+/** What a container past {@link MAX_RECORD_DEPTH} becomes in {@link cutDeep}'s copy. */
+export const CUT_MARKER = '$junction_cut';
 
 /**
  * JSON text with every object's keys in code-unit order. Hand-written rather than
  * `JSON.stringify` with a sorting replacer: that one allocates a sorted copy of every object
  * (it runs on each record of every batch). `undefined` members are left out, as JSON does.
+ * @throws JunctionError MAP_RECORD_TOO_DEEP when objects and arrays nest deeper than {@link MAX_RECORD_DEPTH}
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (++depth > MAX_RECORD_DEPTH) {
+    throw new JunctionError('MAP_RECORD_TOO_DEEP', `nested deeper than ${MAX_RECORD_DEPTH} levels`);
+  }
   if (Array.isArray(value)) {
     let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i], depth);
     return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
@@ -24,7 +40,7 @@ export function canonicalJson(value: unknown): string {
   for (const key of keys) {
     const member = obj[key];
     if (member === undefined || typeof member === 'function') continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member, depth)}`;
     first = false;
   }
   return `${out}}`;
@@ -34,4 +50,36 @@ export function canonicalJson(value: unknown): string {
 export function sha256Json(value: unknown): string {
   // The one-shot crypto.hash skips the Hash object: ~0.7 µs instead of ~1.7 µs per record.
   return crypto.hash('sha256', canonicalJson(value), 'hex');
+}
+
+/**
+ * A copy of `value` down to {@link MAX_RECORD_DEPTH} levels, each container below that
+ * replaced by `{ "$junction_cut": "…" }`: what a dead letter keeps of a record too deep to
+ * store. The marker is itself one level too deep, so a replay of the letter fails the same
+ * way instead of loading the cut copy as if it were the record. Iterative: `value` may be
+ * nested far deeper than the stack allows.
+ */
+export function cutDeep(value: unknown): unknown {
+  const marker = { [CUT_MARKER]: `nested deeper than ${MAX_RECORD_DEPTH} levels; cut here` };
+  const copyOf = (v: unknown): unknown => (v === null || typeof v !== 'object' ? v : Array.isArray(v) ? [] : {});
+  const root = copyOf(value);
+  const work: { from: object; to: Record<string, unknown> | unknown[]; depth: number }[] = [];
+  if (root !== value) work.push({ from: value as object, to: root as Record<string, unknown>, depth: 1 });
+  for (let item = work.pop(); item; item = work.pop()) {
+    const { from, to, depth } = item;
+    for (const [key, member] of Object.entries(from)) {
+      if (member === undefined || typeof member === 'function') {
+        if (Array.isArray(to)) to.push(null); // as JSON writes it
+        continue;
+      }
+      let copy = copyOf(member);
+      if (copy !== member) {
+        if (depth >= MAX_RECORD_DEPTH) copy = marker;
+        else work.push({ from: member as object, to: copy as Record<string, unknown>, depth: depth + 1 });
+      }
+      if (Array.isArray(to)) to.push(copy);
+      else to[key] = copy;
+    }
+  }
+  return root;
 }

@@ -9,7 +9,7 @@ import { setImmediate } from 'node:timers/promises';
 import { isJunctionError, type ErrorCode } from '../../config/errors.js';
 import type { SourceRecord } from '../../connectors/types.js';
 import type { IdentityKey, MappedRecord, MapResult, RecordFailure } from '../types.js';
-import { sha256Json } from './canonical-json.js';
+import { cutDeep, sha256Json } from './canonical-json.js';
 import type { CompiledMapping } from './compile.js';
 import { NEEDS_JSONATA, type Expr } from './expression.js';
 
@@ -66,7 +66,7 @@ function describe(err: unknown): string {
 }
 
 /** Builds the mapped record from the slots' values (everything after evaluation is synchronous). */
-function finish(m: CompiledMapping, raw: SourceRecord, values: unknown[]): MapOutcome {
+function finish(m: CompiledMapping, raw: SourceRecord, payloadHash: string, values: unknown[]): MapOutcome {
   const sourceKey = keyText(values[0]);
   if (sourceKey === null) {
     return failure(m, raw, null, 'MAP_MISSING_KEY', `${m.file}:${m.lines.key} key: ${m.key.text} gives ${JSON.stringify(values[0]) ?? 'nothing'}, not a key`);
@@ -106,7 +106,7 @@ function finish(m: CompiledMapping, raw: SourceRecord, values: unknown[]): MapOu
       sourceKey,
       fields,
       identities,
-      payloadHash: sha256Json(raw),
+      payloadHash,
       raw,
       origins: m.origins,
       mappingVersion: m.version,
@@ -114,7 +114,7 @@ function finish(m: CompiledMapping, raw: SourceRecord, values: unknown[]): MapOu
   };
 }
 
-async function evaluateRest(m: CompiledMapping, raw: SourceRecord, values: unknown[], pending: number[]): Promise<MapOutcome> {
+async function evaluateRest(m: CompiledMapping, raw: SourceRecord, payloadHash: string, values: unknown[], pending: number[]): Promise<MapOutcome> {
   const slots = slotsOf(m);
   for (const i of pending) {
     const slot = slots[i]!;
@@ -125,7 +125,22 @@ async function evaluateRest(m: CompiledMapping, raw: SourceRecord, values: unkno
       return failure(m, raw, sourceKey, 'MAP_EVAL_FAILED', `${m.file}:${slot.line} ${slot.label}: ${slot.expr!.text}: ${describe(err)}`);
     }
   }
-  return finish(m, raw, values);
+  return finish(m, raw, payloadHash, values);
+}
+
+/**
+ * The record's payload hash, or its failure when it nests too deep to hash (or to store, or
+ * to give to JSONata): hashed before anything else reads it.
+ */
+function hashOf(m: CompiledMapping, raw: SourceRecord): string | MapOutcome {
+  try {
+    return sha256Json(raw);
+  } catch (err) {
+    if (!isJunctionError(err) || err.code !== 'MAP_RECORD_TOO_DEEP') throw err;
+    // A direct read of the key is safe at any depth (NEEDS_JSONATA is no key text); JSONata is not.
+    const key = m.key.get ? keyText(m.key.get(raw)) : null;
+    return failure(m, cutDeep(raw) as SourceRecord, key, err.code, `${m.file}: the record is ${err.message}; its first levels are kept`);
+  }
 }
 
 /**
@@ -133,6 +148,8 @@ async function evaluateRest(m: CompiledMapping, raw: SourceRecord, values: unkno
  * promise (JSONata).
  */
 export function mapRecord(m: CompiledMapping, raw: SourceRecord): MapOutcome | Promise<MapOutcome> {
+  const payloadHash = hashOf(m, raw);
+  if (typeof payloadHash !== 'string') return payloadHash;
   const slots = slotsOf(m);
   const values = new Array<unknown>(slots.length);
   let pending: number[] | undefined;
@@ -143,7 +160,7 @@ export function mapRecord(m: CompiledMapping, raw: SourceRecord): MapOutcome | P
     if (value === NEEDS_JSONATA) (pending ??= []).push(i);
     else values[i] = value;
   }
-  return pending ? evaluateRest(m, raw, values, pending) : finish(m, raw, values);
+  return pending ? evaluateRest(m, raw, payloadHash, values, pending) : finish(m, raw, payloadHash, values);
 }
 
 /**

@@ -49,5 +49,12 @@ describe('junction mapping preview', () => {
       message:
         'key is 2500 bytes long, over the 2000 a key or identity value may have (it is indexed); identity shop_account is 2500 bytes long, over the 2000 a key or identity value may have (it is indexed)',
     });
+    // Nested too deep to print whole (JSON.stringify throws at a few thousand levels): shown cut.
+    let deep: unknown = 'x';
+    for (let i = 0; i < 20_000; i++) deep = { d: deep };
+    const tooDeep = { ...account, extra: deep };
+    const row = previewRow(tooDeep, await mapRecord(compiled, tooDeep), rules);
+    expect(row).toMatchObject({ sourceKey: '7', error: { code: 'MAP_RECORD_TOO_DEEP' } });
+    expect(JSON.stringify(row.source)).toContain('"$junction_cut"');
   });
 });

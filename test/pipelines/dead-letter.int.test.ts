@@ -3,6 +3,7 @@
  * UTF-16 surrogate (a JSON source that cut a string inside an emoji): PostgreSQL text and
  * jsonb cannot store them, yet the letter must be written (the batch goes on), keep the
  * payload exactly as the source sent it, be shown by `junction dlq show`, and replay.
+ * And records nested too deep to hash or store: they fail alone and are kept cut.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
@@ -11,6 +12,7 @@ import { getDeadLetter } from '../../jobs/dead-letters.js';
 import { NUL_WRAPPER, payloadOf, storedPayload, writeDeadLetters } from '../../pipelines/dead-letter.js';
 import { applyIsolating } from '../../pipelines/load/isolate.js';
 import { nulPath, surrogatePath } from '../../pipelines/load/values.js';
+import { canonicalJson, cutDeep, CUT_MARKER } from '../../pipelines/map/canonical-json.js';
 import { compileMapping } from '../../pipelines/map/compile.js';
 import { mapBatch } from '../../pipelines/map/map-batch.js';
 import { replayDeadLetters } from '../../pipelines/replay.js';
@@ -102,6 +104,59 @@ describe('dead letters of payloads with a lone surrogate', () => {
     expect(loaded.rows).toEqual([{ status: 'pending' }]);
     expect((await getDeadLetter(db.pool, Number(rows[1]!.id)))!.payload).toEqual(page[2]);
   }, 60_000);
+});
+
+describe('dead letters of records nested too deep', () => {
+  const dir = tempDir('dead-letter-deep');
+  const order = (no: string, extra: object = {}) => ({
+    order_no: no, customer_email: `${no.toLowerCase()}@example.com`, status: 'PAID', total: '1.00', created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z', ...extra,
+  });
+  const nest = (levels: number): unknown => {
+    let v: unknown = 'bottom';
+    for (let i = 0; i < levels; i++) v = i % 2 ? [v] : { a: v };
+    return v;
+  };
+
+  it('a record 10,000 levels deep fails alone (MAP_RECORD_TOO_DEEP), is stored cut, and fails the same way on replay', async () => {
+    const config = await loadConfig(writeSyncConfig(dir, { sourceUrl: 'postgres://x:y@127.0.0.1:1/none' }));
+    const compiled = compileMapping(config.mappings[0]!, config);
+    // 99 levels under the record itself: 100 in all, the most a record may have.
+    const page = [order('D1', { note: nest(99) }), order('D2', { note: nest(10_000) }), order('D3')];
+    const mapped = await mapBatch(compiled, SOURCE, STREAM, page);
+    expect(mapped.records.map((r) => r.sourceKey)).toEqual(['D1', 'D3']);
+    expect(mapped.failures.map((f) => [f.sourceKey, f.code])).toEqual([['D2', 'MAP_RECORD_TOO_DEEP']]);
+    expect(mapped.failures[0]!.message).toContain('nested deeper than 100 levels');
+    await inTx(db.pool, async (tx) => {
+      expect((await applyIsolating(tx, mapped.records, resolveRules(config))).loaded).toBe(2);
+      await writeDeadLetters(tx, null, mapped.failures);
+    });
+
+    const { rows } = await db.pool.query<{ id: string }>(
+      `SELECT id FROM hub.dead_letter WHERE source = $1 AND error_code = 'MAP_RECORD_TOO_DEEP'`, [SOURCE]);
+    expect(rows).toHaveLength(1);
+    const letter = await getDeadLetter(db.pool, Number(rows[0]!.id));
+    const payload = letter!.payload as Record<string, unknown>;
+    expect(payload.order_no).toBe('D2');
+    let level: unknown = payload.note;
+    let depth = 2; // of `level`: the record is level 1
+    while (level !== null && typeof level === 'object' && !(CUT_MARKER in level)) {
+      level = Array.isArray(level) ? level[0] : (level as { a: unknown }).a;
+      depth++;
+    }
+    expect(depth).toBe(101); // the record, 99 kept levels of note, then the marker in the rest's place
+    expect(() => canonicalJson(payload)).toThrow(expect.objectContaining({ code: 'MAP_RECORD_TOO_DEEP' }));
+
+    const replay = await replayDeadLetters({ config, pool: db.pool, log: silentLogger, filter: { source: SOURCE, ids: [Number(rows[0]!.id)] } });
+    expect(replay).toMatchObject({ selected: 1, loaded: 0, failedAgain: 1 });
+    const again = await db.pool.query('SELECT error_code FROM hub.dead_letter WHERE id = $1', [rows[0]!.id]);
+    expect(again.rows).toEqual([{ error_code: 'MAP_RECORD_TOO_DEEP' }]);
+  }, 60_000);
+
+  it('cutDeep keeps a shallow record whole, holes in arrays as JSON writes them', () => {
+    const raw = { a: [1, undefined, { b: 'x' }], c: null, d: undefined };
+    expect(cutDeep(raw)).toEqual(JSON.parse(JSON.stringify(raw)));
+    expect(JSON.stringify(cutDeep(raw))).toBe(JSON.stringify(raw));
+  });
 });
 
 describe('surrogatePath', () => {
