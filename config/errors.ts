@@ -33,7 +33,7 @@ export const ERROR_CODES = {
   MAP_EVAL_FAILED: 'an expression threw while mapping a record (the record fails, the batch goes on)',
   MAP_BAD_VALUE: "a record's value that the field's helpers cannot convert (unparsable datetime, bad number, unmapped enum value)",
   MAP_MISSING_KEY: "a record whose key expression gives no value",
-  MAP_RECORD_TOO_DEEP: 'a source record nested deeper than 100 levels (broken or hostile); dead-lettered with its first 100 levels',
+  MAP_RECORD_TOO_DEEP: 'a source record nested deeper than 64 levels (broken or hostile): connectors cut it there, and the map stage dead-letters it with what was kept',
   // identity resolution and the unified view
   ID_LOAD_REFUSED: "a record PostgreSQL refused (SQLSTATE class 22 or 23) when its batch was loaded again in halves down to single records; the record is a dead letter, the batch goes on",
   ID_INVALID_VALUE: 'a mapped value that does not fit its unified column (type, enum, field unknown to the model); the record fails, the batch goes on',

@@ -12,12 +12,26 @@ export function isoDate(date: Date): string | null {
 }
 
 /**
- * Arrays and objects nested deeper than this (the record itself being level 1) are refused
- * with CONN_BAD_RESPONSE; the REST connector puts the same limit on response bodies
- * (rest/decode.ts). Cutting the value to null instead would lose data without a trace, and
- * serialising it later fails with a bare RangeError at some depth.
+ * Arrays and objects nested deeper than this (the record itself being level 1) are never
+ * handed out whole: serialising them later fails with a bare RangeError at some depth. A
+ * record a stream reads is cut there ({@link CUT_MARKER}), so that the map stage
+ * dead-letters that one record (MAP_RECORD_TOO_DEEP) and the page goes on; any other value
+ * (a lookup's answer, a cursor) is refused with CONN_BAD_RESPONSE. The REST connector puts
+ * the same limit on whole response bodies (rest/decode.ts), which it refuses before parsing.
  */
 export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The one key of what stands in for a value cut at {@link MAX_JSON_DEPTH}. The stand-in is
+ * itself a level too deep, so the record fails the map stage's depth check instead of
+ * loading with the stand-in as data, now or on a dead letter's replay.
+ */
+export const CUT_MARKER = '$junction_cut';
+
+/** What a value past {@link MAX_JSON_DEPTH} becomes in a record that is cut. */
+export function cutStandIn(): { [CUT_MARKER]: string } {
+  return { [CUT_MARKER]: `nested deeper than ${MAX_JSON_DEPTH} levels; cut here` };
+}
 
 /**
  * A number in JSON text that a JS number may not hold exactly: 16 digits or more (a decimal
@@ -48,10 +62,11 @@ interface BsonLike {
 
 /**
  * One value to JSON. Unknown objects keep their own `toJSON`, else their fields. `depth` is
- * how many arrays or objects already enclose `value`. Throws CONN_BAD_RESPONSE (without
- * `where`: callers that know the source and record add it) past {@link MAX_JSON_DEPTH}.
+ * how many arrays or objects already enclose `value`. Past {@link MAX_JSON_DEPTH}: with `cut`,
+ * the {@link cutStandIn}; else throws CONN_BAD_RESPONSE (without `where`: callers that know
+ * the source and record add it).
  */
-export function toJsonValue(value: unknown, depth = 0): JsonValue {
+export function toJsonValue(value: unknown, depth = 0, cut = false): JsonValue {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
     case 'string':
@@ -86,18 +101,19 @@ export function toJsonValue(value: unknown, depth = 0): JsonValue {
       break;
   }
   if (depth >= MAX_JSON_DEPTH) {
+    if (cut) return cutStandIn();
     throw new JunctionError('CONN_BAD_RESPONSE', `a value is nested deeper than ${MAX_JSON_DEPTH} levels`, { details: { maxDepth: MAX_JSON_DEPTH } });
   }
-  if (Array.isArray(value)) return value.map((v) => toJsonValue(v, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => toJsonValue(v, depth + 1, cut));
   const out: { [key: string]: JsonValue } = {};
-  for (const [k, v] of Object.entries(value)) out[k] = toJsonValue(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = toJsonValue(v, depth + 1, cut);
   return out;
 }
 
-/** A driver row to a {@link SourceRecord}. */
+/** A driver row to a {@link SourceRecord}, cut where it nests too deep. */
 export function toRecord(row: Record<string, unknown>): SourceRecord {
   const out: SourceRecord = {};
   // The row is the first level: its fields sit inside it.
-  for (const [k, v] of Object.entries(row)) out[k] = toJsonValue(v, 1);
+  for (const [k, v] of Object.entries(row)) out[k] = toJsonValue(v, 1, true);
   return out;
 }

@@ -194,7 +194,8 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
   const jsonRow = (row: Record<string, unknown>): SourceRecord => {
     for (const key in row) {
       const v = row[key];
-      if ((typeof v === 'object' && v !== null) || (typeof v === 'number' && !Number.isFinite(v))) row[key] = toJsonValue(v);
+      // A field sits inside the row (level 1); nesting past the limit is cut, as in toRecord.
+      if ((typeof v === 'object' && v !== null) || (typeof v === 'number' && !Number.isFinite(v))) row[key] = toJsonValue(v, 1, true);
     }
     return row as SourceRecord;
   };

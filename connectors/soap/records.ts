@@ -73,13 +73,13 @@ function describe(from: RecordsFrom): string {
 }
 
 /**
- * `item` as plain JSON. A value nested too deep fails the read like any other record the
- * connector cannot hand out (not a record, no key), naming the record's key when it has one:
- * the pipeline has no per-record path for extract failures, so the stream stops at it.
+ * `item` as plain JSON. A stream's record nested too deep is cut (the map stage dead-letters
+ * it, json.ts); a lookup's answer nested too deep fails the lookup, naming the record's key
+ * when it has one.
  */
 function plain(item: unknown, from: RecordsFrom, path: string): JsonValue {
   try {
-    return toJsonValue(item);
+    return toJsonValue(item, 0, from.stream !== undefined);
   } catch (err) {
     if (!(err instanceof JunctionError)) throw err;
     const key = from.key === undefined ? undefined : (item as Record<string, unknown> | null)?.[from.key];

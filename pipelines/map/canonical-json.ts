@@ -5,17 +5,17 @@
  */
 import crypto from 'node:crypto';
 import { JunctionError } from '../../config/errors.js';
+import { CUT_MARKER, cutStandIn, MAX_JSON_DEPTH } from '../../connectors/json.js';
+
+export { CUT_MARKER };
 
 /**
- * How deep a record may nest (the record itself is level 1): MongoDB's own limit for a
- * document. No customer, order or ticket comes near it; a record past it is broken or
- * hostile, and walking it recursively would exhaust the stack (JSON.stringify does at
- * ~5,000 levels), failing the whole batch on every run instead of that one record.
+ * How deep a record may nest (the record itself is level 1): the connectors' limit, past
+ * which they cut a record ({@link CUT_MARKER}). A record past it is broken or hostile;
+ * walking it recursively would exhaust the stack (JSON.stringify does at ~5,000 levels),
+ * failing the whole batch on every run instead of that one record.
  */
-export const MAX_RECORD_DEPTH = 100;
-
-/** What a container past {@link MAX_RECORD_DEPTH} becomes in {@link cutDeep}'s copy. */
-export const CUT_MARKER = '$junction_cut';
+export const MAX_RECORD_DEPTH = MAX_JSON_DEPTH;
 
 /**
  * JSON text with every object's keys in code-unit order. Hand-written rather than
@@ -54,13 +54,13 @@ export function sha256Json(value: unknown): string {
 
 /**
  * A copy of `value` down to {@link MAX_RECORD_DEPTH} levels, each container below that
- * replaced by `{ "$junction_cut": "…" }`: what a dead letter keeps of a record too deep to
- * store. The marker is itself one level too deep, so a replay of the letter fails the same
- * way instead of loading the cut copy as if it were the record. Iterative: `value` may be
- * nested far deeper than the stack allows.
+ * replaced by the connectors' stand-in (`{ "$junction_cut": "…" }`, itself one level too
+ * deep): what a dead letter keeps of a record too deep to store. Connectors already cut
+ * what they read; this is for records that come another way (a replayed letter, a test).
+ * Iterative: `value` may be nested far deeper than the stack allows.
  */
 export function cutDeep(value: unknown): unknown {
-  const marker = { [CUT_MARKER]: `nested deeper than ${MAX_RECORD_DEPTH} levels; cut here` };
+  const marker = cutStandIn();
   const copyOf = (v: unknown): unknown => (v === null || typeof v !== 'object' ? v : Array.isArray(v) ? [] : {});
   const root = copyOf(value);
   const work: { from: object; to: Record<string, unknown> | unknown[]; depth: number }[] = [];

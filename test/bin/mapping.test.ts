@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { previewRow } from '../../bin/commands/mapping.js';
+import type { JsonValue } from '../../connectors/types.js';
 import { PROJECT_ROOT } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { compileMapping } from '../../pipelines/map/compile.js';
@@ -50,7 +51,7 @@ describe('junction mapping preview', () => {
         'key is 2500 bytes long, over the 2000 a key or identity value may have (it is indexed); identity shop_account is 2500 bytes long, over the 2000 a key or identity value may have (it is indexed)',
     });
     // Nested too deep to print whole (JSON.stringify throws at a few thousand levels): shown cut.
-    let deep: unknown = 'x';
+    let deep: JsonValue = 'x';
     for (let i = 0; i < 20_000; i++) deep = { d: deep };
     const tooDeep = { ...account, extra: deep };
     const row = previewRow(tooDeep, await mapRecord(compiled, tooDeep), rules);

@@ -1,7 +1,10 @@
-/** Driver values to plain JSON: nesting past the limit is refused, never cut to null. */
+/**
+ * Driver values to plain JSON: nesting past the limit is refused, or, in a record a stream
+ * reads, cut with a stand-in that the map stage dead-letters; never cut to null.
+ */
 import { describe, expect, it } from 'vitest';
 import { JunctionError } from '../../config/errors.js';
-import { MAX_JSON_DEPTH, toJsonValue, toRecord } from '../../connectors/json.js';
+import { CUT_MARKER, MAX_JSON_DEPTH, toJsonValue, toRecord } from '../../connectors/json.js';
 import type { JsonValue } from '../../connectors/types.js';
 
 /** `levels` nested arrays or objects around 'v'. */
@@ -29,9 +32,18 @@ describe('toJsonValue nesting', () => {
     expect(err.details).toEqual({ maxDepth: MAX_JSON_DEPTH });
   });
 
-  it('toRecord counts the row as the first level, like a record read by toJsonValue', () => {
+  it('toRecord counts the row as the first level and cuts below the limit with a stand-in one level too deep', () => {
     expect(toRecord({ a: nested(MAX_JSON_DEPTH - 1) })).toEqual({ a: nested(MAX_JSON_DEPTH - 1) });
-    expect(thrown(() => toRecord({ a: nested(MAX_JSON_DEPTH) })).code).toBe('CONN_BAD_RESPONSE');
+    const cut = toRecord({ k: 1, a: nested(10_000, 'array') });
+    expect(cut.k).toBe(1);
+    let level: JsonValue = cut.a!;
+    let depth = 2;
+    while (Array.isArray(level)) {
+      level = level[0]!;
+      depth++;
+    }
+    expect(level).toEqual({ [CUT_MARKER]: `nested deeper than ${MAX_JSON_DEPTH} levels; cut here` });
+    expect(depth).toBe(MAX_JSON_DEPTH + 1);
   });
 
   it('dates, buffers and bigints at the deepest level are still leaves', () => {

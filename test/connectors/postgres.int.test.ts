@@ -16,6 +16,7 @@ import { loadConfig } from '../../config/load.js';
 import { silentLogger } from '../../config/log.js';
 import { pastEnd } from '../../connectors/cursor-value.js';
 import { createConnector } from '../../connectors/index.js';
+import { cutStandIn, MAX_JSON_DEPTH } from '../../connectors/json.js';
 import { spec as postgresSpec } from '../../connectors/postgres.js';
 import type { Batch, Checkpoint, Connector, SourceRecord } from '../../connectors/types.js';
 import { seedEstate } from '../../demo/seed/seed-estate.js';
@@ -320,12 +321,16 @@ describe('type conversion', () => {
     ]);
   });
 
-  it('refuses a json value nested past the depth limit with CONN_BAD_RESPONSE, also when a big number sends it to the lossless parser', async () => {
+  it('cuts a json value nested past the depth limit (the map stage dead-letters the row), also when a big number sends it to the lossless parser', async () => {
     // 5,000 levels: past the lossless parser's recursion (a bare RangeError), far past the limit.
     await db.query(`CREATE TABLE ${S}.json_deep (id int PRIMARY KEY, doc jsonb)`);
-    await db.query(`INSERT INTO ${S}.json_deep VALUES (1, $1)`, [`${'['.repeat(5000)}12345678901234567891${']'.repeat(5000)}`]);
+    await db.query(`INSERT INTO ${S}.json_deep VALUES (1, $1), (2, '[[7]]')`, [`${'['.repeat(5000)}12345678901234567891${']'.repeat(5000)}`]);
     const c = source('conn_test_pg_json_deep', { streams: { j: { table: `${S}.json_deep`, key: 'id' } } });
-    await expect(collect(c.read('j', null))).rejects.toMatchObject({ code: 'CONN_BAD_RESPONSE' });
+    const { records } = await collect(c.read('j', null));
+    expect(records[1]).toEqual({ id: 2, doc: [[7]] });
+    // The row is level 1, doc's arrays levels 2 to 64, then the stand-in.
+    const kept = `${'['.repeat(MAX_JSON_DEPTH - 1)}${JSON.stringify(cutStandIn())}${']'.repeat(MAX_JSON_DEPTH - 1)}`;
+    expect(JSON.stringify(records[0])).toBe(`{"id":1,"doc":${kept}}`);
   });
 
   it('treats timestamp without time zone as UTC unless a timezone is configured', async () => {

@@ -12,8 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../config/env.js';
 import { silentLogger } from '../../config/log.js';
 import { createConnector } from '../../connectors/index.js';
+import { CUT_MARKER } from '../../connectors/json.js';
 import { spec } from '../../connectors/soap.js';
 import type { Batch, Connector } from '../../connectors/types.js';
+import { canonicalJson } from '../../pipelines/map/canonical-json.js';
 import { errorOf } from '../helpers/errors.js';
 
 interface FakeService {
@@ -190,13 +192,14 @@ describe('soap connector lookup parameters', () => {
 });
 
 describe('soap connector responses', () => {
-  it('a stream record nested too deep fails the read with CONN_BAD_RESPONSE naming source, stream and key', async () => {
+  it('a stream record nested too deep is handed out cut (the map stage dead-letters it); the page goes on', async () => {
     const page = order('O1', '2025-01-01T00:00:00+08:00') + order('O2', '2025-01-02T00:00:00+08:00', `<lines>${deep(70)}</lines>`);
     const fake = await fakeService(() => envelope(`<ns1:listOrdersUpdatedSinceResponse><orders>${page}</orders></ns1:listOrdersUpdatedSinceResponse>`));
-    const err = await errorOf(readAll(connector(fake), 'orders'));
-    expect(err.code).toBe('CONN_BAD_RESPONSE');
-    expect(err.where).toEqual({ source: 'orders_soap_local', key: 'O2' });
-    expect(err.details).toMatchObject({ stream: 'orders', operation: 'listOrdersUpdatedSince', maxDepth: 64 });
+    const records = (await readAll(connector(fake), 'orders')).flatMap((b) => b.records);
+    expect(records.map((r) => r.orderNo)).toEqual(['O1', 'O2']);
+    expect(JSON.stringify(records[1])).toContain(`"${CUT_MARKER}":"nested deeper than 64 levels; cut here"`);
+    expect(() => canonicalJson(records[1])).toThrow(expect.objectContaining({ code: 'MAP_RECORD_TOO_DEEP' }));
+    expect(canonicalJson(records[0])).toContain('"O1"');
   });
 
   it('a lookup answer nested too deep is CONN_BAD_RESPONSE naming the lookup and source', async () => {

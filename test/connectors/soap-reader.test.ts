@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { JunctionError } from '../../config/errors.js';
-import { MAX_JSON_DEPTH } from '../../connectors/json.js';
+import { CUT_MARKER, MAX_JSON_DEPTH } from '../../connectors/json.js';
 import { MAX_STALE_PAGES, readSoapStream, type OperationCall, type SoapStreamOptions } from '../../connectors/soap/reader.js';
 import type { Checkpoint, JsonValue, SourceRecord } from '../../connectors/types.js';
 import { errorOf } from '../helpers/errors.js';
@@ -136,17 +136,17 @@ describe('readSoapStream errors about records', () => {
     expect(err.message).toBe('stream orders: listOrdersUpdatedSince response: item 1 at orders.order is not a record');
   });
 
-  it(`a record nested deeper than ${MAX_JSON_DEPTH} levels fails with CONN_BAD_RESPONSE naming its key, one at the limit is read whole`, async () => {
+  it(`a record nested deeper than ${MAX_JSON_DEPTH} levels is handed out cut there (map dead-letters it), one at the limit whole`, async () => {
     // The record is level 1; `lines: nested(n)` adds n objects, levels 2 to n + 1.
     const atLimit = { ...order('O-1', '2025-01-01T10:00:01Z'), lines: nested(MAX_JSON_DEPTH - 1) };
     expect(await read(SINGLE_STREAM, [[atLimit]])).toEqual([atLimit]);
 
-    const tooDeep = { ...order('O-2', '2025-01-01T10:00:02Z'), lines: nested(MAX_JSON_DEPTH) };
-    const err = await errorOf(read(SINGLE_STREAM, [[order('O-1', '2025-01-01T10:00:01Z'), tooDeep]]));
-    expect(err.code).toBe('CONN_BAD_RESPONSE');
-    expect(err.where).toEqual({ source: 'orders_soap', key: 'O-2' });
-    expect(err.details).toMatchObject({ stream: 'orders', operation: 'listOrdersUpdatedSince', maxDepth: MAX_JSON_DEPTH });
-    expect(err.format()).toMatch(/^orders_soap key=O-2: stream orders: .*nested deeper than 64 levels/);
+    const tooDeep = { ...order('O-2', '2025-01-01T10:00:02Z'), lines: nested(MAX_JSON_DEPTH + 500) };
+    const [first, cut] = await read(SINGLE_STREAM, [[order('O-1', '2025-01-01T10:00:01Z'), tooDeep]]);
+    expect(first).toEqual(order('O-1', '2025-01-01T10:00:01Z'));
+    const kept = { ...order('O-2', '2025-01-01T10:00:02Z'), lines: nested(MAX_JSON_DEPTH - 1) };
+    // The same shape down to the limit, the stand-in where the rest was.
+    expect(JSON.stringify(cut)).toBe(JSON.stringify(kept).replace('"v"', JSON.stringify({ [CUT_MARKER]: `nested deeper than ${MAX_JSON_DEPTH} levels; cut here` })));
   });
 });
 

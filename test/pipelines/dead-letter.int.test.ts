@@ -120,12 +120,12 @@ describe('dead letters of records nested too deep', () => {
   it('a record 10,000 levels deep fails alone (MAP_RECORD_TOO_DEEP), is stored cut, and fails the same way on replay', async () => {
     const config = await loadConfig(writeSyncConfig(dir, { sourceUrl: 'postgres://x:y@127.0.0.1:1/none' }));
     const compiled = compileMapping(config.mappings[0]!, config);
-    // 99 levels under the record itself: 100 in all, the most a record may have.
-    const page = [order('D1', { note: nest(99) }), order('D2', { note: nest(10_000) }), order('D3')];
+    // 63 levels under the record itself: 64 in all, the most a record may have.
+    const page = [order('D1', { note: nest(63) }), order('D2', { note: nest(10_000) }), order('D3')];
     const mapped = await mapBatch(compiled, SOURCE, STREAM, page);
     expect(mapped.records.map((r) => r.sourceKey)).toEqual(['D1', 'D3']);
     expect(mapped.failures.map((f) => [f.sourceKey, f.code])).toEqual([['D2', 'MAP_RECORD_TOO_DEEP']]);
-    expect(mapped.failures[0]!.message).toContain('nested deeper than 100 levels');
+    expect(mapped.failures[0]!.message).toContain('nested deeper than 64 levels');
     await inTx(db.pool, async (tx) => {
       expect((await applyIsolating(tx, mapped.records, resolveRules(config))).loaded).toBe(2);
       await writeDeadLetters(tx, null, mapped.failures);
@@ -143,7 +143,7 @@ describe('dead letters of records nested too deep', () => {
       level = Array.isArray(level) ? level[0] : (level as { a: unknown }).a;
       depth++;
     }
-    expect(depth).toBe(101); // the record, 99 kept levels of note, then the marker in the rest's place
+    expect(depth).toBe(65); // the record, 63 kept levels of note, then the marker in the rest's place
     expect(() => canonicalJson(payload)).toThrow(expect.objectContaining({ code: 'MAP_RECORD_TOO_DEEP' }));
 
     const replay = await replayDeadLetters({ config, pool: db.pool, log: silentLogger, filter: { source: SOURCE, ids: [Number(rows[0]!.id)] } });
