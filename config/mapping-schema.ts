@@ -14,10 +14,26 @@ const expression = () => z.string().min(1).describe('a JSONata expression over t
 const scalar = () =>
   z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'expected a string, number, boolean or null' });
 
+/**
+ * What a `from:` that YAML read as a boolean, number or null needs: a field named `true` or
+ * `null` is written in quotes, one named `12` in backticks inside them. Undefined (the standard message) for anything else.
+ */
+function yamlScalarHint(input: unknown): string | undefined {
+  if (input !== null && typeof input !== 'boolean' && typeof input !== 'number') return undefined;
+  const what = input === null ? 'null' : `a ${typeof input}`;
+  // A name starting with a digit needs backticks as well (a from: path's names start with a letter or _).
+  const quoted = typeof input === 'number' ? `"\`${String(input)}\`"` : `"${String(input)}"`;
+  return `expected a field path, received ${String(input)} (YAML reads it as ${what}): quote the name, from: ${quoted}`;
+}
+
 const fieldObject = z
   .strictObject({
     expr: expression().optional(),
-    from: z.string().min(1).optional().describe('a source field path (a.b, `Odd Name`), when no expression is needed'),
+    from: z
+      .string({ error: (iss) => yamlScalarHint(iss.input) })
+      .min(1)
+      .optional()
+      .describe('a source field path (a.b, `Odd Name`), when no expression is needed'),
     map: z
       .record(z.string(), scalar())
       .optional()

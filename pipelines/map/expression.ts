@@ -49,35 +49,44 @@ export class ExprSyntaxError extends Error {
   }
 }
 
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A name in a `from:` path without backticks: letters of any script, digits (not first), `_`. */
+const IDENT = /^[\p{L}\p{M}_][\p{L}\p{M}\p{N}_]*$/u;
 
 /**
- * The segments of a `from:` path: identifiers or backtick-quoted names joined by dots.
- * Words JSONata reserves (`true`, `and`) are field names here.
+ * The segments of a `from:` path (identifiers or backtick-quoted names joined by dots), or
+ * the index of the first segment that is neither. Words JSONata reserves (`true`, `and`)
+ * are field names here.
  */
-export function parsePath(text: string): string[] | undefined {
+function readPath(text: string): string[] | { at: number } {
   const segments: string[] = [];
   let i = 0;
   while (i <= text.length) {
+    const start = i;
     let segment: string;
     if (text[i] === '`') {
       const end = text.indexOf('`', i + 1);
-      if (end <= i + 1) return undefined;
+      if (end <= i + 1) return { at: start };
       segment = text.slice(i + 1, end);
       i = end + 1;
     } else {
       const dot = text.indexOf('.', i);
       const end = dot === -1 ? text.length : dot;
       segment = text.slice(i, end);
-      if (!IDENT.test(segment)) return undefined;
+      if (!IDENT.test(segment)) return { at: start };
       i = end;
     }
     segments.push(segment);
     if (i === text.length) return segments;
-    if (text[i] !== '.') return undefined;
+    if (text[i] !== '.') return { at: start };
     i += 1;
   }
-  return undefined;
+  return { at: text.length };
+}
+
+/** The segments of a `from:` path, or undefined when it is not one ({@link readPath}). */
+export function parsePath(text: string): string[] | undefined {
+  const path = readPath(text);
+  return Array.isArray(path) ? path : undefined;
 }
 
 /** The JSONata text of a path given as segments (every name quoted, so any name works). */
@@ -89,6 +98,8 @@ interface JsonataError {
   code?: string;
   position?: number;
   token?: unknown;
+  /** The literal of S0213, which comes without a token. */
+  value?: unknown;
   message?: string;
 }
 
@@ -114,11 +125,14 @@ export function compileJsonata(text: string): jsonata.Expression {
   } catch (cause) {
     const err = cause as JsonataError;
     const end = Math.min(typeof err.position === 'number' ? err.position : text.length, text.length);
-    throw new ExprSyntaxError(err.message ?? String(cause), err.code ?? 'S0000', Math.max(tokenStart(text, end, err.token), 0));
+    // S0213 (a literal as a path step: `foo.5`) names no token, only the literal's value.
+    const token = err.code === 'S0213' && err.token === undefined ? err.value : err.token;
+    throw new ExprSyntaxError(err.message ?? String(cause), err.code ?? 'S0000', Math.max(tokenStart(text, end, token), 0));
   }
 }
 
-const NUMBER_AT_END = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** A number as JSONata's tokenizer reads one (no leading `.`: in `foo.5` the number is `5`), at the end. */
+const NUMBER_AT_END = /(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /**
  * Where the token JSONata complains about starts, given the index just after it. The token
@@ -128,7 +142,7 @@ const NUMBER_AT_END = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 function tokenStart(text: string, end: number, token: unknown): number {
   const before = text.slice(0, end);
   if (typeof token === 'number') return end - (NUMBER_AT_END.exec(before)?.[0].length ?? 0);
-  if (typeof token === 'boolean') return end - String(token).length;
+  if (typeof token === 'boolean' || token === null) return end - String(token).length;
   if (typeof token !== 'string' || token === '(end)') return end;
   const quote = before.at(-1);
   if (token.length > 0 && (quote === '"' || quote === "'" || quote === '`')) {
@@ -152,8 +166,14 @@ export function compileExpression(text: string, options: CompileOptions = {}, as
   let template: Template | undefined;
   let compiled: jsonata.Expression;
   if (asPath) {
-    const path = parsePath(text);
-    if (!path) throw new ExprSyntaxError('from takes a field path such as address.city (use expr: for an expression)', 'PATH', 0);
+    const path = readPath(text);
+    if (!Array.isArray(path)) {
+      throw new ExprSyntaxError(
+        'from takes a field path such as address.city; put a name with other characters in backticks (`order-no`), or use expr: for an expression',
+        'PATH',
+        path.at,
+      );
+    }
     compiled = compileJsonata(pathToJsonata(path));
     template = { kind: 'path', path };
   } else {

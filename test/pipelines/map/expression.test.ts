@@ -42,7 +42,21 @@ describe('expression kinds', () => {
     expect(parsePath('true')).toEqual(['true']);
     expect(parsePath('a.`Order No`.b')).toEqual(['a', 'Order No', 'b']);
     expect(compileExpression('and', {}, true).kind).toBe('path');
-    for (const bad of ['', 'a b', 'a.', '.a', '$x', 'a[0]', '`a`b', '1a']) expect(parsePath(bad), bad).toBeUndefined();
+    for (const bad of ['', 'a b', 'a.', '.a', '$x', 'a[0]', '`a`b', '1a', 'order-no']) expect(parsePath(bad), bad).toBeUndefined();
+  });
+
+  it('from: names may be in any script (legacy columns named 姓名), read directly', () => {
+    expect(parsePath('客户.姓名')).toEqual(['客户', '姓名']);
+    expect(parsePath('Größe_2')).toEqual(['Größe_2']);
+    const expr = compileExpression('客户.姓名', {}, true);
+    expect(expr.kind).toBe('path');
+    expect(expr.get!({ 客户: { 姓名: '王芳' } })).toBe('王芳');
+  });
+
+  it('a from: that is not a path points at the segment that is not a name', () => {
+    for (const [text, index] of [['a.b c', 2], ['address.order-no', 8], ['`a`b', 0], ['a..b', 2]] as const) {
+      expect(() => compileExpression(text, {}, true), text).toThrow(expect.objectContaining({ jsonataCode: 'PATH', index }));
+    }
   });
 });
 
@@ -106,6 +120,12 @@ describe('syntax errors', () => {
     ['a b', 2, 'S0201'],
     ['"abc', 4, 'S0101'],
     ["{'a': }", 6, 'S0211'],
+    // A literal as a path step: JSONata names the literal (its value), not a token; the
+    // caret goes to the literal's start, not the end.
+    ['foo.5 + 1', 4, 'S0213'],
+    ['x.1.5 & "y"', 2, 'S0213'],
+    ['a.true.b', 2, 'S0213'],
+    ['a.null', 2, 'S0213'],
   ])('%s → index %i (%s)', (text, index, code) => {
     const err = (() => {
       try {

@@ -275,6 +275,19 @@ describe('mapping validation at load', () => {
     ]);
   });
 
+  it('tells how to write a from: that YAML read as a boolean, number or null, or that holds other characters', async () => {
+    const { load } = await import('../../config/yaml-fixtures.js');
+    const { CONFIG } = await import('./fixture.js');
+    const fields = '  currency: { from: true }\n  status: { from: 12 }\n  order_no: { from: null }\n  lines: { from: items.line-items }\n  ordered_at: { from: 下单时间 }\n';
+    const result = await load({ 'junction.yaml': CONFIG, 'm.yaml': `${HEAD('order')}fields:\n${fields}` });
+    expect(result.errors).toEqual([
+      'm.yaml:7:21 fields.currency.from: expected a field path, received true (YAML reads it as a boolean): quote the name, from: "true" [CFG_INVALID_TYPE]',
+      'm.yaml:8:19 fields.status.from: expected a field path, received 12 (YAML reads it as a number): quote the name, from: "`12`" [CFG_INVALID_TYPE]',
+      'm.yaml:9:21 fields.order_no.from: expected a field path, received null (YAML reads it as null): quote the name, from: "null" [CFG_INVALID_TYPE]',
+      'm.yaml:10:24 fields.lines.from: from takes a field path such as address.city; put a name with other characters in backticks (`order-no`), or use expr: for an expression [MAP_EXPR_SYNTAX]',
+    ]);
+  });
+
   it('names the place of a bad map output or default once, before the message', async () => {
     const { load } = await import('../../config/yaml-fixtures.js');
     const { CONFIG } = await import('./fixture.js');
