@@ -1,8 +1,9 @@
 /**
  * Gives each cluster of a new partition a customer id, reusing existing customers so that
  * ids stay stable: every existing customer has a *home* — the cluster holding most of its
- * records (ties: the cluster that sorts first) — and a cluster takes the lowest id homed in
- * it (or the colour of its pinned records). Customers homed in a cluster that took another
+ * records (ties: the one with fewer other existing customers, then the one that sorts
+ * first) — and a cluster takes the id of its pinned records, else of a customer homed in it
+ * with all its records there, else the lowest id homed in it. Customers homed in a cluster that took another
  * id were merged into it; records of a customer found outside its home were split off.
  * Clusters with no existing customer get a new one. Pure.
  */
@@ -91,14 +92,28 @@ export function assign(input: AssignInput): Assignment {
       counts.set(customer, perCluster);
     }
   });
+  // Existing customers per cluster (distinct: a customer standing in as one anchor node
+  // counts as it would with all its records read, which keeps both readings' results equal).
+  const stored = clusters.map(() => 0);
+  for (const perCluster of counts.values()) for (const c of perCluster.keys()) stored[c]! += 1;
   const home = new Map<number, number>();
+  /** Customers with every record in their home cluster (none split off). */
+  const whole = new Set<number>();
   for (const [customer, perCluster] of counts) {
     let best = -1;
     let bestCount = 0;
+    let total = 0;
     for (const [c, count] of perCluster) {
-      if (count > bestCount || (count === bestCount && c < best)) [best, bestCount] = [c, count];
+      total += count;
+      // A tie goes to the cluster with fewer other customers: a customer whose
+      // record moved to someone else's cluster stays where it is alone, rather than taking
+      // the other cluster (and its customer's id) and leaving its own record to a new customer.
+      const better =
+        count > bestCount || (count === bestCount && (stored[c]! < stored[best]! || (stored[c] === stored[best] && c < best)));
+      if (better) [best, bestCount] = [c, count];
     }
     home.set(customer, best);
+    if (bestCount === total) whole.add(customer);
   }
   const ids: (number | null)[] = clusters.map((refs) => {
     const pin = refs.map((r) => pinnedTo.get(r)).find((p) => p !== undefined);
@@ -111,7 +126,11 @@ export function assign(input: AssignInput): Assignment {
   ids.forEach((id, c) => {
     if (id !== null) home.set(id, c);
   });
-  for (const [customer, c] of [...home].sort((a, b) => a[0] - b[0])) {
+  // Of the customers homed in one cluster, it takes the id of one that is whole there (a
+  // customer a change left untouched keeps its id; the one torn apart is merged into it),
+  // then the lowest id.
+  const order = [...home].sort((a, b) => Number(whole.has(b[0])) - Number(whole.has(a[0])) || a[0] - b[0]);
+  for (const [customer, c] of order) {
     if (ids[c] === null && !ids.includes(customer)) ids[c] = customer;
   }
 

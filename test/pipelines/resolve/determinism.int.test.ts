@@ -37,10 +37,16 @@ describe('determinism', () => {
     expect(await partitionAfter([...records].reverse().map((r) => [r]))).toEqual(reference);
   });
 
-  it('standing customers in as one node gives what reading all their records gives', async () => {
+  it('standing customers in as one node gives what reading all their records gives, customer ids included', async () => {
+    const idsAfter = async (batches: MappedRecord[][], readAll: boolean) => {
+      await partitionAfter(batches, readAll);
+      const { rows } = await db.pool.query(`SELECT source || '/' || stream || '/' || source_key AS ref, customer_id FROM unified.source_record ORDER BY 1`);
+      return rows;
+    };
     for (const seed of ['d', 'e']) {
       const batches = shuffledBatches(records, seed, 25);
       expect(await partitionAfter(batches, false), `split ${seed}`).toEqual(await partitionAfter(batches, true));
+      expect(await idsAfter(batches, false), `ids, split ${seed}`).toEqual(await idsAfter(batches, true));
     }
   });
 });

@@ -255,6 +255,43 @@ describe('merging', () => {
     expect(identities.rows).toEqual([{ customer_id: String(a) }]);
   });
 
+  it('a record re-keyed from one customer to another moves alone: both keep their ids, nobody is logged as merged', async () => {
+    // X has two records, one each side of the tie once its second record changes keys.
+    const x1 = mapped('shop_pg/accounts/9', { keys: [['email', 'x@x.cn']] });
+    const x2 = (keys: [string, string][]) => mapped('app_mongo/users/x2', { keys });
+    const y1 = mapped('shop_pg/accounts/5', { keys: [['phone', '+8613922223333']] });
+    await apply([x1, x2([['email', 'x@x.cn'], ['phone', '+8613911110000']])]);
+    await apply([y1]);
+    const [x, y] = [await customerOf(db.pool, 'shop_pg/accounts/9'), await customerOf(db.pool, 'shop_pg/accounts/5')];
+    expect(x).toBeLessThan(y);
+
+    expect(await apply([x2([['phone', '+8613922223333']])])).toMatchObject({ customersCreated: 0, merged: 0 });
+    expect(await customerOf(db.pool, 'shop_pg/accounts/9')).toBe(x);
+    expect(await customerOf(db.pool, 'app_mongo/users/x2')).toBe(y);
+    expect(await customerOf(db.pool, 'shop_pg/accounts/5')).toBe(y);
+    const log = await db.pool.query('SELECT action, customer_id, absorbed_id FROM unified.merge_log ORDER BY id');
+    expect(log.rows).toEqual([{ action: 'split', customer_id: String(y), absorbed_id: String(x) }]);
+    const live = await db.pool.query('SELECT id FROM unified.customer WHERE merged_into IS NULL ORDER BY id');
+    expect(live.rows).toEqual([{ id: String(x) }, { id: String(y) }]);
+  });
+
+  it('a customer whose records all move to two others: both others keep their ids, it is merged away', async () => {
+    const x = (i: number, keys: [string, string][]) => mapped(`app_mongo/users/x${i}`, { keys });
+    const y1 = mapped('shop_pg/accounts/5', { keys: [['phone', '+8613922223333']] });
+    const z1 = mapped('shop_pg/accounts/6', { keys: [['phone', '+8613944445555']] });
+    await apply([x(1, [['email', 'x@x.cn']]), x(2, [['email', 'x@x.cn']])]);
+    await apply([y1]);
+    await apply([z1]);
+    const [xId, y, z] = [await customerOf(db.pool, 'app_mongo/users/x1'), await customerOf(db.pool, 'shop_pg/accounts/5'), await customerOf(db.pool, 'shop_pg/accounts/6')];
+    expect(xId).toBeLessThan(y);
+
+    expect(await apply([x(1, [['phone', '+8613922223333']]), x(2, [['phone', '+8613944445555']])])).toMatchObject({ customersCreated: 0, merged: 1 });
+    expect([await customerOf(db.pool, 'app_mongo/users/x1'), await customerOf(db.pool, 'shop_pg/accounts/5')]).toEqual([y, y]);
+    expect([await customerOf(db.pool, 'app_mongo/users/x2'), await customerOf(db.pool, 'shop_pg/accounts/6')]).toEqual([z, z]);
+    const gone = await db.pool.query('SELECT merged_into FROM unified.customer WHERE id = $1', [xId]);
+    expect(gone.rows).toEqual([{ merged_into: String(y) }]);
+  });
+
   it('orders and tickets follow their customer through a merge', async () => {
     await apply([A, mapped('orders_soap/orders/O1', { target: 'order', fields: { order_no: 'O1' }, keys: [['crm_id', 'C1']] })]);
     await apply([C, mapped('tickets_php/tickets/9', { target: 'ticket', fields: { ticket_no: '9' }, keys: [['phone', '+8613911112222']] })]);
