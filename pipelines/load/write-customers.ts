@@ -63,10 +63,21 @@ export async function writeGolden(db: Db, goldens: ReadonlyMap<number, Golden>, 
   }
 }
 
-/** Marks absorbed customers, and re-points customers merged into them earlier (one hop to the survivor). */
+/**
+ * Marks absorbed customers, and re-points customers merged into them earlier (one hop to the
+ * survivor). An absorbed customer keeps no golden values, lineage or anchors: its records
+ * are the survivor's now, and a tombstone still holding a name, phone and address would be a
+ * second copy of the person that no sync ever updates.
+ */
 export async function writeAbsorbed(db: Db, absorbed: readonly { id: number; into: number }[]): Promise<void> {
   if (absorbed.length === 0) return;
   const params = [absorbed.map((a) => a.id), absorbed.map((a) => a.into)];
+  await db.query(
+    `UPDATE unified.customer SET (${columnList([...FIELDS, 'lineage', 'anchors', 'anchor_kinds'])}) =
+       (${FIELDS.map(() => 'NULL').join(', ')}, '{}', 0, '{}')
+      WHERE id = ANY($1::bigint[])`,
+    [params[0]],
+  );
   // Customers absorbed earlier by the ones absorbed now follow them (the index on merged_into
   // finds them). Rows are reached by index, absorbed id by absorbed id (`OFFSET 0` keeps the
   // per-id subqueries): joined as sets, the planner scanned the whole table for every batch.

@@ -219,7 +219,7 @@ describe('cardinality cap (phone, cap 2: at most two named holders link)', () =>
 describe('merging', () => {
   const A = mapped('crm_oracle/customers/C1', { target: 'crm_profile', keys: [['crm_id', 'C1'], ['email', 'a@x.cn']] });
   const B = mapped('shop_pg/accounts/7', { keys: [['email', 'a@x.cn'], ['phone', '+8613911112222']] });
-  const C = mapped('app_mongo/users/u9', { keys: [['phone', '+8613911112222']] });
+  const C = mapped('app_mongo/users/u9', { fields: { nickname: 'nine' }, keys: [['phone', '+8613911112222']] });
 
   it('a chain A–B–C in one batch is one customer, created once, nothing merged', async () => {
     expect(await apply([A, B, C])).toMatchObject({ customersCreated: 1, merged: 0 });
@@ -249,8 +249,11 @@ describe('merging', () => {
         },
       },
     ]);
-    const absorbed = await db.pool.query('SELECT merged_into FROM unified.customer WHERE id = $1', [c]);
-    expect(absorbed.rows[0].merged_into).toBe(String(a));
+    // The tombstone keeps no copy of the person: its golden values, lineage and anchors are gone.
+    const absorbed = await db.pool.query('SELECT merged_into, nickname, lineage, anchors FROM unified.customer WHERE id = $1', [c]);
+    expect(absorbed.rows).toEqual([{ merged_into: String(a), nickname: null, lineage: {}, anchors: 0 }]);
+    const survivor = await db.pool.query('SELECT nickname FROM unified.customer WHERE id = $1', [a]);
+    expect(survivor.rows).toEqual([{ nickname: 'nine' }]);
     const identities = await db.pool.query('SELECT DISTINCT customer_id FROM unified.customer_identity');
     expect(identities.rows).toEqual([{ customer_id: String(a) }]);
   });
