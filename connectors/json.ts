@@ -16,7 +16,7 @@ export function isoDate(date: Date): string | null {
  * handed out whole: serialising them later fails with a bare RangeError at some depth. A
  * record a stream reads is cut there ({@link CUT_MARKER}), so that the map stage
  * dead-letters that one record (MAP_RECORD_TOO_DEEP) and the page goes on; any other value
- * (a lookup's answer, a cursor) is refused with CONN_BAD_RESPONSE. The REST connector puts
+ * (a lookup's answer, {@link refuseCut}; a cursor) is refused with CONN_BAD_RESPONSE. The REST connector puts
  * the same limit on whole response bodies (rest/decode.ts), which it refuses before parsing.
  */
 export const MAX_JSON_DEPTH = 64;
@@ -27,6 +27,26 @@ export const MAX_JSON_DEPTH = 64;
  * loading with the stand-in as data, now or on a dead letter's replay.
  */
 export const CUT_MARKER = '$junction_cut';
+
+/**
+ * Refuses records a read cut ({@link cutStandIn}) where they must come whole: a lookup's
+ * answer goes to an agent's panel as it is, with no map stage to dead-letter it.
+ * @throws JunctionError CONN_BAD_RESPONSE naming `source` and `what`
+ */
+export function refuseCut<T>(records: T, source: string, what: string): T {
+  const cutAt = (v: unknown): boolean => {
+    if (v === null || typeof v !== 'object') return false;
+    if (!Array.isArray(v) && CUT_MARKER in v) return true;
+    return Object.values(v).some(cutAt); // a cut record is at most MAX_JSON_DEPTH + 1 deep
+  };
+  if (cutAt(records)) {
+    throw new JunctionError('CONN_BAD_RESPONSE', `${what}: a value is nested deeper than ${MAX_JSON_DEPTH} levels`, {
+      where: { source },
+      details: { maxDepth: MAX_JSON_DEPTH },
+    });
+  }
+  return records;
+}
 
 /** What a value past {@link MAX_JSON_DEPTH} becomes in a record that is cut. */
 export function cutStandIn(): { [CUT_MARKER]: string } {

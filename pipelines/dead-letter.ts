@@ -13,6 +13,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { surrogatePath } from './load/values.js';
+import { cutDeep } from './map/canonical-json.js';
 import type { RecordFailure } from './types.js';
 
 type Queryable = Pick<Pool | PoolClient, 'query'>;
@@ -27,10 +28,13 @@ function isWrapped(v: unknown): v is Record<typeof NUL_WRAPPER, string> {
 }
 
 /**
- * The JSON text to store for `raw`: itself, or wrapped when it holds a NUL (JSON writes it
- * `\u0000`), a lone surrogate in a string or a key, or would read back as a wrapper.
+ * The JSON text to store for a record: itself (cut where it nests too deep), or wrapped when
+ * it holds a NUL (JSON writes it `\u0000`), a lone surrogate in a string or a key, or would
+ * read back as a wrapper.
  */
-export function storedPayload(raw: unknown): string {
+export function storedPayload(record: unknown): string {
+  // A record nested too deep (MAP_RECORD_TOO_DEEP) is stored cut; any other comes out whole.
+  const raw = cutDeep(record);
   const json = JSON.stringify(raw) ?? 'null';
   if (!json.includes('\\u0000') && surrogatePath(raw) === null && !isWrapped(raw)) return json;
   return JSON.stringify({ [NUL_WRAPPER]: Buffer.from(json, 'utf8').toString('base64') });

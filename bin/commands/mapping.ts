@@ -10,6 +10,7 @@ import type { ResolvedConfig } from '../../config/load.js';
 import type { SourceRecord } from '../../connectors/types.js';
 import { compileMapping } from '../../pipelines/map/compile.js';
 import { checkValues } from '../../pipelines/load/values.js';
+import { cutDeep } from '../../pipelines/map/canonical-json.js';
 import { mapRecord, type MapOutcome } from '../../pipelines/map/map-batch.js';
 import { resolveRules, type ResolveRules } from '../../pipelines/resolve/rules.js';
 import { printJson } from '../json-output.js';
@@ -53,9 +54,9 @@ export function previewRow(raw: SourceRecord, outcome: MapOutcome, rules: Resolv
     const refused = checkValues([outcome.record], rules).failures[0];
     return { sourceKey, source: raw, mapped: fields, identities, error: refused ? { code: refused.code, message: refused.message } : null };
   }
-  // The failure's copy of the record: the record itself, or, nested too deep to print, its cut copy.
-  const { sourceKey, code, message, raw: source } = outcome.failure;
-  return { sourceKey, source, mapped: null, identities: [], error: { code, message } };
+  // A record nested too deep to print whole is shown cut, as its dead letter would hold it.
+  const { sourceKey, code, message } = outcome.failure;
+  return { sourceKey, source: code === 'MAP_RECORD_TOO_DEEP' ? (cutDeep(raw) as SourceRecord) : raw, mapped: null, identities: [], error: { code, message } };
 }
 
 const indent = (text: string) => text.replace(/^/gm, '    ');

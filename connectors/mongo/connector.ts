@@ -7,7 +7,7 @@ import { MongoClient, MongoServerError, type Db, type Document, type FindCursor 
 import { JunctionError } from '../../config/errors.js';
 import type { Logger } from '../../config/log.js';
 import { DEFAULT_READ_BATCH } from '../fields.js';
-import { toJsonValue, toRecord } from '../json.js';
+import { refuseCut, toJsonValue, toRecord } from '../json.js';
 import type { Batch, Checkpoint, CheckResult, Connector, CountOptions, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
 import { encodeKey } from './checkpoint-key.js';
 import { classifyMongoError } from './errors.js';
@@ -333,7 +333,7 @@ export class MongoConnector implements Connector {
       return collection.find(filter, { limit: LOOKUP_LIMIT, maxTimeMS: timeoutMs, signal, ...(def.projection ? { projection: def.projection } : {}) }).toArray();
     });
     this.log.debug({ lookup: name, found: docs.length }, 'mongo lookup');
-    return docs.map(toRecord);
+    return refuseCut(docs.map(toRecord), this.source, `lookup ${name}`);
   }
 
   async close(): Promise<void> {

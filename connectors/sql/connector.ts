@@ -6,6 +6,7 @@
 import { DateTime } from 'luxon';
 import { JunctionError, isJunctionError } from '../../config/errors.js';
 import { cursorTime, isIsoWithOffset, pastEnd } from '../cursor-value.js';
+import { refuseCut } from '../json.js';
 import type { Logger } from '../../config/log.js';
 import type { Batch, CheckResult, Checkpoint, Connector, CountOptions, LookupOptions, LookupResult, ReadOptions, StreamInfo } from '../types.js';
 import type { SqlDialect } from './dialects.js';
@@ -147,7 +148,7 @@ export function createSqlConnector(options: SqlConnectorOptions): Connector {
         { sql: plan.prepared.sql, binds: lookupBinds(dialect, plan.prepared, values) },
         { timeoutMs: lookupOptions.timeoutMs ?? plan.timeoutMs, signal: lookupOptions.signal },
       );
-      return lookupResult(rows);
+      return lookupResult(refuseCut(rows, source, `lookup ${name}`));
     },
 
     close(): Promise<void> {

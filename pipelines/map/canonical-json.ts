@@ -21,16 +21,17 @@ export const MAX_RECORD_DEPTH = MAX_JSON_DEPTH;
  * JSON text with every object's keys in code-unit order. Hand-written rather than
  * `JSON.stringify` with a sorting replacer: that one allocates a sorted copy of every object
  * (it runs on each record of every batch). `undefined` members are left out, as JSON does.
- * @throws JunctionError MAP_RECORD_TOO_DEEP when objects and arrays nest deeper than {@link MAX_RECORD_DEPTH}
+ * @param limit how deep `value` may nest; config data (a mapping's version) passes Infinity
+ * @throws JunctionError MAP_RECORD_TOO_DEEP when objects and arrays nest deeper than `limit`
  */
-export function canonicalJson(value: unknown, depth = 0): string {
+export function canonicalJson(value: unknown, limit = MAX_RECORD_DEPTH, depth = 0): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (++depth > MAX_RECORD_DEPTH) {
-    throw new JunctionError('MAP_RECORD_TOO_DEEP', `nested deeper than ${MAX_RECORD_DEPTH} levels`);
+  if (++depth > limit) {
+    throw new JunctionError('MAP_RECORD_TOO_DEEP', `nested deeper than ${limit} levels`);
   }
   if (Array.isArray(value)) {
     let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i], depth);
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i], limit, depth);
     return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
@@ -40,16 +41,16 @@ export function canonicalJson(value: unknown, depth = 0): string {
   for (const key of keys) {
     const member = obj[key];
     if (member === undefined || typeof member === 'function') continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member, depth)}`;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member, limit, depth)}`;
     first = false;
   }
   return `${out}}`;
 }
 
-/** Lower-case hex SHA-256 of the canonical JSON of `value`. */
-export function sha256Json(value: unknown): string {
+/** Lower-case hex SHA-256 of the canonical JSON of `value` ({@link canonicalJson}'s `limit`). */
+export function sha256Json(value: unknown, limit = MAX_RECORD_DEPTH): string {
   // The one-shot crypto.hash skips the Hash object: ~0.7 µs instead of ~1.7 µs per record.
-  return crypto.hash('sha256', canonicalJson(value), 'hex');
+  return crypto.hash('sha256', canonicalJson(value, limit), 'hex');
 }
 
 /**
@@ -61,13 +62,17 @@ export function sha256Json(value: unknown): string {
  */
 export function cutDeep(value: unknown): unknown {
   const marker = cutStandIn();
+  // As JSON.stringify does: a Date (or anything with toJSON) stands for what it gives.
+  const plain = (v: unknown): unknown => (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' ? (v as { toJSON: () => unknown }).toJSON() : v);
   const copyOf = (v: unknown): unknown => (v === null || typeof v !== 'object' ? v : Array.isArray(v) ? [] : {});
-  const root = copyOf(value);
+  const top = plain(value);
+  const root = copyOf(top);
   const work: { from: object; to: Record<string, unknown> | unknown[]; depth: number }[] = [];
-  if (root !== value) work.push({ from: value as object, to: root as Record<string, unknown>, depth: 1 });
+  if (root !== top) work.push({ from: top as object, to: root as Record<string, unknown>, depth: 1 });
   for (let item = work.pop(); item; item = work.pop()) {
     const { from, to, depth } = item;
-    for (const [key, member] of Object.entries(from)) {
+    for (const [key, value] of Object.entries(from)) {
+      const member = plain(value);
       if (member === undefined || typeof member === 'function') {
         if (Array.isArray(to)) to.push(null); // as JSON writes it
         continue;

@@ -130,16 +130,23 @@ async function evaluateRest(m: CompiledMapping, raw: SourceRecord, payloadHash: 
 
 /**
  * The record's payload hash, or its failure when it nests too deep to hash (or to store, or
- * to give to JSONata): hashed before anything else reads it.
+ * to give to JSONata as it is): hashed before anything else reads it. The failure keeps the
+ * record itself (the page finds its place in the batch by it, pipelines/last-read.ts); what
+ * stores or prints it takes its cut copy (dead-letter.ts, `mapping preview`). A key that
+ * needs JSONata is read from the cut copy, which is shallow enough for it.
  */
-function hashOf(m: CompiledMapping, raw: SourceRecord): string | MapOutcome {
+function hashOf(m: CompiledMapping, raw: SourceRecord): string | MapOutcome | Promise<MapOutcome> {
   try {
     return sha256Json(raw);
   } catch (err) {
     if (!isJunctionError(err) || err.code !== 'MAP_RECORD_TOO_DEEP') throw err;
-    // A direct read of the key is safe at any depth (NEEDS_JSONATA is no key text); JSONata is not.
-    const key = m.key.get ? keyText(m.key.get(raw)) : null;
-    return failure(m, cutDeep(raw) as SourceRecord, key, err.code, `${m.file}: the record is ${err.message}; its first levels are kept`);
+    const message = `${m.file}: the record is ${err.message}; its first levels are kept`;
+    const direct = m.key.get ? m.key.get(raw) : NEEDS_JSONATA;
+    if (direct !== NEEDS_JSONATA) return failure(m, raw, keyText(direct), err.code, message);
+    return m.key
+      .evaluate(cutDeep(raw) as SourceRecord)
+      .then(keyText, () => null)
+      .then((key) => failure(m, raw, key, err.code, message));
   }
 }
 
@@ -149,7 +156,7 @@ function hashOf(m: CompiledMapping, raw: SourceRecord): string | MapOutcome {
  */
 export function mapRecord(m: CompiledMapping, raw: SourceRecord): MapOutcome | Promise<MapOutcome> {
   const payloadHash = hashOf(m, raw);
-  if (typeof payloadHash !== 'string') return payloadHash;
+  if (typeof payloadHash !== 'string') return payloadHash; // nested too deep
   const slots = slotsOf(m);
   const values = new Array<unknown>(slots.length);
   let pending: number[] | undefined;

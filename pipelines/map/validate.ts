@@ -43,7 +43,8 @@ const rec = (v: unknown): Rec | undefined => (typeof v === 'object' && v !== nul
  * a comment edit is the same mapping, and a changed variable is not.
  */
 function mappingVersion(src: IssueSource, label: string): string {
-  return `${label}@${sha256Json(src.data).slice(0, 12)}`;
+  // Config, not a record: no depth limit (a mapping nested too deep gets its schema error instead).
+  return `${label}@${sha256Json(src.data, Infinity).slice(0, 12)}`;
 }
 
 function sourceInfo(src: IssueSource, label: string): MappingSourceInfo {

@@ -26,6 +26,7 @@ const SCRATCH = {
   sinceDay: 'conn_test_mongo_since_day',
   isoText: 'conn_test_mongo_iso_text',
   ids: 'conn_test_mongo_ids',
+  deep: 'conn_test_mongo_deep',
 } as const;
 
 /**
@@ -468,6 +469,22 @@ describe('mongo connector: lookups and filters', () => {
     // Under $or too; a value put under an operator stays exactly what the config says.
     expect(await names('by_ref', oid.toHexString())).toEqual(['plain text']);
     expect(await names('by_eq', oid.toHexString())).toEqual([]);
+  });
+
+  it('a document nested past 64 levels: a stream hands it out cut (map dead-letters it), a lookup refuses it', async () => {
+    let deep: Document = { v: 1 };
+    for (let i = 0; i < 70; i++) deep = { x: deep };
+    await mongo.db().collection(SCRATCH.deep).insertMany([{ _id: 'a', phone: '1', doc: deep }, { _id: 'b', phone: '2', doc: { x: 1 } }] as unknown as Document[]);
+    const conn = connector({
+      streams: { d: { collection: SCRATCH.deep, key: '_id' } },
+      lookups: { by_phone: { collection: SCRATCH.deep, params: ['phone'], filter: { phone: '{{params.phone}}' } } },
+    });
+    const read = records(await readAll(conn, 'd'));
+    expect(read.map((r) => r._id)).toEqual(['a', 'b']);
+    expect(JSON.stringify(read[0])).toContain('"$junction_cut"');
+    expect(await conn.lookup('by_phone', { phone: '2' })).toEqual([{ _id: 'b', phone: '2', doc: { x: 1 } }]);
+    const err = await errorOf(conn.lookup('by_phone', { phone: '1' }));
+    expect(err).toMatchObject({ code: 'CONN_BAD_RESPONSE', where: { source: expect.any(String) } });
   });
 
   it('refuses a missing parameter and an undeclared lookup with CONN_UNKNOWN_LOOKUP', async () => {

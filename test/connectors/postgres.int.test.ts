@@ -321,11 +321,17 @@ describe('type conversion', () => {
     ]);
   });
 
-  it('cuts a json value nested past the depth limit (the map stage dead-letters the row), also when a big number sends it to the lossless parser', async () => {
+  it('cuts a json value nested past the depth limit in a read (the map stage dead-letters the row) and refuses it in a lookup, also when a big number sends it to the lossless parser', async () => {
     // 5,000 levels: past the lossless parser's recursion (a bare RangeError), far past the limit.
     await db.query(`CREATE TABLE ${S}.json_deep (id int PRIMARY KEY, doc jsonb)`);
     await db.query(`INSERT INTO ${S}.json_deep VALUES (1, $1), (2, '[[7]]')`, [`${'['.repeat(5000)}12345678901234567891${']'.repeat(5000)}`]);
-    const c = source('conn_test_pg_json_deep', { streams: { j: { table: `${S}.json_deep`, key: 'id' } } });
+    const c = source('conn_test_pg_json_deep', {
+      streams: { j: { table: `${S}.json_deep`, key: 'id' } },
+      lookups: { doc: { query: `SELECT * FROM ${S}.json_deep WHERE id = :id`, params: ['id'] } },
+    });
+    // A lookup's answer goes to a panel as it is: refused, not cut.
+    await expect(c.lookup('doc', { id: 1 })).rejects.toMatchObject({ code: 'CONN_BAD_RESPONSE', where: { source: 'conn_test_pg_json_deep' } });
+    expect(await c.lookup('doc', { id: 2 })).toEqual({ id: 2, doc: [[7]] });
     const { records } = await collect(c.read('j', null));
     expect(records[1]).toEqual({ id: 2, doc: [[7]] });
     // The row is level 1, doc's arrays levels 2 to 64, then the stand-in.

@@ -13,6 +13,7 @@ import { NUL_WRAPPER, payloadOf, storedPayload, writeDeadLetters } from '../../p
 import { applyIsolating } from '../../pipelines/load/isolate.js';
 import { nulPath, surrogatePath } from '../../pipelines/load/values.js';
 import { canonicalJson, cutDeep, CUT_MARKER } from '../../pipelines/map/canonical-json.js';
+import { lastReads } from '../../pipelines/last-read.js';
 import { compileMapping } from '../../pipelines/map/compile.js';
 import { mapBatch } from '../../pipelines/map/map-batch.js';
 import { replayDeadLetters } from '../../pipelines/replay.js';
@@ -152,8 +153,28 @@ describe('dead letters of records nested too deep', () => {
     expect(again.rows).toEqual([{ error_code: 'MAP_RECORD_TOO_DEEP' }]);
   }, 60_000);
 
-  it('cutDeep keeps a shallow record whole, holes in arrays as JSON writes them', () => {
-    const raw = { a: [1, undefined, { b: 'x' }], c: null, d: undefined };
+  it('a newer read of a key that is too deep is the one the page keeps: the older read does not load over it', async () => {
+    const config = await loadConfig(writeSyncConfig(dir, { sourceUrl: 'postgres://x:y@127.0.0.1:1/none' }));
+    const compiled = compileMapping(config.mappings[0]!, config);
+    const page = [order('K1', { v: 1 }), order('K1', { v: 2, note: nest(200) })];
+    const kept = lastReads(page, await mapBatch(compiled, SOURCE, STREAM, page));
+    expect(kept.records).toEqual([]);
+    expect(kept.failures.map((f) => [f.sourceKey, f.code])).toEqual([['K1', 'MAP_RECORD_TOO_DEEP']]);
+    // The failure holds the page's own record; what is stored of it is cut.
+    expect(kept.failures[0]!.raw).toBe(page[1]);
+    expect(storedPayload(kept.failures[0]!.raw)).toContain(`"${CUT_MARKER}"`);
+  });
+
+  it('a key that needs JSONata is read from the cut copy, so the letter names its record', async () => {
+    const config = await loadConfig(writeSyncConfig(dir, { sourceUrl: 'postgres://x:y@127.0.0.1:1/none' }));
+    const entry = config.mappings[0]!;
+    const compiled = compileMapping({ ...entry, mapping: { ...entry.mapping, key: "'K-' & order_no" } }, config);
+    const mapped = await mapBatch(compiled, SOURCE, STREAM, [order('D9', { note: nest(10_000) })]);
+    expect(mapped.failures.map((f) => [f.sourceKey, f.code])).toEqual([['K-D9', 'MAP_RECORD_TOO_DEEP']]);
+  });
+
+  it('cutDeep keeps a shallow record whole, holes in arrays and dates as JSON writes them', () => {
+    const raw = { a: [1, undefined, { b: 'x', at: new Date(0) }], c: null, d: undefined };
     expect(cutDeep(raw)).toEqual(JSON.parse(JSON.stringify(raw)));
     expect(JSON.stringify(cutDeep(raw))).toBe(JSON.stringify(raw));
   });

@@ -281,11 +281,19 @@ describe('mapping validation at load', () => {
     const fields = '  currency: { from: true }\n  status: { from: 12 }\n  order_no: { from: null }\n  lines: { from: items.line-items }\n  ordered_at: { from: 下单时间 }\n';
     const result = await load({ 'junction.yaml': CONFIG, 'm.yaml': `${HEAD('order')}fields:\n${fields}` });
     expect(result.errors).toEqual([
-      'm.yaml:7:21 fields.currency.from: expected a field path, received true (YAML reads it as a boolean): quote the name, from: "true" [CFG_INVALID_TYPE]',
-      'm.yaml:8:19 fields.status.from: expected a field path, received 12 (YAML reads it as a number): quote the name, from: "`12`" [CFG_INVALID_TYPE]',
-      'm.yaml:9:21 fields.order_no.from: expected a field path, received null (YAML reads it as null): quote the name, from: "null" [CFG_INVALID_TYPE]',
+      'm.yaml:7:21 fields.currency.from: expected a field path, but YAML read the boolean true: write the name as it is in the source, in quotes: from: "…" [CFG_INVALID_TYPE]',
+      'm.yaml:8:19 fields.status.from: expected a field path, but YAML read the number 12: write the name as it is in the source, in backticks inside quotes, as it starts with a digit: from: "`…`" [CFG_INVALID_TYPE]',
+      'm.yaml:9:21 fields.order_no.from: expected a field path, but YAML read null (an empty or null value): write the name as it is in the source, in quotes: from: "…" [CFG_INVALID_TYPE]',
       'm.yaml:10:24 fields.lines.from: from takes a field path such as address.city; put a name with other characters in backticks (`order-no`), or use expr: for an expression [MAP_EXPR_SYNTAX]',
     ]);
+  });
+
+  it('a mapping nested past the record depth limit gets its schema error, not a bare MAP_RECORD_TOO_DEEP', async () => {
+    const { load } = await import('../../config/yaml-fixtures.js');
+    const { CONFIG } = await import('./fixture.js');
+    const deep = `${'['.repeat(70)}1${']'.repeat(70)}`;
+    const result = await load({ 'junction.yaml': CONFIG, 'm.yaml': `${HEAD('order')}fields:\n  total_amount: { from: total, default: ${deep} }\n` });
+    expect(result.errors).toEqual([expect.stringMatching(/^m\.yaml:7:\d+ fields\.total_amount\.default: .*\[CFG_INVALID_TYPE\]$/)]);
   });
 
   it('names the place of a bad map output or default once, before the message', async () => {
