@@ -15,15 +15,15 @@ const scalar = () =>
   z.union([z.string(), z.number(), z.boolean(), z.null()], { error: 'expected a string, number, boolean or null' });
 
 /**
- * What a `from:` that YAML read as a boolean, number or null needs: a field named `true` or
- * `null` is written in quotes, one named `12` in backticks inside them. Undefined (the standard message) for anything else.
+ * What a `from:` that YAML read as a boolean, number or null needs: the name as written, in
+ * quotes (and in backticks too when it starts with a digit). Not echoed back: YAML has
+ * already changed it (`007` is 7, `True` is true). Undefined (the standard message) otherwise.
  */
 function yamlScalarHint(input: unknown): string | undefined {
   if (input !== null && typeof input !== 'boolean' && typeof input !== 'number') return undefined;
-  const what = input === null ? 'null' : `a ${typeof input}`;
-  // A name starting with a digit needs backticks as well (a from: path's names start with a letter or _).
-  const quoted = typeof input === 'number' ? `"\`${String(input)}\`"` : `"${String(input)}"`;
-  return `expected a field path, received ${String(input)} (YAML reads it as ${what}): quote the name, from: ${quoted}`;
+  const what = input === null ? 'null (an empty or null value)' : `the ${typeof input} ${String(input)}`;
+  const how = typeof input === 'number' ? 'in backticks inside quotes, as it starts with a digit: from: "`…`"' : 'in quotes: from: "…"';
+  return `expected a field path, but YAML read ${what}: write the name as it is in the source, ${how}`;
 }
 
 const fieldObject = z

@@ -131,8 +131,11 @@ export function compileJsonata(text: string): jsonata.Expression {
   }
 }
 
-/** A number as JSONata's tokenizer reads one (no leading `.`: in `foo.5` the number is `5`), at the end. */
-const NUMBER_AT_END = /(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+/**
+ * A number as JSONata's tokenizer reads one, at the end: no leading `.` (in `foo.5` the
+ * number is `5`), and not the digits that end a name (in `line1.2` it is `2`).
+ */
+const NUMBER_AT_END = /(?<![\p{L}\p{N}_])(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/u;
 
 /**
  * Where the token JSONata complains about starts, given the index just after it. The token

@@ -2,10 +2,11 @@
  * Gives each cluster of a new partition a customer id, reusing existing customers so that
  * ids stay stable: every existing customer has a *home* — the cluster holding most of its
  * records (ties: the one with fewer other existing customers, then the one that sorts
- * first) — and a cluster takes the id of its pinned records, else of a customer homed in it
- * with all its records there, else the lowest id homed in it. Customers homed in a cluster that took another
- * id were merged into it; records of a customer found outside its home were split off.
- * Clusters with no existing customer get a new one. Pure.
+ * first) — and a cluster takes the id of its pinned records, else the lowest id homed in it
+ * of a customer holding more than half its records there, else the lowest id homed in it.
+ * Customers homed in a cluster that took another id were merged into it; records of a
+ * customer found outside its home were split off. Clusters with no existing customer get a
+ * new one. Pure.
  */
 import type { Link } from './partition.js';
 
@@ -97,8 +98,8 @@ export function assign(input: AssignInput): Assignment {
   const stored = clusters.map(() => 0);
   for (const perCluster of counts.values()) for (const c of perCluster.keys()) stored[c]! += 1;
   const home = new Map<number, number>();
-  /** Customers with every record in their home cluster (none split off). */
-  const whole = new Set<number>();
+  /** Customers whose home holds no more than half of their records (torn apart). */
+  const weak = new Set<number>();
   for (const [customer, perCluster] of counts) {
     let best = -1;
     let bestCount = 0;
@@ -113,7 +114,7 @@ export function assign(input: AssignInput): Assignment {
       if (better) [best, bestCount] = [c, count];
     }
     home.set(customer, best);
-    if (bestCount === total) whole.add(customer);
+    if (bestCount * 2 <= total) weak.add(customer);
   }
   const ids: (number | null)[] = clusters.map((refs) => {
     const pin = refs.map((r) => pinnedTo.get(r)).find((p) => p !== undefined);
@@ -126,10 +127,10 @@ export function assign(input: AssignInput): Assignment {
   ids.forEach((id, c) => {
     if (id !== null) home.set(id, c);
   });
-  // Of the customers homed in one cluster, it takes the id of one that is whole there (a
-  // customer a change left untouched keeps its id; the one torn apart is merged into it),
-  // then the lowest id.
-  const order = [...home].sort((a, b) => Number(whole.has(b[0])) - Number(whole.has(a[0])) || a[0] - b[0]);
+  // Of the customers homed in one cluster, it takes the id of one holding most of its
+  // records there (a customer a change left untouched keeps its id; one torn apart is
+  // merged into it), then the lowest id.
+  const order = [...home].sort((a, b) => Number(weak.has(a[0])) - Number(weak.has(b[0])) || a[0] - b[0]);
   for (const [customer, c] of order) {
     if (ids[c] === null && !ids.includes(customer)) ids[c] = customer;
   }

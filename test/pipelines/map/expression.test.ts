@@ -126,6 +126,7 @@ describe('syntax errors', () => {
     ['x.1.5 & "y"', 2, 'S0213'],
     ['a.true.b', 2, 'S0213'],
     ['a.null', 2, 'S0213'],
+    ['line1.2', 6, 'S0213'],
   ])('%s → index %i (%s)', (text, index, code) => {
     const err = (() => {
       try {

@@ -295,6 +295,21 @@ describe('merging', () => {
     expect(gone.rows).toEqual([{ merged_into: String(y) }]);
   });
 
+  it('a customer that keeps most of its records keeps its id when a whole customer joins it and one record leaves', async () => {
+    const x = (i: number, keys: [string, string][]) => mapped(`app_mongo/users/x${i}`, { keys });
+    await apply([x(1, [['email', 'x@x.cn']]), x(2, [['email', 'x@x.cn']]), x(3, [['email', 'x@x.cn'], ['phone', '+8613911110000']]), x(4, [['phone', '+8613911110000']])]);
+    await apply([mapped('shop_pg/accounts/5', { keys: [['email', 'w@x.cn']] })]);
+    const [xId, w] = [await customerOf(db.pool, 'app_mongo/users/x1'), await customerOf(db.pool, 'shop_pg/accounts/5')];
+    expect(xId).toBeLessThan(w);
+
+    // x3 drops the phone that held x4 and takes W's email: 3 of X's 4 records meet W.
+    expect(await apply([x(3, [['email', 'x@x.cn'], ['email', 'w@x.cn']])])).toMatchObject({ customersCreated: 1, merged: 1 });
+    for (const ref of ['app_mongo/users/x1', 'app_mongo/users/x3', 'shop_pg/accounts/5']) expect(await customerOf(db.pool, ref), ref).toBe(xId);
+    expect(await customerOf(db.pool, 'app_mongo/users/x4')).not.toBe(xId);
+    const gone = await db.pool.query('SELECT merged_into FROM unified.customer WHERE id = $1', [w]);
+    expect(gone.rows).toEqual([{ merged_into: String(xId) }]);
+  });
+
   it('orders and tickets follow their customer through a merge', async () => {
     await apply([A, mapped('orders_soap/orders/O1', { target: 'order', fields: { order_no: 'O1' }, keys: [['crm_id', 'C1']] })]);
     await apply([C, mapped('tickets_php/tickets/9', { target: 'ticket', fields: { ticket_no: '9' }, keys: [['phone', '+8613911112222']] })]);
