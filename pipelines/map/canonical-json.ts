@@ -83,6 +83,8 @@ export function cutDeep(value: unknown): unknown {
         else work.push({ from: member as object, to: copy as Record<string, unknown>, depth: depth + 1 });
       }
       if (Array.isArray(to)) to.push(copy);
+      // An own `__proto__` (JSON.parse makes one) stays a member instead of setting the prototype.
+      else if (key === '__proto__') Object.defineProperty(to, key, { value: copy, enumerable: true, writable: true, configurable: true });
       else to[key] = copy;
     }
   }

@@ -177,6 +177,9 @@ describe('dead letters of records nested too deep', () => {
     const raw = { a: [1, undefined, { b: 'x', at: new Date(0) }], c: null, d: undefined };
     expect(cutDeep(raw)).toEqual(JSON.parse(JSON.stringify(raw)));
     expect(JSON.stringify(cutDeep(raw))).toBe(JSON.stringify(raw));
+    // A member named __proto__ (JSON.parse makes an own one) is kept, not taken for the prototype.
+    const proto = JSON.parse('{"__proto__": {"x": 1}, "a": [{"__proto__": 2}]}') as unknown;
+    expect(storedPayload(proto)).toBe(JSON.stringify(proto));
   });
 });
 
