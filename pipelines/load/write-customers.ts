@@ -72,17 +72,14 @@ export async function writeGolden(db: Db, goldens: ReadonlyMap<number, Golden>, 
 export async function writeAbsorbed(db: Db, absorbed: readonly { id: number; into: number }[]): Promise<void> {
   if (absorbed.length === 0) return;
   const params = [absorbed.map((a) => a.id), absorbed.map((a) => a.into)];
-  await db.query(
-    `UPDATE unified.customer SET (${columnList([...FIELDS, 'lineage', 'anchors', 'anchor_kinds'])}) =
-       (${FIELDS.map(() => 'NULL').join(', ')}, '{}', 0, '{}')
-      WHERE id = ANY($1::bigint[])`,
-    [params[0]],
-  );
   // Customers absorbed earlier by the ones absorbed now follow them (the index on merged_into
-  // finds them). Rows are reached by index, absorbed id by absorbed id (`OFFSET 0` keeps the
-  // per-id subqueries): joined as sets, the planner scanned the whole table for every batch.
+  // finds them; their values are already gone). Rows are reached by index, absorbed id by
+  // absorbed id (`OFFSET 0` keeps the per-id subqueries): joined as sets, the planner scanned
+  // the whole table for every batch.
+  const forgotten = [...FIELDS, 'lineage', 'anchors', 'anchor_kinds'];
   await db.query(
-    `UPDATE unified.customer c SET merged_into = m.survivor, hub_updated_at = now()
+    `UPDATE unified.customer c SET (merged_into, hub_updated_at, ${columnList(forgotten)}) =
+       (m.survivor, now(), ${FIELDS.map(() => 'NULL').join(', ')}, '{}', 0, '{}')
        FROM (SELECT a.survivor, a.id FROM unnest($1::bigint[], $2::bigint[]) AS a(id, survivor)
              UNION ALL
              SELECT a.survivor, t.id FROM unnest($1::bigint[], $2::bigint[]) AS a(id, survivor)
