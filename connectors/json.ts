@@ -126,14 +126,24 @@ export function toJsonValue(value: unknown, depth = 0, cut = false): JsonValue {
   }
   if (Array.isArray(value)) return value.map((v) => toJsonValue(v, depth + 1, cut));
   const out: { [key: string]: JsonValue } = {};
-  for (const [k, v] of Object.entries(value)) out[k] = toJsonValue(v, depth + 1, cut);
+  for (const [k, v] of Object.entries(value)) setMember(out, k, toJsonValue(v, depth + 1, cut));
   return out;
+}
+
+/**
+ * `out[key] = value`, except that a member named `__proto__` (JSON.parse and the BSON reader
+ * make one from a document's field) stays a member: assigned, it would set the prototype
+ * and the field would vanish from the record.
+ */
+function setMember(out: { [key: string]: JsonValue }, key: string, value: JsonValue): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }
 
 /** A driver row to a {@link SourceRecord}, cut where it nests too deep. */
 export function toRecord(row: Record<string, unknown>): SourceRecord {
   const out: SourceRecord = {};
   // The row is the first level: its fields sit inside it.
-  for (const [k, v] of Object.entries(row)) out[k] = toJsonValue(v, 1, true);
+  for (const [k, v] of Object.entries(row)) setMember(out, k, toJsonValue(v, 1, true));
   return out;
 }

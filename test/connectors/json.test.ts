@@ -54,3 +54,16 @@ describe('toJsonValue nesting', () => {
     expect(leaf).toEqual({ at: '2025-01-01T00:00:00.000Z', bin: 'aGk=', n: '18446744073709551616' });
   });
 });
+
+describe('a member named __proto__', () => {
+  it('stays a member of the record and of nested values, without touching the prototype', () => {
+    const row = JSON.parse('{"__proto__": {"tier": "gold"}, "k": 1, "doc": {"__proto__": [1, 2]}}') as Record<string, unknown>;
+    const record = toRecord(row);
+    expect(Object.keys(record)).toEqual(['__proto__', 'k', 'doc']);
+    expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(record, '__proto__')?.value).toEqual({ tier: 'gold' });
+    const doc = toJsonValue(row.doc) as Record<string, JsonValue>;
+    expect(Object.getOwnPropertyDescriptor(doc, '__proto__')?.value).toEqual([1, 2]);
+    expect(JSON.stringify(record)).toBe('{"__proto__":{"tier":"gold"},"k":1,"doc":{"__proto__":[1,2]}}');
+  });
+});

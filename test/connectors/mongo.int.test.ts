@@ -27,6 +27,7 @@ const SCRATCH = {
   isoText: 'conn_test_mongo_iso_text',
   ids: 'conn_test_mongo_ids',
   deep: 'conn_test_mongo_deep',
+  proto: 'conn_test_mongo_proto',
 } as const;
 
 /**
@@ -485,6 +486,18 @@ describe('mongo connector: lookups and filters', () => {
     expect(await conn.lookup('by_phone', { phone: '2' })).toEqual([{ _id: 'b', phone: '2', doc: { x: 1 } }]);
     const err = await errorOf(conn.lookup('by_phone', { phone: '1' }));
     expect(err).toMatchObject({ code: 'CONN_BAD_RESPONSE', where: { source: expect.any(String) } });
+  });
+
+  it('keeps a field named __proto__ (the document\'s and a nested one) in reads and lookups', async () => {
+    const doc = JSON.parse('{"_id": "p", "phone": "9", "__proto__": {"tier": "gold"}, "prefs": {"__proto__": [1, 2]}}') as Document;
+    await mongo.db().collection(SCRATCH.proto).insertOne(doc);
+    const conn = connector({
+      streams: { p: { collection: SCRATCH.proto, key: '_id' } },
+      lookups: { by_phone: { collection: SCRATCH.proto, params: ['phone'], filter: { phone: '{{params.phone}}' } } },
+    });
+    const expected = '{"_id":"p","phone":"9","__proto__":{"tier":"gold"},"prefs":{"__proto__":[1,2]}}';
+    expect(records(await readAll(conn, 'p')).map((r) => JSON.stringify(r))).toEqual([expected]);
+    expect(JSON.stringify(await conn.lookup('by_phone', { phone: '9' }))).toBe(`[${expected}]`);
   });
 
   it('refuses a missing parameter and an undeclared lookup with CONN_UNKNOWN_LOOKUP', async () => {

@@ -321,6 +321,20 @@ describe('type conversion', () => {
     ]);
   });
 
+  it('keeps a json member named __proto__ in reads and lookups instead of losing it to the prototype', async () => {
+    await db.query(`CREATE TABLE ${S}.json_proto (id int PRIMARY KEY, doc jsonb)`);
+    await db.query(`INSERT INTO ${S}.json_proto VALUES (1, '{"__proto__": {"tier": "gold"}, "k": {"__proto__": 12345678901234567891}}')`);
+    const c = source('conn_test_pg_json_proto', {
+      streams: { j: { table: `${S}.json_proto`, key: 'id' } },
+      lookups: { doc: { query: `SELECT * FROM ${S}.json_proto WHERE id = :id`, params: ['id'] } },
+    });
+    // jsonb keeps keys shortest first; the big number sends the text to the lossless parser.
+    const expected = '{"id":1,"doc":{"k":{"__proto__":"12345678901234567891"},"__proto__":{"tier":"gold"}}}';
+    const { records } = await collect(c.read('j', null));
+    expect(records.map((r) => JSON.stringify(r))).toEqual([expected]);
+    expect(JSON.stringify(await c.lookup('doc', { id: 1 }))).toBe(expected);
+  });
+
   it('cuts a json value nested past the depth limit in a read (the map stage dead-letters the row) and refuses it in a lookup, also when a big number sends it to the lossless parser', async () => {
     // 5,000 levels: past the lossless parser's recursion (a bare RangeError), far past the limit.
     await db.query(`CREATE TABLE ${S}.json_deep (id int PRIMARY KEY, doc jsonb)`);
