@@ -57,6 +57,11 @@ export interface Region {
   customers: Map<number, LockedCustomer>;
   /** Batch keys that are capped (unified.identity_capped). */
   capped: Set<string>;
+  /**
+   * Customers holding a `shared` key of a pinned one: whether that key links them again
+   * depends on every record holding it, so they are read record by record.
+   */
+  neighbours: Set<number>;
 }
 
 type Db = pg.ClientBase;
@@ -200,7 +205,7 @@ export async function lockRegion(db: Db, keys: readonly string[], owners: Owners
   const seen = new Map([...owners.versions, ...first.versions]);
   let wanted = new Set([...holders.keys(), ...ownerIds]);
   for (let round = 1; ; round++) {
-    if (wanted.size === 0) return { customers: new Map(), capped };
+    if (wanted.size === 0) return { customers: new Map(), capped, neighbours: new Set() };
     if (round > MAX_LOCK_ROUNDS) {
       throw new JunctionError(
         'ID_REGION_UNSETTLED',
@@ -225,7 +230,8 @@ export async function lockRegion(db: Db, keys: readonly string[], owners: Owners
     }
     const closure = new Set([...holders.keys(), ...ownerIds]);
     for (const r of rows) if (r.merged_into !== null) closure.add(Number(r.merged_into));
-    for (const c of await sharedNeighbours(db, rows.filter((r) => r.pinned).map((r) => Number(r.id)))) closure.add(c);
+    const neighbours = await sharedNeighbours(db, rows.filter((r) => r.pinned).map((r) => Number(r.id)));
+    for (const c of neighbours) closure.add(c);
     const live = new Set(rows.filter((r) => r.merged_into === null).map((r) => Number(r.id)));
     if ([...closure].every((c) => live.has(c))) {
       await db.query('RELEASE SAVEPOINT junction_region');
@@ -234,7 +240,7 @@ export async function lockRegion(db: Db, keys: readonly string[], owners: Owners
         const id = Number(r.id);
         if (r.merged_into === null && closure.has(id)) customers.set(id, { id, anchors: r.anchors, kinds: r.anchor_kinds, pinned: r.pinned, keys: holders.get(id) ?? [] });
       }
-      return { customers, capped };
+      return { customers, capped, neighbours };
     }
     // Rolling back releases the row locks, so the next round takes them all in order again.
     await db.query('ROLLBACK TO SAVEPOINT junction_region');

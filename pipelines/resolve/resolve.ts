@@ -103,9 +103,11 @@ async function resolvePass(
     },
   });
 
-  // Customers read record by record: pinned ones, several anchors, a record leaving them.
+  // Customers read record by record: pinned ones and those sharing a key with them, several
+  // anchors, a record leaving them.
   const expanded = new Set<number>();
   for (const c of region.customers.values()) if (c.pinned || c.anchors > 1 || options.readAll) expanded.add(c.id);
+  for (const id of region.neighbours) if (region.customers.has(id)) expanded.add(id);
   for (const ref of rekeyed) expanded.add(stored.get(ref)!.customerId);
   for (const id of recount.holders.keys()) if (region.customers.has(id)) expanded.add(id);
   const records = new Map<string, StoredRecord>();

@@ -69,6 +69,37 @@ describe('unmerge', () => {
     expect(await customerOf(db.pool, 'app_mongo/users/u5')).toBe(result.to);
   });
 
+  // The family phone, held apart (`shared`) by the unmerge, also kept away the order known only
+  // by it. Once one side lets go of the phone, the order joins the other; once neither holds
+  // it, the order is alone again, holding it as a link. Before, the order's customer kept
+  // its `shared` row and stayed alone: a key both linking and not.
+  it('a record held apart by a shared key follows it once the pinned sides let go of it, as a full read decides', async () => {
+    const run = async (readAll: boolean) => {
+      await db.reset();
+      const batch = (records: MappedRecord[]) => inTx(db.pool, (tx) => applyBatch(tx, records, rules, { readAll }));
+      const phoneRows = async () => (await db.pool.query(`SELECT customer_id, state FROM unified.customer_identity WHERE kind = 'phone' ORDER BY customer_id`)).rows;
+      await batch(all);
+      const id = await customerOf(db.pool, 'crm_oracle/customers/C1');
+      await inTx(db.pool, (tx) => unmerge(tx, id, 'tickets_php/tickets/77', rules));
+      await batch([mapped('orders_soap/orders/O1', { target: 'order', keys: [['phone', FAMILY]] })]);
+      await batch([mapped('tickets_php/tickets/77', { target: 'ticket', fields: { subject: 'refund 2' }, keys: [['email', 'son@x.cn']] })]);
+      const sonLetGo = { partition: await partitionOf(db.pool), order: await customerOf(db.pool, 'orders_soap/orders/O1'), phone: await phoneRows() };
+      expect(sonLetGo.order).toBe(id);
+      expect(sonLetGo.phone).toEqual([{ customer_id: String(id), state: 'link' }]);
+      await batch([
+        mapped('crm_oracle/customers/C1', { target: 'crm_profile', fields: { name: '李娜 2' }, keys: [['crm_id', 'C1']] }),
+        mapped('shop_pg/accounts/1', { fields: { name: '李娜 2' }, keys: [['shop_account', '1'], ['crm_id', 'C1']] }),
+      ]);
+      const order = await customerOf(db.pool, 'orders_soap/orders/O1');
+      expect(await phoneRows()).toEqual([{ customer_id: String(order), state: 'link' }]);
+      return { sonLetGo: sonLetGo.partition, motherLetGo: await partitionOf(db.pool) };
+    };
+    const full = await run(true);
+    expect(full.sonLetGo).toEqual([['app_mongo/users/u5', 'tickets_php/tickets/77'], ['crm_oracle/customers/C1', 'orders_soap/orders/O1', 'shop_pg/accounts/1']]);
+    expect(full.motherLetGo).toEqual([['app_mongo/users/u5', 'tickets_php/tickets/77'], ['crm_oracle/customers/C1', 'shop_pg/accounts/1'], ['orders_soap/orders/O1']]);
+    expect(await run(false)).toEqual(full);
+  });
+
   it.each([
     ['a record of another customer', 'app_mongo/users/zzz'],
     ['the only record', 'crm_oracle/customers/C1'],
