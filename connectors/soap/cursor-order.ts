@@ -39,16 +39,31 @@ export function formatInstant(ms: number): string {
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 
+const INTEGER_TEXT = /^-?\d+$/;
+
+/** `value` as a BigInt when it is an integer, as a number or as text. */
+function integerOf(value: JsonValue): bigint | null {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : null;
+  return typeof value === 'string' && INTEGER_TEXT.test(value) ? BigInt(value) : null;
+}
+
 /**
  * Strings compare by their UTF-8 bytes, which is PostgreSQL's "C" collation and most
  * legacy services' byte order (JavaScript's `<` compares UTF-16 units, which differs for
- * characters outside the BMP).
+ * characters outside the BMP). A number against the text of an integer compares as numbers:
+ * the hub keeps a checkpoint's key as text, so an `xsd:int` key 99 comes back as "99", and
+ * compared as text it would sort after 100 and drop the records tied with it.
  */
 function compareScalar(a: JsonValue | undefined, b: JsonValue | undefined, asTime: boolean): number {
   const aNull = a === null || a === undefined;
   const bNull = b === null || b === undefined;
   if (aNull || bNull) return aNull === bNull ? 0 : aNull ? -1 : 1;
   if (typeof a === 'number' && typeof b === 'number') return a === b ? 0 : a < b ? -1 : 1;
+  if (typeof a === 'number' || typeof b === 'number') {
+    const ai = integerOf(a);
+    const bi = integerOf(b);
+    if (ai !== null && bi !== null) return ai === bi ? 0 : ai < bi ? -1 : 1;
+  }
   const as = typeof a === 'string' ? a : JSON.stringify(a);
   const bs = typeof b === 'string' ? b : JSON.stringify(b);
   if (asTime) {

@@ -72,6 +72,28 @@ describe('readSoapStream order check', () => {
   });
 });
 
+describe('readSoapStream resuming on integer keys', () => {
+  // xsd:int keys arrive as numbers; hub.checkpoint keeps a key as text (pipelines/checkpoint.ts),
+  // so a stored key 99 comes back as "99". Compared as text, 100 and 101 sorted before it and
+  // the records tied with the checkpoint were dropped without a word.
+  const T = '2025-01-01T10:00:00+08:00';
+  const tied = [98, 99, 100, 101].map((orderNo) => ({ orderNo, updatedAt: T }));
+  const INT_STREAM: SoapStreamOptions = { ...TOKEN_STREAM, page: undefined };
+
+  it.each([
+    ['the stored text of the key', '99'],
+    ['the key as the service sent it', 99],
+  ])('from %s: reads the tied records with higher keys', async (_name, key) => {
+    const got = await read(INT_STREAM, [tied], { cursor: T, key });
+    expect(got.map((r) => r.orderNo)).toEqual([100, 101]);
+  });
+
+  it('does not read again the tied records at or before a stored key with more digits', async () => {
+    const got = await read(INT_STREAM, [[99, 100, 101].map((orderNo) => ({ orderNo, updatedAt: T }))], { cursor: T, key: '100' });
+    expect(got.map((r) => r.orderNo)).toEqual([101]);
+  });
+});
+
 /**
  * A service answering `page(n)` to the n-th call (from 0) and always a fresh page token, as
  * some do past their last page. It throws after 50 calls so that a reader paging forever
