@@ -129,12 +129,15 @@ export class RestClient {
     this.secrets = authSecrets(cfg.auth);
   }
 
-  /** The request URL; links must stay on the base URL's origin (credentials go with them). */
+  /**
+   * The request URL, which must stay on the base URL's origin (credentials go with it): a
+   * next link may name another, and so may a path that starts with `//`.
+   */
   private target(spec: RequestSpec): URL {
-    if (spec.link === undefined) return new URL(this.base.pathname.replace(/\/$/, '') + spec.path, this.base.origin);
-    const url = new URL(spec.link, this.base);
+    const url = spec.link === undefined ? new URL(this.base.pathname.replace(/\/$/, '') + spec.path, this.base.origin) : new URL(spec.link, this.base);
     if (url.origin !== this.base.origin) {
-      throw new JunctionError('CONN_BAD_RESPONSE', `refusing to follow a next link to another origin (${url.origin})`, { where: { source: this.cfg.source } });
+      const what = spec.link === undefined ? 'a request path leading' : 'a next link';
+      throw new JunctionError('CONN_BAD_RESPONSE', `refusing to follow ${what} to another origin (${url.origin})`, { where: { source: this.cfg.source } });
     }
     return url;
   }

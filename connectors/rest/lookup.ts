@@ -59,14 +59,16 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 /**
  * Fills the path segment by segment: encodeURIComponent keeps a value inside its segment
  * (it encodes `/`), but leaves `.` alone, so a value making a segment `..` would move the
- * request elsewhere on the source (with its credentials). Such a segment is refused.
+ * request elsewhere on the source (with its credentials). Such a segment is refused, and so
+ * is one a value leaves empty: `/{{params.region}}/{{params.id}}` with an empty region is
+ * `//evil.example`, a URL naming another host.
  */
 function fillPath(template: string, values: Readonly<Record<string, Scalar>>, where: { source: string; name: string }): string {
   const cut = template.search(/[?#]/);
   const pathPart = cut < 0 ? template : template.slice(0, cut);
   const segments = pathPart.split('/').map((segment) => {
     const filled = fill(segment, values, encodeURIComponent, where);
-    if (filled !== segment && DOT_SEGMENT.test(filled)) {
+    if (filled !== segment && (filled === '' || DOT_SEGMENT.test(filled))) {
       throw new JunctionError('CONN_UNSAFE_PARAM', `lookup ${where.name}: a path parameter may not make the path segment "${filled}"`, { where: { source: where.source } });
     }
     return filled;

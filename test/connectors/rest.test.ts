@@ -623,6 +623,25 @@ describe('lookups', () => {
     expect(await c.lookup('file', { name: 'report', ext: 'pdf' })).toEqual({ path: '/v2/files/report.pdf' });
   });
 
+  it('refuses a path parameter that leaves its segment empty: with a base URL without a path, `//host` would name another host (and get the credentials)', async () => {
+    const srv = await serve((_q, res, url) => send(res, 200, JSON.stringify({ code: 0, data: { path: url.pathname } })));
+    const c = connect(srv.url, {
+      lookups: {
+        regional: { path: '/{{params.region}}/{{params.id}}', params: ['region', 'id'], record_path: 'data' },
+        // Written so by the config itself: the client still keeps to the base URL's origin.
+        other: { path: '//{{params.host}}/x', params: ['host'], record_path: 'data' },
+      },
+    });
+    const err = await failure(c.lookup('regional', { region: '', id: 'evil.example' }));
+    expect(err).toMatchObject({ code: 'CONN_UNSAFE_PARAM', where: { source: 'test_rest' } });
+    expect(err.message).toContain('path segment ""');
+    const other = await failure(c.lookup('other', { host: 'evil.example' }));
+    expect(other).toMatchObject({ code: 'CONN_BAD_RESPONSE', where: { source: 'test_rest' } });
+    expect(other.message).toContain('a request path leading to another origin (http://evil.example)');
+    expect(srv.hits).toHaveLength(0);
+    expect(await c.lookup('regional', { region: 'cn', id: '7' })).toEqual({ path: '/cn/7' });
+  });
+
   it('refuses non-scalar parameters (CONN_UNSAFE_PARAM) and missing ones (CONN_UNKNOWN_LOOKUP) before any request', async () => {
     const srv = await serve((_q, res) => send(res, 200, ok([])));
     const c = connect(srv.url);
