@@ -168,6 +168,37 @@ describe('cursor order', () => {
   });
 });
 
+describe('iso cursors below the millisecond', () => {
+  const codec = new CursorCodec('s', { format: 'iso', timezone: 'UTC' });
+
+  it('ranks microseconds apart in time order, offsets included', () => {
+    const rank = (v: string) => codec.rank(v);
+    expect(codec.compare(rank('2025-06-01T10:00:00.123456Z'), rank('2025-06-01T10:00:00.123789Z'))).toBeLessThan(0);
+    expect(codec.compare(rank('2025-06-01T10:00:00.123999Z'), rank('2025-06-01T10:00:00.124Z'))).toBeLessThan(0);
+    expect(codec.compare(rank('2025-06-01T18:00:00.123456+08:00'), rank('2025-06-01T10:00:00.123456Z'))).toBe(0);
+    // Nanoseconds order too, while they are further apart than a double's step (~0.25 µs).
+    expect(codec.compare(rank('2025-06-01T10:00:00.1234567Z'), rank('2025-06-01T10:00:00.1234561Z'))).toBeGreaterThan(0);
+  });
+
+  // A (id 5) and B (id 3) a few microseconds apart, sorted by the API by time (`since` inclusive).
+  const contacts = [
+    { id: '5', t: '2025-06-01T10:00:00.123456Z' },
+    { id: '3', t: '2025-06-01T10:00:00.123789Z' },
+  ];
+  const api: Handler = (_q, res, url) => {
+    const since = url.searchParams.get('since');
+    send(res, 200, ok(contacts.filter((r) => since === null || r.t >= since)));
+  };
+  const isoStream = { items: { path: '/api', key: 'id', cursor: 't', cursor_param: 'since', cursor_format: { format: 'iso', timezone: 'UTC' } } };
+
+  it('reads both in order, and resuming after A reads B, whose key is lower', async () => {
+    const srv = await serve(api);
+    const c = connect(srv.url, { streams: isoStream });
+    expect(records(await readAll(c)).map((r) => r.id)).toEqual(['5', '3']);
+    expect(records(await readAll(c, { cursor: contacts[0]!.t, key: '5' })).map((r) => r.id)).toEqual(['3']);
+  });
+});
+
 describe('broken and hostile responses', () => {
   it('truncated JSON → CONN_BAD_RESPONSE, not retried', async () => {
     const srv = await serve((_q, res) => send(res, 200, '{"code":0,"msg":"ok","data":{"list":[{"id":"1","subj'));
