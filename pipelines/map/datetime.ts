@@ -86,6 +86,12 @@ function fastIso(text: string): string | undefined {
 /** An offset (or Z) after a time of day: `…T08:00:00+08:00`, `… 08:00Z`, `…08:00:00.5 +0800`. */
 const HAS_OFFSET = /[T ]\d{2}(?::?\d{2}){0,2}(?:[.,]\d+)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+/**
+ * A whole calendar date first (extended, basic, week or ordinal form), then the end or a
+ * time: luxon's fromISO also takes a time alone, an hour, a year and a month, and with a zone
+ * it fills in the date of the day the sync runs (`"09:00"` became today at 09:00).
+ */
+const WHOLE_DATE_FIRST = /^\d{4}(?:-\d{2}-\d{2}|\d{4}|-?W\d{2}-?\d|-?\d{3})(?=$|[T ])/i;
 
 function bad(message: string): JunctionError {
   return new JunctionError('MAP_BAD_VALUE', message);
@@ -109,6 +115,9 @@ export function compileDateTime(rule: DateTimeRule): (value: unknown) => string 
     // Year 0 (a "no date" placeholder of some legacy systems) reads fine, but PostgreSQL has
     // no year 0: it would fail the whole batch at load, not just this record.
     if (text.startsWith('0000') || text.startsWith('-')) throw bad(`${show(value)} is before the year 1 (a placeholder for "no date"? give the field a default)`);
+    // Past 9999 the year has more digits, which the load stage refuses: told here, the field's
+    // default applies (an epoch in milliseconds read with X, seconds as X's milliseconds…).
+    if (text.startsWith('+')) throw bad(`${show(value)} is after the year 9999${format === 'X' ? ' (epoch milliseconds read as seconds? use format: x)' : format === 'x' ? ' (epoch microseconds? divide them into milliseconds)' : ''}`);
     return text;
   };
 
@@ -140,6 +149,7 @@ export function compileDateTime(rule: DateTimeRule): (value: unknown) => string 
       const iso = fastIso(text);
       if (iso !== undefined) return iso;
     }
+    if (!WHOLE_DATE_FIRST.test(text)) throw bad(`cannot read ${show(value)} as a ${output} (${expected}): it does not start with a whole date (yyyy-MM-dd)`);
     const options = { zone, setZone: true };
     let dt = DateTime.fromISO(text, options);
     if (!dt.isValid) {

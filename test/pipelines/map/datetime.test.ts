@@ -24,6 +24,32 @@ describe('datetime refusals name the real problem', () => {
     expect(refusal(rule, value)).toMatch(expected);
   });
 
+  // luxon's fromISO takes a time alone, an hour, a year, a year and month; with a zone, the
+  // date became the day of the sync ("09:00" → today 09:00 in Shanghai), never corrected.
+  it.each([' 09:00', '09:00', '12', '123456', '2025-11', '2025', 'T10:00'])('refuses %j, which has no whole date, with a zone or without', (text) => {
+    for (const rule of [{ output: 'datetime', timezone: 'Asia/Shanghai' }, { output: 'datetime' }, { output: 'date', timezone: 'Asia/Shanghai' }] as DateTimeRule[]) {
+      expect(refusal(rule, text)).toBe(`MAP_BAD_VALUE: cannot read ${JSON.stringify(text)} as a ${rule.output} (ISO-8601): it does not start with a whole date (yyyy-MM-dd)`);
+    }
+  });
+
+  it('accepts the whole-date forms of ISO-8601 and SQL text', () => {
+    const shanghai: DateTimeRule = { output: 'datetime', timezone: 'Asia/Shanghai' };
+    expect(refusal(shanghai, '20221022T054259')).toBe('accepted 2022-10-21T21:42:59.000Z');
+    expect(refusal(shanghai, '2022-W42-6T05:42:59')).toBe('accepted 2022-10-21T21:42:59.000Z');
+    expect(refusal(shanghai, '2022-295T05:42:59')).toBe('accepted 2022-10-21T21:42:59.000Z');
+    expect(refusal({ output: 'date', timezone: 'Asia/Shanghai' }, '20221022')).toBe('accepted 2022-10-22');
+  });
+
+  // The load stage refuses a year of more than four digits: the record became a dead letter
+  // there, its field's default never applied, while preview showed it mapped.
+  it.each([
+    [{ output: 'datetime', format: 'X' } as DateTimeRule, 1700000000123, 'is after the year 9999 (epoch milliseconds read as seconds? use format: x)'],
+    [{ output: 'datetime', format: 'x' } as DateTimeRule, 1700000000123456, 'is after the year 9999 (epoch microseconds? divide them into milliseconds)'],
+    [{ output: 'date', format: 'X' } as DateTimeRule, 1700000000123, 'is after the year 9999 (epoch milliseconds read as seconds? use format: x)'],
+  ])('refuses a year past 9999 at the map stage: %o %j', (rule, value, message) => {
+    expect(refusal(rule, value)).toBe(`MAP_BAD_VALUE: ${value} ${message}`);
+  });
+
   it('still accepts what it accepted', () => {
     expect(refusal({ output: 'datetime' }, '2022-10-22T05:42:59+08:00')).toBe('accepted 2022-10-21T21:42:59.000Z');
     expect(refusal({ output: 'date' }, '2022-10-22')).toBe('accepted 2022-10-22');
