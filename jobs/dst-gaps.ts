@@ -6,12 +6,14 @@
  * at the first instant after the gap (03:00 there), as cron daemons do; {@link nextTick} is
  * the next run that takes it into account (what `schedules list` shows).
  *
- * When clocks go back, the hour before the change happens twice, and node-cron fires only in
- * its first pass: `0 * * * *` in America/New_York runs at 01:00 EDT, not at 01:00 EST an hour
- * later, and a schedule every 5 minutes is silent for an hour. A schedule whose hour field is
- * a wildcard (`*`, or a step over every hour) runs its ticks of the second pass too (from the
- * scheduler's sweep, so up to its period late); one at fixed hours runs once, as cron daemons
- * do (a nightly 01:30 job does not run twice).
+ * When clocks go back, the hour before the change happens twice, and node-cron fires in one
+ * pass at most: west of UTC the first (`0 * * * *` in America/New_York runs at 01:00 EDT, not
+ * at 01:00 EST an hour later), east of it the second or part of it (Europe/Berlin, London,
+ * Sydney: a schedule every 20 minutes missed the first pass), so a frequent schedule was
+ * silent for up to an hour. A schedule whose hour field is a wildcard (`*`, or a step over
+ * every hour) runs the ticks of both passes (from the scheduler's sweep, so up to its period
+ * late; a tick node-cron fires too is claimed once, by its instant); one at fixed hours runs
+ * once, as cron daemons do (a nightly 01:30 job does not run twice).
  */
 import { DateTime } from 'luxon';
 import { nextRuns, tickUnit, withCronMatcher } from './cron-matcher.js';
@@ -72,23 +74,26 @@ function everyHour(expression: string): boolean {
 }
 
 /**
- * The instants in (from, to] of the second pass through an hour that clocks going back
- * repeat, at which `expression` names the wall-clock time: node-cron fires in the first pass
- * only. None for a schedule at fixed hours (see the module comment).
+ * The instants in (from, to] of both passes through an hour that clocks going back repeat,
+ * at which `expression` names the wall-clock time: node-cron fires in one of them at most.
+ * None for a schedule at fixed hours (see the module comment).
  */
 export function repeatTicks(expression: string, timezone: string, from: Date, to: Date): Date[] {
   if (!everyHour(expression)) return [];
-  // A change up to a repeat's length before `from` still has second-pass ticks in the window:
-  // the sweep asks about 30 s at a time, most of them after the change itself.
-  const backs = clockChanges(timezone, new Date(from.getTime() - MAX_REPEAT_MS), to).filter((c) => c.after < c.before);
+  // The first pass ends at the change and the second starts there, each up to a repeat's
+  // length long: a change that near either end of the window has ticks in it (the sweep
+  // asks about 30 s at a time).
+  const backs = clockChanges(timezone, new Date(from.getTime() - MAX_REPEAT_MS), new Date(to.getTime() + MAX_REPEAT_MS)).filter((c) => c.after < c.before);
   if (backs.length === 0) return [];
   const step = tickUnit(expression);
   return withCronMatcher(expression, 'Etc/UTC', (wall) => {
     const out: Date[] = [];
     for (const c of backs) {
-      // The second pass: UTC [at, at + (before - after)), its wall clock read with the new offset.
-      for (let u = Math.ceil(c.at / step) * step; u < c.at + (c.before - c.after) * MINUTE; u += step) {
-        if (u > from.getTime() && u <= to.getTime() && wall.match(new Date(u + c.after * MINUTE))) out.push(new Date(u));
+      const repeat = (c.before - c.after) * MINUTE;
+      // UTC [at - repeat, at) read with the old offset, then [at, at + repeat) with the new one.
+      for (let u = Math.ceil((c.at - repeat) / step) * step; u < c.at + repeat; u += step) {
+        const offset = u < c.at ? c.before : c.after;
+        if (u > from.getTime() && u <= to.getTime() && wall.match(new Date(u + offset * MINUTE))) out.push(new Date(u));
       }
     }
     return out;

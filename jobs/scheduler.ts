@@ -10,8 +10,8 @@
  * then every {@link SWEEP_MS}, on a timer of its own) while it is recent: a nightly sync is not lost to a
  * crash or a Redis blip at 03:00. A tick that a daylight-saving gap swallows (node-cron
  * skips wall-clock times that do not happen) runs at the end of the gap, and the ticks of an
- * every-hour schedule in the second pass of an hour clocks going back repeat (node-cron fires
- * in the first only) run then, found by the same timer (dst-gaps.ts). A tick the process reaches late (a blocked event loop, a suspended
+ * every-hour schedule in both passes of an hour clocks going back repeat (node-cron fires
+ * in one at most) run then, found by the same timer (dst-gaps.ts). A tick the process reaches late (a blocked event loop, a suspended
  * host) still runs while it is within the stale-tick window: from node-cron's
  * `execution:missed` when a later slot came meanwhile. The same timer fails runs left
  * `running` by a killed process (SYNC_RUN_ABANDONED: no heartbeat for
@@ -88,9 +88,9 @@ export interface Scheduler {
   retryStaleTicks(): Promise<TickResult[]>;
   /**
    * Runs, at the end of each daylight-saving gap in (from, to], the ticks of the enabled
-   * schedules that the gap swallowed, and their ticks in (from, to] of an hour repeated by
-   * clocks going back that node-cron does not fire (what the sweep runs over the time since
-   * its last look).
+   * schedules that the gap swallowed, and their ticks in (from, to] of both passes of an hour
+   * repeated by clocks going back (node-cron fires one at most; a tick it fires too is claimed
+   * once) (what the sweep runs over the time since its last look).
    */
   runGapTicks(from: Date, to: Date): Promise<TickResult[]>;
   /**

@@ -36,22 +36,37 @@ describe('daylight-saving gaps', () => {
 
   it.each([
     // New York goes back at 06:00Z on 2027-11-07: 01:00-01:59 EDT (05:xxZ), then again as EST (06:xxZ).
-    ['0 * * * *', 'America/New_York', ['2027-11-07T06:00:00.000Z']],
-    ['*/20 * * * *', 'America/New_York', ['2027-11-07T06:00:00.000Z', '2027-11-07T06:20:00.000Z', '2027-11-07T06:40:00.000Z']],
+    ['0 * * * *', 'America/New_York', ['2027-11-07T05:00:00.000Z', '2027-11-07T06:00:00.000Z']],
+    ['*/20 * * * *', 'America/New_York', ['05:00', '05:20', '05:40', '06:00', '06:20', '06:40'].map((t) => `2027-11-07T${t}:00.000Z`)],
     ['15 */2 * * *', 'America/New_York', []], // even hours only: 01:15 is not one
-    ['30 1 * * *', 'America/New_York', []], // fixed hours run once, in the first pass
-    ['0 * * * *', 'Europe/Berlin', ['2027-10-31T01:00:00.000Z']], // 02:00 CEST is 00:00Z, 02:00 CET 01:00Z
+    ['30 1 * * *', 'America/New_York', []], // fixed hours run once, as node-cron fires them
+    ['0 * * * *', 'Europe/Berlin', ['2027-10-31T00:00:00.000Z', '2027-10-31T01:00:00.000Z']], // 02:00 CEST is 00:00Z, 02:00 CET 01:00Z
+    ['30 * * * *', 'Australia/Lord_Howe', ['2027-04-03T14:30:00.000Z', '2027-04-03T15:00:00.000Z']], // 01:30 at +11, then at +10:30
     ['0 * * * *', 'Asia/Shanghai', []],
-  ])('the second pass of a repeated hour: %s in %s', (cron, zone, expected) => {
+  ])('both passes of a repeated hour: %s in %s', (cron, zone, expected) => {
     expect(iso(repeatTicks(cron, zone, ...YEAR_2027))).toEqual(expected);
   });
 
-  it('finds every second-pass tick when asked 30 s at a time, as the scheduler\'s sweep asks', () => {
+  // East of UTC node-cron fires in the second pass, or in part of it: from 01:30 BST on
+  // 2027-10-31 its next run of */20 is 01:40 GMT, an hour and ten minutes later.
+  it.each([
+    ['America/New_York', '2027-11-07T04:59:45Z', '2027-11-07T07:05:00Z', '2027-11-07T05:00:00Z'],
+    ['Europe/Berlin', '2027-10-30T23:59:45Z', '2027-10-31T02:05:00Z', '2027-10-31T00:00:00Z'],
+    ['Europe/London', '2027-10-30T23:59:45Z', '2027-10-31T02:05:00Z', '2027-10-31T00:00:00Z'],
+    ['Australia/Sydney', '2027-04-03T14:59:45Z', '2027-04-03T17:05:00Z', '2027-04-03T15:00:00Z'],
+  ])('finds every tick of both passes in %s when asked 30 s at a time, as the scheduler\'s sweep asks', (zone, from, to, first) => {
     const found: string[] = [];
-    for (let t = Date.parse('2027-11-07T05:59:45Z'); t < Date.parse('2027-11-07T07:05:00Z'); t += 30_000) {
-      found.push(...iso(repeatTicks('*/5 * * * *', 'America/New_York', new Date(t), new Date(t + 30_000))));
+    for (let t = Date.parse(from); t < Date.parse(to); t += 30_000) {
+      found.push(...iso(repeatTicks('*/5 * * * *', zone, new Date(t), new Date(t + 30_000))));
     }
-    expect(found).toEqual(Array.from({ length: 12 }, (_, i) => new Date(Date.parse('2027-11-07T06:00:00Z') + i * 300_000).toISOString()));
+    expect(found).toEqual(Array.from({ length: 24 }, (_, i) => new Date(Date.parse(first) + i * 300_000).toISOString()));
+  });
+
+  it('node-cron alone misses the first pass east of UTC (what repeatTicks makes up for)', () => {
+    vi.useFakeTimers({ now: new Date('2027-10-31T00:30:00Z'), toFake: ['Date'] });
+    expect(iso(nextRuns('*/20 * * * *', 'Europe/London', 1))).toEqual(['2027-10-31T01:40:00.000Z']);
+    expect(nextTick('*/20 * * * *', 'Europe/London')?.toISOString()).toBe('2027-10-31T00:40:00.000Z');
+    vi.useRealTimers();
   });
 
   it('node-cron itself fires in the first pass of a repeated hour only (what repeatTicks makes up for)', () => {

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../config/log.js';
 import type { ResolvedConfig } from '../../config/load.js';
 import { enqueueSync, SYNC_QUEUE } from '../../pipelines/queue.js';
-import { createScheduler, tickJobId, type Scheduler } from '../../jobs/scheduler.js';
+import { createScheduler, tickJobId, type Scheduler, type TickResult } from '../../jobs/scheduler.js';
 import { claimTick, finishTick } from '../../jobs/schedule-state.js';
 import { setSchedulePaused } from '../../jobs/schedules.js';
 import { scratchDatabase, type ScratchDb } from '../helpers/unified.js';
@@ -287,16 +287,29 @@ describe('scheduler daylight-saving gaps', () => {
 });
 
 describe('scheduler hours repeated by clocks going back', () => {
-  it('runs an hourly schedule\'s tick of the second pass, which node-cron does not fire; a nightly one runs once', async () => {
-    const ny = await testConfig(configYaml(`schedules:
+  it('runs an hourly schedule\'s ticks in both passes, each once, whichever pass node-cron fires; a nightly one runs once', async () => {
+    const cfg = await testConfig(configYaml(`schedules:
   - { name: ny-hourly, sync: shop_pg.accounts, cron: "0 * * * *", timezone: America/New_York }
   - { name: ny-0130, sync: shop_pg.addresses, cron: "30 1 * * *", timezone: America/New_York }
+  - { name: berlin-hourly, sync: shop_pg.addresses, cron: "0 * * * *", timezone: Europe/Berlin }
 `));
-    const s = scheduler('dst:1', ny);
-    // 2027-11-07: 01:00 EDT is 05:00Z, 01:00 EST (the second pass) 06:00Z.
-    const second = new Date('2027-11-07T06:00:00Z');
-    const results = await s.runGapTicks(new Date('2027-11-07T04:00:00Z'), new Date('2027-11-07T08:00:00Z'));
-    expect(results).toEqual([{ status: 'enqueued', schedule: 'ny-hourly', tick: second, jobId: tickJobId('ny-hourly', second) }]);
+    const s = scheduler('dst:1', cfg);
+    const row = (r: TickResult) => [r.schedule, r.tick.toISOString(), r.status];
+    const finished = async (schedule: string, tick: Date) => (await q.queue.getJob(tickJobId(schedule, tick)))?.remove();
+    // 2027-11-07: 01:00 EDT is 05:00Z, 01:00 EST (the second pass) 06:00Z. West of UTC
+    // node-cron fires the first pass itself: the sweep finds it taken and runs the second.
+    const first = new Date('2027-11-07T05:00:00Z');
+    expect((await s.tick('ny-hourly', first)).status).toBe('enqueued');
+    await finished('ny-hourly', first);
+    const ny = await s.runGapTicks(new Date('2027-11-07T04:00:00Z'), new Date('2027-11-07T08:00:00Z'));
+    expect(ny.map(row)).toEqual([
+      ['ny-hourly', '2027-11-07T05:00:00.000Z', 'duplicate'],
+      ['ny-hourly', '2027-11-07T06:00:00.000Z', 'enqueued'],
+    ]);
+    // 2027-10-31: 02:00 CEST is 00:00Z, 02:00 CET 01:00Z. East of UTC node-cron fires (part
+    // of) the second pass only: the first pass was silent before.
+    const berlin = await s.runGapTicks(new Date('2027-10-30T23:30:00Z'), new Date('2027-10-31T00:30:00Z'));
+    expect(berlin.map(row)).toEqual([['berlin-hourly', '2027-10-31T00:00:00.000Z', 'enqueued']]);
   });
 });
 
