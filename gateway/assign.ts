@@ -16,7 +16,7 @@ import type { NewConversation } from './store/conversations.js';
 export interface Router {
   /** Team and agent for a new conversation; runs inside the transaction that creates it. */
   plan(tx: pg.PoolClient, input: RoutingInput): Promise<NewConversation>;
-  /** The agent a reopened conversation goes to: its last agent if online with a free slot, else like a new one (null: queued). */
+  /** The agent a reopened conversation goes to: its last agent if online, still in its team and with a free slot, else like a new one (null: queued). */
   planReopen(tx: pg.PoolClient, team: string, previousAgentId: number | null): Promise<number | null>;
 }
 
@@ -40,11 +40,16 @@ export function createRouter({ settings, presence }: RouterOptions): Router {
       return { team, assignedAgentId, meta: { ...input.page, ...(rule !== null ? { routingRule: rule } : {}) } };
     },
     async planReopen(tx, team, previousAgentId) {
-      if (previousAgentId !== null && (await presence.isOnline(`agent:${previousAgentId}`))) {
-        const [load] = await lockAgentLoads(tx, [previousAgentId], null, capacity);
-        if (load && load.open < load.capacity) return previousAgentId;
-      }
-      return leastLoaded(tx, team);
+      if (previousAgentId === null || !(await presence.isOnline(`agent:${previousAgentId}`))) return leastLoaded(tx, team);
+      // The last agent and the team's online agents are locked by one statement, in id order
+      // as every assigner locks: the last agent first and the team after could deadlock with a
+      // queue drain holding a lower id. The last agent must still be in the conversation's
+      // team (one moved since serves their new team's queues); the team stays what it was.
+      const loads = await lockAgentLoads(tx, [previousAgentId, ...(await presence.onlineAgents(team))], team, capacity);
+      const previous = loads.find((l) => l.agentId === previousAgentId);
+      if (previous && previous.open < previous.capacity) return previousAgentId;
+      if (await hasQueued(tx, team)) return null;
+      return pickAgent(loads)?.agentId ?? null;
     },
   };
 }

@@ -39,9 +39,9 @@ export async function openForVisitor(
 }
 
 /**
- * Reopens the visitor's recently closed conversation for a new message. Null when it cannot
- * be reopened (closed too long ago, or the visitor has another open conversation): the
- * message is then refused with GW_CONVERSATION_CLOSED.
+ * Reopens the visitor's recently closed conversation for a new message (or finds it open: see
+ * lockReopenable). Null when it cannot be reopened (closed too long ago, or the visitor has
+ * another open conversation): the message is then refused with GW_CONVERSATION_CLOSED.
  */
 export async function reopenForVisitor(
   ctx: GatewayContext,
@@ -50,13 +50,15 @@ export async function reopenForVisitor(
 ): Promise<ConversationSummary | null> {
   const within = ctx.settings.reopen_within_s;
   if (within === 0) return null;
-  const c = await inTransaction(ctx.pool, async (tx) => {
+  const result = await inTransaction(ctx.pool, async (tx) => {
     const locked = await lockReopenable(tx, conversationId, visitor.visitorId, within);
     if (typeof locked === 'string') return null;
-    return reopenLocked(tx, conversationId, await ctx.router.planReopen(tx, locked.team, locked.previousAgentId));
+    // Reopened by another socket of the visitor, which announced it: the message just goes in.
+    if ('alreadyOpen' in locked) return { c: locked.alreadyOpen, reopened: false };
+    return { c: await reopenLocked(tx, conversationId, await ctx.router.planReopen(tx, locked.team, locked.previousAgentId)), reopened: true };
   });
-  if (c) await announce(ctx, 'reopened', c);
-  return c;
+  if (result?.reopened) await announce(ctx, 'reopened', result.c);
+  return result?.c ?? null;
 }
 
 /**

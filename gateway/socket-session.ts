@@ -457,10 +457,19 @@ export class SocketSession implements ConversationsHost {
     if (this.principal.kind === 'visitor' && this.conversations.get(conversationId)?.status === 'closed') {
       // A resend of a message stored before the close (its ack was lost) is answered with the
       // original ack: it must neither reopen the conversation nor be refused as closed.
-      const original = await storedMessage(this.ctx.pool, conversationId, this.participant, clientMsgId);
+      let original: Awaited<ReturnType<typeof storedMessage>>;
+      let reopened: ConversationSummary | null = null;
+      try {
+        original = await storedMessage(this.ctx.pool, conversationId, this.participant, clientMsgId);
+        // A visitor writing into a recently closed conversation reopens it (see reopenForVisitor).
+        if (!original) reopened = await reopenForVisitor(this.ctx, this.principal, conversationId);
+      } catch (err) {
+        // The store failing here (away, a deadlock) fails this message, retryable, not the socket.
+        if (isJunctionError(err)) return this.sendError(err.code, err.message, { clientMsgId, conversationId, retryable: err.retryable });
+        this.ctx.log.error({ err, conversationId }, 'message not stored: the closed conversation could not be read or reopened');
+        return this.sendError('GW_STORE_UNAVAILABLE', 'the message was not stored; resend it with the same clientMsgId', { clientMsgId, conversationId, retryable: true });
+      }
       if (original) return this.send({ type: 'ack', clientMsgId, conversationId, seq: original.seq, at: original.at, duplicate: true });
-      // A visitor writing into a recently closed conversation reopens it (see reopenForVisitor).
-      const reopened = await reopenForVisitor(this.ctx, this.principal, conversationId);
       if (!reopened) return this.sendError('GW_CONVERSATION_CLOSED', `conversation ${conversationId} is closed; send without conversationId to start a new one`, { clientMsgId, conversationId });
       await this.conversations.reattach(reopened);
     }

@@ -12,15 +12,22 @@ export type NotReopenable = 'not-reopenable' | 'other-open';
 
 /**
  * Locks the visitor (the same lock a first message takes, so a reopen and a new conversation
- * cannot both happen) and the closed conversation. Returns its team and last agent.
+ * cannot both happen) and the closed conversation. Returns its team and last agent, or the
+ * conversation itself when it is open already: another socket of the visitor (a second tab)
+ * reopened it a moment ago, and this one had not heard yet.
  */
 export async function lockReopenable(
   tx: pg.PoolClient,
   conversationId: number,
   visitorId: string,
   withinSeconds: number,
-): Promise<{ team: string; previousAgentId: number | null } | NotReopenable> {
+): Promise<{ team: string; previousAgentId: number | null } | { alreadyOpen: ConversationSummary } | NotReopenable> {
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext('junction.gateway.visitor'), hashtext($1))`, [visitorId]);
+  const { rows: own } = await tx.query<ConversationRow>(
+    `SELECT ${COLUMNS} FROM gateway.conversation WHERE id = $1 AND visitor_id = $2 AND status = 'open'`,
+    [conversationId, visitorId],
+  );
+  if (own[0]) return { alreadyOpen: toSummary(own[0]) };
   const { rows: open } = await tx.query(`SELECT 1 FROM gateway.conversation WHERE visitor_id = $1 AND status = 'open' LIMIT 1`, [visitorId]);
   if (open.length > 0) return 'other-open';
   const { rows } = await tx.query<{ team: string; assigned_agent_id: string | null }>(

@@ -76,3 +76,23 @@ it('a socket that missed the kick and renews with the refreshed (new team) token
   visitor.close();
 });
 
+
+it('a conversation reopened after its agent moved teams goes to its own team, not to the agent who left it', async () => {
+  const agent = await makeAgent(env, 'order');
+  const agentWs = await connectAgent(env, gw.port, agent);
+  const { client: visitor } = await TestClient.connect(gw.port, (await visitorToken(gw.port)).token);
+  const { conversationId: id } = await sendAndAck(visitor, { clientMsgId: 'm-1', text: 'order: where is my parcel?' });
+  await agentWs.next((f) => f.type === 'conversation' && f.conversation.id === id && f.event === 'assigned');
+  agentWs.send({ type: 'close', conversationId: id });
+  await visitor.next((f) => f.type === 'conversation' && f.event === 'closed');
+  // Moved to billing, and online there.
+  const token = await login(gw.port, agent);
+  await setAgentTeam(env.db.pool, agent.email, 'billing');
+  const refreshed = await http(gw.port, 'POST', '/api/auth/refresh', undefined, { authorization: `Bearer ${token}` });
+  const { client: billingWs } = await TestClient.connect(gw.port, refreshed.json!.token as string);
+  const reopened = await sendAndAck(visitor, { conversationId: id, clientMsgId: 'm-2', text: 'it still has not come' });
+  expect(reopened.conversationId).toBe(id);
+  const { rows } = await env.db.pool.query('SELECT status, team, assigned_agent_id FROM gateway.conversation WHERE id = $1', [id]);
+  expect(rows[0]).toEqual({ status: 'open', team: 'order', assigned_agent_id: null });
+  for (const c of [agentWs, billingWs, visitor]) c.close();
+});

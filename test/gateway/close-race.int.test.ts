@@ -72,3 +72,46 @@ describe('a close overtaking a stored message', () => {
     agentClient.close();
   });
 });
+
+describe('two tabs of one visitor writing into their closed conversation at once', () => {
+  it('the tab that has not heard of the reopen yet finds the conversation open and its message is stored, not refused as closed', async () => {
+    const agent = await makeAgent(env, 'support', 'two-tabs');
+    const agentClient = await connectAgent(env, a.port, agent);
+    const { token } = await visitorToken(a.port);
+    const { client: tabA } = await TestClient.connect(a.port, token);
+    const { conversationId } = await sendAndAck(tabA, { clientMsgId: 'tabs-1', text: 'hello' });
+    const { client: tabB } = await TestClient.connect(b.port, token);
+    await sendAndAck(tabB, { conversationId, clientMsgId: 'tabs-2', text: 'from the other tab' });
+    agentClient.send({ type: 'close', conversationId });
+    const closed = (f: { type: string; event?: string }) => f.type === 'conversation' && f.event === 'closed';
+    await Promise.all([tabA.next(closed), tabB.next(closed)]);
+
+    // Instance A's conversation events reach Redis late: tab B (on B) still sees it closed.
+    const publish = a.context.fanout.publish.bind(a.context.fanout);
+    a.context.fanout.publish = async (items) => {
+      if (items.some((i) => i.event.e === 'conversation')) await new Promise((r) => setTimeout(r, 1000));
+      return publish(items);
+    };
+    try {
+      tabA.send({ type: 'msg', conversationId, clientMsgId: 'tabs-3', text: 'one more thing' });
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await env.db.pool.query('SELECT status FROM gateway.conversation WHERE id = $1', [conversationId]);
+        if (rows[0].status === 'open') break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      tabB.send({ type: 'msg', conversationId, clientMsgId: 'tabs-4', text: 'and another' });
+      const answer = await tabB.next((f) => (f.type === 'ack' || f.type === 'error') && f.clientMsgId === 'tabs-4');
+      expect(answer).toMatchObject({ type: 'ack', conversationId, duplicate: false });
+      await tabA.next((f) => f.type === 'ack' && f.clientMsgId === 'tabs-3');
+    } finally {
+      a.context.fanout.publish = publish;
+    }
+    const { rows } = await env.db.pool.query(`SELECT count(*)::int AS n FROM gateway.message WHERE conversation_id = $1 AND sender_kind = 'visitor'`, [conversationId]);
+    expect(rows[0].n).toBe(4);
+    const { rows: conv } = await env.db.pool.query('SELECT status, reopen_count FROM gateway.conversation WHERE id = $1', [conversationId]);
+    expect(conv).toEqual([{ status: 'open', reopen_count: 1 }]);
+    tabA.close();
+    tabB.close();
+    agentClient.close();
+  });
+});
