@@ -101,15 +101,15 @@ export async function getRun(db: Queryable, id: number): Promise<RunView | undef
 /**
  * The latest run of each stream (`source.stream` → run); skipped ticks are left out, so this
  * is the last run that did (or is doing) work. With `succeededOnly`, the last successful
- * sync: a dead-letter replay (trigger `replay`) loads stored letters, not the source, so it
- * says nothing of how fresh the stream is and is left out.
+ * sync: a dead-letter replay (trigger `replay`) loads stored letters, not the source, and a
+ * backfill reads a range of old dates, so neither says how fresh the stream is: left out.
  */
 export async function lastRuns(db: Queryable, streams: readonly { source: string; stream: string }[], opts: { succeededOnly?: boolean } = {}): Promise<Map<string, RunView>> {
   if (streams.length === 0) return new Map();
   const res = await db.query<RunRow>(
     `SELECT DISTINCT ON (source, stream) ${COLUMNS} FROM hub.sync_run
       WHERE (source, stream) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-        AND status <> 'skipped' AND (NOT $3 OR (status = 'succeeded' AND trigger <> $4))
+        AND status <> 'skipped' AND (NOT $3 OR (status = 'succeeded' AND trigger <> $4 AND mode <> 'backfill'))
       ORDER BY source, stream, id DESC`,
     [streams.map((s) => s.source), streams.map((s) => s.stream), opts.succeededOnly ?? false, REPLAY_TRIGGER],
   );

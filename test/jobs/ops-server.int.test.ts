@@ -397,6 +397,19 @@ describe('dead-letter replays are not syncs', () => {
     expect(metrics).not.toContain('junction_stream_last_success_age_seconds{source="shop_pg",stream="addresses"}');
   });
 
+  it('nor is a backfill: one that succeeded over old dates leaves the last successful sync and its age as they were', async () => {
+    await db.pool.query(`INSERT INTO hub.sync_run (source, stream, mode, status, trigger, started_at, finished_at, records_read, records_written) VALUES
+      ('shop_pg', 'accounts', 'backfill', 'succeeded', 'cli', now() - interval '1 minute', now(), 5, 5),
+      ('shop_pg', 'addresses', 'backfill', 'succeeded', 'cli', now() - interval '1 minute', now(), 5, 5)`);
+    const { body } = await call('/api/ops/sources');
+    const streams = body.sources.find((x: { name: string }) => x.name === 'shop_pg').streams;
+    const accounts = streams.find((x: { stream: string }) => x.stream === 'accounts');
+    const addresses = streams.find((x: { stream: string }) => x.stream === 'addresses');
+    expect(accounts.lag.sinceSuccessSeconds).toBeGreaterThanOrEqual(3600 - 5);
+    expect(addresses.lastSuccessAt).toBeNull();
+    expect(accounts.lastRun).toMatchObject({ mode: 'backfill' });
+  });
+
   it('{"all": true} replays every pending letter', async () => {
     const r = await post('/api/ops/dead-letters/replay', { all: true });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
