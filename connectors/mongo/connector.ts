@@ -19,6 +19,13 @@ import { untilAborted } from '../abort.js';
 
 type Projection = Record<string, 0 | 1 | boolean>;
 
+/**
+ * BSON types of a cursor field whose checkpoint (JSON text) cannot be turned back into a
+ * value of that type: MongoDB compares within one type only, so the next read would match
+ * nothing. A key keeps its type (checkpoint-key.ts); a cursor is a date, a number or text.
+ */
+const UNREADABLE_CURSOR_TYPES = new Set(['Timestamp', 'ObjectId', 'ObjectID', 'Binary']);
+
 export interface MongoStreamOptions {
   collection: string;
   filter: Record<string, unknown>;
@@ -305,7 +312,19 @@ export class MongoConnector implements Connector {
   }
 
   private checkpointOf(doc: Document, spec: CursorSpec): Checkpoint {
-    const cursor = spec.cursor === undefined ? null : toJsonValue(fieldAt(doc, spec.cursor));
+    const raw = spec.cursor === undefined ? undefined : (fieldAt(doc, spec.cursor) as { _bsontype?: unknown } | null | undefined);
+    const bsonType = typeof raw === 'object' && raw !== null ? raw._bsontype : undefined;
+    if (typeof bsonType === 'string' && UNREADABLE_CURSOR_TYPES.has(bsonType)) {
+      // Written as text, the next read would compare that text with values of another type
+      // and match nothing: every read after the first would come back empty, without a word.
+      const shown = toJsonValue(fieldAt(doc, spec.key));
+      throw new JunctionError(
+        'CONN_CURSOR',
+        `the cursor field ${spec.cursor} holds a BSON ${bsonType}, which a checkpoint cannot be read back as: use a date or number field as cursor (an ObjectId _id belongs in key)`,
+        { where: { source: this.source, key: typeof shown === 'string' || typeof shown === 'number' ? String(shown) : undefined }, details: { cursor: spec.cursor, bsonType } },
+      );
+    }
+    const cursor = spec.cursor === undefined ? null : toJsonValue(raw);
     // Not the record's JSON value: the key keeps its BSON type (checkpoint-key.ts).
     const key = encodeKey(spec.key, fieldAt(doc, spec.key));
     if (!(cursor === null || typeof cursor === 'string' || typeof cursor === 'number') || key === undefined) {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, UUID, type Collection, type Document } from 'mongodb';
+import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, UUID, type Collection, type Document } from 'mongodb';
 import { stackSettings } from '../../config/env.js';
 import { silentLogger } from '../../config/log.js';
 import { createConnector } from '../../connectors/index.js';
@@ -28,6 +28,7 @@ const SCRATCH = {
   ids: 'conn_test_mongo_ids',
   deep: 'conn_test_mongo_deep',
   proto: 'conn_test_mongo_proto',
+  stamped: 'conn_test_mongo_stamped',
 } as const;
 
 /**
@@ -498,6 +499,21 @@ describe('mongo connector: lookups and filters', () => {
     const expected = '{"_id":"p","phone":"9","__proto__":{"tier":"gold"},"prefs":{"__proto__":[1,2]}}';
     expect(records(await readAll(conn, 'p')).map((r) => JSON.stringify(r))).toEqual([expected]);
     expect(JSON.stringify(await conn.lookup('by_phone', { phone: '9' }))).toBe(`[${expected}]`);
+  });
+
+  // Its checkpoint would be text, and MongoDB compares within one type: every read after the
+  // first matched nothing, without a word. Refused at the first checkpoint instead.
+  it('a cursor field holding a BSON Timestamp or ObjectId is refused with CONN_CURSOR naming the field, not checkpointed as text', async () => {
+    await mongo.db().collection(SCRATCH.stamped).insertMany([
+      { _id: 'a', ts: new Timestamp({ t: 1_700_000_000, i: 1 }), oid: new ObjectId('65a000000000000000000001') },
+      { _id: 'b', ts: new Timestamp({ t: 1_700_000_001, i: 1 }), oid: new ObjectId('65a000000000000000000002') },
+    ] as unknown as Document[]);
+    for (const [field, type] of [['ts', 'Timestamp'], ['oid', 'ObjectId']] as const) {
+      const conn = connector({ streams: { s: { collection: SCRATCH.stamped, cursor: [field, '_id'], key: '_id' } } });
+      const err = await errorOf(readAll(conn, 's'));
+      expect(err).toMatchObject({ code: 'CONN_CURSOR', where: { key: 'b' }, details: { cursor: field, bsonType: type } }); // the batch's last document
+      expect(err.message).toContain(`the cursor field ${field} holds a BSON ${type}`);
+    }
   });
 
   it('refuses a missing parameter and an undeclared lookup with CONN_UNKNOWN_LOOKUP', async () => {
