@@ -155,6 +155,7 @@ export function createOracleDriver(options: OracleDriverOptions): SqlDriver {
         fetchTypeHandler: oracleFetchTypeHandler(oracledb, timezone),
         fetchArraySize: size,
         prefetchRows: size + 1,
+        ...(opts.maxRows === undefined ? {} : { maxRows: Math.trunc(opts.maxRows) }),
       });
       return { rows: (res.rows ?? []).map(toRecord), columns: (res.metaData ?? []).map(oracleColumn) };
     } catch (err) {

@@ -206,7 +206,9 @@ export function createPgDriver(options: PgDriverOptions): SqlDriver {
   return {
     query: (statement, opts) =>
       readOnly(opts, async (client, deadlineMs) => {
-        const res = await client.query(pgStatement(statement.sql, deadlineMs, statement.binds as unknown[]));
+        // A configured query is one SELECT (a second statement is refused): it can be wrapped.
+        const sql = opts.maxRows === undefined ? statement.sql : `SELECT * FROM (${statement.sql}\n) AS junction_rows LIMIT ${Math.trunc(opts.maxRows)}`;
+        const res = await client.query(pgStatement(sql, deadlineMs, statement.binds as unknown[]));
         return { rows: res.rows.map(jsonRow), columns: columnsOf(res.fields) };
       }),
 

@@ -17,6 +17,13 @@ import { countStream, readStream, throwIfAborted, type ReaderContext } from './r
 import { planStream, type SqlStreamConfig, type StreamPlan } from './stream-plan.js';
 
 /** The part of a postgres or oracle source config the shared connector reads. */
+/**
+ * Rows a lookup returns at most, in the query's order: it feeds an agent's panel, not an
+ * export (a placeholder email shared by thousands of rows must not load them all), as the
+ * Mongo connector's lookups do.
+ */
+export const LOOKUP_ROWS = 100;
+
 export interface SqlSourceConfig {
   readonly streams: Readonly<Record<string, SqlStreamConfig>>;
   readonly lookups: Readonly<Record<string, SqlLookupConfig>>;
@@ -146,7 +153,7 @@ export function createSqlConnector(options: SqlConnectorOptions): Connector {
       throwIfAborted(lookupOptions.signal, source);
       const { rows } = await driver.query(
         { sql: plan.prepared.sql, binds: lookupBinds(dialect, plan.prepared, values) },
-        { timeoutMs: lookupOptions.timeoutMs ?? plan.timeoutMs, signal: lookupOptions.signal },
+        { timeoutMs: lookupOptions.timeoutMs ?? plan.timeoutMs, signal: lookupOptions.signal, maxRows: LOOKUP_ROWS, expectedRows: LOOKUP_ROWS },
       );
       return lookupResult(refuseCut(rows, source, `lookup ${name}`));
     },

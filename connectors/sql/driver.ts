@@ -29,6 +29,8 @@ export interface StatementOptions {
   signal?: AbortSignal | undefined;
   /** Rows the caller expects at most (lets a driver size its fetches). */
   expectedRows?: number;
+  /** Rows returned at most: the database stops there, the rest is never fetched. */
+  maxRows?: number;
 }
 
 export interface SqlDriver {

@@ -18,6 +18,7 @@ import { pastEnd } from '../../connectors/cursor-value.js';
 import { createConnector } from '../../connectors/index.js';
 import { cutStandIn, MAX_JSON_DEPTH } from '../../connectors/json.js';
 import { spec as postgresSpec } from '../../connectors/postgres.js';
+import { LOOKUP_ROWS } from '../../connectors/sql/connector.js';
 import type { Batch, Checkpoint, Connector, SourceRecord } from '../../connectors/types.js';
 import { seedEstate } from '../../demo/seed/seed-estate.js';
 import { FIXTURE } from '../demo/estate-fixture.js';
@@ -592,6 +593,21 @@ describe('lookups', () => {
 
   it('times out as CONN_TIMEOUT', async () => {
     await expect(shop().lookup('slow', { seconds: 5 })).rejects.toMatchObject({ code: 'CONN_TIMEOUT', retryable: true, details: { sqlstate: '57014' } });
+  });
+
+  it(`returns at most ${LOOKUP_ROWS} rows, the query's first, however many match (a placeholder value shared by thousands); a trailing comment does no harm`, async () => {
+    const c = source('conn_test_pg_lookup_cap', {
+      streams: { accounts: { table: 'shop.accounts', key: 'id' } },
+      lookups: {
+        many: { query: 'SELECT n, :tag AS tag FROM generate_series(1, 1000) AS n ORDER BY n DESC -- newest first', params: ['tag'] },
+        few: { query: 'SELECT n FROM generate_series(1, 3) AS n ORDER BY n', params: [] },
+      },
+    });
+    const many = (await c.lookup('many', { tag: 'x' })) as SourceRecord[];
+    expect(many).toHaveLength(LOOKUP_ROWS);
+    expect(many[0]).toEqual({ n: 1000, tag: 'x' });
+    expect(many.at(-1)).toEqual({ n: 1000 - LOOKUP_ROWS + 1, tag: 'x' });
+    expect(await c.lookup('few', {})).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
   });
 
   it('binds SQL fragments in parameters harmlessly', async () => {
