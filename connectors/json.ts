@@ -133,9 +133,9 @@ export function toJsonValue(value: unknown, depth = 0, cut = false): JsonValue {
 /**
  * `out[key] = value`, except that a member named `__proto__` (JSON.parse and the BSON reader
  * make one from a document's field) stays a member: assigned, it would set the prototype
- * and the field would vanish from the record.
+ * and the field would vanish from the record. Every copy of a record's members goes through it.
  */
-function setMember(out: { [key: string]: JsonValue }, key: string, value: JsonValue): void {
+export function setMember<T>(out: { [key: string]: T }, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   else out[key] = value;
 }

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { JunctionError } from '../../config/errors.js';
-import { CUT_MARKER, cutStandIn, MAX_JSON_DEPTH } from '../../connectors/json.js';
+import { CUT_MARKER, cutStandIn, MAX_JSON_DEPTH, setMember } from '../../connectors/json.js';
 
 export { CUT_MARKER };
 
@@ -83,9 +83,7 @@ export function cutDeep(value: unknown): unknown {
         else work.push({ from: member as object, to: copy as Record<string, unknown>, depth: depth + 1 });
       }
       if (Array.isArray(to)) to.push(copy);
-      // An own `__proto__` (JSON.parse makes one) stays a member instead of setting the prototype.
-      else if (key === '__proto__') Object.defineProperty(to, key, { value: copy, enumerable: true, writable: true, configurable: true });
-      else to[key] = copy;
+      else setMember(to, key, copy);
     }
   }
   return root;
